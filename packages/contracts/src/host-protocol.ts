@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { AccountState, TwoFaType } from './account-state.js';
+import { ERROR_CODES } from './errors.js';
+
+/**
+ * The host protocol: what a running konnector and its host (the stack's runner, or `gleaner run`)
+ * say to each other over the child process's IPC channel. The konnector sends requests and
+ * notifications; the host answers each request once, possibly much later (a 2FA code is pushed as
+ * the answer to `waitForTwoFaCode`), and may send `cancel`.
+ */
+
+export const RunMode = z.enum(['manual', 'background']);
+export type RunMode = z.infer<typeof RunMode>;
+
+export const BillMetadata = z.strictObject({
+  amount: z.number(),
+  currency: z.string().min(1).max(8),
+  /** ISO 8601 date of the bill. */
+  date: z.string().min(10),
+  vendor: z.string().min(1),
+  vendorRef: z.string().optional(),
+});
+export type BillMetadata = z.infer<typeof BillMetadata>;
+
+export const FileEntry = z.strictObject({
+  /** File name inside its folder. */
+  name: z.string().min(1),
+  /** Folder relative to the account's files; '' for the top. */
+  folder: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: z.string(),
+  /** Values of the konnector's identifying attributes (e.g. vendorRef), used for deduplication. */
+  attributes: z.record(z.string(), z.string()),
+  bill: BillMetadata.optional(),
+  savedAt: z.string(),
+});
+export type FileEntry = z.infer<typeof FileEntry>;
+
+export const RunContext = z.strictObject({
+  jobId: z.string(),
+  accountId: z.string(),
+  konnector: z.string(),
+  mode: RunMode,
+  /** The account's credentials and settings, as the manifest's fields name them. */
+  fields: z.record(z.string(), z.string()),
+  state: AccountState,
+  /** Where the konnector may write files before handing them to `saveFile`. */
+  stagingDir: z.string(),
+  /** The longest a single `waitForTwoFaCode` may wait, whatever the konnector asks. */
+  twoFaTimeoutCapMs: z.number().int().positive(),
+});
+export type RunContext = z.infer<typeof RunContext>;
+
+const Data = z.record(z.string(), z.unknown());
+
+const AccountAttributes = z.strictObject({ state: AccountState.optional() });
+export type AccountAttributes = z.infer<typeof AccountAttributes>;
+
+/** Each method: its params and its result. */
+export const hostMethods = {
+  start: { params: z.strictObject({}), result: RunContext },
+  updateAccountAttributes: { params: z.strictObject({ attrs: AccountAttributes }), result: z.strictObject({}) },
+  getAccountData: { params: z.strictObject({}), result: z.strictObject({ data: Data }) },
+  saveAccountData: {
+    params: z.strictObject({ data: Data, merge: z.boolean() }),
+    result: z.strictObject({ data: Data }),
+  },
+  loadSession: { params: z.strictObject({}), result: z.strictObject({ session: z.string().nullable() }) },
+  saveSession: { params: z.strictObject({ session: z.string().nullable() }), result: z.strictObject({}) },
+  waitForTwoFaCode: {
+    params: z.strictObject({ type: TwoFaType.optional(), timeoutMs: z.number().int().positive(), retry: z.boolean() }),
+    result: z.strictObject({ code: z.string() }),
+  },
+  listFiles: { params: z.strictObject({}), result: z.strictObject({ files: z.array(FileEntry) }) },
+  saveFile: {
+    params: z.strictObject({
+      /** A file inside the run's stagingDir; the host moves it into the account's files. */
+      stagedPath: z.string().min(1),
+      name: z.string().min(1).max(255),
+      folder: z.string().max(1024).default(''),
+      attributes: z.record(z.string(), z.string()).default({}),
+      bill: BillMetadata.optional(),
+    }),
+    result: FileEntry,
+  },
+} as const;
+
+export type HostMethod = keyof typeof hostMethods;
+export type HostParams<M extends HostMethod> = z.input<(typeof hostMethods)[M]['params']>;
+export type HostResult<M extends HostMethod> = z.infer<(typeof hostMethods)[M]['result']>;
+
+export const HostRequest = z.strictObject({
+  kind: z.literal('request'),
+  id: z.number().int().nonnegative(),
+  method: z.enum(Object.keys(hostMethods) as [HostMethod, ...HostMethod[]]),
+  params: z.unknown(),
+});
+export type HostRequest = z.infer<typeof HostRequest>;
+
+export const LogLevel = z.enum(['debug', 'info', 'warn', 'error']);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+/** Fire-and-forget messages from the konnector. */
+export const KonnectorNotification = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('log'), level: LogLevel, message: z.string().max(4000), at: z.string() }),
+  z.strictObject({
+    kind: z.literal('finish'),
+    outcome: z.enum(['ok', 'error']),
+    error: z.enum(ERROR_CODES).optional(),
+  }),
+]);
+export type KonnectorNotification = z.infer<typeof KonnectorNotification>;
+
+export const KonnectorMessage = z.union([HostRequest, KonnectorNotification]);
+export type KonnectorMessage = z.infer<typeof KonnectorMessage>;
+
+export const HostError = z.strictObject({ code: z.string(), message: z.string() });
+
+/** Messages from the host to the konnector. */
+export const HostMessage = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(false), error: HostError }),
+  z.strictObject({ kind: z.literal('cancel'), reason: z.enum(['JOB_TIMEOUT', 'JOB_CANCELLED', 'JOB_INTERRUPTED']) }),
+]);
+export type HostMessage = z.infer<typeof HostMessage>;

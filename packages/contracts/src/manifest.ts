@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+export const MANIFEST_FILE = 'manifest.konnector';
+
+export const ManifestField = z.strictObject({
+  type: z.enum(['text', 'email', 'password', 'url', 'number']),
+  label: z.string().min(1).optional(),
+  required: z.boolean().default(true),
+  placeholder: z.string().optional(),
+  /** Shown pre-filled; never for a password. */
+  default: z.string().optional(),
+  /** Advanced fields (a base URL, say) are folded away in Home. */
+  advanced: z.boolean().default(false),
+});
+export type ManifestField = z.infer<typeof ManifestField>;
+
+/** `manifest.konnector`: what the registry, Home and `gleaner run` know of a konnector. */
+export const Manifest = z.strictObject({
+  slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lowercase letters, digits and dashes'),
+  name: z.string().min(1),
+  version: z.string().regex(/^\d+\.\d+\.\d+/, 'a semantic version such as 1.0.0'),
+  description: z.string().default(''),
+  vendor_link: z.string().url().optional(),
+  /** The entry file, relative to the konnector's folder. */
+  main: z.string().min(1),
+  /** The kinds of second factor this konnector may ask for; shown in the catalogue. */
+  twofa: z.array(z.enum(['email', 'sms', 'app_code', 'app'])).default([]),
+  fields: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), ManifestField).refine(
+    (fields) => Object.keys(fields).length > 0,
+    'at least one field',
+  ),
+  /** Scheduled runs: once a day, at a time spread over this window of hours (local time). */
+  time_interval: z.tuple([z.number().int().min(0).max(23), z.number().int().min(1).max(24)]).default([0, 5]),
+  frequency: z.enum(['daily', 'weekly']).default('daily'),
+});
+export type Manifest = z.infer<typeof Manifest>;
+
+export type ManifestProblem = { path: string; message: string };
+
+/** Validates a parsed manifest; problems name the exact path (e.g. `fields.login.type`). */
+export function parseManifest(raw: unknown): { ok: true; manifest: Manifest } | { ok: false; problems: ManifestProblem[] } {
+  const result = Manifest.safeParse(raw);
+  if (result.success) return { ok: true, manifest: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => ({
+      path: issue.path.map(String).join('.') || '(root)',
+      message: issue.message,
+    })),
+  };
+}

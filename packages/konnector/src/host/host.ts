@@ -1,0 +1,42 @@
+import type { AccountAttributes, BillMetadata, FileEntry, RunContext, TwoFaType } from '@gleaner/contracts';
+
+export type TwoFaRequest = {
+  type?: TwoFaType;
+  timeoutMs: number;
+  retry: boolean;
+  signal?: AbortSignal;
+};
+
+export type SaveFileRequest = {
+  /** A file inside `RunContext.stagingDir`; the host moves it into the account's files. */
+  stagedPath: string;
+  name: string;
+  folder?: string;
+  attributes?: Record<string, string>;
+  bill?: BillMetadata;
+};
+
+export type LogEntry = { level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+
+/**
+ * Everything a konnector needs from the world outside the website: its account, its session, a
+ * person to ask for a code, and a place for files. The stack serves it over IPC; `gleaner run` and
+ * a bare `node index.js` use the standalone host (a local folder and the terminal).
+ */
+export interface KonnectorHost {
+  start(): Promise<RunContext>;
+  updateAccountAttributes(attrs: AccountAttributes): Promise<void>;
+  getAccountData(): Promise<Record<string, unknown>>;
+  saveAccountData(data: Record<string, unknown>, merge: boolean): Promise<Record<string, unknown>>;
+  /** The serialized cookie jar saved by the last run, or null. */
+  loadSession(): Promise<string | null>;
+  saveSession(session: string | null): Promise<void>;
+  /** Resolves with the code the person typed; rejects with USER_ACTION_NEEDED.TWOFA_EXPIRED. */
+  waitForTwoFaCode(request: TwoFaRequest): Promise<string>;
+  listFiles(): Promise<FileEntry[]>;
+  saveFile(request: SaveFileRequest): Promise<FileEntry>;
+  log(entry: LogEntry): void;
+  finish(outcome: { outcome: 'ok' | 'error'; error?: string }): Promise<void>;
+  /** Aborted when the host cancels the run (time limit, cancel, shutdown). */
+  readonly cancelled: AbortSignal;
+}
