@@ -1,0 +1,206 @@
+import {
+  TwoFaType,
+  toErrorCode,
+  type AccountAttributes,
+  type AccountState,
+  type ErrorCode,
+  type RunContext,
+} from '@gleaner/contracts';
+import { KonnectorError } from './errors.js';
+import { log, setLogSink } from './core/log.js';
+import { redactor } from './core/redact.js';
+import type { KonnectorHost } from './host/host.js';
+import type { SaveFilesOptions, SaveFilesResult, FileToSave, BillToSave } from './save-files.js';
+import type { SigninOptions } from './signin.js';
+
+export type Fields = Record<string, string>;
+export type FetchFunction = (this: BaseKonnector, fields: Fields) => Promise<void>;
+export type RunResult = { ok: true } | { ok: false; error: ErrorCode };
+
+export type WaitForTwoFaCodeOptions = {
+  type?: TwoFaType;
+  /** Milliseconds; default 3 minutes, capped by the host. */
+  timeout?: number;
+  /** The last code was refused by the site: the person is told so and asked again. */
+  retry?: boolean;
+};
+
+export const DEFAULT_TWOFA_TIMEOUT_MS = 3 * 60_000;
+
+/** Field names whose values are secrets: scrubbed from every log line of the run. */
+const SECRET_FIELD = /pass|secret|token|otp|key|pin|code|cookie/i;
+
+/**
+ * The base of every konnector: `run()` asks the host for the account, then calls
+ * `init → fetch(fields) → end`; any failure ends the run with a stable error code.
+ *
+ * @example
+ * new BaseKonnector(async function (fields) {
+ *   await this.deactivateAutoSuccessfulLogin()
+ *   // …log in, maybe `await this.waitForTwoFaCode({ type: 'sms' })`…
+ *   await this.notifySuccessfulLogin()
+ * }).run()
+ */
+export class BaseKonnector {
+  fields: Fields = {};
+  #host: KonnectorHost | undefined;
+  #context: RunContext | undefined;
+  readonly #fetch: FetchFunction | undefined;
+
+  constructor(fetch?: FetchFunction) {
+    this.#fetch = fetch;
+  }
+
+  /** The host serving this run; available from `init()` on. */
+  get host(): KonnectorHost {
+    if (!this.#host) throw new Error('the konnector is not running: call run() first');
+    return this.#host;
+  }
+
+  get context(): RunContext {
+    if (!this.#context) throw new Error('the konnector is not running: call run() first');
+    return this.#context;
+  }
+
+  /** The account's state when the run started (RESET_SESSION, LOGIN_SUCCESS, …). */
+  get initialState(): AccountState {
+    return this.context.state;
+  }
+
+  /**
+   * Runs the konnector to its end. With no host given, it uses its parent's (stack or `gleaner run`)
+   * or a standalone one, and sets a non-zero exit code on failure.
+   */
+  async run(options: { host?: KonnectorHost } = {}): Promise<RunResult> {
+    let host: KonnectorHost;
+    try {
+      host = options.host ?? (await (await import('./host/default-host.js')).defaultHost());
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exitCode = 1;
+      return { ok: false, error: 'UNKNOWN_ERROR' };
+    }
+    this.#host = host;
+    setLogSink((entry) => host.log(entry));
+    let result: RunResult;
+    try {
+      this.#context = await host.start();
+      this.fields = this.#context.fields;
+      for (const [name, value] of Object.entries(this.fields)) if (SECRET_FIELD.test(name)) redactor.add(value);
+      await this.init(this.fields);
+      await this.main(this.fields);
+      await this.end();
+      result = { ok: true };
+    } catch (error) {
+      const code = toErrorCode(error);
+      if (!(error instanceof KonnectorError)) log('error', `unexpected error: ${String((error as Error)?.stack ?? error)}`);
+      log('error', `run failed: ${code}`);
+      result = { ok: false, error: code };
+    }
+    try {
+      await host.finish(result.ok ? { outcome: 'ok' } : { outcome: 'error', error: result.error });
+    } catch (error) {
+      process.stderr.write(`could not report the end of the run: ${redactor.scrub(String(error))}\n`);
+    }
+    setLogSink(null);
+    if (!options.host) {
+      if (!result.ok) process.exitCode = 1;
+      await (await import('./request.js')).closeAllAgents();
+    }
+    return result;
+  }
+
+  /** Called before `fetch`; CookieKonnector restores the session here. */
+  async init(_fields: Fields): Promise<void> {}
+
+  /** Calls `fetch`; kept apart so that subclasses can wrap it. */
+  async main(fields: Fields): Promise<void> {
+    await this.fetch(fields);
+  }
+
+  /** The konnector's work: override it, or pass it to the constructor. */
+  async fetch(fields: Fields): Promise<void> {
+    if (!this.#fetch) throw new Error('fetch() is not implemented: override it or pass it to the constructor');
+    await this.#fetch.call(this, fields);
+  }
+
+  /** Called after a successful `fetch`; CookieKonnector saves the session here. */
+  async end(): Promise<void> {}
+
+  /** True when a person is there to type a code: ask before making a site send one. */
+  canWaitForTwoFaCode(): boolean {
+    return this.context.mode === 'manual';
+  }
+
+  /**
+   * Asks the person for a 2FA code and waits for it (pushed by the host, never polled).
+   * In a background run it throws USER_ACTION_NEEDED.TWOFA_EXPIRED at once.
+   */
+  async waitForTwoFaCode(options: WaitForTwoFaCodeOptions = {}): Promise<string> {
+    const { type, timeout = DEFAULT_TWOFA_TIMEOUT_MS, retry = false } = options;
+    if (type !== undefined && !TwoFaType.safeParse(type).success) {
+      throw new TypeError(`waitForTwoFaCode: unknown type ${JSON.stringify(type)}; use one of ${TwoFaType.options.join(', ')}`);
+    }
+    if (!this.canWaitForTwoFaCode()) {
+      log('warn', 'a code is needed but this is a background run: nobody is there to type it');
+      throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+    }
+    const timeoutMs = Math.max(1, Math.min(timeout, this.context.twoFaTimeoutCapMs));
+    log('info', `waiting for a ${type ?? '2FA'} code${retry ? ' (retry)' : ''}, up to ${Math.round(timeoutMs / 1000)} s`);
+    const code = await this.host.waitForTwoFaCode({
+      ...(type ? { type } : {}),
+      timeoutMs,
+      retry,
+      signal: this.host.cancelled,
+    });
+    redactor.add(code);
+    log('info', 'code received');
+    return code;
+  }
+
+  /** Tells Home not to assume success after 8 seconds: this konnector will say when it is logged in. */
+  async deactivateAutoSuccessfulLogin(): Promise<void> {
+    await this.updateAccountAttributes({ state: 'HANDLE_LOGIN_SUCCESS' });
+  }
+
+  /** Tells Home the login succeeded: the person may leave while the run goes on. */
+  async notifySuccessfulLogin(): Promise<void> {
+    await this.updateAccountAttributes({ state: 'LOGIN_SUCCESS' });
+  }
+
+  async updateAccountAttributes(attrs: AccountAttributes): Promise<void> {
+    await this.host.updateAccountAttributes(attrs);
+  }
+
+  /** The konnector's own data kept on the account between runs (not the credentials). */
+  getAccountData(): Promise<Record<string, unknown>> {
+    return this.host.getAccountData();
+  }
+
+  saveAccountData(data: Record<string, unknown>, options: { merge?: boolean } = {}): Promise<Record<string, unknown>> {
+    return this.host.saveAccountData(data, options.merge ?? true);
+  }
+
+  /** Ends the run now with this error code. */
+  terminate(code: ErrorCode): never {
+    throw new KonnectorError(code);
+  }
+
+  /** Downloads and saves files, skipping those already saved; see `saveFiles`. */
+  async saveFiles(entries: FileToSave[], options: SaveFilesOptions = {}): Promise<SaveFilesResult> {
+    const { saveFiles } = await import('./save-files.js');
+    return saveFiles(this.host, this.context, entries, options);
+  }
+
+  /** Like saveFiles, each file being a bill with amount, date and vendor. */
+  async saveBills(entries: BillToSave[], options: SaveFilesOptions = {}): Promise<SaveFilesResult> {
+    const { saveBills } = await import('./save-files.js');
+    return saveBills(this.host, this.context, entries, options);
+  }
+
+  /** Fills and posts a login form; see `signin`. */
+  async signin(options: SigninOptions): ReturnType<typeof import('./signin.js').signin> {
+    const { signin } = await import('./signin.js');
+    return signin(options);
+  }
+}

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { KonnectorHost } from './host.js';
+import { IpcHost } from './ipc-host.js';
+
+export const DEV_CONFIG_FILE = 'konnector-dev-config.json';
+
+/**
+ * The host a konnector process gets when nobody passed one: its parent's over IPC when it was
+ * started by the stack or `gleaner run`, else a standalone host on `GLEANER_DATA` (default ./data)
+ * with fields from konnector-dev-config.json and codes typed in this terminal.
+ */
+export async function defaultHost(): Promise<KonnectorHost> {
+  if (process.send) return new IpcHost();
+  const [{ StandaloneHost }, { terminalCodeReader }] = await Promise.all([
+    import('./standalone-host.js'),
+    import('./terminal.js'),
+  ]);
+  const configFile = resolve(DEV_CONFIG_FILE);
+  let config: { fields?: Record<string, string> };
+  try {
+    config = JSON.parse(readFileSync(configFile, 'utf8')) as typeof config;
+  } catch (error) {
+    throw new Error(
+      `no host: start this konnector with \`gleaner run\`, or write ${configFile} with {"fields": {...}} (${(error as Error).message})`,
+    );
+  }
+  return new StandaloneHost({
+    dataDir: process.env.GLEANER_DATA ?? 'data',
+    fields: config.fields ?? {},
+    mode: process.env.GLEANER_MODE === 'background' ? 'background' : 'manual',
+    codeReader: terminalCodeReader(),
+  });
+}

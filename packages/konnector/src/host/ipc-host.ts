@@ -1,0 +1,120 @@
+import {
+  HostMessage,
+  type AccountAttributes,
+  type FileEntry,
+  type HostMethod,
+  type HostParams,
+  type HostResult,
+  type KonnectorMessage,
+  type RunContext,
+} from '@gleaner/contracts';
+import { KonnectorError } from '../errors.js';
+import { toErrorCode } from '@gleaner/contracts';
+import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest } from './host.js';
+
+type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+
+/** The konnector's side of the host protocol, over the IPC channel its parent opened. */
+export class IpcHost implements KonnectorHost {
+  readonly #pending = new Map<number, Pending>();
+  readonly #abort = new AbortController();
+  #nextId = 0;
+
+  constructor() {
+    if (!process.send) throw new Error('IpcHost needs an IPC channel: start the konnector with a host');
+    process.on('message', this.#onMessage);
+    process.on('disconnect', () => {
+      this.#abort.abort('JOB_INTERRUPTED');
+      for (const pending of this.#pending.values()) pending.reject(new KonnectorError('JOB_INTERRUPTED'));
+      this.#pending.clear();
+    });
+  }
+
+  get cancelled(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  readonly #onMessage = (raw: unknown): void => {
+    const parsed = HostMessage.safeParse(raw);
+    if (!parsed.success) return;
+    const message = parsed.data;
+    if (message.kind === 'cancel') {
+      this.#abort.abort(message.reason);
+      return;
+    }
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    this.#pending.delete(message.id);
+    if (message.ok) pending.resolve(message.result);
+    else pending.reject(new KonnectorError(toErrorCode(message.error.code)));
+  };
+
+  #send(message: KonnectorMessage, sent?: () => void): void {
+    process.send?.(message, undefined, undefined, sent);
+  }
+
+  #call<M extends HostMethod>(method: M, params: HostParams<M>, deadlineMs = 60_000): Promise<HostResult<M>> {
+    const id = this.#nextId++;
+    return new Promise<HostResult<M>>((resolve, reject) => {
+      // Every wait has a deadline: a host that never answers must not hang the konnector forever.
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new KonnectorError('JOB_INTERRUPTED'));
+      }, deadlineMs);
+      timer.unref();
+      this.#pending.set(id, {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value as HostResult<M>);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      this.#send({ kind: 'request', id, method, params });
+    });
+  }
+
+  start(): Promise<RunContext> {
+    return this.#call('start', {});
+  }
+  async updateAccountAttributes(attrs: AccountAttributes): Promise<void> {
+    await this.#call('updateAccountAttributes', { attrs });
+  }
+  async getAccountData(): Promise<Record<string, unknown>> {
+    return (await this.#call('getAccountData', {})).data;
+  }
+  async saveAccountData(data: Record<string, unknown>, merge: boolean): Promise<Record<string, unknown>> {
+    return (await this.#call('saveAccountData', { data, merge })).data;
+  }
+  async loadSession(): Promise<string | null> {
+    return (await this.#call('loadSession', {})).session;
+  }
+  async saveSession(session: string | null): Promise<void> {
+    await this.#call('saveSession', { session });
+  }
+  async waitForTwoFaCode(request: TwoFaRequest): Promise<string> {
+    const params = { type: request.type, timeoutMs: request.timeoutMs, retry: request.retry };
+    // The host expires the prompt; our own deadline only guards against a host that went silent.
+    return (await this.#call('waitForTwoFaCode', params, request.timeoutMs + 10_000)).code;
+  }
+  async listFiles(): Promise<FileEntry[]> {
+    return (await this.#call('listFiles', {})).files;
+  }
+  saveFile(request: SaveFileRequest): Promise<FileEntry> {
+    return this.#call('saveFile', request, 120_000);
+  }
+  log(entry: LogEntry): void {
+    this.#send({ kind: 'log', level: entry.level, message: entry.message.slice(0, 4000), at: new Date().toISOString() });
+  }
+  async finish(outcome: { outcome: 'ok' | 'error'; error?: string }): Promise<void> {
+    const error = outcome.error === undefined ? undefined : toErrorCode(outcome.error);
+    // Let the message flush before the channel closes, so the process can exit on its own.
+    await new Promise<void>((resolve) =>
+      this.#send({ kind: 'finish', outcome: outcome.outcome, ...(error ? { error } : {}) }, resolve),
+    );
+    process.removeListener('message', this.#onMessage);
+    process.disconnect?.();
+  }
+}

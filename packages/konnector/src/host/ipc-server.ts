@@ -1,0 +1,77 @@
+import type { ChildProcess } from 'node:child_process';
+import {
+  hostMethods,
+  KonnectorMessage,
+  toErrorCode,
+  type ErrorCode,
+  type HostMethod,
+  type HostResult,
+  type LogLevel,
+} from '@gleaner/contracts';
+import { z } from 'zod';
+
+/** What a host serves: one handler per protocol method, with params already validated. */
+export type HostHandlers = {
+  [M in HostMethod]: (params: z.infer<(typeof hostMethods)[M]['params']>) => Promise<HostResult<M>>;
+} & {
+  onLog(entry: { level: LogLevel; message: string; at: string }): void;
+};
+
+export type ChildOutcome = {
+  /** What the konnector said when it finished, if it did. */
+  finish: { outcome: 'ok' | 'error'; error?: ErrorCode } | null;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+};
+
+/**
+ * Serves a host to a konnector child process over its IPC channel. Every message from the child is
+ * validated: a konnector is untrusted code and may only ask what the protocol allows.
+ * Resolves when the child exits.
+ */
+export function serveHost(child: ChildProcess, handlers: HostHandlers): {
+  done: Promise<ChildOutcome>;
+  cancel(reason: 'JOB_TIMEOUT' | 'JOB_CANCELLED' | 'JOB_INTERRUPTED'): void;
+} {
+  let finish: ChildOutcome['finish'] = null;
+  const reply = (message: unknown) => {
+    if (child.connected) child.send(message as object);
+  };
+
+  child.on('message', (raw) => {
+    const parsed = KonnectorMessage.safeParse(raw);
+    if (!parsed.success) {
+      handlers.onLog({ level: 'warn', message: 'ignored a malformed message from the konnector', at: new Date().toISOString() });
+      return;
+    }
+    const message = parsed.data;
+    if (message.kind === 'log') return handlers.onLog(message);
+    if (message.kind === 'finish') {
+      finish = { outcome: message.outcome, ...(message.error ? { error: message.error } : {}) };
+      return;
+    }
+    const { id, method } = message;
+    const params = hostMethods[method].params.safeParse(message.params);
+    if (!params.success) {
+      reply({ kind: 'response', id, ok: false, error: { code: 'UNKNOWN_ERROR', message: `bad params for ${method}` } });
+      return;
+    }
+    const handler = handlers[method] as (p: unknown) => Promise<unknown>;
+    handler(params.data).then(
+      (result) => reply({ kind: 'response', id, ok: true, result }),
+      (error: unknown) =>
+        reply({ kind: 'response', id, ok: false, error: { code: toErrorCode(error), message: toErrorCode(error) } }),
+    );
+  });
+
+  const done = new Promise<ChildOutcome>((resolve) => {
+    child.once('exit', (exitCode, signal) => resolve({ finish, exitCode, signal }));
+  });
+
+  return {
+    done,
+    cancel(reason) {
+      reply({ kind: 'cancel', reason });
+    },
+  };
+}

@@ -1,0 +1,218 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import {
+  isTransientState,
+  twoFaState,
+  type AccountAttributes,
+  type AccountState,
+  type FileEntry,
+  type RunContext,
+  type RunMode,
+  type TwoFaType,
+} from '@gleaner/contracts';
+import { KonnectorError } from '../errors.js';
+import { loadOrCreateKey, open, seal } from '../core/local-crypto.js';
+import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest } from './host.js';
+import { safeJoin } from './safe-path.js';
+
+export type CodeRequest = { type?: TwoFaType; retry: boolean; expiresAt: number; signal: AbortSignal };
+/** Asks the person for a code: the terminal in `gleaner run`, a function in tests. */
+export type CodeReader = (request: CodeRequest) => Promise<string>;
+
+export type StandaloneHostOptions = {
+  /** Holds account.json, the sealed session, files/ and files.json. */
+  dataDir: string;
+  fields: Record<string, string>;
+  mode?: RunMode;
+  codeReader?: CodeReader;
+  konnector?: string;
+  twoFaTimeoutCapMs?: number;
+  onLog?: (entry: LogEntry) => void;
+  onStateChange?: (state: AccountState) => void;
+};
+
+type AccountFile = { state: AccountState; data: Record<string, unknown>; history: AccountState[] };
+
+const HISTORY_LIMIT = 50;
+
+/**
+ * A host without a stack: the account lives in a local folder and the person is whoever reads the
+ * terminal. Used by `gleaner run`, by a bare `node index.js`, and by tests.
+ */
+export class StandaloneHost implements KonnectorHost {
+  readonly #options: StandaloneHostOptions;
+  readonly #abort = new AbortController();
+  readonly #key: Buffer;
+
+  constructor(options: StandaloneHostOptions) {
+    this.#options = { ...options, dataDir: resolve(options.dataDir) };
+    this.#key = loadOrCreateKey(join(this.#options.dataDir, '.key'));
+  }
+
+  get cancelled(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Cancels the run (Ctrl-C in `gleaner run`): pending waits reject with JOB_CANCELLED. */
+  cancel(): void {
+    this.#abort.abort('JOB_CANCELLED');
+  }
+
+  get #dir() {
+    return this.#options.dataDir;
+  }
+
+  async #readAccount(): Promise<AccountFile> {
+    try {
+      return JSON.parse(await readFile(join(this.#dir, 'account.json'), 'utf8')) as AccountFile;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: null, data: {}, history: [] };
+      throw error;
+    }
+  }
+
+  async #writeAccount(account: AccountFile): Promise<void> {
+    await writeAtomic(join(this.#dir, 'account.json'), JSON.stringify(account, null, 2));
+  }
+
+  async #setState(state: AccountState): Promise<void> {
+    const account = await this.#readAccount();
+    account.state = state;
+    account.history = [...account.history, state].slice(-HISTORY_LIMIT);
+    await this.#writeAccount(account);
+    this.#options.onStateChange?.(state);
+  }
+
+  async start(): Promise<RunContext> {
+    await mkdir(join(this.#dir, 'staging'), { recursive: true });
+    const account = await this.#readAccount();
+    return {
+      jobId: randomUUID(),
+      accountId: 'local',
+      konnector: this.#options.konnector ?? 'local',
+      mode: this.#options.mode ?? 'manual',
+      fields: this.#options.fields,
+      state: account.state,
+      stagingDir: join(this.#dir, 'staging'),
+      twoFaTimeoutCapMs: this.#options.twoFaTimeoutCapMs ?? 10 * 60_000,
+    };
+  }
+
+  async updateAccountAttributes(attrs: AccountAttributes): Promise<void> {
+    if (attrs.state !== undefined) await this.#setState(attrs.state);
+  }
+
+  async getAccountData(): Promise<Record<string, unknown>> {
+    return (await this.#readAccount()).data;
+  }
+
+  async saveAccountData(data: Record<string, unknown>, merge: boolean): Promise<Record<string, unknown>> {
+    const account = await this.#readAccount();
+    account.data = merge ? { ...account.data, ...data } : data;
+    await this.#writeAccount(account);
+    return account.data;
+  }
+
+  async loadSession(): Promise<string | null> {
+    try {
+      return open(this.#key, await readFile(join(this.#dir, 'session.sealed'), 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async saveSession(session: string | null): Promise<void> {
+    const file = join(this.#dir, 'session.sealed');
+    if (session === null) await rm(file, { force: true });
+    else await writeAtomic(file, seal(this.#key, session));
+  }
+
+  async waitForTwoFaCode(request: TwoFaRequest): Promise<string> {
+    if ((this.#options.mode ?? 'manual') === 'background' || !this.#options.codeReader) {
+      throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+    }
+    await this.#setState(twoFaState(request.type, request.retry));
+    const timeoutMs = Math.min(request.timeoutMs, this.#options.twoFaTimeoutCapMs ?? Infinity);
+    const expiresAt = Date.now() + timeoutMs;
+    const signals = [this.#abort.signal, AbortSignal.timeout(timeoutMs)];
+    if (request.signal) signals.push(request.signal);
+    const signal = AbortSignal.any(signals);
+    const expired = new Promise<never>((_, reject) => {
+      const onAbort = () =>
+        reject(
+          new KonnectorError(this.#abort.signal.aborted ? 'JOB_CANCELLED' : 'USER_ACTION_NEEDED.TWOFA_EXPIRED'),
+        );
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const code = this.#options.codeReader({ type: request.type, retry: request.retry, expiresAt, signal });
+    return (await Promise.race([code, expired])).trim();
+  }
+
+  async #readIndex(): Promise<FileEntry[]> {
+    try {
+      return JSON.parse(await readFile(join(this.#dir, 'files.json'), 'utf8')) as FileEntry[];
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
+  listFiles(): Promise<FileEntry[]> {
+    return this.#readIndex();
+  }
+
+  async saveFile(request: SaveFileRequest): Promise<FileEntry> {
+    const staging = join(this.#dir, 'staging');
+    const staged = resolve(staging, request.stagedPath);
+    if (relative(staging, staged).startsWith('..')) throw new KonnectorError('SAVE_FILE_FAILED');
+    const folder = request.folder ?? '';
+    const target = safeJoin(join(this.#dir, 'files'), folder, request.name);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(staged, target);
+    const entry: FileEntry = {
+      name: request.name,
+      folder,
+      size: (await stat(target)).size,
+      sha256: await sha256File(target),
+      attributes: request.attributes ?? {},
+      ...(request.bill ? { bill: request.bill } : {}),
+      savedAt: new Date().toISOString(),
+    };
+    const index = (await this.#readIndex()).filter((f) => !(f.folder === folder && f.name === request.name));
+    await writeAtomic(join(this.#dir, 'files.json'), JSON.stringify([...index, entry], null, 2));
+    return entry;
+  }
+
+  log(entry: LogEntry): void {
+    if (this.#options.onLog) this.#options.onLog(entry);
+    else process.stderr.write(`${entry.level.padEnd(5)} ${entry.message}\n`);
+  }
+
+  async finish(): Promise<void> {
+    const account = await this.#readAccount();
+    // A run that ends leaves no one waiting: 2FA and login-pending states are cleared.
+    if (isTransientState(account.state)) await this.#setState(null);
+    await rm(join(this.#dir, 'staging'), { recursive: true, force: true });
+  }
+}
+
+async function writeAtomic(file: string, content: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, content, { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+function sha256File(file: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolvePromise(hash.digest('hex')))
+      .on('error', reject);
+  });
+}

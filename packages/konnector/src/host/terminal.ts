@@ -1,0 +1,62 @@
+import { createInterface } from 'node:readline';
+import type { TwoFaType } from '@gleaner/contracts';
+import type { CodeReader } from './standalone-host.js';
+
+const where: Record<TwoFaType, string> = {
+  sms: 'the code sent to you by SMS',
+  email: 'the code sent to you by e-mail',
+  app_code: 'the code shown by your authenticator app',
+  app: 'nothing: approve the sign-in in your provider app, then press Enter',
+};
+
+export function describeTwoFa(type: TwoFaType | undefined, retry: boolean): string {
+  const what = type ? where[type] : 'the code you received';
+  return retry ? `Wrong code. Enter ${what} again` : `Enter ${what}`;
+}
+
+function timeLeft(expiresAt: number): string {
+  const seconds = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')} left`;
+}
+
+/**
+ * Reads a code from the terminal, showing its kind and the time left (refreshed every second on a
+ * TTY, every 30 seconds otherwise). The code is not echoed back into any log.
+ */
+export function terminalCodeReader(
+  input: NodeJS.ReadableStream = process.stdin,
+  output: NodeJS.WritableStream = process.stderr,
+): CodeReader {
+  return ({ type, retry, expiresAt, signal }) =>
+    new Promise<string>((resolve, reject) => {
+      const tty = (output as NodeJS.WriteStream).isTTY === true;
+      const rl = createInterface({ input, output, terminal: tty });
+      const question = () => `${describeTwoFa(type, retry)} (${timeLeft(expiresAt)}): `;
+      rl.setPrompt(question());
+      rl.prompt();
+      const tick = setInterval(
+        () => {
+          if (tty) {
+            rl.setPrompt(question());
+            rl.prompt(true);
+          } else output.write(`\n${timeLeft(expiresAt)}\n`);
+        },
+        tty ? 1000 : 30_000,
+      );
+      const close = () => {
+        clearInterval(tick);
+        signal.removeEventListener('abort', onAbort);
+        rl.close();
+      };
+      const onAbort = () => {
+        close();
+        output.write('\n');
+        reject(new Error('aborted'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      rl.once('line', (line) => {
+        close();
+        resolve(line.trim());
+      });
+    });
+}

@@ -1,0 +1,15 @@
+export { BaseKonnector, DEFAULT_TWOFA_TIMEOUT_MS } from './base-konnector.js';
+export type { Fields, FetchFunction, RunResult, WaitForTwoFaCodeOptions } from './base-konnector.js';
+export { CookieKonnector } from './cookie-konnector.js';
+export { errors, KonnectorError } from './errors.js';
+export { log, enableDebug } from './core/log.js';
+export { requestFactory } from './request.js';
+export type { RequestFunction, RequestOptions, RequestInput, FullResponse } from './request.js';
+export type { SigninOptions } from './signin.js';
+export type { FileToSave, BillToSave, SaveFilesOptions, SaveFilesResult } from './save-files.js';
+export type { KonnectorHost, TwoFaRequest, SaveFileRequest, LogEntry } from './host/host.js';
+
+/** Fills and posts a login form with a fresh cookie jar; see `SigninOptions`. */
+export async function signin(options: import('./signin.js').SigninOptions) {
+  return (await import('./signin.js')).signin(options);
+}

@@ -1,0 +1,107 @@
+import type { SiteClock } from './clock.js';
+import { esc, type Ctx } from './http-kit.js';
+import { totpCode, totpRemainingMs } from './totp.js';
+
+/** A code a site "sent": where it went, by which channel, and when (site clock). */
+export interface OutboxMessage {
+  to: string;
+  channel: 'sms' | 'email';
+  code: string;
+  site: string;
+  login: string;
+  /** ISO 8601, site clock. */
+  sentAt: string;
+  text: string;
+}
+
+export interface AuthenticatorEntry {
+  site: string;
+  login: string;
+  secret: string;
+}
+
+/**
+ * The person's phone and mailbox for the demo and tests: every code a fake site
+ * "sends" lands here, and nowhere else.
+ */
+export class Outbox {
+  private readonly messages: OutboxMessage[] = [];
+  private readonly authenticators = new Map<string, () => AuthenticatorEntry[]>();
+
+  constructor(readonly clock: SiteClock) {}
+
+  push(message: Omit<OutboxMessage, 'sentAt'>): OutboxMessage {
+    const full = { ...message, sentAt: new Date(this.clock.now()).toISOString() };
+    this.messages.push(full);
+    return full;
+  }
+
+  /** Messages, newest first, optionally for one site and/or login. */
+  list(filter: { site?: string; login?: string } = {}): OutboxMessage[] {
+    return this.messages
+      .filter((m) => (filter.site === undefined || m.site === filter.site) && (filter.login === undefined || m.login === filter.login))
+      .reverse();
+  }
+
+  clear(site?: string): void {
+    if (site === undefined) {
+      this.messages.length = 0;
+      return;
+    }
+    for (let i = this.messages.length - 1; i >= 0; i--) if (this.messages[i]?.site === site) this.messages.splice(i, 1);
+  }
+
+  /** Lets a site show its authenticator users' current codes on the outbox page. */
+  registerAuthenticators(site: string, list: () => AuthenticatorEntry[]): void {
+    this.authenticators.set(site, list);
+  }
+
+  authenticatorEntries(): AuthenticatorEntry[] {
+    return [...this.authenticators.values()].flatMap((list) => list());
+  }
+
+  /** Serves `/outbox` (HTML) and `/outbox.json`; returns false for other paths. */
+  handle(ctx: Ctx): boolean {
+    if (ctx.path === '/outbox.json') {
+      ctx.sendJson(this.list());
+      return true;
+    }
+    if (ctx.path === '/outbox') {
+      ctx.html(this.renderHtml());
+      return true;
+    }
+    return false;
+  }
+
+  renderHtml(): string {
+    const now = this.clock.now();
+    const row = (m: OutboxMessage): string =>
+      `<li class="message" data-channel="${m.channel}" data-site="${esc(m.site)}"><span class="when">${esc(m.sentAt)}</span> ` +
+      `<span class="to">to ${esc(m.to)}</span> from <b>${esc(m.site)}</b>: ${esc(m.text)} <code class="code">${esc(m.code)}</code></li>`;
+    const section = (title: string, list: OutboxMessage[]): string =>
+      `<section><h2>${title}</h2>${list.length ? `<ul>${list.map(row).join('')}</ul>` : '<p class="empty">Nothing yet.</p>'}</section>`;
+    const totp = this.authenticatorEntries();
+    const seconds = Math.ceil(totpRemainingMs(now) / 1000);
+    const totpRows = totp
+      .map(
+        (a) =>
+          `<tr data-site="${esc(a.site)}" data-login="${esc(a.login)}"><td>${esc(a.site)}</td><td>${esc(a.login)}</td>` +
+          `<td><code class="totp">${esc(totpCode(a.secret, now))}</code></td><td>${seconds} s</td></tr>`,
+      )
+      .join('');
+    return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<title>Outbox: fake phone and mailbox</title>
+<style>body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}code{font-size:1.2em;background:#eef;padding:0 .3em}
+.note{background:#fff6d5;border:1px solid #e5c100;padding:.5rem 1rem}li{margin:.3rem 0}.when{color:#666;font-size:.85em}</style></head>
+<body data-page="outbox"><h1>Outbox</h1>
+<p class="note">This page stands in for a person's phone, mailbox and authenticator app. The fake sites never
+send anything anywhere: the codes they "send" by SMS or e-mail appear here, newest first. Refreshes every 5 seconds.</p>
+${section('Phone (SMS)', this.list().filter((m) => m.channel === 'sms'))}
+${section('Mailbox (e-mail)', this.list().filter((m) => m.channel === 'email'))}
+<section><h2>Fake authenticator app</h2>
+<p class="note">A fake authenticator, for the demo only: it computes the current TOTP code of each demo user whose
+secret is public in the Gleaner source. Never do this with a real secret.</p>
+${totp.length ? `<table><tr><th>site</th><th>login</th><th>code</th><th>changes in</th></tr>${totpRows}</table>` : '<p class="empty">No authenticator users.</p>'}
+</section></body></html>`;
+  }
+}
