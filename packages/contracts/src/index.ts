@@ -3,3 +3,4 @@ export * from './account-state.js';
 export * from './manifest.js';
 export * from './host-protocol.js';
 export * from './secret.js';
+export * from './api.js';

@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import { AccountState, TwoFaType } from './account-state.js';
+import { ERROR_CODES } from './errors.js';
+import { BillMetadata, RunMode } from './host-protocol.js';
+import { ManifestField } from './manifest.js';
+
+/**
+ * The shapes of the stack's HTTP API (`/api`), shared by the stack, Home and scripts.
+ * Secrets never appear in them: credentials are write-only, codes are never echoed.
+ */
+
+export const ErrorCodeSchema = z.enum(ERROR_CODES);
+
+export const KonnectorInfo = z.object({
+  slug: z.string(),
+  name: z.string(),
+  version: z.string(),
+  description: z.string(),
+  vendor_link: z.string().optional(),
+  twofa: z.array(TwoFaType),
+  fields: z.record(z.string(), ManifestField),
+});
+export type KonnectorInfo = z.infer<typeof KonnectorInfo>;
+
+export const JobStatus = z.enum(['queued', 'running', 'done', 'errored']);
+export type JobStatus = z.infer<typeof JobStatus>;
+export const LoginStatus = z.enum(['pending', 'succeeded', 'failed']);
+export type LoginStatus = z.infer<typeof LoginStatus>;
+
+export const Job = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  konnector: z.string(),
+  mode: RunMode,
+  status: JobStatus,
+  loginStatus: LoginStatus,
+  error: ErrorCodeSchema.nullable(),
+  filesSaved: z.number().int(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+});
+export type Job = z.infer<typeof Job>;
+
+export const PromptStatus = z.enum(['waiting', 'answered', 'expired', 'cancelled', 'interrupted']);
+export type PromptStatus = z.infer<typeof PromptStatus>;
+
+/** A 2FA request of one job: the code answering it is used once and never stored. */
+export const Prompt = z.object({
+  id: z.string(),
+  jobId: z.string(),
+  accountId: z.string(),
+  type: TwoFaType.nullable(),
+  retry: z.boolean(),
+  status: PromptStatus,
+  attempts: z.number().int(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+});
+export type Prompt = z.infer<typeof Prompt>;
+
+export const Account = z.object({
+  id: z.string(),
+  konnector: z.string(),
+  label: z.string(),
+  state: AccountState,
+  /** Values of the non-secret fields (e.g. the login); password fields are never returned. */
+  fields: z.record(z.string(), z.string()),
+  /** Names of the secret fields that have a value. */
+  secretFieldsSet: z.array(z.string()),
+  sessionSaved: z.boolean(),
+  /** The latest job, if any. */
+  lastJob: Job.nullable(),
+  /** The waiting prompt of the active job, if any. */
+  prompt: Prompt.nullable(),
+  /** Scheduled runs are paused until a manual run succeeds (last error needs the person). */
+  needsAction: z.boolean(),
+  nextRunAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Account = z.infer<typeof Account>;
+
+export const CreateAccountBody = z.strictObject({
+  konnector: z.string(),
+  label: z.string().max(200).optional(),
+  fields: z.record(z.string(), z.string()),
+  /** Start a manual run at once (Home's Connect button). */
+  connect: z.boolean().optional(),
+});
+export const UpdateAccountBody = z.strictObject({
+  label: z.string().max(200).optional(),
+  /** Replaces the given fields only; a secret field sent empty is left unchanged. */
+  fields: z.record(z.string(), z.string()).optional(),
+});
+
+export const StartJobBody = z.strictObject({ mode: RunMode.default('manual') });
+
+export const FileInfo = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  jobId: z.string().nullable(),
+  name: z.string(),
+  folder: z.string(),
+  size: z.number().int(),
+  sha256: z.string(),
+  bill: BillMetadata.nullable(),
+  savedAt: z.string(),
+});
+export type FileInfo = z.infer<typeof FileInfo>;
+
+export const Trigger = z.object({
+  accountId: z.string(),
+  frequency: z.enum(['daily', 'weekly', 'off']),
+  /** Local time of day, HH:MM, chosen inside the konnector's window. */
+  time: z.string().regex(/^\d{2}:\d{2}$/),
+  nextRunAt: z.string().nullable(),
+});
+export type Trigger = z.infer<typeof Trigger>;
+export const UpdateTriggerBody = z.strictObject({
+  frequency: z.enum(['daily', 'weekly', 'off']),
+  time: z.string().regex(/^\d{2}:\d{2}$/).optional(),
+});
+
+export const JobLogLine = z.object({
+  jobId: z.string(),
+  seq: z.number().int(),
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+  message: z.string(),
+  at: z.string(),
+});
+export type JobLogLine = z.infer<typeof JobLogLine>;
+
+/** `POST /api/prompts/:id/answer`. */
+export const AnswerPromptBody = z.strictObject({ code: z.string() });
+/** A code: 4 to 12 letters or digits (spaces and dashes pasted with it are dropped). */
+export const CODE_PATTERN = /^[A-Za-z0-9]{4,12}$/;
+export function normalizeCode(raw: string): string {
+  return raw.replace(/[\s-]/g, '');
+}
+/** 202 accepted · 409 not waiting · 410 expired · 422 bad format · 429 too many attempts. */
+export const AnswerOutcome = z.enum(['accepted', 'not_waiting', 'expired', 'bad_format', 'too_many_attempts']);
+export type AnswerOutcome = z.infer<typeof AnswerOutcome>;
+export const ANSWER_STATUS: Record<AnswerOutcome, number> = {
+  accepted: 202,
+  not_waiting: 409,
+  expired: 410,
+  bad_format: 422,
+  too_many_attempts: 429,
+};
+
+/** Realtime events over SSE (`GET /api/events`), resumable with Last-Event-ID. */
+export const StackEvent = z.discriminatedUnion('type', [
+  z.object({ id: z.number().int(), type: z.literal('account.updated'), at: z.string(), account: Account }),
+  z.object({ id: z.number().int(), type: z.literal('account.deleted'), at: z.string(), accountId: z.string() }),
+  z.object({ id: z.number().int(), type: z.literal('job.updated'), at: z.string(), job: Job }),
+  z.object({ id: z.number().int(), type: z.literal('prompt.updated'), at: z.string(), prompt: Prompt }),
+  z.object({ id: z.number().int(), type: z.literal('job.log'), at: z.string(), line: JobLogLine }),
+  z.object({ id: z.number().int(), type: z.literal('file.saved'), at: z.string(), file: FileInfo }),
+]);
+export type StackEvent = z.infer<typeof StackEvent>;
+
+/** Error body of every non-2xx API answer. */
+export const ApiError = z.object({ error: z.string(), message: z.string(), details: z.unknown().optional() });
+export type ApiError = z.infer<typeof ApiError>;

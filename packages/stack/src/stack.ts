@@ -1,0 +1,61 @@
+import type { Readable } from 'node:stream';
+import type {
+  Account,
+  AnswerOutcome,
+  FileInfo,
+  Job,
+  JobLogLine,
+  KonnectorInfo,
+  RunMode,
+  StackEvent,
+  Trigger,
+} from '@gleaner/contracts';
+
+/**
+ * The stack as a service: what the HTTP API (and tests, and the CLI) call. Storage, secrets,
+ * jobs, the runner, prompts and the scheduler sit behind it; the API layer only maps HTTP to it.
+ * Methods throw `StackError` (see errors.ts) with a code the API maps to a status.
+ */
+export interface Stack {
+  readonly dataDir: string;
+  konnectors: {
+    list(): KonnectorInfo[];
+    get(slug: string): KonnectorInfo | undefined;
+  };
+  accounts: {
+    list(): Promise<Account[]>;
+    get(id: string): Promise<Account>;
+    create(input: { konnector: string; label?: string; fields: Record<string, string> }): Promise<Account>;
+    update(id: string, input: { label?: string; fields?: Record<string, string> }): Promise<Account>;
+    remove(id: string): Promise<void>;
+    /** Drops the saved session; the next run logs in again (RESET_SESSION). */
+    resetSession(id: string): Promise<Account>;
+  };
+  jobs: {
+    /** Starts a job; throws `StackError('conflict')` if the account already has an active one. */
+    start(accountId: string, mode: RunMode): Promise<Job>;
+    get(id: string): Promise<Job>;
+    list(filter: { accountId?: string; limit?: number }): Promise<Job[]>;
+    logs(id: string): Promise<JobLogLine[]>;
+    cancel(id: string): Promise<Job>;
+  };
+  prompts: {
+    /** Pushes the code to the konnector waiting on this prompt. */
+    answer(promptId: string, code: string): Promise<AnswerOutcome>;
+    cancel(promptId: string): Promise<void>;
+  };
+  triggers: {
+    get(accountId: string): Promise<Trigger>;
+    set(accountId: string, input: { frequency: Trigger['frequency']; time?: string }): Promise<Trigger>;
+  };
+  files: {
+    list(accountId: string): Promise<FileInfo[]>;
+    open(fileId: string): Promise<{ file: FileInfo; stream: Readable }>;
+  };
+  events: {
+    /** Events after `afterId` (replayed from storage), then live ones until unsubscribed. */
+    subscribe(afterId: number | null, listener: (event: StackEvent) => void): () => void;
+  };
+  /** Stops taking jobs; running ones get `graceMs` to finish, then end JOB_INTERRUPTED. */
+  close(graceMs?: number): Promise<void>;
+}
