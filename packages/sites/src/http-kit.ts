@@ -329,3 +329,26 @@ export function splitUrl(rawUrl: string | undefined): { pathname: string; search
   const url = new URL(rawUrl ?? '/', 'http://site.invalid');
   return { pathname: url.pathname, search: url.search };
 }
+
+/** `+33 6 12 34 56 78` → `•••• 78`: what a site shows to say where it sent a code. */
+export function maskPhone(phone: string): string {
+  const digits = phone.replace(/\D/g, '');
+  return `•••• ${digits.slice(-2)}`;
+}
+
+/** `bob@example.test` → `b••@example.test`. */
+export function maskEmail(email: string): string {
+  const at = email.indexOf('@');
+  if (at < 1) return '•••';
+  return `${email[0] ?? ''}${'•'.repeat(Math.max(2, at - 1))}${email.slice(at)}`;
+}
+
+/** A small deterministic hash, for per-user fake amounts that stay the same across runs. */
+export function stableHash(value: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < value.length; i++) {
+    h ^= value.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  return h >>> 0;
+}

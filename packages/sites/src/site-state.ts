@@ -334,7 +334,6 @@ export class SiteState {
     if (account.failures >= this.settings.lockoutThreshold) {
       account.failures = 0;
       account.lockedUntil = this.now() + this.settings.lockoutMs;
-      for (const [visitor, p] of this.pending) if (p.login === login) this.pending.delete(visitor);
       return 'locked';
     }
     return 'wrong';
