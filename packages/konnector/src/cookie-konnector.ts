@@ -23,7 +23,8 @@ export abstract class CookieKonnector extends BaseKonnector {
         'CookieKonnector needs a testSession() method that resolves to true when the restored session still works',
       );
     }
-    this.#requestOptions = requestOptions;
+    // HTML answers come parsed into cheerio's `$`: what a scraping konnector wants most of the time.
+    this.#requestOptions = { cheerio: true, ...requestOptions };
     this.request = this.requestFactory();
   }
 

@@ -13,3 +13,5 @@ export type { KonnectorHost, TwoFaRequest, SaveFileRequest, LogEntry } from './h
 export async function signin(options: import('./signin.js').SigninOptions) {
   return (await import('./signin.js')).signin(options);
 }
+export type { TwoFaType, ErrorCode, AccountState, BillMetadata, FileEntry, RunContext } from '@gleaner/contracts';
+export type { CheerioAPI } from 'cheerio';

@@ -1,0 +1,129 @@
+import { fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { AccountState } from '@gleaner/contracts';
+import { handlersFor, serveHost, StandaloneHost, terminalCodeReader } from '@gleaner/konnector/host';
+import { ask } from '../ask.js';
+import { loadKonnectorFolder } from '../load-konnector.js';
+import { UsageError } from '../usage-error.js';
+
+export const runUsage = `gleaner run <konnector-folder> [options]
+
+Runs a konnector on this machine, with its account kept in a local folder.
+
+  --config FILE      fields from this JSON file ({"fields": {...}}); default <folder>/konnector-dev-config.json
+  --field NAME=VALUE set one field (repeatable)
+  --data DIR         where the account, its sealed session and files live; default <folder>/data
+  --background       run as a scheduled run would: nobody is there to type a code
+  --timeout SECONDS  the longest one 2FA code wait may last (default 180)`;
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+function describeState(state: AccountState): string | null {
+  if (state === 'HANDLE_LOGIN_SUCCESS') return 'logging in…';
+  if (state === 'LOGIN_SUCCESS') return 'logged in';
+  if (state === 'RESET_SESSION') return 'session reset';
+  return null;
+}
+
+/** `gleaner run`: returns the process exit code. */
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      field: { type: 'string', multiple: true },
+      data: { type: 'string' },
+      background: { type: 'boolean', default: false },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    say(runUsage);
+    return 0;
+  }
+  const [folder, ...extra] = positionals;
+  if (!folder || extra.length) throw new UsageError(`expected one konnector folder\n\n${runUsage}`);
+  const { dir, manifest, main } = loadKonnectorFolder(folder);
+
+  const fields: Record<string, string> = {};
+  const configFile = values.config ? resolve(values.config) : join(dir, 'konnector-dev-config.json');
+  if (values.config && !existsSync(configFile)) throw new UsageError(`no such config file: ${configFile}`);
+  if (existsSync(configFile)) {
+    let config: { fields?: Record<string, unknown> };
+    try {
+      config = JSON.parse(readFileSync(configFile, 'utf8')) as typeof config;
+    } catch (error) {
+      throw new UsageError(`${configFile} is not valid JSON: ${(error as Error).message}`);
+    }
+    for (const [name, value] of Object.entries(config.fields ?? {})) fields[name] = String(value);
+  }
+  for (const pair of values.field ?? []) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new UsageError(`--field expects NAME=VALUE, got ${JSON.stringify(pair)}`);
+    fields[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  for (const [name, field] of Object.entries(manifest.fields)) {
+    if (fields[name] !== undefined && fields[name] !== '') continue;
+    if (field.default !== undefined) {
+      fields[name] = field.default;
+      continue;
+    }
+    if (!field.required) continue;
+    if (!process.stdin.isTTY) {
+      throw new UsageError(`missing required field "${name}": put it in ${configFile} or pass --field ${name}=…`);
+    }
+    fields[name] = await ask(`${field.label ?? name}: `, { hidden: field.type === 'password' });
+    if (!fields[name]) throw new UsageError(`missing required field "${name}"`);
+  }
+
+  const timeoutSeconds = values.timeout === undefined ? 180 : Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError('--timeout expects a number of seconds');
+  const mode = values.background ? 'background' : 'manual';
+  const host = new StandaloneHost({
+    dataDir: values.data ? resolve(values.data) : join(dir, 'data'),
+    fields,
+    mode,
+    konnector: manifest.slug,
+    twoFaTimeoutCapMs: timeoutSeconds * 1000,
+    codeReader: terminalCodeReader(process.stdin, process.stderr),
+    onLog: ({ level, message }) => say(`  ${level === 'info' ? '·' : level} ${message}`),
+    onStateChange: (state) => {
+      const text = describeState(state);
+      if (text) say(`→ ${text}`);
+    },
+  });
+
+  say(`${manifest.name} ${manifest.version}: ${mode} run`);
+  const child = fork(main, [], {
+    cwd: dir,
+    // The konnector gets its fields over IPC, never from the environment.
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: process.env.NODE_ENV ?? 'production', ...(process.env.DEBUG ? { DEBUG: process.env.DEBUG } : {}) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  const served = serveHost(child, handlersFor(host));
+  const onInterrupt = () => {
+    say('\ninterrupted: stopping the konnector');
+    host.cancel();
+    served.cancel('JOB_CANCELLED');
+    setTimeout(() => child.kill('SIGTERM'), 2000).unref();
+  };
+  process.once('SIGINT', onInterrupt);
+  const outcome = await served.done;
+  process.removeListener('SIGINT', onInterrupt);
+  await host.finish();
+
+  const files = await host.listFiles();
+  if (outcome.finish?.outcome === 'ok') {
+    say(`✔ run succeeded: ${files.length} file(s) in the account`);
+    return 0;
+  }
+  const code = outcome.finish?.error ?? (outcome.signal ? 'JOB_INTERRUPTED' : 'UNKNOWN_ERROR');
+  say(`✘ run failed: ${code}`);
+  return 1;
+}

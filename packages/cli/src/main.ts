@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { UsageError } from './usage-error.js';
+
+const usage = `gleaner <command> [options]
+
+Commands:
+  run <folder>     run a konnector standalone (fields from a config file or the terminal)
+  new <name>       scaffold a konnector with a test against a local 2FA test site
+  serve            start the stack (API, Home, jobs, scheduler) on the embedded SQLite
+  demo             the stack with the fake sites and the GitHub and Amazon konnectors
+  sites            start the fake websites alone
+  migrate          apply storage migrations and exit
+  rotate-key       re-encrypt every secret under a new key
+
+Run \`gleaner <command> --help\` for a command's options.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  new: async () => (await import('./commands/new.js')).newCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stderr.write(`${usage}\n`);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) throw new UsageError(`unknown command "${name}"\n\n${usage}`);
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`gleaner: ${(error as Error).message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`gleaner: ${String((error as Error)?.stack ?? error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,3 @@
+import { TestSiteKonnector } from './konnector.js';
+
+await new TestSiteKonnector().run();
