@@ -117,7 +117,7 @@ export type KonnectorMessage = z.infer<typeof KonnectorMessage>;
 export const HostError = z.strictObject({ code: z.string(), message: z.string() });
 
 /** Messages from the host to the konnector. */
-export const HostMessage = z.discriminatedUnion('kind', [
+export const HostMessage = z.union([
   z.strictObject({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
   z.strictObject({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(false), error: HostError }),
   z.strictObject({ kind: z.literal('cancel'), reason: z.enum(['JOB_TIMEOUT', 'JOB_CANCELLED', 'JOB_INTERRUPTED']) }),
