@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, test } from 'node:test';
+import { setLogSink } from '../src/core/log.js';
+import type { LogEntry } from '../src/host/host.js';
+import { closeAllAgents, requestFactory } from '../src/request.js';
+import { signin } from '../src/signin.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+async function serve(handler: Handler): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => handler(req, res, Buffer.concat(chunks).toString('utf8')));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const LOGIN_PAGE = `<!doctype html><html><body>
+<form id="search" action="/search"><input name="q"></form>
+<form id="login" action="session" method="post">
+  <input type="hidden" name="csrf" value="tok-8c1f">
+  <input name="login" value="">
+  <input type="password" name="password">
+  <input type="checkbox" name="remember" checked>
+  <input type="checkbox" name="newsletter">
+  <select name="lang"><option value="en">en</option><option value="fr" selected>fr</option></select>
+  <input type="submit" name="go" value="Sign in">
+</form></body></html>`;
+
+/** A site whose login needs the CSRF token of the page and the session cookie it set with it. */
+function loginSite(received: Array<Record<string, string>>): Handler {
+  return (req, res, body) => {
+    if (req.method === 'GET' && req.url === '/auth/login') {
+      res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'pre=abcd1234; Path=/' });
+      res.end(LOGIN_PAGE);
+    } else if (req.method === 'POST' && req.url === '/auth/session') {
+      const form = Object.fromEntries(new URLSearchParams(body));
+      received.push(form);
+      const ok = form['csrf'] === 'tok-8c1f' && req.headers.cookie === 'pre=abcd1234' && form['password'] === 'right-password';
+      if (ok) {
+        res.writeHead(302, { location: '/home', 'set-cookie': 'sid=logged-in-0001; Path=/' });
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<form id="login"><p class="error">Wrong credentials</p></form>');
+      }
+    } else if (req.url === '/home') {
+      const logged = req.headers.cookie?.includes('sid=logged-in-0001');
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(logged ? '<a href="/logout">Log out</a><span id="name">Alice</span>' : '<p>who are you?</p>');
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  };
+}
+
+after(async () => {
+  await closeAllAgents();
+});
+
+describe('signin', () => {
+  test('keeps the CSRF token and the form defaults, overlays formData, posts to the relative action, follows the redirect', async () => {
+    const received: Array<Record<string, string>> = [];
+    const site = await serve(loginSite(received));
+    try {
+      const request = requestFactory({ jar: true });
+      const { $, response } = await signin({
+        url: `${site.url}/auth/login`,
+        formSelector: 'form#login',
+        formData: { login: 'alice', password: 'right-password' },
+        validate: (status, $page) => status === 200 && $page('a[href="/logout"]').length === 1,
+        request,
+      });
+      assert.equal($('#name').text(), 'Alice');
+      assert.equal(response.url, `${site.url}/home`);
+      assert.deepEqual(received, [
+        { csrf: 'tok-8c1f', login: 'alice', password: 'right-password', remember: 'on', lang: 'fr' },
+      ]);
+      // The session lives in the caller's jar.
+      const cookies = await request.jar!.getCookieString(`${site.url}/home`);
+      assert.match(cookies, /sid=logged-in-0001/);
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('formData may be a function of the page', async () => {
+    const received: Array<Record<string, string>> = [];
+    const site = await serve(loginSite(received));
+    try {
+      await signin({
+        url: `${site.url}/auth/login`,
+        formSelector: '#login',
+        formData: ($) => ({ login: 'alice', password: 'right-password', echo: $('input[name=csrf]').val() as string }),
+      });
+      assert.equal(received[0]?.['echo'], 'tok-8c1f');
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('a refused login ends with LOGIN_FAILED', async () => {
+    const received: Array<Record<string, string>> = [];
+    const site = await serve(loginSite(received));
+    try {
+      await assert.rejects(
+        signin({
+          url: `${site.url}/auth/login`,
+          formSelector: 'form#login',
+          formData: { login: 'alice', password: 'wrong-password' },
+          validate: (_status, $) => $('.error').length === 0,
+        }),
+        { name: 'KonnectorError', message: 'LOGIN_FAILED' },
+      );
+      assert.equal(received.length, 1);
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('a missing form fails clearly, naming the selector and the URL', async () => {
+    const lines: LogEntry[] = [];
+    setLogSink((entry) => lines.push(entry));
+    const site = await serve(loginSite([]));
+    try {
+      await assert.rejects(
+        signin({ url: `${site.url}/auth/login`, formSelector: 'form#signin', formData: {} }),
+        (error: Error & { selector?: string; url?: string }) => {
+          assert.equal(error.name, 'FormNotFoundError');
+          assert.equal(error.message, 'UNKNOWN_ERROR');
+          assert.equal(error.selector, 'form#signin');
+          assert.equal(error.url, `${site.url}/auth/login`);
+          return true;
+        },
+      );
+      assert.ok(lines.some((l) => l.level === 'error' && l.message.includes('form#signin') && l.message.includes('/auth/login')));
+    } finally {
+      setLogSink(null);
+      await site.close();
+    }
+  });
+});
