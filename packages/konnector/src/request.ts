@@ -519,6 +519,12 @@ export async function requestStream(
   }
 
   let used = false;
+  const cancel = async () => {
+    if (!used) {
+      used = true;
+      await drop();
+    }
+  };
   async function* chunks(): AsyncGenerator<Uint8Array> {
     if (used) throw new Error('requestStream: the body can be read once');
     used = true;
@@ -542,13 +548,27 @@ export async function requestStream(
     headers,
     url,
     contentLength,
-    body: { [Symbol.asyncIterator]: chunks },
-    cancel: async () => {
-      if (!used) {
-        used = true;
-        await drop();
-      }
+    body: {
+      [Symbol.asyncIterator]() {
+        const iterator = chunks();
+        let started = false;
+        return {
+          next: () => {
+            started = true;
+            return iterator.next();
+          },
+          // A consumer that gives up before reading (a pipeline whose file could not be opened) frees the slot too.
+          return: async (value?: unknown) => {
+            if (!started) await cancel();
+            return iterator.return(value);
+          },
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+        };
+      },
     },
+    cancel,
   };
 }
 

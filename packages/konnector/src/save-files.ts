@@ -1,7 +1,16 @@
-// PLACEHOLDER: the signatures are the contract; the implementation is being written.
-import type { FileEntry, RunContext } from '@gleaner/contracts';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isErrorCode, toErrorCode, type BillMetadata, type FileEntry, type RunContext } from '@gleaner/contracts';
+import { log } from './core/log.js';
+import { KonnectorError } from './errors.js';
+import { FileTooLargeError, HttpError, NetworkError } from './http/errors.js';
 import type { KonnectorHost } from './host/host.js';
-import type { RequestFunction } from './request.js';
+import { safeUrl } from './http/redact.js';
+import { requestFactory, requestStream, type RequestFunction } from './request.js';
 
 export type FileToSave = {
   /** Where to download it from (with `options.request`, so with the session's cookies). */
@@ -38,24 +47,378 @@ export type SaveFilesOptions = {
   request?: RequestFunction;
   /** E.g. check the bytes are a PDF; false counts as a failed download. */
   validateFile?: (bytes: Uint8Array, entry: FileToSave) => boolean;
+  /** First wait between attempts, doubled each time (default 1 000 ms). */
+  retryDelay?: number;
 };
 
 export type SaveFilesResult = { saved: FileEntry[]; skipped: number; failed: number };
 
+const DEFAULTS = {
+  concurrency: 4,
+  retries: 2,
+  maxFileSize: 50 * 1024 * 1024,
+  timeout: 60_000,
+  retryDelay: 1_000,
+};
+const PROGRESS_INTERVAL_MS = 5_000;
+
+/**
+ * Downloads and hands to the host each entry not saved yet (same identity in the same folder), a few
+ * at a time, streaming to the run's staging folder with a size limit, a deadline and retries.
+ * Some failures are logged and counted; all new files failing ends the run with FILE_DOWNLOAD_FAILED.
+ *
+ * @example
+ * await saveFiles(host, context, [{ fileurl: 'https://example.com/b/1.pdf', filename: '2024-01.pdf', vendorRef: 'B1' }], {
+ *   fileIdAttributes: ['vendorRef'], request,
+ * })
+ */
 export async function saveFiles(
-  _host: KonnectorHost,
-  _context: RunContext,
-  _entries: FileToSave[],
-  _options: SaveFilesOptions = {},
+  host: KonnectorHost,
+  context: RunContext,
+  entries: FileToSave[],
+  options: SaveFilesOptions = {},
 ): Promise<SaveFilesResult> {
-  throw new Error('saveFiles: not implemented yet');
+  return save(host, context, entries.map(checkEntry), options, 'saveFiles', () => undefined);
 }
 
+/** Like saveFiles, each file being a bill: `amount`, `date` and `vendor` are required and kept as its metadata. */
 export async function saveBills(
-  _host: KonnectorHost,
-  _context: RunContext,
-  _entries: BillToSave[],
-  _options: SaveFilesOptions = {},
+  host: KonnectorHost,
+  context: RunContext,
+  entries: BillToSave[],
+  options: SaveFilesOptions = {},
 ): Promise<SaveFilesResult> {
-  throw new Error('saveBills: not implemented yet');
+  const bills = entries.map((entry, index) => billMetadata(checkEntry(entry, index), index));
+  const byVendorRef = entries.length > 0 && entries.every((entry) => !!entry.vendorRef);
+  const withDefaults = { ...options, fileIdAttributes: options.fileIdAttributes ?? (byVendorRef ? ['vendorRef'] : ['filename']) };
+  return save(host, context, entries, withDefaults, 'saveBills', (index) => bills[index]);
+}
+
+function checkEntry<E extends FileToSave>(entry: E, index: number): E {
+  const where = `entry ${index}`;
+  if (!entry || typeof entry !== 'object') throw new TypeError(`${where} is not an object`);
+  const name = entry.filename;
+  if (typeof name !== 'string' || name.trim() === '') throw new TypeError(`${where} has no filename`);
+  if (/[/\\\0]/.test(name) || name === '.' || name === '..' || name.length > 255) {
+    throw new TypeError(`${where}: invalid filename ${JSON.stringify(name)} (no path separators, at most 255 characters)`);
+  }
+  if (!entry.fileurl && typeof entry.fetchFile !== 'function') {
+    throw new TypeError(`${where} (${JSON.stringify(name)}) needs a fileurl or a fetchFile function`);
+  }
+  return entry;
+}
+
+function billMetadata(entry: BillToSave, index: number): BillMetadata {
+  const where = `saveBills: entry ${index} (${JSON.stringify(entry.filename)})`;
+  if (typeof entry.amount !== 'number' || !Number.isFinite(entry.amount)) {
+    throw new TypeError(`${where} needs an amount (a finite number), got ${JSON.stringify(entry.amount)}`);
+  }
+  if (typeof entry.vendor !== 'string' || entry.vendor.trim() === '') {
+    throw new TypeError(`${where} needs a vendor (a non-empty string)`);
+  }
+  const date = entry.date instanceof Date ? entry.date : typeof entry.date === 'string' ? new Date(entry.date) : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new TypeError(`${where} needs a date (a Date or an ISO date string), got ${JSON.stringify(entry.date)}`);
+  }
+  const currency = entry.currency ?? 'EUR';
+  if (typeof currency !== 'string' || currency.length < 1 || currency.length > 8) {
+    throw new TypeError(`${where}: invalid currency ${JSON.stringify(currency)}`);
+  }
+  const isoDay = typeof entry.date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(entry.date);
+  return {
+    amount: entry.amount,
+    currency,
+    date: isoDay ? (entry.date as string) : date.toISOString(),
+    vendor: entry.vendor,
+    ...(entry.vendorRef ? { vendorRef: entry.vendorRef } : {}),
+  };
+}
+
+/** The attributes kept on the saved file: vendorRef and the entry's own. */
+function storedAttributes(entry: FileToSave): Record<string, string> {
+  return { ...(entry.vendorRef ? { vendorRef: entry.vendorRef } : {}), ...entry.attributes };
+}
+
+function identity(names: string[], values: Record<string, string | undefined>): string | undefined {
+  const parts: string[] = [];
+  for (const name of names) {
+    const value = values[name];
+    if (value === undefined) return undefined;
+    parts.push(value);
+  }
+  return JSON.stringify(parts);
+}
+
+type Outcome = { kind: 'saved'; file: FileEntry } | { kind: 'failed'; error: Error };
+
+async function save<E extends FileToSave>(
+  host: KonnectorHost,
+  context: RunContext,
+  entries: E[],
+  options: SaveFilesOptions,
+  label: string,
+  billFor: (index: number) => BillMetadata | undefined,
+): Promise<SaveFilesResult> {
+  const folder = options.folder ?? '';
+  const idNames = options.fileIdAttributes?.length ? options.fileIdAttributes : ['filename'];
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULTS.concurrency));
+
+  const existing = new Set<string>();
+  for (const file of await host.listFiles()) {
+    if (file.folder !== folder) continue;
+    const id = identity(idNames, { ...file.attributes, filename: file.name });
+    if (id) existing.add(id);
+  }
+
+  const todo: Array<{ entry: E; index: number }> = [];
+  const names = new Set<string>();
+  let skipped = 0;
+  entries.forEach((entry, index) => {
+    const id = identity(idNames, { ...storedAttributes(entry), filename: entry.filename });
+    if (id === undefined) {
+      const missing = idNames.filter((name) => !(name in { ...storedAttributes(entry), filename: 1 }));
+      throw new TypeError(`${label}: entry ${index} (${JSON.stringify(entry.filename)}) has no ${missing.join(', ')} (fileIdAttributes)`);
+    }
+    if (existing.has(id)) {
+      skipped++;
+      return;
+    }
+    if (names.has(entry.filename)) {
+      // Another new entry already takes this name: saving both would overwrite one with the other.
+      log('warn', `${label}: two entries are named ${JSON.stringify(entry.filename)}; only the first is saved`);
+      skipped++;
+      return;
+    }
+    existing.add(id);
+    names.add(entry.filename);
+    todo.push({ entry, index });
+  });
+
+  const total = todo.length;
+  const saved: FileEntry[] = [];
+  let failed = 0;
+  let saveFailures = 0;
+  let lastProgress = Date.now();
+  if (total === 0) {
+    log('info', `${label}: nothing new (${skipped} already saved)`);
+    return { saved, skipped, failed };
+  }
+  log('info', `${label}: ${total} new file${total === 1 ? '' : 's'} to save (${skipped} skipped)`);
+
+  const request = options.request ?? (todo.some(({ entry }) => entry.fileurl) ? requestFactory({ jar: true }) : undefined);
+  // Downloads run in parallel; hand-overs to the host one at a time (a host may keep its file index as
+  // one read-modify-write document, as StandaloneHost does).
+  let saving: Promise<unknown> = Promise.resolve();
+  const saveFile: KonnectorHost['saveFile'] = (request) => {
+    const result = saving.then(() => host.saveFile(request));
+    saving = result.catch(() => undefined);
+    return result;
+  };
+  let fatal: Error | undefined;
+  let next = 0;
+  const worker = async () => {
+    while (!fatal && next < todo.length) {
+      const item = todo[next++]!;
+      if (host.cancelled.aborted) {
+        fatal = cancelledError(host.cancelled);
+        return;
+      }
+      const outcome = await saveOne(host, saveFile, context, item.entry, {
+        folder,
+        bill: billFor(item.index),
+        request,
+        options,
+      });
+      if (outcome.kind === 'saved') saved.push(outcome.file);
+      else {
+        failed++;
+        const code = toErrorCode(outcome.error);
+        if (outcome.error instanceof SaveError) saveFailures++;
+        // The disk is full or the run is over: no point in trying the other files.
+        if (code === 'DISK_QUOTA_EXCEEDED' || code.startsWith('JOB_')) fatal = outcome.error;
+      }
+      const done = saved.length + failed;
+      if (done < total && (done % Math.max(1, Math.ceil(total / 10)) === 0 || Date.now() - lastProgress >= PROGRESS_INTERVAL_MS)) {
+        lastProgress = Date.now();
+        log('info', `saved ${saved.length}/${total} files (${skipped} skipped${failed ? `, ${failed} failed` : ''})`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  if (fatal) throw fatal;
+
+  log('info', `${label}: saved ${saved.length}/${total} files (${skipped} skipped, ${failed} failed)`);
+  if (failed > 0 && saved.length === 0) {
+    throw new KonnectorError(saveFailures === failed ? 'SAVE_FILE_FAILED' : 'FILE_DOWNLOAD_FAILED');
+  }
+  if (failed > 0) log('warn', `${label}: ${failed} of ${total} files could not be saved`);
+  return { saved, skipped, failed };
+}
+
+/** The host refused the file (disk full, bad name): not a download problem, never retried. */
+class SaveError extends Error {
+  constructor(cause: unknown) {
+    super(toErrorCode(cause) === 'UNKNOWN_ERROR' ? 'SAVE_FILE_FAILED' : toErrorCode(cause), { cause });
+    this.name = 'SaveError';
+  }
+}
+
+/** validateFile said no: the bytes are not what was expected (a login page instead of a PDF, say). */
+class InvalidFileError extends KonnectorError {
+  constructor() {
+    super('FILE_DOWNLOAD_FAILED');
+    this.name = 'InvalidFileError';
+  }
+}
+
+function cancelledError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (isErrorCode(reason)) return new KonnectorError(reason);
+  return reason instanceof Error ? reason : new KonnectorError('JOB_CANCELLED');
+}
+
+async function saveOne(
+  host: KonnectorHost,
+  saveFile: KonnectorHost['saveFile'],
+  context: RunContext,
+  entry: FileToSave,
+  job: { folder: string; bill: BillMetadata | undefined; request: RequestFunction | undefined; options: SaveFilesOptions },
+): Promise<Outcome> {
+  const { options } = job;
+  const retries = Math.max(0, options.retries ?? DEFAULTS.retries);
+  const retryDelay = options.retryDelay ?? DEFAULTS.retryDelay;
+  let lastError: Error = new Error('not attempted');
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    const staged = join(context.stagingDir, `.download-${randomUUID()}.part`);
+    try {
+      await download(entry, staged, job.request, host.cancelled, options);
+      if (options.validateFile && !options.validateFile(new Uint8Array(await readFile(staged)), entry)) {
+        throw new InvalidFileError();
+      }
+      let file: FileEntry;
+      try {
+        file = await saveFile({
+          stagedPath: staged,
+          name: entry.filename,
+          folder: job.folder,
+          attributes: storedAttributes(entry),
+          ...(job.bill ? { bill: job.bill } : {}),
+        });
+      } catch (error) {
+        throw new SaveError(error);
+      }
+      log('debug', `saved ${JSON.stringify(entry.filename)} (${file.size} B)`);
+      return { kind: 'saved', file };
+    } catch (error) {
+      await rm(staged, { force: true });
+      lastError = error instanceof Error ? error : new Error(String(error));
+      if (host.cancelled.aborted) return { kind: 'failed', error: cancelledError(host.cancelled) };
+      const again = attempt < retries && retryable(lastError);
+      log(again ? 'debug' : 'warn', `could not save ${JSON.stringify(entry.filename)}: ${describe(lastError)}${again ? ', trying again' : ''}`);
+      if (!again) break;
+      const wait = retryAfter(lastError) ?? retryDelay * 2 ** attempt * (0.75 + Math.random() * 0.5);
+      try {
+        await sleep(wait, host.cancelled);
+      } catch {
+        return { kind: 'failed', error: cancelledError(host.cancelled) };
+      }
+    }
+  }
+  return { kind: 'failed', error: lastError };
+}
+
+async function download(
+  entry: FileToSave,
+  staged: string,
+  request: RequestFunction | undefined,
+  cancelled: AbortSignal,
+  options: SaveFilesOptions,
+): Promise<void> {
+  const maxBytes = options.maxFileSize ?? DEFAULTS.maxFileSize;
+  const signal = AbortSignal.any([cancelled, AbortSignal.timeout(options.timeout ?? DEFAULTS.timeout)]);
+  try {
+    let source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+    if (entry.fileurl && request) {
+      // requestStream enforces maxBytes itself (content-length first, then while reading).
+      source = (await requestStream(request, { url: entry.fileurl }, { signal, maxBytes })).body;
+    } else {
+      const produced = await abortable(entry.fetchFile!(), signal);
+      source = limit(produced instanceof Uint8Array ? [produced] : (produced as AsyncIterable<Uint8Array | string>), maxBytes);
+    }
+    // The file is created only once bytes are coming, and pipeline waits for it to be closed on error.
+    await pipeline(Readable.from(source), createWriteStream(staged, { flags: 'wx', mode: 0o600 }), { signal });
+  } catch (error) {
+    throw timedOutOr(error, signal, entry.fileurl ?? '');
+  }
+}
+
+async function* limit(source: Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>, maxBytes: number) {
+  let received = 0;
+  for await (const chunk of source) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    received += bytes.byteLength;
+    if (received > maxBytes) throw new FileTooLargeError(maxBytes);
+    yield bytes;
+  }
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** A per-file deadline shows up as an AbortError from the stream: call it a timeout. */
+function timedOutOr(error: unknown, signal: AbortSignal, url: string): unknown {
+  if (error instanceof KonnectorError) return error;
+  const reason: unknown = signal.reason;
+  if (signal.aborted && reason instanceof Error && reason.name === 'TimeoutError') {
+    return new NetworkError('GET', safeUrl(url), 'TIMEOUT', { timedOut: true, cause: error });
+  }
+  return error;
+}
+
+function retryable(error: Error): boolean {
+  if (error instanceof FileTooLargeError || error instanceof InvalidFileError || error instanceof SaveError) return false;
+  if (error instanceof HttpError) return error.statusCode >= 500 || error.statusCode === 408 || error.statusCode === 429;
+  if (error instanceof TypeError) return false;
+  // Network errors, timeouts, and whatever a konnector's fetchFile throws: worth another try.
+  return true;
+}
+
+/** Honours a short Retry-After (seconds) on 429/503. */
+function retryAfter(error: Error): number | undefined {
+  if (!(error instanceof HttpError)) return undefined;
+  const headers = (error.response as { headers?: Record<string, unknown> } | undefined)?.headers;
+  const value = headers?.['retry-after'];
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) return undefined;
+  const ms = Number(value) * 1000;
+  return ms <= 30_000 ? ms : undefined;
+}
+
+function describe(error: Error): string {
+  if (error instanceof HttpError) return `${error.message} (status ${error.statusCode})`;
+  if (error instanceof NetworkError) return `${error.message} (${error.reason})`;
+  if (error instanceof FileTooLargeError) return `larger than ${error.limit} bytes`;
+  if (error instanceof InvalidFileError) return 'validateFile refused the bytes';
+  if (error instanceof SaveError) return `the host refused it: ${error.message}`;
+  return error.message;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error('aborted'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error('aborted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
