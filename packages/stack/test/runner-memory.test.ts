@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { spawnKonnector } from '../src/runner/spawn-konnector.js';
+import { fixture, isAlive, recordingHandlers } from './runner-fixtures/handlers.js';
+
+for (const how of ['heap', 'buffers'] as const) {
+  test(`a konnector allocating ${how} without bound dies under its memory cap`, async () => {
+    const { handlers } = recordingHandlers();
+    const run = spawnKonnector({
+      konnectorDir: fixture('runner-memory'),
+      main: 'index.mjs',
+      handlers,
+      timeLimitMs: 30_000,
+      memoryLimitMb: 64,
+      extraEnv: { HOW: how },
+    });
+    const outcome = await run.done;
+    assert.equal(outcome.killedForTime, false, 'the memory cap ended it, not the time limit');
+    assert.ok(outcome.signal !== null || (outcome.exitCode ?? 0) !== 0, `crashed: ${JSON.stringify(outcome)}`);
+    if (how === 'buffers') assert.equal(outcome.killedForMemory, true, 'buffers live outside the heap: the watchdog ends it');
+    assert.equal(isAlive(run.pid), false);
+  });
+}
