@@ -1,7 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { esc, maskEmail, maskPhone, randomToken, Router, safeEqual, stableHash, type Ctx } from './http-kit.js';
 import { renderPdf } from './pdf.js';
-import { createSiteApp, serveSite, siteParts, type RunningSite, type SiteApp, type StartSiteOptions } from './site-app.js';
+import {
+  createSiteApp,
+  serveSite,
+  siteParts,
+  type RunningSite,
+  type SiteApp,
+  type StartSiteOptions,
+} from './site-app.js';
 import { SiteState, type Pending, type SiteDocument, type SiteSettings, type SiteUser } from './site-state.js';
 
 /** carol's authenticator secret on the Amazon-like site (fake account, public on purpose). */
@@ -9,11 +16,45 @@ export const AMAZON_CAROL_TOTP_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 
 /** The Amazon-like site's default users (the login is the e-mail address). */
 export const AMAZON_USERS = {
-  alice: { login: 'alice@example.test', password: 'alice-amazon-password', name: 'Alice', email: 'alice@example.test', phone: '+33 6 12 34 56 78', twoFactor: 'sms' },
-  bob: { login: 'bob@example.test', password: 'bob-amazon-password', name: 'Bob', email: 'bob@example.test', phone: '+33 7 98 76 54 32', twoFactor: 'email' },
-  carol: { login: 'carol@example.test', password: 'carol-amazon-password', name: 'Carol', email: 'carol@example.test', twoFactor: 'totp', totpSecret: AMAZON_CAROL_TOTP_SECRET },
-  dave: { login: 'dave@example.test', password: 'dave-amazon-password', name: 'Dave', email: 'dave@example.test', twoFactor: 'none' },
-  erin: { login: 'erin@example.test', password: 'erin-amazon-password', name: 'Erin', email: 'erin@example.test', twoFactor: 'none', captcha: true },
+  alice: {
+    login: 'alice@example.test',
+    password: 'alice-amazon-password',
+    name: 'Alice',
+    email: 'alice@example.test',
+    phone: '+33 6 12 34 56 78',
+    twoFactor: 'sms',
+  },
+  bob: {
+    login: 'bob@example.test',
+    password: 'bob-amazon-password',
+    name: 'Bob',
+    email: 'bob@example.test',
+    phone: '+33 7 98 76 54 32',
+    twoFactor: 'email',
+  },
+  carol: {
+    login: 'carol@example.test',
+    password: 'carol-amazon-password',
+    name: 'Carol',
+    email: 'carol@example.test',
+    twoFactor: 'totp',
+    totpSecret: AMAZON_CAROL_TOTP_SECRET,
+  },
+  dave: {
+    login: 'dave@example.test',
+    password: 'dave-amazon-password',
+    name: 'Dave',
+    email: 'dave@example.test',
+    twoFactor: 'none',
+  },
+  erin: {
+    login: 'erin@example.test',
+    password: 'erin-amazon-password',
+    name: 'Erin',
+    email: 'erin@example.test',
+    twoFactor: 'none',
+    captcha: true,
+  },
 } as const satisfies Record<string, SiteUser>;
 
 const MINUTE = 60_000;
@@ -33,7 +74,16 @@ export const AMAZON_ORDERS_PER_PAGE = 10;
 
 const SESSION_COOKIE = 'at-main';
 const DEVICE_COOKIE = 'x-amz-otp-device';
-const ITEMS = ['USB-C cable', 'Paperback novel', 'Coffee beans 1 kg', 'Desk lamp', 'Headphones', 'Notebook set', 'Phone case', 'Board game'];
+const ITEMS = [
+  'USB-C cable',
+  'Paperback novel',
+  'Coffee beans 1 kg',
+  'Desk lamp',
+  'Headphones',
+  'Notebook set',
+  'Phone case',
+  'Board game',
+];
 const CAPTCHA_LETTERS = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 
 function order(user: SiteUser, n: number): SiteDocument {
@@ -41,7 +91,13 @@ function order(user: SiteUser, n: number): SiteDocument {
   const date = new Date(Date.UTC(2023, 0, 3) + n * 14 * DAY).toISOString().slice(0, 10);
   const mid = String(h % 10_000_000).padStart(7, '0');
   const last = String((stableHash(`${n}:${user.login}`) % 9_000_000) + 1_000_000);
-  return { id: `405-${mid}-${last}`, date, amount: (500 + (h % 19_500)) / 100, currency: 'EUR', label: ITEMS[h % ITEMS.length] ?? 'Item' };
+  return {
+    id: `405-${mid}-${last}`,
+    date,
+    amount: (500 + (h % 19_500)) / 100,
+    currency: 'EUR',
+    label: ITEMS[h % ITEMS.length] ?? 'Item',
+  };
 }
 
 function captchaWord(): string {
@@ -61,7 +117,9 @@ header a{color:#fff;text-decoration:none}main{max-width:44rem;margin:1.5rem auto
 }
 
 function errorBox(message: string | undefined, marker: string): string {
-  return message ? `<div id="auth-error-message-box" class="a-alert-error" data-error="${marker}" role="alert"><h4>There was a problem</h4><p>${esc(message)}</p></div>` : '';
+  return message
+    ? `<div id="auth-error-message-box" class="a-alert-error" data-error="${marker}" role="alert"><h4>There was a problem</h4><p>${esc(message)}</p></div>`
+    : '';
 }
 
 /** Builds the Amazon-like site (not started); see `startAmazonSite`. */
@@ -79,10 +137,10 @@ export function createAmazonSite(opts: StartSiteOptions = {}): SiteApp {
   });
   const r = new Router();
   // The real site carries its sign-in progress in hidden fields; here they also serve as the CSRF token.
-  const hidden = (ctx: Ctx, pending?: Pending & { workflow?: string }): string =>
+  const hidden = (ctx: Ctx, pending?: Pending): string =>
     `<input type="hidden" name="appActionToken" value="${esc(state.csrfFor(ctx))}">` +
     `<input type="hidden" name="workflowState" value="${esc(pending?.workflow ?? '')}">`;
-  type Flow = Pending & { workflow?: string };
+  type Flow = Pending;
 
   const emailPage = (ctx: Ctx, error?: string, email = '', returnTo = ctx.query.get('return_to')): string => {
     return layout(
@@ -191,7 +249,7 @@ ${options}
   };
   /** The flow in progress at `stage`, checked against the posted workflowState. */
   const flowAt = (ctx: Ctx, stage: string, workflow?: string | null): Flow | undefined => {
-    const flow = state.pendingFor(ctx) as Flow | undefined;
+    const flow = state.pendingFor(ctx);
     if (!flow || flow.stage !== stage) return undefined;
     if (workflow !== undefined && !(flow.workflow && workflow && safeEqual(flow.workflow, workflow))) return undefined;
     return flow;
@@ -275,7 +333,12 @@ ${options}
       return;
     }
     const returnTo = form.get('return_to') ?? undefined;
-    const flow: Flow = { login: account.user.login, stage: 'password', workflow: randomToken(), ...(returnTo ? { returnTo } : {}) };
+    const flow: Flow = {
+      login: account.user.login,
+      stage: 'password',
+      workflow: randomToken(),
+      ...(returnTo ? { returnTo } : {}),
+    };
     state.setPending(ctx, flow);
     if (needsCaptcha(account.user)) {
       flow.stage = 'captcha';
@@ -332,7 +395,8 @@ ${options}
     else if (result === 'expired') {
       state.sendCode(flow, flow.channel ?? 'sms');
       ctx.html(mfaPage(ctx, flow, 'The code you entered has expired. We sent you a new one.'));
-    } else if (result === 'wrong') ctx.html(mfaPage(ctx, flow, 'The code you entered is not valid. Please check the code and try again.'));
+    } else if (result === 'wrong')
+      ctx.html(mfaPage(ctx, flow, 'The code you entered is not valid. Please check the code and try again.'));
     else {
       if (form.get('rememberDevice') === 'true') state.rememberDevice(ctx, DEVICE_COOKIE, flow.login);
       finishLogin(ctx, flow);
@@ -354,7 +418,9 @@ ${options}
   r.get('/gp/css/order-history', (ctx) => {
     const login = requireLogin(ctx);
     if (!login) return;
-    const orders = [...state.requireAccount(login).documents].sort((a, b) => b.date.localeCompare(a.date) || b.id.localeCompare(a.id));
+    const orders = [...state.requireAccount(login).documents].sort(
+      (a, b) => b.date.localeCompare(a.date) || b.id.localeCompare(a.id),
+    );
     const totalPages = Math.max(1, Math.ceil(orders.length / AMAZON_ORDERS_PER_PAGE));
     const requested = Number.parseInt(ctx.query.get('page') ?? '1', 10);
     const page = Number.isFinite(requested) && requested >= 1 ? requested : 1;

@@ -68,15 +68,18 @@ export function createControl(state: SiteState): SiteControl {
     injectFault: (fault) => state.addFault(fault),
     clearFaults: () => state.clearFaults(),
     outbox: (login) => state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login }),
-    lastCode: (login) => state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login })[0]?.code,
-    codesSent: (login) => state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login }).length,
+    lastCode: (login) =>
+      state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login })[0]?.code,
+    codesSent: (login) =>
+      state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login }).length,
     requestCounts: () => state.requestCounts(),
     requestCount: (path, method) => state.requestCount(path, method),
     currentTotp: (login) => state.currentTotp(login),
     documents: (login) => state.requireAccount(login).documents.map((d) => ({ ...d })),
     addDocument: (login, partial) => state.addDocument(login, partial),
     expireSessions(login) {
-      for (const [token, s] of state.sessions) if (login === undefined || s.login === login) state.sessions.delete(token);
+      for (const [token, s] of state.sessions)
+        if (login === undefined || s.login === login) state.sessions.delete(token);
     },
     forgetDevices(login) {
       for (const [token, d] of state.devices) if (login === undefined || d.login === login) state.devices.delete(token);
@@ -109,7 +112,33 @@ function validateUser(input: unknown): SiteUser {
   return user;
 }
 
-const DURATION_KEYS = ['sessionLifetimeMs', 'longSessionLifetimeMs', 'deviceLifetimeMs', 'codeLifetimeMs', 'lockoutMs'] as const;
+function validateDocument(input: Record<string, unknown>): Partial<SiteDocument> {
+  const out: Partial<SiteDocument> = {};
+  for (const key of ['id', 'date', 'currency', 'label'] as const) {
+    const v = input[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !v) throw new HttpError(400, `${key} must be a non-empty string`);
+    out[key] = v;
+  }
+  if (out.id !== undefined && !/^[A-Za-z0-9_-]+$/.test(out.id))
+    throw new HttpError(400, 'id may hold only letters, digits, _ and -');
+  if (out.date !== undefined && !/^\d{4}-\d\d-\d\d$/.test(out.date))
+    throw new HttpError(400, 'date must be YYYY-MM-DD');
+  if (input.amount !== undefined) {
+    if (typeof input.amount !== 'number' || !Number.isFinite(input.amount))
+      throw new HttpError(400, 'amount must be a number');
+    out.amount = input.amount;
+  }
+  return out;
+}
+
+const DURATION_KEYS = [
+  'sessionLifetimeMs',
+  'longSessionLifetimeMs',
+  'deviceLifetimeMs',
+  'codeLifetimeMs',
+  'lockoutMs',
+] as const;
 
 function validateSettings(input: unknown): Partial<SiteSettings> {
   if (!input || typeof input !== 'object') throw new HttpError(400, 'settings must be an object');
@@ -118,12 +147,14 @@ function validateSettings(input: unknown): Partial<SiteSettings> {
   for (const key of DURATION_KEYS) {
     const v = s[key];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new HttpError(400, `${key} must be a non-negative number`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new HttpError(400, `${key} must be a non-negative number`);
     out[key] = v;
   }
   if (s.lockoutThreshold !== undefined) {
     const v = s.lockoutThreshold;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new HttpError(400, 'lockoutThreshold must be an integer >= 1');
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      throw new HttpError(400, 'lockoutThreshold must be an integer >= 1');
     out.lockoutThreshold = v;
   }
   if (s.captcha !== undefined) {
@@ -139,7 +170,8 @@ function optionalLogin(ctx: Ctx): string | undefined {
 
 async function body(ctx: Ctx): Promise<Record<string, unknown>> {
   const parsed = await ctx.json();
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpError(400, 'body must be a JSON object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new HttpError(400, 'body must be a JSON object');
   return parsed as Record<string, unknown>;
 }
 
@@ -162,7 +194,12 @@ export function controlRouter(control: SiteControl): Router {
   r.get(
     '/_control/state',
     guarded((ctx) =>
-      ctx.sendJson({ site: control.site, now: control.clock.now(), settings: control.settings(), users: control.users() }),
+      ctx.sendJson({
+        site: control.site,
+        now: control.clock.now(),
+        settings: control.settings(),
+        users: control.users(),
+      }),
     ),
   );
   r.post(
@@ -196,11 +233,14 @@ export function controlRouter(control: SiteControl): Router {
       ctx.sendJson({ now: control.clock.now() });
     }),
   );
-  r.get('/_control/clock', guarded((ctx) => ctx.sendJson({ now: control.clock.now() })));
+  r.get(
+    '/_control/clock',
+    guarded((ctx) => ctx.sendJson({ now: control.clock.now() })),
+  );
   r.post(
     '/_control/faults',
     guarded(async (ctx) => {
-      control.injectFault((await body(ctx)) as FaultSpec);
+      control.injectFault(await body(ctx));
       ok(ctx);
     }),
   );
@@ -211,7 +251,10 @@ export function controlRouter(control: SiteControl): Router {
       ok(ctx);
     }),
   );
-  r.get('/_control/outbox', guarded((ctx) => ctx.sendJson(control.outbox(optionalLogin(ctx)))));
+  r.get(
+    '/_control/outbox',
+    guarded((ctx) => ctx.sendJson(control.outbox(optionalLogin(ctx)))),
+  );
   r.get(
     '/_control/codes-sent',
     guarded((ctx) => {
@@ -219,17 +262,28 @@ export function controlRouter(control: SiteControl): Router {
       ctx.sendJson({ count: control.codesSent(login), lastCode: control.lastCode(login) ?? null });
     }),
   );
-  r.get('/_control/requests', guarded((ctx) => ctx.sendJson(control.requestCounts())));
+  r.get(
+    '/_control/requests',
+    guarded((ctx) => ctx.sendJson(control.requestCounts())),
+  );
   r.get(
     '/_control/totp/:login',
     guarded((ctx) =>
-      ctx.sendJson({ code: control.currentTotp(ctx.params.login ?? ''), remainingMs: totpRemainingMs(control.clock.now()) }),
+      ctx.sendJson({
+        code: control.currentTotp(ctx.params.login ?? ''),
+        remainingMs: totpRemainingMs(control.clock.now()),
+      }),
     ),
   );
-  r.get('/_control/documents/:login', guarded((ctx) => ctx.sendJson(control.documents(ctx.params.login ?? ''))));
+  r.get(
+    '/_control/documents/:login',
+    guarded((ctx) => ctx.sendJson(control.documents(ctx.params.login ?? ''))),
+  );
   r.post(
     '/_control/documents/:login',
-    guarded(async (ctx) => ctx.sendJson(control.addDocument(ctx.params.login ?? '', (await body(ctx)) as Partial<SiteDocument>), 201)),
+    guarded(async (ctx) =>
+      ctx.sendJson(control.addDocument(ctx.params.login ?? '', validateDocument(await body(ctx))), 201),
+    ),
   );
   r.post(
     '/_control/sessions/expire',

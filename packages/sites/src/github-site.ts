@@ -1,6 +1,13 @@
 import { esc, maskEmail, Router, stableHash, type Ctx } from './http-kit.js';
 import { renderPdf } from './pdf.js';
-import { createSiteApp, serveSite, siteParts, type RunningSite, type SiteApp, type StartSiteOptions } from './site-app.js';
+import {
+  createSiteApp,
+  serveSite,
+  siteParts,
+  type RunningSite,
+  type SiteApp,
+  type StartSiteOptions,
+} from './site-app.js';
 import { SiteState, type Pending, type SiteDocument, type SiteSettings, type SiteUser } from './site-state.js';
 
 /** octocat's authenticator secret on the GitHub-like site (fake account, public on purpose). */
@@ -16,7 +23,13 @@ export const GITHUB_USERS = {
     twoFactor: 'totp',
     totpSecret: GITHUB_OCTOCAT_TOTP_SECRET,
   },
-  monalisa: { login: 'monalisa', password: 'monalisa-password', name: 'Mona Lisa', email: 'monalisa@example.test', twoFactor: 'none' },
+  monalisa: {
+    login: 'monalisa',
+    password: 'monalisa-password',
+    name: 'Mona Lisa',
+    email: 'monalisa@example.test',
+    twoFactor: 'none',
+  },
 } as const satisfies Record<string, SiteUser>;
 
 const MINUTE = 60_000;
@@ -60,7 +73,9 @@ table{border-collapse:collapse;width:100%}td,th{padding:.3rem;border-bottom:1px 
 }
 
 function flash(error: string | undefined, marker: string): string {
-  return error ? `<div class="flash flash-full flash-error" data-error="${marker}" role="alert">${esc(error)}</div>` : '';
+  return error
+    ? `<div class="flash flash-full flash-error" data-error="${marker}" role="alert">${esc(error)}</div>`
+    : '';
 }
 
 /** Builds the GitHub-like site (not started); see `startGithubSite`. */
@@ -77,7 +92,8 @@ export function createGithubSite(opts: StartSiteOptions = {}): SiteApp {
     nextDocument: (user, existing) => receipt(user, existing.length + 1),
   });
   const r = new Router();
-  const token = (ctx: Ctx): string => `<input type="hidden" name="authenticity_token" value="${esc(state.csrfFor(ctx))}">`;
+  const token = (ctx: Ctx): string =>
+    `<input type="hidden" name="authenticity_token" value="${esc(state.csrfFor(ctx))}">`;
 
   const loginPage = (ctx: Ctx, error?: string, returnTo?: string | null): string =>
     layout(

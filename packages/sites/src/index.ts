@@ -5,8 +5,20 @@ export { renderPdf, type PdfInvoice } from './pdf.js';
 export { createSiteApp, serveSite, type RunningSite, type SiteApp, type StartSiteOptions } from './site-app.js';
 export type { FaultSpec, SiteDocument, SiteSettings, SiteUser, TwoFactorMethod } from './site-state.js';
 export { startSites, type RunningSites, type StartSitesOptions } from './server.js';
-export { createTestSite, startTestSite, TEST_SITE_DEFAULT_SETTINGS, TEST_SITE_TOTP_SECRET, TEST_SITE_USERS } from './test-site.js';
-export { createGithubSite, startGithubSite, GITHUB_DEFAULT_SETTINGS, GITHUB_OCTOCAT_TOTP_SECRET, GITHUB_USERS } from './github-site.js';
+export {
+  createTestSite,
+  startTestSite,
+  TEST_SITE_DEFAULT_SETTINGS,
+  TEST_SITE_TOTP_SECRET,
+  TEST_SITE_USERS,
+} from './test-site.js';
+export {
+  createGithubSite,
+  startGithubSite,
+  GITHUB_DEFAULT_SETTINGS,
+  GITHUB_OCTOCAT_TOTP_SECRET,
+  GITHUB_USERS,
+} from './github-site.js';
 export {
   createAmazonSite,
   startAmazonSite,

@@ -39,7 +39,11 @@ export class Outbox {
   /** Messages, newest first, optionally for one site and/or login. */
   list(filter: { site?: string; login?: string } = {}): OutboxMessage[] {
     return this.messages
-      .filter((m) => (filter.site === undefined || m.site === filter.site) && (filter.login === undefined || m.login === filter.login))
+      .filter(
+        (m) =>
+          (filter.site === undefined || m.site === filter.site) &&
+          (filter.login === undefined || m.login === filter.login),
+      )
       .reverse();
   }
 
@@ -96,8 +100,14 @@ export class Outbox {
 <body data-page="outbox"><h1>Outbox</h1>
 <p class="note">This page stands in for a person's phone, mailbox and authenticator app. The fake sites never
 send anything anywhere: the codes they "send" by SMS or e-mail appear here, newest first. Refreshes every 5 seconds.</p>
-${section('Phone (SMS)', this.list().filter((m) => m.channel === 'sms'))}
-${section('Mailbox (e-mail)', this.list().filter((m) => m.channel === 'email'))}
+${section(
+  'Phone (SMS)',
+  this.list().filter((m) => m.channel === 'sms'),
+)}
+${section(
+  'Mailbox (e-mail)',
+  this.list().filter((m) => m.channel === 'email'),
+)}
 <section><h2>Fake authenticator app</h2>
 <p class="note">A fake authenticator, for the demo only: it computes the current TOTP code of each demo user whose
 secret is public in the Gleaner source. Never do this with a real secret.</p>

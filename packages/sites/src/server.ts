@@ -92,7 +92,8 @@ export async function startSites(opts: StartSitesOptions = {}): Promise<RunningS
 }
 
 function indexPage(): string {
-  const link = (href: string, label: string, note: string): string => `<li><a href="${esc(href)}">${esc(label)}</a>: ${esc(note)}</li>`;
+  const link = (href: string, label: string, note: string): string =>
+    `<li><a href="${esc(href)}">${esc(label)}</a>: ${esc(note)}</li>`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Gleaner fake sites</title>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}</style></head>
 <body data-page="index"><h1>Gleaner fake sites</h1>

@@ -85,8 +85,10 @@ export function createSiteApp(state: SiteState, router: Router): SiteApp {
         }
       }
       if (fault.status !== undefined) {
-        const headers: Record<string, string> = fault.status === 429 || fault.status === 503 ? { 'Retry-After': '30' } : {};
-        const title = fault.status === 429 ? 'Too Many Requests' : fault.status === 503 ? 'Service Unavailable' : 'Error';
+        const headers: Record<string, string> =
+          fault.status === 429 || fault.status === 503 ? { 'Retry-After': '30' } : {};
+        const title =
+          fault.status === 429 ? 'Too Many Requests' : fault.status === 503 ? 'Service Unavailable' : 'Error';
         ctx.text(`${fault.status} ${title}`, fault.status, headers);
         return;
       }

@@ -86,6 +86,8 @@ export interface Pending {
   channel?: 'sms' | 'email';
   rememberMe?: boolean;
   captchaWord?: string;
+  /** Amazon: the opaque workflowState the forms of this sign-in carry. */
+  workflow?: string;
 }
 
 export type CodeCheck = 'ok' | 'wrong' | 'expired' | 'locked';
@@ -288,7 +290,10 @@ export class SiteState {
   sendCode(pending: Pending, channel: 'sms' | 'email'): void {
     const account = this.requireAccount(pending.login);
     const code = randomDigits(6);
-    const to = channel === 'sms' ? (account.user.phone ?? '+00 0000000000') : (account.user.email ?? `${account.user.login}@example.test`);
+    const to =
+      channel === 'sms'
+        ? (account.user.phone ?? '+00 0000000000')
+        : (account.user.email ?? `${account.user.login}@example.test`);
     const minutes = Math.round(this.settings.codeLifetimeMs / 60_000);
     this.outbox.push({
       to,
@@ -306,10 +311,19 @@ export class SiteState {
   /** Checks a sent code; a wrong one counts toward the lockout, an expired one does not. */
   checkSentCode(pending: Pending, code: string): CodeCheck {
     if (this.isLocked(pending.login)) return 'locked';
-    if (pending.code && pending.codeExpiresAt !== undefined && this.now() >= pending.codeExpiresAt && safeEqual(pending.code, code.trim())) {
+    if (
+      pending.code &&
+      pending.codeExpiresAt !== undefined &&
+      this.now() >= pending.codeExpiresAt &&
+      safeEqual(pending.code, code.trim())
+    ) {
       return 'expired';
     }
-    const ok = !!pending.code && pending.codeExpiresAt !== undefined && this.now() < pending.codeExpiresAt && safeEqual(pending.code, code.trim());
+    const ok =
+      !!pending.code &&
+      pending.codeExpiresAt !== undefined &&
+      this.now() < pending.codeExpiresAt &&
+      safeEqual(pending.code, code.trim());
     if (ok) pending.code = undefined;
     return this.recordAttempt(pending.login, ok);
   }
@@ -354,7 +368,8 @@ export class SiteState {
     if (spec.delayMs !== undefined && !(Number.isFinite(spec.delayMs) && spec.delayMs >= 0)) {
       throw new RangeError('fault delayMs must be a non-negative number');
     }
-    if (spec.status === undefined && spec.delayMs === undefined) throw new RangeError('a fault needs a status or a delayMs');
+    if (spec.status === undefined && spec.delayMs === undefined)
+      throw new RangeError('a fault needs a status or a delayMs');
     const regex = spec.paths === undefined ? undefined : new RegExp(spec.paths);
     this.faults.push({ spec: { ...spec }, regex, remaining: spec.count ?? Number.POSITIVE_INFINITY });
   }

@@ -1,6 +1,13 @@
 import { esc, maskEmail, maskPhone, Router, stableHash, type Ctx } from './http-kit.js';
 import { renderPdf } from './pdf.js';
-import { createSiteApp, serveSite, siteParts, type RunningSite, type SiteApp, type StartSiteOptions } from './site-app.js';
+import {
+  createSiteApp,
+  serveSite,
+  siteParts,
+  type RunningSite,
+  type SiteApp,
+  type StartSiteOptions,
+} from './site-app.js';
 import { SiteState, type Pending, type SiteDocument, type SiteSettings, type SiteUser } from './site-state.js';
 
 /** Carol's authenticator secret on the test site (public on purpose: it is a fake account). */
@@ -8,9 +15,23 @@ export const TEST_SITE_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 
 /** The test site's default users: one per 2FA method. */
 export const TEST_SITE_USERS = {
-  alice: { login: 'alice', password: 'alice-password', name: 'Alice', phone: '+33 6 12 34 56 78', email: 'alice@example.test', twoFactor: 'sms' },
+  alice: {
+    login: 'alice',
+    password: 'alice-password',
+    name: 'Alice',
+    phone: '+33 6 12 34 56 78',
+    email: 'alice@example.test',
+    twoFactor: 'sms',
+  },
   bob: { login: 'bob', password: 'bob-password', name: 'Bob', email: 'bob@example.test', twoFactor: 'email' },
-  carol: { login: 'carol', password: 'carol-password', name: 'Carol', email: 'carol@example.test', twoFactor: 'totp', totpSecret: TEST_SITE_TOTP_SECRET },
+  carol: {
+    login: 'carol',
+    password: 'carol-password',
+    name: 'Carol',
+    email: 'carol@example.test',
+    twoFactor: 'totp',
+    totpSecret: TEST_SITE_TOTP_SECRET,
+  },
   dave: { login: 'dave', password: 'dave-password', name: 'Dave', email: 'dave@example.test', twoFactor: 'none' },
 } as const satisfies Record<string, SiteUser>;
 
@@ -34,7 +55,13 @@ const DEVICE_COOKIE = 'device';
 function bill(user: SiteUser, n: number): SiteDocument {
   const date = new Date(Date.UTC(2024, n - 1, 15)).toISOString().slice(0, 10);
   const cents = 1000 + (stableHash(`${user.login}:${n}`) % 9000);
-  return { id: `${user.login}-${String(n).padStart(4, '0')}`, date, amount: cents / 100, currency: 'EUR', label: `Monthly plan ${date.slice(0, 7)}` };
+  return {
+    id: `${user.login}-${String(n).padStart(4, '0')}`,
+    date,
+    amount: cents / 100,
+    currency: 'EUR',
+    label: `Monthly plan ${date.slice(0, 7)}`,
+  };
 }
 
 function layout(ctx: Ctx, page: string, title: string, body: string, extra = ''): string {
@@ -169,7 +196,8 @@ export function createTestSite(opts: StartSiteOptions = {}): SiteApp {
     }
     const code = form.get('code') ?? '';
     const user = state.requireAccount(pending.login).user;
-    const result = user.twoFactor === 'totp' ? state.checkTotp(pending.login, code) : state.checkSentCode(pending, code);
+    const result =
+      user.twoFactor === 'totp' ? state.checkTotp(pending.login, code) : state.checkSentCode(pending, code);
     if (result === 'locked') {
       ctx.html(lockedPage(ctx));
       return;
@@ -237,7 +265,12 @@ export function createTestSite(opts: StartSiteOptions = {}): SiteApp {
       )
       .join('\n');
     ctx.html(
-      layout(ctx, 'bills', 'Your bills', `<table id="bills"><thead><tr><th>Bill</th><th>Date</th><th>Amount</th><th></th></tr></thead><tbody>\n${rows}\n</tbody></table>`),
+      layout(
+        ctx,
+        'bills',
+        'Your bills',
+        `<table id="bills"><thead><tr><th>Bill</th><th>Date</th><th>Amount</th><th></th></tr></thead><tbody>\n${rows}\n</tbody></table>`,
+      ),
     );
   });
 
@@ -252,7 +285,13 @@ export function createTestSite(opts: StartSiteOptions = {}): SiteApp {
     }
     const pdf = renderPdf({
       title: `${VENDOR} - Bill ${doc.id}`,
-      lines: [`Vendor: ${VENDOR}`, `Customer: ${account.user.name ?? login}`, `Date: ${doc.date}`, `Amount: ${doc.amount.toFixed(2)} ${doc.currency}`, doc.label],
+      lines: [
+        `Vendor: ${VENDOR}`,
+        `Customer: ${account.user.name ?? login}`,
+        `Date: ${doc.date}`,
+        `Amount: ${doc.amount.toFixed(2)} ${doc.currency}`,
+        doc.label,
+      ],
     });
     ctx.pdf(pdf, `${doc.id}.pdf`);
   });

@@ -13,7 +13,10 @@ beforeEach(() => site.control.reset());
 type Person = (typeof AMAZON_USERS)[keyof typeof AMAZON_USERS];
 
 function tokens(page: Page): Record<string, string> {
-  return { appActionToken: inputValue(page.text, 'appActionToken'), workflowState: inputValue(page.text, 'workflowState') };
+  return {
+    appActionToken: inputValue(page.text, 'appActionToken'),
+    workflowState: inputValue(page.text, 'workflowState'),
+  };
 }
 
 /** Email step then password step; returns the answer to the password POST. */
@@ -23,7 +26,11 @@ async function signIn(b: Browser, who: Person, opts: { rememberMe?: boolean; pas
   const passwordPage = await b.post('/ap/signin', { ...tokens(emailPage), email: who.login });
   assert.equal(pageName(passwordPage.text), 'signin-password');
   assert.match(passwordPage.text, /id="ap_password"/);
-  const fields: Record<string, string> = { ...tokens(passwordPage), email: who.login, password: opts.password ?? who.password };
+  const fields: Record<string, string> = {
+    ...tokens(passwordPage),
+    email: who.login,
+    password: opts.password ?? who.password,
+  };
   if (opts.rememberMe) fields.rememberMe = 'true';
   return b.post('/ap/signin', fields);
 }
@@ -36,8 +43,8 @@ async function chooseChannel(b: Browser, channel: 'sms' | 'email'): Promise<Page
   return b.get('/ap/mfa');
 }
 
-describe('Amazon-like sign-in and two-step verification', () => {
-  it('signs dave (no 2FA) in after the email and password steps', async () => {
+void describe('Amazon-like sign-in and two-step verification', () => {
+  void it('signs dave (no 2FA) in after the email and password steps', async () => {
     const b = new Browser(site.url);
     const done = await signIn(b, AMAZON_USERS.dave);
     assert.equal(done.status, 302);
@@ -46,7 +53,7 @@ describe('Amazon-like sign-in and two-step verification', () => {
     assert.match(home.text, /Hello, Dave/);
   });
 
-  it('lets alice choose SMS, shows masked destinations, and signs in with the texted OTP', async () => {
+  void it('lets alice choose SMS, shows masked destinations, and signs in with the texted OTP', async () => {
     const b = new Browser(site.url);
     const posted = await signIn(b, AMAZON_USERS.alice);
     assert.equal(posted.location, '/ap/cvf/request');
@@ -66,7 +73,7 @@ describe('Amazon-like sign-in and two-step verification', () => {
     assert.ok(b.cookie('at-main')?.httpOnly);
   });
 
-  it('sends bob his OTP by e-mail when he picks e-mail', async () => {
+  void it('sends bob his OTP by e-mail when he picks e-mail', async () => {
     const b = new Browser(site.url);
     await signIn(b, AMAZON_USERS.bob);
     const mfa = await chooseChannel(b, 'email');
@@ -76,19 +83,22 @@ describe('Amazon-like sign-in and two-step verification', () => {
     assert.equal(done.location, '/');
   });
 
-  it('sends carol straight to the code page with authenticator instructions', async () => {
+  void it('sends carol straight to the code page with authenticator instructions', async () => {
     const b = new Browser(site.url);
     const posted = await signIn(b, AMAZON_USERS.carol);
     assert.equal(posted.location, '/ap/mfa');
     const mfa = await b.get('/ap/mfa');
     assert.match(mfa.text, /id="auth-mfa-form"/);
     assert.match(mfa.text, /authenticator app/);
-    const done = await b.post('/ap/mfa', { ...tokens(mfa), otpCode: totpCode(AMAZON_CAROL_TOTP_SECRET, site.control.clock.now()) });
+    const done = await b.post('/ap/mfa', {
+      ...tokens(mfa),
+      otpCode: totpCode(AMAZON_CAROL_TOTP_SECRET, site.control.clock.now()),
+    });
     assert.equal(done.location, '/');
     assert.equal(site.control.codesSent(), 0);
   });
 
-  it('shows an error box for a wrong code, then locks after N', async () => {
+  void it('shows an error box for a wrong code, then locks after N', async () => {
     site.control.setLockoutThreshold(2);
     const b = new Browser(site.url);
     await signIn(b, AMAZON_USERS.alice);
@@ -105,7 +115,7 @@ describe('Amazon-like sign-in and two-step verification', () => {
     assert.match(stillLocked.text, /data-error="locked"/);
   });
 
-  it('refuses a wrong password and an unknown e-mail with an error box', async () => {
+  void it('refuses a wrong password and an unknown e-mail with an error box', async () => {
     const b = new Browser(site.url);
     const page = await signIn(b, AMAZON_USERS.dave, { password: 'nope' });
     assert.equal(page.status, 200);
@@ -115,7 +125,7 @@ describe('Amazon-like sign-in and two-step verification', () => {
     assert.match(unknown.text, /data-error="unknown-email"/);
   });
 
-  it('skips the OTP on a browser remembered with "Don\'t require OTP on this browser"', async () => {
+  void it('skips the OTP on a browser remembered with "Don\'t require OTP on this browser"', async () => {
     const b = new Browser(site.url);
     await signIn(b, AMAZON_USERS.alice);
     const mfa = await chooseChannel(b, 'sms');
@@ -126,7 +136,7 @@ describe('Amazon-like sign-in and two-step verification', () => {
     assert.equal(site.control.codesSent(), 1);
   });
 
-  it('keeps a "Keep me signed in" session longer than a plain one', async () => {
+  void it('keeps a "Keep me signed in" session longer than a plain one', async () => {
     const plain = new Browser(site.url);
     await signIn(plain, AMAZON_USERS.dave);
     const kept = new Browser(site.url);
@@ -141,17 +151,21 @@ describe('Amazon-like sign-in and two-step verification', () => {
     assert.equal(gone.location, `/ap/signin?return_to=${encodeURIComponent('/gp/css/order-history')}`);
   });
 
-  it('rejects a password POST without the appActionToken (403)', async () => {
+  void it('rejects a password POST without the appActionToken (403)', async () => {
     const b = new Browser(site.url);
     const emailPage = await b.get('/ap/signin');
     const passwordPage = await b.post('/ap/signin', { ...tokens(emailPage), email: AMAZON_USERS.dave.login });
-    const res = await b.post('/ap/signin', { workflowState: inputValue(passwordPage.text, 'workflowState'), email: AMAZON_USERS.dave.login, password: AMAZON_USERS.dave.password });
+    const res = await b.post('/ap/signin', {
+      workflowState: inputValue(passwordPage.text, 'workflowState'),
+      email: AMAZON_USERS.dave.login,
+      password: AMAZON_USERS.dave.password,
+    });
     assert.equal(res.status, 403);
   });
 });
 
-describe('Amazon-like captcha', () => {
-  it('asks erin to type the word shown before the password step', async () => {
+void describe('Amazon-like captcha', () => {
+  void it('asks erin to type the word shown before the password step', async () => {
     const b = new Browser(site.url);
     const emailPage = await b.get('/ap/signin');
     const captcha = await b.post('/ap/signin', { ...tokens(emailPage), email: AMAZON_USERS.erin.login });
@@ -165,11 +179,15 @@ describe('Amazon-like captcha', () => {
     const word2 = /id="auth-captcha-word"[^>]*>([A-Z]+)</.exec(wrong.text)?.[1] ?? '';
     const passwordPage = await b.post('/ap/signin', { ...tokens(wrong), guess: word2.toLowerCase() });
     assert.equal(pageName(passwordPage.text), 'signin-password');
-    const done = await b.post('/ap/signin', { ...tokens(passwordPage), email: AMAZON_USERS.erin.login, password: AMAZON_USERS.erin.password });
+    const done = await b.post('/ap/signin', {
+      ...tokens(passwordPage),
+      email: AMAZON_USERS.erin.login,
+      password: AMAZON_USERS.erin.password,
+    });
     assert.equal(done.location, '/');
   });
 
-  it('asks everyone when the control switch is on', async () => {
+  void it('asks everyone when the control switch is on', async () => {
     site.control.configure({ captcha: true });
     const b = new Browser(site.url);
     const emailPage = await b.get('/ap/signin');

@@ -23,9 +23,14 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
 
 const SECRET = 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU';
 
-describe('control API over HTTP', () => {
-  it('adds a TOTP user, tells its current code, and that code signs it in', async () => {
-    const added = await call('POST', '/_control/users', { login: 'erin', password: 'erin-pw', twoFactor: 'totp', totpSecret: SECRET });
+void describe('control API over HTTP', () => {
+  void it('adds a TOTP user, tells its current code, and that code signs it in', async () => {
+    const added = await call('POST', '/_control/users', {
+      login: 'erin',
+      password: 'erin-pw',
+      twoFactor: 'totp',
+      totpSecret: SECRET,
+    });
     assert.equal(added.status, 200);
     const { json } = await call('GET', '/_control/totp/erin');
     const totp = json as { code: string; remainingMs: number };
@@ -39,7 +44,7 @@ describe('control API over HTTP', () => {
     assert.equal(done.location, '/account');
   });
 
-  it('reports codes sent and the outbox, and counts requests', async () => {
+  void it('reports codes sent and the outbox, and counts requests', async () => {
     const b = new Browser(site.url);
     const form = await b.get('/login');
     await b.post('/login', { _csrf: inputValue(form.text, '_csrf'), login: 'bob', password: 'bob-password' });
@@ -52,11 +57,12 @@ describe('control API over HTTP', () => {
     assert.deepEqual(counts, { '/login': 2 });
   });
 
-  it('injects and clears faults, moves the clock, changes settings and adds bills', async () => {
+  void it('injects and clears faults, moves the clock, changes settings and adds bills', async () => {
     assert.equal((await call('POST', '/_control/faults', { status: 429, count: 1, paths: '^/login$' })).status, 200);
     assert.equal((await fetch(`${site.url}/login`)).status, 429);
     assert.equal((await fetch(`${site.url}/login`)).status, 200);
-    const settings = (await call('POST', '/_control/settings', { sessionLifetimeMs: 1000, lockoutThreshold: 2 })).json as { sessionLifetimeMs: number; lockoutThreshold: number };
+    const settings = (await call('POST', '/_control/settings', { sessionLifetimeMs: 1000, lockoutThreshold: 2 }))
+      .json as { sessionLifetimeMs: number; lockoutThreshold: number };
     assert.equal(settings.sessionLifetimeMs, 1000);
     assert.equal(settings.lockoutThreshold, 2);
     const before = site.control.clock.now();
@@ -68,7 +74,7 @@ describe('control API over HTTP', () => {
     assert.equal(((await call('GET', '/_control/documents/dave')).json as unknown[]).length, 6);
   });
 
-  it('answers 400 with a reason to bad input', async () => {
+  void it('answers 400 with a reason to bad input', async () => {
     const noSecret = await call('POST', '/_control/users', { login: 'x', password: 'y', twoFactor: 'totp' });
     assert.equal(noSecret.status, 400);
     assert.match((noSecret.json as { error: string }).error, /totpSecret/);
@@ -77,11 +83,14 @@ describe('control API over HTTP', () => {
     assert.equal((await call('GET', '/_control/totp/dave')).status, 400);
   });
 
-  it('resets users, settings, and the outbox', async () => {
+  void it('resets users, settings, and the outbox', async () => {
     await call('POST', '/_control/users', { login: 'zoe', password: 'pw', twoFactor: 'none' });
     await call('POST', '/_control/settings', { lockoutThreshold: 9 });
     await call('POST', '/_control/reset');
-    const state = (await call('GET', '/_control/state')).json as { users: { login: string }[]; settings: { lockoutThreshold: number } };
+    const state = (await call('GET', '/_control/state')).json as {
+      users: { login: string }[];
+      settings: { lockoutThreshold: number };
+    };
     assert.deepEqual(state.users.map((u) => u.login).sort(), ['alice', 'bob', 'carol', 'dave']);
     assert.equal(state.settings.lockoutThreshold, 3);
   });

@@ -13,9 +13,16 @@ beforeEach(() => site.control.reset());
 async function signedIn(): Promise<Browser> {
   const b = new Browser(site.url);
   const form = await b.get('/login');
-  await b.post('/session', { authenticity_token: inputValue(form.text, 'authenticity_token'), login: 'octocat', password: GITHUB_USERS.octocat.password });
+  await b.post('/session', {
+    authenticity_token: inputValue(form.text, 'authenticity_token'),
+    login: 'octocat',
+    password: GITHUB_USERS.octocat.password,
+  });
   const app = await b.get('/sessions/two-factor/app');
-  const done = await b.post('/sessions/two-factor', { authenticity_token: inputValue(app.text, 'authenticity_token'), app_otp: site.control.currentTotp('octocat') });
+  const done = await b.post('/sessions/two-factor', {
+    authenticity_token: inputValue(app.text, 'authenticity_token'),
+    app_otp: site.control.currentTotp('octocat'),
+  });
   assert.equal(done.location, '/');
   return b;
 }
@@ -24,19 +31,23 @@ function receiptLinks(html: string): string[] {
   return [...html.matchAll(/class="receipt-link" href="([^"]+)"/g)].map((m) => m[1] ?? '');
 }
 
-describe('GitHub-like payment history', () => {
-  it('lists 12 monthly receipts in USD, newest first', async () => {
+void describe('GitHub-like payment history', () => {
+  void it('lists 12 monthly receipts in USD, newest first', async () => {
     const b = await signedIn();
     const page = await b.get('/settings/billing/payment_history');
     assert.equal(page.status, 200);
-    const dates = [...page.text.matchAll(/data-receipt-id="\d+" data-date="(\d{4}-\d\d-\d\d)" data-amount="\d+\.\d\d" data-currency="USD"/g)].map((m) => m[1]);
+    const dates = [
+      ...page.text.matchAll(
+        /data-receipt-id="\d+" data-date="(\d{4}-\d\d-\d\d)" data-amount="\d+\.\d\d" data-currency="USD"/g,
+      ),
+    ].map((m) => m[1]);
     assert.equal(dates.length, 12);
     assert.deepEqual(dates, [...dates].sort().reverse());
     assert.match(page.text, /\$4\.00/);
     assert.equal(receiptLinks(page.text).length, 12);
   });
 
-  it('serves receipts as PDFs naming the amount in USD', async () => {
+  void it('serves receipts as PDFs naming the amount in USD', async () => {
     const b = await signedIn();
     const [link] = receiptLinks((await b.get('/settings/billing/payment_history')).text);
     assert.ok(link);
@@ -48,7 +59,7 @@ describe('GitHub-like payment history', () => {
     assert.match(text, /Amount: \$\d+\.\d\d USD/);
   });
 
-  it('shows a receipt added through control', async () => {
+  void it('shows a receipt added through control', async () => {
     const b = await signedIn();
     const added = site.control.addDocument('octocat', { amount: 21 });
     const page = await b.get('/settings/billing/payment_history');
@@ -57,7 +68,7 @@ describe('GitHub-like payment history', () => {
     assert.match(page.text, /\$21\.00/);
   });
 
-  it('redirects receipts to /login without a session', async () => {
+  void it('redirects receipts to /login without a session', async () => {
     const [doc] = site.control.documents('octocat');
     const res = await new Browser(site.url).get(`/account/receipts/${doc?.id ?? ''}.pdf`);
     assert.equal(res.status, 302);

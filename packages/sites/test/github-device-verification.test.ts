@@ -31,8 +31,8 @@ async function verifyDevice(b: Browser) {
   });
 }
 
-describe('GitHub-like device verification', () => {
-  it('sends a code by e-mail for an unknown device and signs in with it', async () => {
+void describe('GitHub-like device verification', () => {
+  void it('sends a code by e-mail for an unknown device and signs in with it', async () => {
     const b = new Browser(site.url);
     const posted = await postPassword(b);
     assert.equal(posted.location, '/sessions/verified-device');
@@ -49,7 +49,7 @@ describe('GitHub-like device verification', () => {
     assert.equal(b.cookie('logged_in')?.value, 'yes');
   });
 
-  it('skips device verification on a device it remembers', async () => {
+  void it('skips device verification on a device it remembers', async () => {
     const b = new Browser(site.url);
     await postPassword(b);
     await verifyDevice(b);
@@ -59,7 +59,7 @@ describe('GitHub-like device verification', () => {
     assert.equal(site.control.codesSent('monalisa'), 1);
   });
 
-  it('forgets the device after the device-cookie lifetime (1 year by default)', async () => {
+  void it('forgets the device after the device-cookie lifetime (1 year by default)', async () => {
     const b = new Browser(site.url);
     await postPassword(b);
     await verifyDevice(b);
@@ -71,7 +71,7 @@ describe('GitHub-like device verification', () => {
     assert.equal((await postPassword(b)).location, '/sessions/verified-device');
   });
 
-  it('refuses a wrong device code with a message, then locks after 5', async () => {
+  void it('refuses a wrong device code with a message, then locks after 5', async () => {
     const b = new Browser(site.url);
     await postPassword(b);
     const page = await b.get('/sessions/verified-device');
@@ -85,7 +85,7 @@ describe('GitHub-like device verification', () => {
     assert.match(locked.text, /data-error="locked"/);
   });
 
-  it('expires the session after 2 weeks and redirects to /login?return_to=', async () => {
+  void it('expires the session after 2 weeks and redirects to /login?return_to=', async () => {
     const b = new Browser(site.url);
     await postPassword(b);
     await verifyDevice(b);
@@ -98,7 +98,7 @@ describe('GitHub-like device verification', () => {
     assert.equal(back.location, '/settings/billing/payment_history', 'known device, straight back to the page');
   });
 
-  it('rejects a sign-in POST without the authenticity token (403)', async () => {
+  void it('rejects a sign-in POST without the authenticity token (403)', async () => {
     const b = new Browser(site.url);
     await b.get('/login');
     const page = await b.post('/session', { login: 'monalisa', password: GITHUB_USERS.monalisa.password });

@@ -27,14 +27,17 @@ function otherCode(code: string): string {
   return code === '000000' ? '111111' : '000000';
 }
 
-describe('GitHub-like sign-in with an authenticator app', () => {
-  it('signs octocat in with the current TOTP code', async () => {
+void describe('GitHub-like sign-in with an authenticator app', () => {
+  void it('signs octocat in with the current TOTP code', async () => {
     const b = new Browser(site.url);
     const app = await toAppPage(b);
     assert.equal(pageName(app.text), 'two-factor-app');
     assert.match(app.text, /name="app_otp"/);
     const code = totpCode(GITHUB_OCTOCAT_TOTP_SECRET, site.control.clock.now());
-    const done = await b.post(formAction(app.text, 'two-factor-form'), { authenticity_token: inputValue(app.text, 'authenticity_token'), app_otp: code });
+    const done = await b.post(formAction(app.text, 'two-factor-form'), {
+      authenticity_token: inputValue(app.text, 'authenticity_token'),
+      app_otp: code,
+    });
     assert.equal(done.status, 302);
     assert.equal(done.location, '/');
     assert.ok(b.cookie('user_session')?.httpOnly);
@@ -43,7 +46,7 @@ describe('GitHub-like sign-in with an authenticator app', () => {
     assert.equal(site.control.codesSent(), 0, 'an authenticator user gets no e-mail');
   });
 
-  it('accepts the code of the previous 30 s step, but not one two steps old', async () => {
+  void it('accepts the code of the previous 30 s step, but not one two steps old', async () => {
     const b = new Browser(site.url);
     const app = await toAppPage(b);
     const token = inputValue(app.text, 'authenticity_token');
@@ -59,22 +62,36 @@ describe('GitHub-like sign-in with an authenticator app', () => {
     assert.equal(ok.location, '/');
   });
 
-  it('refuses a code that was already used', async () => {
+  void it('refuses a code that was already used', async () => {
     const first = new Browser(site.url);
     const app = await toAppPage(first);
     const code = site.control.currentTotp('octocat');
-    assert.equal((await first.post('/sessions/two-factor', { authenticity_token: inputValue(app.text, 'authenticity_token'), app_otp: code })).location, '/');
+    assert.equal(
+      (
+        await first.post('/sessions/two-factor', {
+          authenticity_token: inputValue(app.text, 'authenticity_token'),
+          app_otp: code,
+        })
+      ).location,
+      '/',
+    );
     const second = new Browser(site.url);
     const app2 = await toAppPage(second);
-    const replay = await second.post('/sessions/two-factor', { authenticity_token: inputValue(app2.text, 'authenticity_token'), app_otp: code });
+    const replay = await second.post('/sessions/two-factor', {
+      authenticity_token: inputValue(app2.text, 'authenticity_token'),
+      app_otp: code,
+    });
     assert.equal(replay.status, 200);
     assert.match(replay.text, /Two-factor authentication failed\./);
     site.control.advance(30_000);
-    const fresh = await second.post('/sessions/two-factor', { authenticity_token: inputValue(app2.text, 'authenticity_token'), app_otp: site.control.currentTotp('octocat') });
+    const fresh = await second.post('/sessions/two-factor', {
+      authenticity_token: inputValue(app2.text, 'authenticity_token'),
+      app_otp: site.control.currentTotp('octocat'),
+    });
     assert.equal(fresh.location, '/');
   });
 
-  it('answers a wrong password with the flash on a 200 page', async () => {
+  void it('answers a wrong password with the flash on a 200 page', async () => {
     const b = new Browser(site.url);
     const page = await postPassword(b, 'octocat', 'wrong');
     assert.equal(page.status, 200);
@@ -82,7 +99,7 @@ describe('GitHub-like sign-in with an authenticator app', () => {
     assert.match(page.text, /Incorrect username or password\./);
   });
 
-  it('locks the login after 5 wrong codes until the lockout has passed on the site clock', async () => {
+  void it('locks the login after 5 wrong codes until the lockout has passed on the site clock', async () => {
     const b = new Browser(site.url);
     const app = await toAppPage(b);
     const token = inputValue(app.text, 'authenticity_token');
@@ -99,15 +116,21 @@ describe('GitHub-like sign-in with an authenticator app', () => {
     site.control.advance(site.control.settings().lockoutMs);
     const fresh = new Browser(site.url);
     const page = await toAppPage(fresh);
-    const ok = await fresh.post('/sessions/two-factor', { authenticity_token: inputValue(page.text, 'authenticity_token'), app_otp: site.control.currentTotp('octocat') });
+    const ok = await fresh.post('/sessions/two-factor', {
+      authenticity_token: inputValue(page.text, 'authenticity_token'),
+      app_otp: site.control.currentTotp('octocat'),
+    });
     assert.equal(ok.location, '/');
   });
 
-  it('honours a lockout threshold set through control', async () => {
+  void it('honours a lockout threshold set through control', async () => {
     site.control.setLockoutThreshold(1);
     const b = new Browser(site.url);
     const app = await toAppPage(b);
-    const page = await b.post('/sessions/two-factor', { authenticity_token: inputValue(app.text, 'authenticity_token'), app_otp: otherCode(site.control.currentTotp('octocat')) });
+    const page = await b.post('/sessions/two-factor', {
+      authenticity_token: inputValue(app.text, 'authenticity_token'),
+      app_otp: otherCode(site.control.currentTotp('octocat')),
+    });
     assert.match(page.text, /data-error="locked"/);
   });
 });

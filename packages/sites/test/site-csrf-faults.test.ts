@@ -10,8 +10,8 @@ before(async () => {
 after(() => site.close());
 beforeEach(() => site.control.reset());
 
-describe('CSRF protection', () => {
-  it('answers 403 to a login POST without the token', async () => {
+void describe('CSRF protection', () => {
+  void it('answers 403 to a login POST without the token', async () => {
     const b = new Browser(site.url);
     await b.get('/login');
     const page = await b.post('/login', { login: 'dave', password: 'dave-password' });
@@ -19,7 +19,7 @@ describe('CSRF protection', () => {
     assert.equal(b.cookie('session'), undefined);
   });
 
-  it('answers 403 to a token taken from another visitor', async () => {
+  void it('answers 403 to a token taken from another visitor', async () => {
     const mallory = new Browser(site.url);
     const token = inputValue((await mallory.get('/login')).text, '_csrf');
     const victim = new Browser(site.url);
@@ -28,7 +28,7 @@ describe('CSRF protection', () => {
     assert.equal(page.status, 403);
   });
 
-  it('answers 403 to a POST without any cookie', async () => {
+  void it('answers 403 to a POST without any cookie', async () => {
     const b = new Browser(site.url);
     const token = inputValue((await b.get('/login')).text, '_csrf');
     b.cookies.clear();
@@ -36,8 +36,8 @@ describe('CSRF protection', () => {
   });
 });
 
-describe('fault injection', () => {
-  it('answers 503 for `count` requests, then serves normally', async () => {
+void describe('fault injection', () => {
+  void it('answers 503 for `count` requests, then serves normally', async () => {
     site.control.injectFault({ status: 503, count: 2 });
     const first = await fetch(`${site.url}/login`);
     assert.equal(first.status, 503);
@@ -46,7 +46,7 @@ describe('fault injection', () => {
     assert.equal((await fetch(`${site.url}/login`)).status, 200);
   });
 
-  it('limits a fault to paths matching a regex', async () => {
+  void it('limits a fault to paths matching a regex', async () => {
     site.control.injectFault({ status: 429, paths: '^/bills' });
     assert.equal((await fetch(`${site.url}/login`)).status, 200);
     assert.equal((await fetch(`${site.url}/bills`, { redirect: 'manual' })).status, 429);
@@ -54,7 +54,7 @@ describe('fault injection', () => {
     assert.equal((await fetch(`${site.url}/bills`, { redirect: 'manual' })).status, 302);
   });
 
-  it('slows one path without blocking others', async () => {
+  void it('slows one path without blocking others', async () => {
     site.control.injectFault({ delayMs: 600, paths: '^/login$', count: 1 });
     const started = Date.now();
     const slow = fetch(`${site.url}/login`).then((r) => ({ status: r.status, at: Date.now() - started }));
@@ -67,14 +67,14 @@ describe('fault injection', () => {
     assert.ok(fastAt < slowDone.at, 'the fast request finished first');
   });
 
-  it('never faults the control API, so a test can always clear faults', async () => {
+  void it('never faults the control API, so a test can always clear faults', async () => {
     site.control.injectFault({ status: 503 });
     const res = await fetch(`${site.url}/_control/faults`, { method: 'DELETE' });
     assert.equal(res.status, 200);
     assert.equal((await fetch(`${site.url}/login`)).status, 200);
   });
 
-  it('counts requests per path', async () => {
+  void it('counts requests per path', async () => {
     await fetch(`${site.url}/login`);
     await fetch(`${site.url}/login`);
     await fetch(`${site.url}/bills`, { redirect: 'manual' });

@@ -21,18 +21,22 @@ function billLinks(html: string): string[] {
   return [...html.matchAll(/class="bill-pdf" href="([^"]+)"/g)].map((m) => m[1] ?? '');
 }
 
-describe('test site bills', () => {
-  it('lists five bills with id, date, amount, currency and a PDF link', async () => {
+void describe('test site bills', () => {
+  void it('lists five bills with id, date, amount, currency and a PDF link', async () => {
     const b = await signedInDave();
     const page = await b.get('/bills');
     assert.equal(page.status, 200);
     assert.match(page.contentType, /^text\/html/);
-    const rows = [...page.text.matchAll(/<tr class="bill" data-id="([^"]+)" data-date="(\d{4}-\d\d-\d\d)" data-amount="(\d+\.\d\d)" data-currency="EUR">/g)];
+    const rows = [
+      ...page.text.matchAll(
+        /<tr class="bill" data-id="([^"]+)" data-date="(\d{4}-\d\d-\d\d)" data-amount="(\d+\.\d\d)" data-currency="EUR">/g,
+      ),
+    ];
     assert.equal(rows.length, 5);
     assert.equal(billLinks(page.text).length, 5);
   });
 
-  it('serves each bill as a valid, deterministic PDF naming vendor, date and amount', async () => {
+  void it('serves each bill as a valid, deterministic PDF naming vendor, date and amount', async () => {
     const b = await signedInDave();
     const [doc] = site.control.documents('dave');
     assert.ok(doc);
@@ -51,7 +55,7 @@ describe('test site bills', () => {
     assert.deepEqual(again.bytes, pdf.bytes);
   });
 
-  it('does not serve another user\'s bill, nor any bill without a session', async () => {
+  void it("does not serve another user's bill, nor any bill without a session", async () => {
     const b = await signedInDave();
     const [aliceBill] = site.control.documents('alice');
     assert.ok(aliceBill);
@@ -59,13 +63,16 @@ describe('test site bills', () => {
     assert.equal((await new Browser(site.url).get(`/bills/${aliceBill.id}.pdf`)).status, 302);
   });
 
-  it('shows a bill added through control on the next visit (only the new one is new)', async () => {
+  void it('shows a bill added through control on the next visit (only the new one is new)', async () => {
     const b = await signedInDave();
     const before = billLinks((await b.get('/bills')).text);
     const added = site.control.addDocument('dave');
     const afterLinks = billLinks((await b.get('/bills')).text);
     assert.equal(afterLinks.length, 6);
-    assert.deepEqual(afterLinks.filter((l) => !before.includes(l)), [`/bills/${added.id}.pdf`]);
+    assert.deepEqual(
+      afterLinks.filter((l) => !before.includes(l)),
+      [`/bills/${added.id}.pdf`],
+    );
     assert.equal((await b.get(`/bills/${added.id}.pdf`)).status, 200);
   });
 });

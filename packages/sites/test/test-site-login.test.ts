@@ -15,8 +15,8 @@ async function signIn(b: Browser, login: string, password: string) {
   return b.post(formAction(form.text, 'login-form'), { _csrf: inputValue(form.text, '_csrf'), login, password });
 }
 
-describe('test site sign-in', () => {
-  it('signs alice in with a code sent by SMS to the outbox', async () => {
+void describe('test site sign-in', () => {
+  void it('signs alice in with a code sent by SMS to the outbox', async () => {
     const b = new Browser(site.url);
     const posted = await signIn(b, 'alice', TEST_SITE_USERS.alice.password);
     assert.equal(posted.status, 303);
@@ -42,12 +42,18 @@ describe('test site sign-in', () => {
     assert.equal(session.path, '/');
   });
 
-  it('signs bob in with a code sent by e-mail, listed in /outbox.json', async () => {
+  void it('signs bob in with a code sent by e-mail, listed in /outbox.json', async () => {
     const b = new Browser(site.url);
     await signIn(b, 'bob', TEST_SITE_USERS.bob.password);
     const twofa = await b.get('/2fa');
     assert.match(twofa.text, /data-twofa-method="email"/);
-    const outbox = (await (await fetch(`${site.url}/outbox.json`)).json()) as { to: string; channel: string; code: string; site: string; sentAt: string }[];
+    const outbox = (await (await fetch(`${site.url}/outbox.json`)).json()) as {
+      to: string;
+      channel: string;
+      code: string;
+      site: string;
+      sentAt: string;
+    }[];
     assert.equal(outbox.length, 1);
     const [mail] = outbox;
     assert.ok(mail);
@@ -61,7 +67,7 @@ describe('test site sign-in', () => {
     assert.equal(site.control.codesSent('bob'), 1);
   });
 
-  it('signs carol in with a code from her authenticator app', async () => {
+  void it('signs carol in with a code from her authenticator app', async () => {
     const b = new Browser(site.url);
     await signIn(b, 'carol', TEST_SITE_USERS.carol.password);
     const twofa = await b.get('/2fa');
@@ -74,14 +80,14 @@ describe('test site sign-in', () => {
     assert.equal(site.control.codesSent(), 0, 'no code is sent to an authenticator user');
   });
 
-  it('signs dave in without 2FA', async () => {
+  void it('signs dave in without 2FA', async () => {
     const b = new Browser(site.url);
     const posted = await signIn(b, 'dave', TEST_SITE_USERS.dave.password);
     assert.equal(posted.location, '/account');
     assert.equal((await b.get('/account')).status, 200);
   });
 
-  it('refuses a wrong password with a marker and no session', async () => {
+  void it('refuses a wrong password with a marker and no session', async () => {
     const b = new Browser(site.url);
     const page = await signIn(b, 'alice', 'nope');
     assert.equal(page.status, 200);
@@ -90,20 +96,30 @@ describe('test site sign-in', () => {
     assert.equal(site.control.codesSent(), 0);
   });
 
-  it('goes back to the page asked for before sign-in (return_to)', async () => {
+  void it('goes back to the page asked for before sign-in (return_to)', async () => {
     const b = new Browser(site.url);
     const bounced = await b.get('/bills');
     assert.equal(bounced.status, 302);
     assert.equal(bounced.location, `/login?return_to=${encodeURIComponent('/bills')}`);
     const form = await b.get(bounced.location);
-    const done = await b.post('/login', { _csrf: inputValue(form.text, '_csrf'), return_to: inputValue(form.text, 'return_to'), login: 'dave', password: 'dave-password' });
+    const done = await b.post('/login', {
+      _csrf: inputValue(form.text, '_csrf'),
+      return_to: inputValue(form.text, 'return_to'),
+      login: 'dave',
+      password: 'dave-password',
+    });
     assert.equal(done.location, '/bills');
   });
 
-  it('does not follow a return_to that leaves the site', async () => {
+  void it('does not follow a return_to that leaves the site', async () => {
     const b = new Browser(site.url);
     const form = await b.get('/login');
-    const done = await b.post('/login', { _csrf: inputValue(form.text, '_csrf'), return_to: '//evil.example/', login: 'dave', password: 'dave-password' });
+    const done = await b.post('/login', {
+      _csrf: inputValue(form.text, '_csrf'),
+      return_to: '//evil.example/',
+      login: 'dave',
+      password: 'dave-password',
+    });
     assert.equal(done.location, '/account');
   });
 });

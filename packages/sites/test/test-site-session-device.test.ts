@@ -12,16 +12,23 @@ beforeEach(() => site.control.reset());
 
 async function signInWithSms(b: Browser, remember: boolean) {
   const form = await b.get('/login');
-  const posted = await b.post('/login', { _csrf: inputValue(form.text, '_csrf'), login: 'alice', password: 'alice-password' });
+  const posted = await b.post('/login', {
+    _csrf: inputValue(form.text, '_csrf'),
+    login: 'alice',
+    password: 'alice-password',
+  });
   if (posted.location !== '/2fa') return posted;
   const twofa = await b.get('/2fa');
-  const fields: Record<string, string> = { _csrf: inputValue(twofa.text, '_csrf'), code: site.control.lastCode('alice') ?? '' };
+  const fields: Record<string, string> = {
+    _csrf: inputValue(twofa.text, '_csrf'),
+    code: site.control.lastCode('alice') ?? '',
+  };
   if (remember) fields.remember = 'on';
   return b.post('/2fa', fields);
 }
 
-describe('test site sessions and remembered devices', () => {
-  it('redirects /account to /login once the session lifetime has passed on the site clock', async () => {
+void describe('test site sessions and remembered devices', () => {
+  void it('redirects /account to /login once the session lifetime has passed on the site clock', async () => {
     site.control.setSessionLifetime(10 * 60_000);
     const b = new Browser(site.url);
     await signInWithSms(b, false);
@@ -34,7 +41,7 @@ describe('test site sessions and remembered devices', () => {
     assert.equal(expired.location, `/login?return_to=${encodeURIComponent('/account')}`);
   });
 
-  it('skips 2FA on the next sign-in when "Remember this device" was ticked', async () => {
+  void it('skips 2FA on the next sign-in when "Remember this device" was ticked', async () => {
     const b = new Browser(site.url);
     await signInWithSms(b, true);
     const device = b.cookie('device');
@@ -45,28 +52,36 @@ describe('test site sessions and remembered devices', () => {
     assert.equal(site.control.codesSent('alice'), 1, 'no second code sent');
   });
 
-  it('asks for 2FA again once the device cookie lifetime has passed', async () => {
+  void it('asks for 2FA again once the device cookie lifetime has passed', async () => {
     site.control.setDeviceLifetime(24 * 3600_000);
     const b = new Browser(site.url);
     await signInWithSms(b, true);
     b.cookies.delete('session');
     site.control.advance(25 * 3600_000);
     const form = await b.get('/login');
-    const posted = await b.post('/login', { _csrf: inputValue(form.text, '_csrf'), login: 'alice', password: 'alice-password' });
+    const posted = await b.post('/login', {
+      _csrf: inputValue(form.text, '_csrf'),
+      login: 'alice',
+      password: 'alice-password',
+    });
     assert.equal(posted.location, '/2fa');
     assert.equal(site.control.codesSent('alice'), 2);
   });
 
-  it('does not let a device remembered for alice skip 2FA for bob', async () => {
+  void it('does not let a device remembered for alice skip 2FA for bob', async () => {
     const b = new Browser(site.url);
     await signInWithSms(b, true);
     b.cookies.delete('session');
     const form = await b.get('/login');
-    const posted = await b.post('/login', { _csrf: inputValue(form.text, '_csrf'), login: 'bob', password: 'bob-password' });
+    const posted = await b.post('/login', {
+      _csrf: inputValue(form.text, '_csrf'),
+      login: 'bob',
+      password: 'bob-password',
+    });
     assert.equal(posted.location, '/2fa');
   });
 
-  it('ends the session on sign-out', async () => {
+  void it('ends the session on sign-out', async () => {
     const b = new Browser(site.url);
     await signInWithSms(b, false);
     const account = await b.get('/account');

@@ -20,8 +20,8 @@ function wrongCode(real: string): string {
   return real === '000000' ? '111111' : '000000';
 }
 
-describe('test site wrong codes', () => {
-  it('shows the 2FA page again with a wrong-code marker, then accepts the right code', async () => {
+void describe('test site wrong codes', () => {
+  void it('shows the 2FA page again with a wrong-code marker, then accepts the right code', async () => {
     const b = new Browser(site.url);
     const twofa = await toTwoFa(b, 'alice');
     const code = site.control.lastCode('alice') ?? '';
@@ -33,7 +33,7 @@ describe('test site wrong codes', () => {
     assert.equal(right.location, '/account');
   });
 
-  it('locks the login after N wrong codes, even for the right code, until the lockout ends', async () => {
+  void it('locks the login after N wrong codes, even for the right code, until the lockout ends', async () => {
     site.control.setLockoutThreshold(3);
     const b = new Browser(site.url);
     const twofa = await toTwoFa(b, 'bob');
@@ -50,17 +50,24 @@ describe('test site wrong codes', () => {
     assert.match(stillLocked.text, /data-error="locked"/, 'the right code does not unlock');
     const other = new Browser(site.url);
     const otherForm = await other.get('/login');
-    const again = await other.post('/login', { _csrf: inputValue(otherForm.text, '_csrf'), login: 'bob', password: 'bob-password' });
+    const again = await other.post('/login', {
+      _csrf: inputValue(otherForm.text, '_csrf'),
+      login: 'bob',
+      password: 'bob-password',
+    });
     assert.match(again.text, /data-error="locked"/, 'a fresh sign-in is locked too');
     site.control.advance(site.control.settings().lockoutMs + 1000);
     const fresh = new Browser(site.url);
     await toTwoFa(fresh, 'bob');
     const page = await fresh.get('/2fa');
-    const ok = await fresh.post('/2fa', { _csrf: inputValue(page.text, '_csrf'), code: site.control.lastCode('bob') ?? '' });
+    const ok = await fresh.post('/2fa', {
+      _csrf: inputValue(page.text, '_csrf'),
+      code: site.control.lastCode('bob') ?? '',
+    });
     assert.equal(ok.location, '/account');
   });
 
-  it('expires an SMS code after 5 minutes of site clock and sends a new one', async () => {
+  void it('expires an SMS code after 5 minutes of site clock and sends a new one', async () => {
     const b = new Browser(site.url);
     const twofa = await toTwoFa(b, 'alice');
     const old = site.control.lastCode('alice') ?? '';
@@ -68,11 +75,14 @@ describe('test site wrong codes', () => {
     const page = await b.post('/2fa', { _csrf: inputValue(twofa.text, '_csrf'), code: old });
     assert.match(page.text, /data-error="expired-code"/);
     assert.equal(site.control.codesSent('alice'), 2);
-    const ok = await b.post('/2fa', { _csrf: inputValue(page.text, '_csrf'), code: site.control.lastCode('alice') ?? '' });
+    const ok = await b.post('/2fa', {
+      _csrf: inputValue(page.text, '_csrf'),
+      code: site.control.lastCode('alice') ?? '',
+    });
     assert.equal(ok.location, '/account');
   });
 
-  it('accepts a fresh code after "send a new code"', async () => {
+  void it('accepts a fresh code after "send a new code"', async () => {
     const b = new Browser(site.url);
     const twofa = await toTwoFa(b, 'alice');
     const first = site.control.lastCode('alice');

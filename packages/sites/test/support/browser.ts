@@ -46,7 +46,11 @@ export class Browser {
     }
   }
 
-  async request(method: string, path: string, init: { form?: Record<string, string>; accept?: string } = {}): Promise<Page> {
+  async request(
+    method: string,
+    path: string,
+    init: { form?: Record<string, string>; accept?: string } = {},
+  ): Promise<Page> {
     const url = new URL(path, this.origin);
     const headers: Record<string, string> = { cookie: this.cookieHeader(url.pathname) };
     if (init.accept) headers.accept = init.accept;
