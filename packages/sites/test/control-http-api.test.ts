@@ -81,6 +81,8 @@ void describe('control API over HTTP', () => {
     assert.equal((await call('POST', '/_control/settings', { lockoutThreshold: 0 })).status, 400);
     assert.equal((await call('POST', '/_control/faults', { paths: '^/' })).status, 400);
     assert.equal((await call('GET', '/_control/totp/dave')).status, 400);
+    assert.equal((await call('POST', '/_control/documents/dave', { date: '15/01/2024' })).status, 400);
+    assert.equal((await call('POST', '/_control/documents/nobody', {})).status, 400);
   });
 
   void it('resets users, settings, and the outbox', async () => {
