@@ -1,0 +1,31 @@
+// Figure 2 (Gleaner): sequential GET + cheerio parse + query with its requestFactory and a cookie
+// jar. Assumes requestFactory({ cheerio: true, jar: true }) returns request(url) → Promise<$>.
+// Prints one line: BENCH_RESULT {"requests", "ms", "rows", "href"}.
+import { requestFactory } from '@gleaner/konnector';
+
+const url = process.env.BENCH_URL;
+const count = Number(process.env.BENCH_REQUESTS);
+const warmup = Number(process.env.BENCH_WARMUP);
+const budgetMs = Number(process.env.BENCH_BUDGET_MS);
+
+const request = requestFactory({ cheerio: true, jar: true });
+
+async function once() {
+  const $ = await request(url);
+  const rows = $('table#bills tbody tr.bill');
+  const href = rows.last().find('a.pdf').attr('href');
+  if (rows.length < 50 || !href) throw new Error(`unexpected page: ${rows.length} rows, href ${href}`);
+  return { rows: rows.length, href };
+}
+
+for (let i = 0; i < warmup; i++) await once();
+const started = performance.now();
+let done = 0;
+let last;
+while (done < count && performance.now() - started < budgetMs) {
+  last = await once();
+  done++;
+}
+const ms = performance.now() - started;
+console.log('BENCH_RESULT ' + JSON.stringify({ requests: done, ms, ...last }));
+process.exit(0);
