@@ -155,7 +155,7 @@ type Prepared = {
 function prepare(base: RequestOptions, input: RequestInput): Prepared {
   const request = typeof input === 'string' ? { url: input } : input;
   const { url: rawUrl, uri, method: rawMethod, form, json: jsonInput, body: rawBody, qs, headers: inputHeaders, ...rest } =
-    request as Exclude<RequestInput, string>;
+    request;
   const options = { ...base, ...rest, json: false };
   const target = rawUrl ?? uri;
   if (!target) throw new TypeError('request: a url is required');
@@ -188,7 +188,7 @@ function prepare(base: RequestOptions, input: RequestInput): Prepared {
     headers['content-type'] ??= 'application/json';
     description = ` json ${describeJson(value)}`;
   } else if (rawBody !== undefined) {
-    body = rawBody as string | Uint8Array;
+    body = rawBody;
     description = ` body (${typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength} B)`;
   }
   if (json) headers['accept'] ??= 'application/json';
@@ -241,7 +241,7 @@ async function send(
       }
       log('debug', `→ ${method} ${safeUrl(url)}${hop === 0 ? prepared.description : ''}`);
       response = await request(url, {
-        method: method as Dispatcher.HttpMethod,
+        method: method,
         headers: sent,
         body: body ?? null,
         dispatcher: agent,

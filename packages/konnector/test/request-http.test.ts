@@ -33,12 +33,12 @@ async function serve(handler: Handler): Promise<{ url: string; close: () => Prom
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-after(async () => {
+void after(async () => {
   await closeAllAgents();
 });
 
-describe('requestFactory', () => {
-  test('keeps cookies across a redirect chain: the cookie set on a 302 is sent to the next hop', async () => {
+void describe('requestFactory', () => {
+  void test('keeps cookies across a redirect chain: the cookie set on a 302 is sent to the next hop', async () => {
     const seen: Array<string | undefined> = [];
     const site = await serve((req, res) => {
       seen.push(req.headers.cookie);
@@ -86,7 +86,7 @@ describe('requestFactory', () => {
     }
   });
 
-  test('307 keeps the method and body, 301 turns a POST into a GET', async () => {
+  void test('307 keeps the method and body, 301 turns a POST into a GET', async () => {
     const log: string[] = [];
     const site = await serve((req, res, body) => {
       log.push(`${req.method} ${req.url} ${body}`);
@@ -103,7 +103,7 @@ describe('requestFactory', () => {
     }
   });
 
-  test('stops after maxRedirects', async () => {
+  void test('stops after maxRedirects', async () => {
     const site = await serve((_req, res) => void res.writeHead(302, { location: `/loop${Math.random()}` }).end());
     try {
       const request = requestFactory({ maxRedirects: 3 });
@@ -120,7 +120,7 @@ describe('requestFactory', () => {
     }
   });
 
-  test('parses JSON answers and sends JSON bodies; qs goes into the query', async () => {
+  void test('parses JSON answers and sends JSON bodies; qs goes into the query', async () => {
     const site = await serve((req, res, body) => {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify({ url: req.url, type: req.headers['content-type'] ?? null, accept: req.headers.accept, got: body ? JSON.parse(body) : null }));
@@ -137,7 +137,7 @@ describe('requestFactory', () => {
     }
   });
 
-  test('posts forms urlencoded and returns a cheerio $ for HTML', async () => {
+  void test('posts forms urlencoded and returns a cheerio $ for HTML', async () => {
     const site = await serve((req, res, body) => {
       const params = new URLSearchParams(body);
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -154,7 +154,7 @@ describe('requestFactory', () => {
     }
   });
 
-  test('503 and 429 end with VENDOR_DOWN, 404 with UNKNOWN_ERROR and its status; simple:false resolves', async () => {
+  void test('503 and 429 end with VENDOR_DOWN, 404 with UNKNOWN_ERROR and its status; simple:false resolves', async () => {
     const site = await serve((req, res) => {
       const status = Number(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
       res.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}`);
@@ -185,7 +185,7 @@ describe('requestFactory', () => {
     }
   });
 
-  test('a site that does not answer in time ends with VENDOR_DOWN; a caller signal aborts too', async () => {
+  void test('a site that does not answer in time ends with VENDOR_DOWN; a caller signal aborts too', async () => {
     const site = await serve(async (_req, res) => {
       await sleep(2_000);
       res.end('late');
@@ -208,7 +208,7 @@ describe('requestFactory', () => {
     }
   });
 
-  test('connection refused ends with VENDOR_DOWN', async () => {
+  void test('connection refused ends with VENDOR_DOWN', async () => {
     const site = await serve((_req, res) => void res.end());
     const url = site.url;
     await site.close();
@@ -220,7 +220,7 @@ describe('requestFactory', () => {
     });
   });
 
-  test('20 parallel calls never have more than 4 in flight at the server', async () => {
+  void test('20 parallel calls never have more than 4 in flight at the server', async () => {
     let inFlight = 0;
     let peak = 0;
     let served = 0;
@@ -244,7 +244,7 @@ describe('requestFactory', () => {
     }
   });
 
-  test('debug lines name the URL but never a posted password nor a cookie value', async () => {
+  void test('debug lines name the URL but never a posted password nor a cookie value', async () => {
     const lines: LogEntry[] = [];
     setLogSink((entry) => lines.push(entry));
     const site = await serve((req, res) => {
@@ -269,7 +269,7 @@ describe('requestFactory', () => {
     }
   });
 
-  test('requestStream yields the body in chunks with the jar, and enforces maxBytes', async () => {
+  void test('requestStream yields the body in chunks with the jar, and enforces maxBytes', async () => {
     const site = await serve((req, res) => {
       if (req.headers.cookie !== 'k=v') return void res.writeHead(403).end();
       if (req.url === '/big') {

@@ -41,7 +41,7 @@ let host: StandaloneHost;
 let context: RunContext;
 let lines: LogEntry[];
 
-beforeEach(async () => {
+void beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'gleaner-save-files-'));
   host = new StandaloneHost({ dataDir, fields: {} });
   context = await host.start();
@@ -49,19 +49,19 @@ beforeEach(async () => {
   setLogSink((entry) => lines.push(entry));
 });
 
-afterEach(async () => {
+void afterEach(async () => {
   setLogSink(null);
   await rm(dataDir, { recursive: true, force: true });
 });
 
-after(async () => {
+void after(async () => {
   await closeAllAgents();
 });
 
 const index = async (): Promise<FileEntry[]> => JSON.parse(await readFile(join(dataDir, 'files.json'), 'utf8')) as FileEntry[];
 
-describe('saveFiles', () => {
-  test('saves the files with their bytes, then only the new ones on a second call; duplicates in a batch once', async () => {
+void describe('saveFiles', () => {
+  void test('saves the files with their bytes, then only the new ones on a second call; duplicates in a batch once', async () => {
     const hits = new Map<string, number>();
     const site = await serve((req, res) => {
       hits.set(req.url!, (hits.get(req.url!) ?? 0) + 1);
@@ -109,7 +109,7 @@ describe('saveFiles', () => {
     }
   });
 
-  test('identity by fileIdAttributes: same vendorRef under another name is not saved again', async () => {
+  void test('identity by fileIdAttributes: same vendorRef under another name is not saved again', async () => {
     const first = await saveFiles(host, context, [{ fetchFile: async () => pdf('x'), filename: 'x-v1.pdf', vendorRef: 'INV-1' }], {
       fileIdAttributes: ['vendorRef'],
     });
@@ -128,7 +128,7 @@ describe('saveFiles', () => {
     assert.equal(second.skipped, 1);
   });
 
-  test('a server that fails twice then succeeds: saved after retries; a 404 is not retried', async () => {
+  void test('a server that fails twice then succeeds: saved after retries; a 404 is not retried', async () => {
     let attempts = 0;
     let missing = 0;
     const site = await serve((req, res) => {
@@ -161,7 +161,7 @@ describe('saveFiles', () => {
     }
   });
 
-  test('a file over maxFileSize fails and leaves no temp file in staging', async () => {
+  void test('a file over maxFileSize fails and leaves no temp file in staging', async () => {
     const site = await serve((req, res) => {
       res.writeHead(200, { 'content-type': 'application/pdf' });
       if (req.url === '/chunked.pdf') {
@@ -192,7 +192,7 @@ describe('saveFiles', () => {
     }
   });
 
-  test('never more than 4 downloads in flight at the site, even with concurrency 10', async () => {
+  void test('never more than 4 downloads in flight at the site, even with concurrency 10', async () => {
     let inFlight = 0;
     let peak = 0;
     const site = await serve(async (req, res) => {
@@ -219,7 +219,7 @@ describe('saveFiles', () => {
     }
   });
 
-  test('validateFile false counts as failed; all new files failing ends with FILE_DOWNLOAD_FAILED', async () => {
+  void test('validateFile false counts as failed; all new files failing ends with FILE_DOWNLOAD_FAILED', async () => {
     const site = await serve((_req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<form id="login">'));
     try {
       await assert.rejects(
@@ -241,7 +241,7 @@ describe('saveFiles', () => {
     }
   });
 
-  test('a per-file timeout fails the file as VENDOR_DOWN-like and moves on', async () => {
+  void test('a per-file timeout fails the file as VENDOR_DOWN-like and moves on', async () => {
     const site = await serve(async (req, res) => {
       if (req.url === '/slow') {
         res.writeHead(200);
@@ -269,7 +269,7 @@ describe('saveFiles', () => {
     }
   });
 
-  test('refuses file names with path separators', async () => {
+  void test('refuses file names with path separators', async () => {
     await assert.rejects(saveFiles(host, context, [{ fetchFile: async () => pdf('x'), filename: '../evil.pdf' }]), {
       name: 'TypeError',
       message: /entry 0: invalid filename/,
@@ -278,8 +278,8 @@ describe('saveFiles', () => {
   });
 });
 
-describe('saveBills', () => {
-  test('stores the bill metadata in files.json and dedupes by vendorRef', async () => {
+void describe('saveBills', () => {
+  void test('stores the bill metadata in files.json and dedupes by vendorRef', async () => {
     const site = await serve((req, res) => void res.writeHead(200).end(pdf(req.url!)));
     try {
       const bills = [
@@ -307,7 +307,7 @@ describe('saveBills', () => {
     }
   });
 
-  test('a bill without amount, date or vendor is a TypeError naming the entry and the field', async () => {
+  void test('a bill without amount, date or vendor is a TypeError naming the entry and the field', async () => {
     const base = { fetchFile: async () => pdf('b'), filename: 'b.pdf', amount: 1, date: '2024-01-01', vendor: 'Acme' };
     await assert.rejects(saveBills(host, context, [base, { ...base, amount: undefined as unknown as number }]), {
       name: 'TypeError',

@@ -67,12 +67,12 @@ function loginSite(received: Array<Record<string, string>>): Handler {
   };
 }
 
-after(async () => {
+void after(async () => {
   await closeAllAgents();
 });
 
-describe('signin', () => {
-  test('keeps the CSRF token and the form defaults, overlays formData, posts to the relative action, follows the redirect', async () => {
+void describe('signin', () => {
+  void test('keeps the CSRF token and the form defaults, overlays formData, posts to the relative action, follows the redirect', async () => {
     const received: Array<Record<string, string>> = [];
     const site = await serve(loginSite(received));
     try {
@@ -97,7 +97,7 @@ describe('signin', () => {
     }
   });
 
-  test('formData may be a function of the page', async () => {
+  void test('formData may be a function of the page', async () => {
     const received: Array<Record<string, string>> = [];
     const site = await serve(loginSite(received));
     try {
@@ -112,7 +112,7 @@ describe('signin', () => {
     }
   });
 
-  test('a refused login ends with LOGIN_FAILED', async () => {
+  void test('a refused login ends with LOGIN_FAILED', async () => {
     const received: Array<Record<string, string>> = [];
     const site = await serve(loginSite(received));
     try {
@@ -131,7 +131,7 @@ describe('signin', () => {
     }
   });
 
-  test('a missing form fails clearly, naming the selector and the URL', async () => {
+  void test('a missing form fails clearly, naming the selector and the URL', async () => {
     const lines: LogEntry[] = [];
     setLogSink((entry) => lines.push(entry));
     const site = await serve(loginSite([]));
