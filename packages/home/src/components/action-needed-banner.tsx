@@ -1,0 +1,30 @@
+import type { Account } from '@gleaner/contracts';
+import { errorMessage } from '../error-messages.js';
+import { paths } from '../logic/routes.js';
+import { Link } from '../router.js';
+import { NextStepButton } from './next-step-button.js';
+
+/** Shown while scheduled runs of an account are paused because its last error needs the person. */
+export function ActionNeededBanner({ account, konnectorName, linkToAccount }: { account: Account; konnectorName: string; linkToAccount: boolean }) {
+  const message = errorMessage(account.lastJob?.error ?? 'USER_ACTION_NEEDED');
+  // A manual run resolves every case but new credentials; there the run follows the edit.
+  const next = message.next === 'update-credentials' ? 'update-credentials' : 'reconnect';
+  return (
+    <section className="banner" role="region" aria-label={`Action needed: ${account.label}`} data-testid="action-needed-banner">
+      <span className="banner-icon" aria-hidden="true">!</span>
+      <div className="banner-body">
+        <p className="banner-title">
+          {message.title}
+          <span className="banner-account">
+            {' · '}
+            {linkToAccount ? <Link to={paths.account(account.id)}>{konnectorName} — {account.label}</Link> : `${konnectorName} — ${account.label}`}
+          </span>
+        </p>
+        <p>{message.message} Scheduled runs are paused until then.</p>
+      </div>
+      <div className="banner-actions">
+        <NextStepButton account={account} next={next} />
+      </div>
+    </section>
+  );
+}

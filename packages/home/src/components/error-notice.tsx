@@ -1,0 +1,22 @@
+import type { Account } from '@gleaner/contracts';
+import { errorMessage } from '../error-messages.js';
+import { NextStepButton } from './next-step-button.js';
+
+/** A run's error: what happened in plain words, and the one button that helps. */
+export function ErrorNotice({ account, code, showButton = true }: { account: Account; code: string | null; showButton?: boolean }) {
+  const message = errorMessage(code);
+  const tone = message.next === 'wait' ? 'notice-info' : 'notice-error';
+  return (
+    <div className={`notice ${tone}`} data-testid="error-notice" data-code={message.code}>
+      <div className="notice-body">
+        <p className="notice-title">{message.title}</p>
+        <p>{message.message}</p>
+      </div>
+      {showButton && (
+        <div className="notice-actions">
+          <NextStepButton account={account} next={message.next} />
+        </div>
+      )}
+    </div>
+  );
+}

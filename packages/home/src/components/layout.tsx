@@ -1,0 +1,78 @@
+import type { ReactNode } from 'react';
+import { api } from '../api/client.js';
+import { paths, type Route } from '../logic/routes.js';
+import { Link } from '../router.js';
+import { store, useHome } from '../state/store.js';
+
+export function Layout({ route, children }: { route: Route; children: ReactNode }) {
+  const stream = useHome((s) => s.stream);
+  const signOut = async () => {
+    try {
+      await api.logout();
+    } finally {
+      store.dispatch({ type: 'session', status: 'signed-out' });
+    }
+  };
+  const current = (page: Route['page'][]) => (page.includes(route.page) ? 'page' : undefined);
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="topbar-inner">
+          <Link to={paths.accounts()} className="brand">
+            <span className="brand-mark" aria-hidden="true">G</span> Gleaner
+          </Link>
+          <nav aria-label="Main">
+            <ul>
+              <li>
+                <Link to={paths.accounts()} aria-current={current(['accounts', 'account', 'connecting', 'edit'])}>
+                  Accounts
+                </Link>
+              </li>
+              <li>
+                <Link to={paths.catalogue()} aria-current={current(['catalogue', 'add'])}>
+                  Add an account
+                </Link>
+              </li>
+              <li>
+                <button type="button" className="link-button" onClick={() => void signOut()}>
+                  Sign out
+                </button>
+              </li>
+            </ul>
+          </nav>
+        </div>
+      </header>
+      {stream === 'retrying' && (
+        <p className="stream-notice" role="status">
+          Live updates interrupted — reconnecting…
+        </p>
+      )}
+      <main id="main" tabIndex={-1}>
+        {children}
+      </main>
+    </>
+  );
+}
+
+export function PageTitle({ children, eyebrow }: { children: ReactNode; eyebrow?: ReactNode }) {
+  return (
+    <div className="page-title">
+      {eyebrow && <p className="eyebrow">{eyebrow}</p>}
+      <h1 tabIndex={-1}>{children}</h1>
+    </div>
+  );
+}
+
+export function KonnectorIcon({ name }: { name: string }) {
+  const letter = name.trim().charAt(0).toUpperCase() || '?';
+  let hash = 0;
+  for (const ch of name) hash = (hash * 31 + ch.charCodeAt(0)) % 360;
+  return (
+    <span className="konnector-icon" aria-hidden="true" style={{ background: `hsl(${hash} 45% 92%)`, color: `hsl(${hash} 45% 30%)` }}>
+      {letter}
+    </span>
+  );
+}

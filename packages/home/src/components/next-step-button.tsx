@@ -1,0 +1,32 @@
+import type { Account } from '@gleaner/contracts';
+import { nextStepLabel, type NextStep } from '../error-messages.js';
+import { paths } from '../logic/routes.js';
+import { navigate } from '../router.js';
+import { runNow } from '../state/actions.js';
+import { useAction } from './use-action.js';
+
+/** The button that carries out an error's next step: a manual run (then the connecting view) or the credentials form. */
+export function NextStepButton({ account, next, primary = true }: { account: Account; next: NextStep; primary?: boolean }) {
+  const label = nextStepLabel(next);
+  const action = useAction(async () => {
+    if (next === 'update-credentials') {
+      navigate(paths.edit(account.id));
+      return;
+    }
+    await runNow(account.id);
+    navigate(paths.connecting(account.id));
+  });
+  if (!label) return null;
+  return (
+    <>
+      <button type="button" className={primary ? 'button primary' : 'button'} disabled={action.busy} onClick={() => void action.run()}>
+        {action.busy ? 'Starting…' : label}
+      </button>
+      {action.error && (
+        <span className="inline-error" role="alert">
+          {action.error}
+        </span>
+      )}
+    </>
+  );
+}

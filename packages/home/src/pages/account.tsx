@@ -1,0 +1,184 @@
+import { useEffect, useState } from 'react';
+import { api, ApiRequestError } from '../api/client.js';
+import { ActionNeededBanner } from '../components/action-needed-banner.js';
+import { ConfirmDialog } from '../components/confirm-dialog.js';
+import { ErrorNotice } from '../components/error-notice.js';
+import { FileList } from '../components/file-list.js';
+import { JobHistory } from '../components/job-history.js';
+import { KonnectorIcon, PageTitle } from '../components/layout.js';
+import { ScheduleForm } from '../components/schedule-form.js';
+import { StatusBadge } from '../components/status-badge.js';
+import { useAction } from '../components/use-action.js';
+import { formatDateTime, formatRelative } from '../logic/format.js';
+import { paths } from '../logic/routes.js';
+import { Link, navigate } from '../router.js';
+import { loadFiles, loadJobs, runNow } from '../state/actions.js';
+import { useNow } from '../state/now.js';
+import { store, useHome } from '../state/store.js';
+
+export function AccountPage({ id }: { id: string }) {
+  const account = useHome((s) => s.accounts[id]);
+  const loaded = useHome((s) => s.accountsLoaded);
+  const konnectors = useHome((s) => s.konnectors);
+  const jobs = useHome((s) => s.jobsByAccount[id]);
+  const files = useHome((s) => s.filesByAccount[id]);
+  const now = useNow(30_000);
+  const [confirm, setConfirm] = useState<'delete' | 'reset' | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    void loadJobs(id).catch(() => {});
+    void loadFiles(id).catch(() => {});
+  }, [id]);
+
+  const run = useAction(async () => {
+    try {
+      await runNow(id);
+    } catch (error) {
+      if (!(error instanceof ApiRequestError && error.status === 409)) throw error;
+    }
+    navigate(paths.connecting(id));
+  });
+  const reset = useAction(async () => {
+    await api.resetSession(id);
+    setConfirm(null);
+    setNotice('The saved session was forgotten. The next run signs in again.');
+  });
+  const remove = useAction(async () => {
+    await api.deleteAccount(id);
+    setConfirm(null);
+    store.dispatch({ type: 'account-removed', accountId: id });
+    navigate(paths.accounts(), { replace: true });
+  });
+
+  if (!account) {
+    if (!loaded) return <p className="empty">Loading…</p>;
+    return (
+      <div className="page">
+        <PageTitle>Account not found</PageTitle>
+        <p>
+          It may have been deleted. <Link to={paths.accounts()}>Back to your accounts</Link>.
+        </p>
+      </div>
+    );
+  }
+
+  const name = konnectors?.find((k) => k.slug === account.konnector)?.name ?? account.konnector;
+  const job = account.lastJob;
+  const active = job && (job.status === 'queued' || job.status === 'running');
+  const lastEnded = jobs?.find((j) => j.endedAt)?.endedAt ?? job?.endedAt ?? null;
+
+  return (
+    <div className="page">
+      <PageTitle eyebrow={<Link to={paths.accounts()}>← Accounts</Link>}>
+        <KonnectorIcon name={name} /> {name}
+      </PageTitle>
+      <div className="account-head">
+        <p className="muted account-label">{account.label}</p>
+        <StatusBadge account={account} />
+      </div>
+
+      {account.needsAction && <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} />}
+      {!account.needsAction && job?.status === 'errored' && <ErrorNotice account={account} code={job.error} />}
+      {active && (
+        <div className="notice notice-info">
+          <p className="notice-body">A run is going on.</p>
+          <div className="notice-actions">
+            <Link to={paths.connecting(id)} className="button">
+              Follow it
+            </Link>
+          </div>
+        </div>
+      )}
+      {notice && (
+        <p className="notice notice-success" role="status">
+          {notice}
+        </p>
+      )}
+
+      <section className="card pad" aria-labelledby="overview-title">
+        <h2 id="overview-title" className="visually-hidden">
+          Overview
+        </h2>
+        <dl className="facts">
+          <div>
+            <dt>Last run</dt>
+            <dd>{lastEnded ? `${formatDateTime(lastEnded)} (${formatRelative(lastEnded, now)})` : 'Never'}</dd>
+          </div>
+          <div>
+            <dt>Next run</dt>
+            <dd>{account.needsAction ? 'Paused until you act' : account.nextRunAt ? `${formatDateTime(account.nextRunAt)} (${formatRelative(account.nextRunAt, now)})` : 'Not scheduled'}</dd>
+          </div>
+          <div>
+            <dt>Website session</dt>
+            <dd>{account.sessionSaved ? 'Saved (no code needed while it lasts)' : 'None saved'}</dd>
+          </div>
+          <div>
+            <dt>Documents</dt>
+            <dd>{files ? files.length : '…'}</dd>
+          </div>
+        </dl>
+        <div className="toolbar">
+          <button type="button" className="button primary" disabled={run.busy || !!active} onClick={() => void run.run()}>
+            {run.busy ? 'Starting…' : 'Run now'}
+          </button>
+          <Link to={paths.edit(id)} className="button">
+            Edit credentials
+          </Link>
+          <button type="button" className="button" onClick={() => setConfirm('reset')} disabled={!account.sessionSaved}>
+            Reset session
+          </button>
+          <button type="button" className="button danger-outline" onClick={() => setConfirm('delete')}>
+            Delete
+          </button>
+        </div>
+        {run.error && (
+          <p className="inline-error" role="alert">
+            {run.error}
+          </p>
+        )}
+      </section>
+
+      <section className="section" aria-labelledby="files-title">
+        <h2 id="files-title">Documents</h2>
+        {files ? <FileList files={files} /> : <p className="empty">Loading…</p>}
+      </section>
+
+      <section className="section" aria-labelledby="schedule-title">
+        <h2 id="schedule-title">Schedule</h2>
+        <div className="card pad">
+          <ScheduleForm accountId={id} />
+        </div>
+      </section>
+
+      <section className="section" aria-labelledby="history-title">
+        <h2 id="history-title">Run history</h2>
+        {jobs ? <JobHistory jobs={jobs} /> : <p className="empty">Loading…</p>}
+      </section>
+
+      <ConfirmDialog
+        open={confirm === 'delete'}
+        title={`Delete ${name} — ${account.label}?`}
+        confirmLabel="Delete account"
+        danger
+        busy={remove.busy}
+        onConfirm={() => void remove.run()}
+        onClose={() => setConfirm(null)}
+      >
+        <p>Gleaner forgets this account, its credentials and its saved session. Scheduled runs stop.</p>
+        {remove.error && <p className="inline-error">{remove.error}</p>}
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={confirm === 'reset'}
+        title="Reset the website session?"
+        confirmLabel="Reset session"
+        busy={reset.busy}
+        onConfirm={() => void reset.run()}
+        onClose={() => setConfirm(null)}
+      >
+        <p>The next run signs in from scratch, and the website may ask for a verification code again.</p>
+        {reset.error && <p className="inline-error">{reset.error}</p>}
+      </ConfirmDialog>
+    </div>
+  );
+}
