@@ -41,7 +41,7 @@ export function describeError(error: unknown): string {
 
 export interface ClientHooks {
   /** Called on any 401: the session has ended. */
-  onSignedOut(): void;
+  onSignedOut: () => void;
 }
 
 /** The stack's JSON API: cookies for the session, the CSRF token on every change. */

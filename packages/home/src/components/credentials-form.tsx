@@ -29,7 +29,7 @@ export function CredentialsForm({
   busy: boolean;
   error: string | null;
   extraActions?: ReactNode;
-  onSubmit(value: CredentialsSubmit): void;
+  onSubmit: (value: CredentialsSubmit) => void;
 }) {
   const form = manifestForm(konnector);
   const [values, setValues] = useState(() => initialValues(konnector, saved));

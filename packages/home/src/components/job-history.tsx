@@ -63,7 +63,7 @@ function JobItem({ job }: { job: Job }) {
             {logs.error && <p className="inline-error">{logs.error}</p>}
             {lines && lines.length > 0 ? (
               <pre className="log" aria-label="Run log" tabIndex={0}>
-                {lines.map((l) => `${l.at.slice(11, 19)}  ${l.level.toUpperCase().padEnd(5)} ${l.message}`).join('\n')}
+                {lines.map((l) => `${new Date(l.at).toLocaleTimeString()}  ${l.level.toUpperCase().padEnd(5)} ${l.message}`).join('\n')}
               </pre>
             ) : (
               !logs.error && <p className="empty">{logs.busy ? 'Loading the log…' : 'No log lines.'}</p>

@@ -176,7 +176,7 @@ function DialogContent({
           </div>
         </>
       )}
-      {!checking && <p className="twofa-later">Press Escape to put this aside; the code can be entered from the account page until it expires.</p>}
+      {!checking && <p className="twofa-later">Press Escape to put this aside; you can come back to it until the time runs out.</p>}
     </div>
   );
 }
