@@ -6,7 +6,9 @@ import { createLogger } from './api/logger.js';
 import type { Stack } from './stack.js';
 
 /** What `startServer` needs from the core: a Stack on a data folder and konnector folders. */
-export type StackFactory = (options: { dataDir: string; konnectorDirs: string[]; logger: Logger } & Record<string, unknown>) => Promise<Stack>;
+export type StackFactory = (
+  options: { dataDir: string; konnectorDirs: string[]; logger: Logger } & Record<string, unknown>,
+) => Promise<Stack>;
 
 export type ServerOptions = {
   dataDir: string;
@@ -56,7 +58,9 @@ export async function ensureAdminPassword(
   if (given) {
     if (stored && (await verifyPassword(given, stored))) return;
     await auth.setPasswordHash(await hashPassword(given));
-    options.logger.info(stored ? 'admin password replaced from the configuration' : 'admin password set from the configuration');
+    options.logger.info(
+      stored ? 'admin password replaced from the configuration' : 'admin password set from the configuration',
+    );
     return;
   }
   if (stored) return;
@@ -82,7 +86,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const createStack = options.createStack ?? (await defaultCreateStack());
   let stack: Stack;
   try {
-    stack = await createStack({ ...options.stackOptions, dataDir: options.dataDir, konnectorDirs: options.konnectorDirs, logger });
+    stack = await createStack({
+      ...options.stackOptions,
+      dataDir: options.dataDir,
+      konnectorDirs: options.konnectorDirs,
+      logger,
+    });
   } catch (error) {
     await auth.close();
     throw error;

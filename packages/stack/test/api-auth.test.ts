@@ -13,7 +13,15 @@ describe('API authentication', () => {
 
   test('every route but login and health needs a session or a token', async () => {
     assert.equal((await api.call('/api/health')).status, 200);
-    for (const path of ['/api/accounts', '/api/konnectors', '/api/jobs/x', '/api/openapi.json', '/api/events', '/api/tokens', '/api/no-such-route']) {
+    for (const path of [
+      '/api/accounts',
+      '/api/konnectors',
+      '/api/jobs/x',
+      '/api/openapi.json',
+      '/api/events',
+      '/api/tokens',
+      '/api/no-such-route',
+    ]) {
       const { status, body } = await api.call(path);
       assert.equal(status, 401, path);
       assert.equal((body as { error: string }).error, 'unauthenticated');
@@ -41,7 +49,11 @@ describe('API authentication', () => {
     const { csrfToken } = (await response.json()) as { csrfToken: string };
     const session = { cookie: setCookie.split(';')[0] ?? '', csrfToken };
 
-    assert.deepEqual((await api.call('/api/auth/session', { session })).body, { authenticated: true, via: 'session', csrfToken });
+    assert.deepEqual((await api.call('/api/auth/session', { session })).body, {
+      authenticated: true,
+      via: 'session',
+      csrfToken,
+    });
     assert.equal((await api.call('/api/accounts', { session })).status, 200);
     assert.equal((await api.call('/api/auth/logout', { method: 'POST', session })).status, 204);
     assert.equal((await api.call('/api/accounts', { session })).status, 401);
@@ -61,7 +73,11 @@ describe('API authentication', () => {
       json: { konnector: 'shop', fields: { login: 'ada' } },
     });
     assert.equal(wrongCsrf.status, 403);
-    const ok = await api.call('/api/accounts', { method: 'POST', session, json: { konnector: 'shop', fields: { login: 'ada' } } });
+    const ok = await api.call('/api/accounts', {
+      method: 'POST',
+      session,
+      json: { konnector: 'shop', fields: { login: 'ada' } },
+    });
     assert.equal(ok.status, 201);
     // Reading needs no CSRF header.
     assert.equal((await api.call('/api/accounts', { headers: { cookie: session.cookie } })).status, 200);
@@ -79,9 +95,16 @@ describe('API authentication', () => {
 
     const bearer = { authorization: `Bearer ${token}` };
     assert.equal((await api.call('/api/accounts', { headers: bearer })).status, 200);
-    const write = await api.call('/api/accounts', { method: 'POST', headers: bearer, json: { konnector: 'shop', fields: {} } });
+    const write = await api.call('/api/accounts', {
+      method: 'POST',
+      headers: bearer,
+      json: { konnector: 'shop', fields: {} },
+    });
     assert.equal(write.status, 201, 'a token needs no CSRF header');
-    assert.deepEqual((await api.call('/api/auth/session', { headers: bearer })).body, { authenticated: true, via: 'token' });
+    assert.deepEqual((await api.call('/api/auth/session', { headers: bearer })).body, {
+      authenticated: true,
+      via: 'token',
+    });
     assert.equal((await api.call('/api/accounts', { headers: { authorization: `Bearer ${token}x` } })).status, 401);
 
     assert.equal((await api.call(`/api/tokens/${id}`, { method: 'DELETE', session })).status, 204);
@@ -92,7 +115,10 @@ describe('API authentication', () => {
 
 test('a wrong admin password is rate-limited per client, with Retry-After', async () => {
   let now = Date.parse('2025-06-01T10:00:00Z');
-  const api = await startTestApi(new MemoryStack(), { loginLimiter: new LoginLimiter(5, 5 * 60_000), now: () => new Date(now) });
+  const api = await startTestApi(new MemoryStack(), {
+    loginLimiter: new LoginLimiter(5, 5 * 60_000),
+    now: () => new Date(now),
+  });
   try {
     const attempt = (password: string) => api.call('/api/auth/login', { method: 'POST', json: { password } });
     for (let i = 0; i < 5; i++) assert.equal((await attempt('wrong')).status, 401);

@@ -15,8 +15,13 @@ test('SSE: events with id and type lines, resume with Last-Event-ID, heartbeats,
 
     const client = await SseClient.open(`${api.url}/api/events`, { cookie: session.cookie });
     assert.equal(client.status, 200);
-    const account = (await api.call('/api/accounts', { method: 'POST', session, json: { konnector: 'shop', fields: { login: 'ada', password: 'pw-sse-canary' } } }))
-      .body as Account;
+    const account = (
+      await api.call('/api/accounts', {
+        method: 'POST',
+        session,
+        json: { konnector: 'shop', fields: { login: 'ada', password: 'pw-sse-canary' } },
+      })
+    ).body as Account;
     await api.call(`/api/accounts/${account.id}/jobs`, { method: 'POST', session });
     stack.setState(account.id, 'HANDLE_LOGIN_SUCCESS');
     const first = await client.waitFor((e) => e.type === 'account.updated');
@@ -24,18 +29,29 @@ test('SSE: events with id and type lines, resume with Last-Event-ID, heartbeats,
     assert.equal(first.sseType, 'account.updated');
     await client.waitFor((e) => e.type === 'account.updated' && e.account.state === 'HANDLE_LOGIN_SUCCESS');
     await sleep(250);
-    assert.ok(client.comments.some((c) => c.startsWith('heartbeat')), 'heartbeat comments');
+    assert.ok(
+      client.comments.some((c) => c.startsWith('heartbeat')),
+      'heartbeat comments',
+    );
     const lastSeen = client.events.at(-1)!.id;
     await client.close();
-    for (let i = 0; i < 40 && (stack.listeners.size > 0); i++) await sleep(25);
+    for (let i = 0; i < 40 && stack.listeners.size > 0; i++) await sleep(25);
     assert.equal(stack.listeners.size, 0, 'the subscription ended with the connection');
 
     // Missed while disconnected:
     stack.setState(account.id, 'LOGIN_SUCCESS');
-    const resumed = await SseClient.open(`${api.url}/api/events`, { cookie: session.cookie, 'last-event-id': String(lastSeen) });
-    const missed = await resumed.waitFor((e): e is Extract<StackEvent, { type: 'account.updated' }> => e.type === 'account.updated');
+    const resumed = await SseClient.open(`${api.url}/api/events`, {
+      cookie: session.cookie,
+      'last-event-id': String(lastSeen),
+    });
+    const missed = await resumed.waitFor(
+      (e): e is Extract<StackEvent, { type: 'account.updated' }> => e.type === 'account.updated',
+    );
     assert.equal(missed.account.state, 'LOGIN_SUCCESS');
-    assert.ok(resumed.events.every((e) => e.id > lastSeen), 'only what came after');
+    assert.ok(
+      resumed.events.every((e) => e.id > lastSeen),
+      'only what came after',
+    );
     await resumed.close();
 
     const byQuery = await SseClient.open(`${api.url}/api/events?lastEventId=0`, { cookie: session.cookie });

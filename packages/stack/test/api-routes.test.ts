@@ -33,12 +33,23 @@ describe('API routes over a Stack', () => {
     assert.deepEqual(account.fields, { login: 'ada' });
     assert.deepEqual(account.secretFieldsSet, ['password']);
 
-    const patched = await api.call(`/api/accounts/${account.id}`, { method: 'PATCH', session, json: { label: 'Renamed', fields: { password: '' } } });
+    const patched = await api.call(`/api/accounts/${account.id}`, {
+      method: 'PATCH',
+      session,
+      json: { label: 'Renamed', fields: { password: '' } },
+    });
     assert.equal((patched.body as Account).label, 'Renamed');
-    assert.equal(stack.accountsById.get(account.id)?.fieldValues.password, 'pw-canary-551', 'an empty secret leaves it unchanged');
+    assert.equal(
+      stack.accountsById.get(account.id)?.fieldValues.password,
+      'pw-canary-551',
+      'an empty secret leaves it unchanged',
+    );
 
     assert.equal((await api.call('/api/accounts', { session })).status, 200);
-    assert.equal((await api.call(`/api/accounts/${account.id}/reset-session`, { method: 'POST', session })).status, 200);
+    assert.equal(
+      (await api.call(`/api/accounts/${account.id}/reset-session`, { method: 'POST', session })).status,
+      200,
+    );
     assert.equal((await api.call(`/api/accounts/${account.id}`, { method: 'DELETE', session })).status, 204);
     const gone = await api.call(`/api/accounts/${account.id}`, { session });
     assert.equal(gone.status, 404);
@@ -48,14 +59,29 @@ describe('API routes over a Stack', () => {
   });
 
   test('bad bodies and params are refused with the path of the problem, never the value', async () => {
-    const unknownKey = await api.call('/api/accounts', { method: 'POST', session, json: { konnector: 'shop', fields: {}, admin: 'secret-value-9' } });
+    const unknownKey = await api.call('/api/accounts', {
+      method: 'POST',
+      session,
+      json: { konnector: 'shop', fields: {}, admin: 'secret-value-9' },
+    });
     assert.equal(unknownKey.status, 422);
     assert.equal((unknownKey.body as { error: string }).error, 'invalid');
     assert.ok(!JSON.stringify(unknownKey.body).includes('secret-value-9'));
-    const wrongType = await api.call('/api/accounts', { method: 'POST', session, json: { konnector: 'shop', fields: { password: 42 } } });
+    const wrongType = await api.call('/api/accounts', {
+      method: 'POST',
+      session,
+      json: { konnector: 'shop', fields: { password: 42 } },
+    });
     assert.equal(wrongType.status, 422);
-    assert.deepEqual((wrongType.body as { details: { path: string }[] }).details.map((d) => d.path), ['fields.password']);
-    const unknownKonnector = await api.call('/api/accounts', { method: 'POST', session, json: { konnector: 'nope', fields: {} } });
+    assert.deepEqual(
+      (wrongType.body as { details: { path: string }[] }).details.map((d) => d.path),
+      ['fields.password'],
+    );
+    const unknownKonnector = await api.call('/api/accounts', {
+      method: 'POST',
+      session,
+      json: { konnector: 'nope', fields: {} },
+    });
     assert.equal(unknownKonnector.status, 422);
     const badJson = await api.call('/api/accounts', {
       method: 'POST',
@@ -68,9 +94,18 @@ describe('API routes over a Stack', () => {
   });
 
   test('jobs: start (409 when active), list, logs, cancel; triggers; files with download', async () => {
-    const account = (await api.call('/api/accounts', { method: 'POST', session, json: { konnector: 'shop', fields: { login: 'bob' } } }))
-      .body as Account;
-    const started = await api.call(`/api/accounts/${account.id}/jobs`, { method: 'POST', session, json: { mode: 'manual' } });
+    const account = (
+      await api.call('/api/accounts', {
+        method: 'POST',
+        session,
+        json: { konnector: 'shop', fields: { login: 'bob' } },
+      })
+    ).body as Account;
+    const started = await api.call(`/api/accounts/${account.id}/jobs`, {
+      method: 'POST',
+      session,
+      json: { mode: 'manual' },
+    });
     assert.equal(started.status, 201);
     const job = started.body as Job;
     const again = await api.call(`/api/accounts/${account.id}/jobs`, { method: 'POST', session });
@@ -79,7 +114,10 @@ describe('API routes over a Stack', () => {
 
     stack.log(job.id, 'logged in');
     const file = stack.saveFile(job.id, 'facture été.pdf', '%PDF-1.4 test');
-    assert.deepEqual(((await api.call(`/api/jobs/${job.id}/logs`, { session })).body as { message: string }[]).map((l) => l.message), ['logged in']);
+    assert.deepEqual(
+      ((await api.call(`/api/jobs/${job.id}/logs`, { session })).body as { message: string }[]).map((l) => l.message),
+      ['logged in'],
+    );
     assert.equal(((await api.call(`/api/accounts/${account.id}/jobs`, { session })).body as Job[])[0]?.id, job.id);
     assert.equal(((await api.call(`/api/jobs?accountId=${account.id}&limit=5`, { session })).body as Job[]).length, 1);
     const cancelled = await api.call(`/api/jobs/${job.id}/cancel`, { method: 'POST', session });
@@ -92,20 +130,37 @@ describe('API routes over a Stack', () => {
     assert.equal(download.status, 200);
     assert.equal(download.body, '%PDF-1.4 test');
     assert.equal(download.headers.get('content-type'), 'application/pdf');
-    assert.equal(download.headers.get('content-disposition'), `attachment; filename="facture _t_.pdf"; filename*=UTF-8''facture%20%C3%A9t%C3%A9.pdf`);
+    assert.equal(
+      download.headers.get('content-disposition'),
+      `attachment; filename="facture _t_.pdf"; filename*=UTF-8''facture%20%C3%A9t%C3%A9.pdf`,
+    );
     assert.equal((await api.call('/api/files/nope/content', { session })).status, 404);
 
-    assert.equal(((await api.call(`/api/accounts/${account.id}/trigger`, { session })).body as Trigger).frequency, 'off');
-    const put = await api.call(`/api/accounts/${account.id}/trigger`, { method: 'PUT', session, json: { frequency: 'daily', time: '06:30' } });
+    assert.equal(
+      ((await api.call(`/api/accounts/${account.id}/trigger`, { session })).body as Trigger).frequency,
+      'off',
+    );
+    const put = await api.call(`/api/accounts/${account.id}/trigger`, {
+      method: 'PUT',
+      session,
+      json: { frequency: 'daily', time: '06:30' },
+    });
     assert.deepEqual(put.body, { accountId: account.id, frequency: 'daily', time: '06:30', nextRunAt: null });
-    assert.equal((await api.call(`/api/accounts/${account.id}/trigger`, { method: 'PUT', session, json: { frequency: 'hourly' } })).status, 422);
+    assert.equal(
+      (await api.call(`/api/accounts/${account.id}/trigger`, { method: 'PUT', session, json: { frequency: 'hourly' } }))
+        .status,
+      422,
+    );
   });
 
   test('codes: 202 accepted once, 409 not waiting, 410 expired, 422 bad format, 429 too many attempts', async () => {
-    const account = (await api.call('/api/accounts', { method: 'POST', session, json: { konnector: 'shop', fields: {} } })).body as Account;
+    const account = (
+      await api.call('/api/accounts', { method: 'POST', session, json: { konnector: 'shop', fields: {} } })
+    ).body as Account;
     const job = (await api.call(`/api/accounts/${account.id}/jobs`, { method: 'POST', session })).body as Job;
     const { prompt, received } = stack.askCode(account.id, { type: 'sms' });
-    const answer = (id: string, code: string) => api.call(`/api/prompts/${id}/answer`, { method: 'POST', session, json: { code } });
+    const answer = (id: string, code: string) =>
+      api.call(`/api/prompts/${id}/answer`, { method: 'POST', session, json: { code } });
 
     const bad = await answer(prompt.id, '12');
     assert.deepEqual([bad.status, bad.body], [422, { outcome: 'bad_format' }]);
@@ -116,14 +171,20 @@ describe('API routes over a Stack', () => {
     assert.deepEqual((await answer(prompt.id, '111111')).body, { outcome: 'not_waiting' });
 
     const expiring = stack.askCode(account.id, { expiresInMs: -1 });
-    assert.deepEqual(await answer(expiring.prompt.id, '222222').then((r) => [r.status, r.body]), [410, { outcome: 'expired' }]);
+    assert.deepEqual(await answer(expiring.prompt.id, '222222').then((r) => [r.status, r.body]), [
+      410,
+      { outcome: 'expired' },
+    ]);
 
     const many = stack.askCode(account.id);
     for (let i = 0; i < 5; i++) assert.equal((await answer(many.prompt.id, 'x')).status, 422);
     assert.equal((await answer(many.prompt.id, '333333')).status, 429);
 
     const cancelling = stack.askCode(account.id);
-    assert.equal((await api.call(`/api/prompts/${cancelling.prompt.id}/cancel`, { method: 'POST', session })).status, 204);
+    assert.equal(
+      (await api.call(`/api/prompts/${cancelling.prompt.id}/cancel`, { method: 'POST', session })).status,
+      204,
+    );
     assert.equal((await answer(cancelling.prompt.id, '444444')).status, 409);
     assert.equal((await answer('no-such-prompt', '444444')).status, 404);
     void job;
@@ -137,10 +198,15 @@ describe('API routes over a Stack', () => {
   test('OpenAPI 3.1 document lists every route, and /api/docs renders it', async () => {
     const doc = (await api.call('/api/openapi.json', { session })).body as {
       openapi: string;
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: object } }> } }>>;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { properties: object } }> } }>
+      >;
     };
     assert.equal(doc.openapi, '3.1.0');
-    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     for (const route of [
       'POST /api/auth/login',
       'POST /api/auth/logout',

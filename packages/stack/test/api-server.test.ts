@@ -9,7 +9,11 @@ import { LogCapture } from './api-fixtures/http.js';
 import { createLogger } from '../src/api/logger.js';
 
 const login = (url: string, password: string) =>
-  fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password }) });
+  fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ password }),
+  });
 
 test('first start prints a generated admin password once; it is stored hashed, never logged, and works', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gleaner-server-'));
@@ -40,7 +44,13 @@ test('first start prints a generated admin password once; it is stored hashed, n
     assert.equal(statSync(join(dataDir, 'auth.sqlite')).mode & 0o077, 0, 'auth.sqlite is private');
     await first.close(0);
     assert.equal(stacks[0]?.closed, true, 'close() closes the stack');
-    assert.equal(await fetch(`${first.url}/api/health`).then(() => 'up', () => 'down'), 'down');
+    assert.equal(
+      await fetch(`${first.url}/api/health`).then(
+        () => 'up',
+        () => 'down',
+      ),
+      'down',
+    );
 
     const second = await startServer(options);
     assert.equal(printed.length, 1, 'printed once only');

@@ -21,8 +21,21 @@ test('the konnector sees a scrubbed environment, and no secret on its command li
     assert.equal(outcome.exitCode, 0, JSON.stringify(recorded.logs));
     const report = recorded.logs.find((line) => line.message.startsWith('{'));
     assert.ok(report, 'the fixture printed its environment');
-    const seen = JSON.parse(report.message) as { env: Record<string, string>; argv: string[]; execArgv: string[]; cwd: string };
-    const allowed = new Set(['PATH', 'NODE_ENV', 'LANG', 'TZ', 'GLEANER_JOB', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE']);
+    const seen = JSON.parse(report.message) as {
+      env: Record<string, string>;
+      argv: string[];
+      execArgv: string[];
+      cwd: string;
+    };
+    const allowed = new Set([
+      'PATH',
+      'NODE_ENV',
+      'LANG',
+      'TZ',
+      'GLEANER_JOB',
+      'NODE_CHANNEL_FD',
+      'NODE_CHANNEL_SERIALIZATION_MODE',
+    ]);
     for (const name of Object.keys(seen.env)) assert.ok(allowed.has(name), `unexpected variable ${name}`);
     assert.equal(seen.env.GLEANER_JOB, 'job-1');
     assert.equal(seen.env.PATH, process.env.PATH);

@@ -30,14 +30,23 @@ test('a real SDK konnector talks to its host over IPC: states, a pushed 2FA code
   assert.deepEqual(recorded.states, ['HANDLE_LOGIN_SUCCESS', 'LOGIN_SUCCESS']);
   assert.deepEqual(recorded.data, { runs: 1 });
   const messages = recorded.logs.map((line) => line.message);
-  assert.ok(messages.some((m) => m.includes('logging in as ada')), messages.join('\n'));
+  assert.ok(
+    messages.some((m) => m.includes('logging in as ada')),
+    messages.join('\n'),
+  );
   assert.ok(messages.includes('fetched for ada'), 'stdout is forwarded line by line');
   assert.ok(!messages.some((m) => m.includes('canary-pw-77')), 'the SDK scrubbed the password from its logs');
 });
 
-test('a wrong code ends the run with the konnector\'s error code', async () => {
+test("a wrong code ends the run with the konnector's error code", async () => {
   const { handlers } = recordingHandlers({ fields: { login: 'ada', password: 'x' }, code: async () => '000000' });
-  const run = spawnKonnector({ konnectorDir: fixture('runner-sdk'), main: 'index.mjs', handlers, timeLimitMs: 20_000, memoryLimitMb: 128 });
+  const run = spawnKonnector({
+    konnectorDir: fixture('runner-sdk'),
+    main: 'index.mjs',
+    handlers,
+    timeLimitMs: 20_000,
+    memoryLimitMb: 128,
+  });
   const outcome = await run.done;
   assert.deepEqual(outcome.finish, { outcome: 'error', error: 'USER_ACTION_NEEDED.WRONG_TWOFA_CODE' });
 });

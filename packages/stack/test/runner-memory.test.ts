@@ -17,7 +17,8 @@ for (const how of ['heap', 'buffers'] as const) {
     const outcome = await run.done;
     assert.equal(outcome.killedForTime, false, 'the memory cap ended it, not the time limit');
     assert.ok(outcome.signal !== null || (outcome.exitCode ?? 0) !== 0, `crashed: ${JSON.stringify(outcome)}`);
-    if (how === 'buffers') assert.equal(outcome.killedForMemory, true, 'buffers live outside the heap: the watchdog ends it');
+    if (how === 'buffers')
+      assert.equal(outcome.killedForMemory, true, 'buffers live outside the heap: the watchdog ends it');
     assert.equal(isAlive(run.pid), false);
   });
 }

@@ -45,7 +45,10 @@ test('a konnector that never ends is killed at its time limit, with its children
   assert.equal(isAlive(pids.konnector), false, 'the konnector is gone');
   for (let i = 0; i < 20 && isAlive(pids.grandchild); i++) await sleep(50);
   assert.equal(isAlive(pids.grandchild), false, 'its child is gone too');
-  assert.ok(recorded.logs.some((line) => line.message === 'started' && line.level === 'info'), 'stdout reached the log');
+  assert.ok(
+    recorded.logs.some((line) => line.message === 'started' && line.level === 'info'),
+    'stdout reached the log',
+  );
 });
 
 test('kill() on demand ends the konnector and its children; done says it was not the time limit', async () => {
@@ -75,11 +78,24 @@ test('an entry file outside the konnector folder is refused', () => {
   const { handlers } = recordingHandlers();
   assert.throws(
     () =>
-      spawnKonnector({ konnectorDir: fixture('runner-env'), main: '../runner-forever/index.mjs', handlers, timeLimitMs: 1000, memoryLimitMb: 64 }),
+      spawnKonnector({
+        konnectorDir: fixture('runner-env'),
+        main: '../runner-forever/index.mjs',
+        handlers,
+        timeLimitMs: 1000,
+        memoryLimitMb: 64,
+      }),
     /outside its folder/,
   );
   assert.throws(
-    () => spawnKonnector({ konnectorDir: fixture('runner-env'), main: 'missing.mjs', handlers, timeLimitMs: 1000, memoryLimitMb: 64 }),
+    () =>
+      spawnKonnector({
+        konnectorDir: fixture('runner-env'),
+        main: 'missing.mjs',
+        handlers,
+        timeLimitMs: 1000,
+        memoryLimitMb: 64,
+      }),
     /not found/,
   );
 });

@@ -40,9 +40,9 @@ const STACK_STATUS: Record<StackErrorCode, number> = { not_found: 404, conflict:
 /** The HTTP API (and Home's files) over a Stack: it only maps HTTP to the Stack's methods. */
 export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> {
   const now = options.now ?? (() => new Date());
-  const logger = options.logger ?? createLogger({ level: 'warn' });
+  const logger: FastifyBaseLogger = options.logger ?? createLogger({ level: 'warn' });
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance: logger,
     trustProxy: options.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
     disableRequestLogging: false,
@@ -62,7 +62,8 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const send = (status: number, body: ApiError, headers: Record<string, string> = {}) =>
       reply.code(status).headers(headers).send(body);
-    if (error instanceof ApiHttpError) return send(error.status, { error: error.error, message: error.message }, error.headers);
+    if (error instanceof ApiHttpError)
+      return send(error.status, { error: error.error, message: error.message }, error.headers);
     if (error instanceof RequestValidationError) {
       return send(error.status, { error: 'invalid', message: error.message, details: error.issues });
     }
@@ -107,7 +108,8 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
   jobRoutes(routes, stack, streams);
 
   let document: Record<string, unknown> | undefined;
-  const openApi = () => (document ??= openApiDocument(routes.routes, { title: 'Gleaner', version: options.version ?? '0.1.0' }));
+  const openApi = () =>
+    (document ??= openApiDocument(routes.routes, { title: 'Gleaner', version: options.version ?? '0.1.0' }));
   routes.add({
     method: 'GET',
     url: '/api/openapi.json',
@@ -134,7 +136,12 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
       // Home is a single-page app: its own routes (/accounts/…) load index.html.
       return reply.type('text/html; charset=utf-8').sendFile('index.html', home);
     }
-    return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } satisfies ApiError);
+    return reply
+      .code(404)
+      .send({
+        error: 'not_found',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      } satisfies ApiError);
   });
 
   app.decorate('eventStreams', streams);

@@ -55,7 +55,9 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
     setSetting: db.prepare<[string, string]>(
       'INSERT INTO auth_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ),
-    insertSession: db.prepare<[string, string, string]>('INSERT INTO auth_sessions (id_hash, created_at, expires_at) VALUES (?, ?, ?)'),
+    insertSession: db.prepare<[string, string, string]>(
+      'INSERT INTO auth_sessions (id_hash, created_at, expires_at) VALUES (?, ?, ?)',
+    ),
     findSession: db.prepare<[string, string], { expires_at: string }>(
       'SELECT expires_at FROM auth_sessions WHERE id_hash = ? AND expires_at > ?',
     ),
@@ -64,9 +66,13 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
     insertToken: db.prepare<[string, string, string, string]>(
       'INSERT INTO auth_tokens (id, name, hash, created_at) VALUES (?, ?, ?, ?)',
     ),
-    findToken: db.prepare<[string], TokenRow>('SELECT id, name, created_at, last_used_at FROM auth_tokens WHERE hash = ?'),
+    findToken: db.prepare<[string], TokenRow>(
+      'SELECT id, name, created_at, last_used_at FROM auth_tokens WHERE hash = ?',
+    ),
     touchToken: db.prepare<[string, string]>('UPDATE auth_tokens SET last_used_at = ? WHERE id = ?'),
-    listTokens: db.prepare<[], TokenRow>('SELECT id, name, created_at, last_used_at FROM auth_tokens ORDER BY created_at'),
+    listTokens: db.prepare<[], TokenRow>(
+      'SELECT id, name, created_at, last_used_at FROM auth_tokens ORDER BY created_at',
+    ),
     deleteToken: db.prepare<[string]>('DELETE FROM auth_tokens WHERE id = ?'),
   };
   return {

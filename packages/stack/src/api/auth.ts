@@ -7,8 +7,7 @@ export const SESSION_COOKIE = 'gleaner_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
 export type AuthContext =
-  | { kind: 'session'; sessionId: string; csrfToken: string }
-  | { kind: 'token'; tokenId: string };
+  { kind: 'session'; sessionId: string; csrfToken: string } | { kind: 'token'; tokenId: string };
 
 declare module 'fastify' {
   interface FastifyRequest {

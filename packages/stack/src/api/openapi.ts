@@ -32,13 +32,18 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
         ...(response.schema || response.contentType
           ? {
               content: {
-                [response.contentType ?? 'application/json']: response.schema ? { schema: jsonSchema(response.schema, 'output') } : {},
+                [response.contentType ?? 'application/json']: response.schema
+                  ? { schema: jsonSchema(response.schema, 'output') }
+                  : {},
               },
             }
           : {}),
       };
     }
-    responses.default = { description: 'An error', content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } } };
+    responses.default = {
+      description: 'An error',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } },
+    };
     const operation: JsonSchema = {
       summary: route.summary,
       tags: [route.tag],
@@ -48,7 +53,10 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
       security: route.access === 'public' ? [] : [{ session: [] }, { token: [] }],
     };
     if (route.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } };
+      operation.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
+      };
     }
     (paths[path] ??= {})[route.method.toLowerCase()] = operation;
   }
@@ -75,7 +83,13 @@ const escapeHtml = (text: string): string =>
 
 /** A self-contained HTML page listing the routes of the document (no scripts, no CDN). */
 export function docsPage(document: JsonSchema): string {
-  const paths = document.paths as Record<string, Record<string, { summary: string; tags: string[]; requestBody?: unknown; responses: Record<string, { description: string }> }>>;
+  const paths = document.paths as Record<
+    string,
+    Record<
+      string,
+      { summary: string; tags: string[]; requestBody?: unknown; responses: Record<string, { description: string }> }
+    >
+  >;
   const rows: string[] = [];
   for (const [path, operations] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(operations)) {
@@ -85,7 +99,12 @@ export function docsPage(document: JsonSchema): string {
         .join('<br>');
       const body = operation.requestBody
         ? `<details><summary>body</summary><pre>${escapeHtml(
-            JSON.stringify((operation.requestBody as { content: Record<string, { schema: unknown }> }).content['application/json']?.schema, null, 2),
+            JSON.stringify(
+              (operation.requestBody as { content: Record<string, { schema: unknown }> }).content['application/json']
+                ?.schema,
+              null,
+              2,
+            ),
           )}</pre></details>`
         : '';
       rows.push(

@@ -25,13 +25,13 @@ export type RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   /** The status of a success; the handler may set another with reply.code(). */
   status?: number;
   responses: Record<number, ResponseSpec>;
-  handler(input: {
+  handler: (input: {
     params: z.infer<P>;
     query: z.infer<Q>;
     body: z.infer<B>;
     request: FastifyRequest;
     reply: FastifyReply;
-  }): Promise<unknown>;
+  }) => Promise<unknown>;
 };
 
 /** A route as the OpenAPI document sees it. */
@@ -48,7 +48,11 @@ export class RequestValidationError extends Error {
   }
 }
 
-function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'params' | 'query' | 'body'): z.infer<T> {
+function parse<T extends z.ZodType>(
+  schema: T | undefined,
+  value: unknown,
+  where: 'params' | 'query' | 'body',
+): z.infer<T> {
   if (!schema) return undefined as z.infer<T>;
   const result = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
   if (result.success) return result.data;
@@ -79,7 +83,8 @@ export class RouteTable {
         const result = await handler({ params, query, body, request, reply });
         if (reply.sent) return reply;
         const schema = spec.responses[reply.statusCode]?.schema;
-        if (schema && result !== undefined && !(result instanceof Object && 'pipe' in result)) return schema.parse(result);
+        if (schema && result !== undefined && !(result instanceof Object && 'pipe' in result))
+          return schema.parse(result);
         return result;
       },
     });

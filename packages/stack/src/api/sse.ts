@@ -25,7 +25,11 @@ export function formatEvent(event: StackEvent): string {
 }
 
 /** Server-Sent Events of StackEvents, resumable with Last-Event-ID, with a heartbeat comment. */
-export function eventStreams(stack: Stack, heartbeatMs: number, serialize: (event: StackEvent) => StackEvent): EventStreams {
+export function eventStreams(
+  stack: Stack,
+  heartbeatMs: number,
+  serialize: (event: StackEvent) => StackEvent,
+): EventStreams {
   const closers = new Set<() => void>();
   return {
     get open() {

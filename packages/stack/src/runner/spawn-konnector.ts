@@ -103,7 +103,11 @@ export function spawnKonnector(options: SpawnOptions): RunningKonnector {
 
   const spawnFailed = new Promise<ChildOutcome>((resolveFailure) => {
     child.once('error', (error) => {
-      handlers.onLog({ level: 'error', message: `could not run the konnector: ${error.message}`, at: new Date().toISOString() });
+      handlers.onLog({
+        level: 'error',
+        message: `could not run the konnector: ${error.message}`,
+        at: new Date().toISOString(),
+      });
       if (child.pid === undefined) resolveFailure({ finish: null, exitCode: null, signal: null });
     });
   });
@@ -244,4 +248,3 @@ async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> 
   await Promise.race([promise, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
   clearTimeout(timer);
 }
-

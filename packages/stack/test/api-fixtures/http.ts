@@ -26,7 +26,10 @@ export type TestApi = {
   log: LogCapture;
   /** Every response body read through `call`, to look for secrets in them. */
   bodies: string[];
-  call(path: string, init?: RequestInit & { session?: Session | null; json?: unknown }): Promise<{ status: number; body: unknown; headers: Headers }>;
+  call(
+    path: string,
+    init?: RequestInit & { session?: Session | null; json?: unknown },
+  ): Promise<{ status: number; body: unknown; headers: Headers }>;
   login(password?: string): Promise<Session>;
   close(): Promise<void>;
 };
@@ -49,7 +52,11 @@ export async function startTestApi(stack: Stack, options: Partial<ApiOptions> = 
       headers.set('x-csrf-token', session.csrfToken);
     }
     if (json !== undefined) headers.set('content-type', 'application/json');
-    const response = await fetch(`${url}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+    const response = await fetch(`${url}${path}`, {
+      ...rest,
+      headers,
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+    });
     const text = await response.text();
     bodies.push(text);
     for (const value of response.headers.getSetCookie()) bodies.push(value);
@@ -95,7 +102,10 @@ export class SseClient {
 
   static async open(url: string, headers: Record<string, string>): Promise<SseClient> {
     const client = new SseClient();
-    const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: client.#abort.signal });
+    const response = await fetch(url, {
+      headers: { accept: 'text/event-stream', ...headers },
+      signal: client.#abort.signal,
+    });
     client.status = response.status;
     if (!response.body || response.status !== 200) return client;
     client.#closed = client.#read(response.body);

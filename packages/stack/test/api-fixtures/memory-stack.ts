@@ -17,7 +17,9 @@ import {
 import { StackError } from '../../src/errors.js';
 import type { Stack } from '../../src/stack.js';
 
-type StoredAccount = Omit<Account, 'lastJob' | 'prompt' | 'fields' | 'secretFieldsSet'> & { fieldValues: Record<string, string> };
+type StoredAccount = Omit<Account, 'lastJob' | 'prompt' | 'fields' | 'secretFieldsSet'> & {
+  fieldValues: Record<string, string>;
+};
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 const KONNECTOR: KonnectorInfo = {
@@ -40,7 +42,7 @@ export class MemoryStack implements Stack {
   readonly dataDir = '/nonexistent';
   readonly accountsById = new Map<string, StoredAccount>();
   readonly jobsById = new Map<string, Job>();
-  readonly promptsById = new Map<string, Prompt & { deliver(code: string): void }>();
+  readonly promptsById = new Map<string, Prompt & { deliver: (code: string) => void }>();
   readonly filesById = new Map<string, { file: FileInfo; content: Buffer }>();
   readonly logsByJob = new Map<string, JobLogLine[]>();
   readonly triggerMap = new Map<string, Trigger>();
@@ -52,7 +54,7 @@ export class MemoryStack implements Stack {
   now: () => Date = () => new Date();
 
   #emit(event: DistributiveOmit<StackEvent, 'id' | 'at'>): void {
-    const full = { ...event, id: this.eventLog.length + 1, at: this.now().toISOString() } as StackEvent;
+    const full: StackEvent = { ...event, id: this.eventLog.length + 1, at: this.now().toISOString() };
     this.eventLog.push(full);
     for (const listener of this.listeners) listener(full);
   }
@@ -77,7 +79,7 @@ export class MemoryStack implements Stack {
     };
   }
 
-  #promptView(prompt: Prompt & { deliver(code: string): void }): Prompt {
+  #promptView(prompt: Prompt & { deliver: (code: string) => void }): Prompt {
     const { deliver: _deliver, ...view } = prompt;
     return view;
   }
@@ -252,7 +254,10 @@ export class MemoryStack implements Stack {
   // ——— test controls: play the konnector ———
 
   /** The running job of this account asks for a code; `received` resolves with the code delivered. */
-  askCode(accountId: string, options: { type?: TwoFaType; expiresInMs?: number } = {}): { prompt: Prompt; received: Promise<string> } {
+  askCode(
+    accountId: string,
+    options: { type?: TwoFaType; expiresInMs?: number } = {},
+  ): { prompt: Prompt; received: Promise<string> } {
     const job = [...this.jobsById.values()].find((j) => j.accountId === accountId && j.status === 'running');
     if (!job) throw new Error('no running job');
     const account = this.#account(accountId);

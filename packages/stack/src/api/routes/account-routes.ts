@@ -32,7 +32,9 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** `attachment; filename="…"; filename*=UTF-8''…` safe for any name. */
 export function contentDisposition(name: string): string {
-  const ascii = basename(name).replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const ascii = basename(name)
+    .replace(/[^\x20-\x7e]/g, '_')
+    .replace(/["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(basename(name))}`;
 }
 
@@ -75,7 +77,10 @@ export function accountRoutes(routes: RouteTable, stack: Stack): void {
     tag: 'accounts',
     body: CreateAccountBody,
     status: 201,
-    responses: { 201: { description: 'The account', schema: Account }, 422: { description: 'Unknown konnector or bad fields' } },
+    responses: {
+      201: { description: 'The account', schema: Account },
+      422: { description: 'Unknown konnector or bad fields' },
+    },
     handler: async ({ body }) => {
       const account = await stack.accounts.create({
         konnector: body.konnector,
@@ -140,7 +145,10 @@ export function accountRoutes(routes: RouteTable, stack: Stack): void {
     params: IdParams,
     body: StartJobBody.optional(),
     status: 201,
-    responses: { 201: { description: 'The job', schema: Job }, 409: { description: 'The account already has an active job' } },
+    responses: {
+      201: { description: 'The job', schema: Job },
+      409: { description: 'The account already has an active job' },
+    },
     handler: async ({ params, body }) => stack.jobs.start(params.id, body?.mode ?? 'manual'),
   });
   routes.add({
@@ -175,7 +183,10 @@ export function accountRoutes(routes: RouteTable, stack: Stack): void {
     body: UpdateTriggerBody,
     responses: { 200: { description: 'The trigger', schema: Trigger } },
     handler: async ({ params, body }) =>
-      stack.triggers.set(params.id, { frequency: body.frequency, ...(body.time !== undefined ? { time: body.time } : {}) }),
+      stack.triggers.set(params.id, {
+        frequency: body.frequency,
+        ...(body.time !== undefined ? { time: body.time } : {}),
+      }),
   });
 
   routes.add({
@@ -193,7 +204,10 @@ export function accountRoutes(routes: RouteTable, stack: Stack): void {
     summary: 'Downloads a file',
     tag: 'files',
     params: IdParams,
-    responses: { 200: { description: 'The file', contentType: 'application/octet-stream' }, 404: { description: 'No such file' } },
+    responses: {
+      200: { description: 'The file', contentType: 'application/octet-stream' },
+      404: { description: 'No such file' },
+    },
     handler: async ({ params, reply }) => {
       const { file, stream } = await stack.files.open(params.id);
       reply.header('content-type', CONTENT_TYPES[extname(file.name).toLowerCase()] ?? 'application/octet-stream');

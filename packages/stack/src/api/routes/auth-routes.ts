@@ -6,9 +6,18 @@ import type { LoginLimiter } from '../login-limiter.js';
 import type { RouteTable } from '../route.js';
 
 export const LoginBody = z.strictObject({ password: z.string().min(1).max(1024) });
-export const SessionInfo = z.object({ authenticated: z.boolean(), csrfToken: z.string().optional(), via: z.enum(['session', 'token']).optional() });
+export const SessionInfo = z.object({
+  authenticated: z.boolean(),
+  csrfToken: z.string().optional(),
+  via: z.enum(['session', 'token']).optional(),
+});
 export const CreateTokenBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
-export const ApiTokenInfo = z.object({ id: z.string(), name: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() });
+export const ApiTokenInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+});
 export const CreatedToken = ApiTokenInfo.extend({ token: z.string() });
 const TokenParams = z.strictObject({ id: z.string().min(1).max(100) });
 
@@ -69,7 +78,12 @@ export function authRoutes(
     responses: { 204: { description: 'Logged out' } },
     handler: async ({ request, reply }) => {
       if (request.auth?.kind === 'session') await store.deleteSession(sha256(request.auth.sessionId));
-      reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
+      reply.clearCookie(SESSION_COOKIE, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: request.protocol === 'https',
+      });
       return undefined;
     },
   });

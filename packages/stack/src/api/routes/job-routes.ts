@@ -63,7 +63,10 @@ export function jobRoutes(routes: RouteTable, stack: Stack, streams: EventStream
     body: AnswerBody,
     responses: {
       [ANSWER_STATUS.accepted]: { description: 'Accepted: pushed to the konnector', schema: AnswerResult },
-      [ANSWER_STATUS.not_waiting]: { description: 'The prompt is not waiting (answered, cancelled)', schema: AnswerResult },
+      [ANSWER_STATUS.not_waiting]: {
+        description: 'The prompt is not waiting (answered, cancelled)',
+        schema: AnswerResult,
+      },
       [ANSWER_STATUS.expired]: { description: 'The prompt expired', schema: AnswerResult },
       [ANSWER_STATUS.bad_format]: { description: 'Not a code (4 to 12 letters or digits)', schema: AnswerResult },
       [ANSWER_STATUS.too_many_attempts]: { description: 'Too many attempts', schema: AnswerResult },
@@ -94,7 +97,13 @@ export function jobRoutes(routes: RouteTable, stack: Stack, streams: EventStream
     summary: 'Server-Sent Events of account, job, prompt, log and file changes; resume with Last-Event-ID',
     tag: 'events',
     query: EventsQuery,
-    responses: { 200: { description: 'An event stream; each data line is a StackEvent', contentType: 'text/event-stream', schema: StackEvent } },
+    responses: {
+      200: {
+        description: 'An event stream; each data line is a StackEvent',
+        contentType: 'text/event-stream',
+        schema: StackEvent,
+      },
+    },
     handler: async ({ query, request, reply }) => {
       streams.serve(request, reply, lastEventId(request.headers['last-event-id'], query.lastEventId));
       return reply;
