@@ -64,7 +64,7 @@ export function ScheduleForm({ accountId }: { accountId: string }) {
           {save.busy ? 'Saving…' : 'Save schedule'}
         </button>
         <span role="status" className="hint">
-          {saved && !save.error ? `Saved. Next run: ${formatDateTime(trigger.nextRunAt)}` : ''}
+          {saved && !save.error ? (trigger.nextRunAt ? `Saved. Next run: ${formatDateTime(trigger.nextRunAt)}` : 'Saved.') : ''}
         </span>
       </div>
       {save.error && <p className="inline-error" role="alert">{save.error}</p>}

@@ -21,7 +21,8 @@ export function TwoFaDialog() {
   const konnectors = useHome((s) => s.konnectors);
   const dismissedSet = new Set(dismissed);
   const picked = pickTwoFaAccount(accountList(accounts), now, (id) => ({
-    answeredPromptId: answered[id],
+    answeredPromptId: answered[id]?.promptId,
+    answeredJobId: answered[id]?.jobId,
     dismissed: dismissedSet,
   }));
   const ref = useRef<HTMLDialogElement>(null);
@@ -87,7 +88,7 @@ function DialogContent({
     setProblem(null);
     const outcome = await api.answerPrompt(view.prompt.id, prepared.code);
     setSending(false);
-    if (outcome === 'accepted') store.dispatch({ type: 'answered', accountId: account.id, promptId: view.prompt.id });
+    if (outcome === 'accepted') store.dispatch({ type: 'answered', accountId: account.id, prompt: view.prompt });
     else setProblem(answerProblem(outcome));
   };
 

@@ -13,6 +13,8 @@ export type TwoFaDialogView =
 export interface TwoFaLocal {
   /** The prompt this browser just answered (the dialog then says "checking…"). */
   answeredPromptId?: string | undefined;
+  /** The job of that prompt: a new prompt of the same job means the code was refused. */
+  answeredJobId?: string | undefined;
   /** Prompts the person chose to put aside ("Later"): not reopened by themselves. */
   dismissed?: ReadonlySet<string> | undefined;
 }
@@ -30,7 +32,8 @@ export function twoFaDialogView(account: Account, now: number, local: TwoFaLocal
     if (Date.parse(prompt.expiresAt) <= now) return { kind: 'closed', reason: 'expired' };
     if (local.answeredPromptId === prompt.id) return { kind: 'checking', promptId: prompt.id };
     if (local.dismissed?.has(prompt.id)) return { kind: 'closed', reason: 'dismissed' };
-    const retry = prompt.retry || (account.state?.startsWith('TWOFA_NEEDED_RETRY') ?? false);
+    const askedAgain = !!local.answeredPromptId && local.answeredJobId === prompt.jobId;
+    const retry = prompt.retry || (account.state?.startsWith('TWOFA_NEEDED_RETRY') ?? false) || askedAgain;
     return { kind: 'ask', prompt, retry };
   }
   if (loginDone) return { kind: 'closed', reason: local.answeredPromptId ? 'success' : 'idle' };

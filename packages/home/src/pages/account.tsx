@@ -125,7 +125,7 @@ export function AccountPage({ id }: { id: string }) {
           <Link to={paths.edit(id)} className="button">
             Edit credentials
           </Link>
-          <button type="button" className="button" onClick={() => setConfirm('reset')} disabled={!account.sessionSaved}>
+          <button type="button" className="button" onClick={() => setConfirm('reset')}>
             Reset session
           </button>
           <button type="button" className="button danger-outline" onClick={() => setConfirm('delete')}>

@@ -26,5 +26,5 @@ export async function loadLogs(jobId: string): Promise<void> {
 export async function runNow(accountId: string): Promise<void> {
   const job = await api.runNow(accountId);
   if (job && typeof job === 'object' && 'id' in job) store.dispatch({ type: 'event', event: { id: 0, type: 'job.updated', at: job.createdAt, job } });
-  store.dispatch({ type: 'answered', accountId, promptId: null });
+  store.dispatch({ type: 'answered', accountId, prompt: null });
 }

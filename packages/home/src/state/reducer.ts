@@ -12,7 +12,7 @@ export interface HomeState {
   /** The realtime stream: Home shows a quiet notice while it is reconnecting. */
   stream: 'connecting' | 'open' | 'retrying';
   /** Prompt answered by this browser, per account (the dialog says "checking…"). */
-  answered: Record<string, string>;
+  answered: Record<string, { promptId: string; jobId: string }>;
   /** Prompts put aside with "Later". */
   dismissed: string[];
 }
@@ -28,7 +28,7 @@ export type HomeAction =
   | { type: 'files'; accountId: string; files: FileInfo[] }
   | { type: 'event'; event: StackEvent }
   | { type: 'stream'; status: HomeState['stream'] }
-  | { type: 'answered'; accountId: string; promptId: string | null }
+  | { type: 'answered'; accountId: string; prompt: { id: string; jobId: string } | null }
   | { type: 'dismiss'; promptId: string }
   | { type: 'undismiss'; promptId: string };
 
@@ -163,7 +163,10 @@ export function reduce(state: HomeState, action: HomeAction): HomeState {
       return { ...state, stream: action.status };
     case 'answered': {
       const { [action.accountId]: _old, ...answered } = state.answered;
-      return { ...state, answered: action.promptId ? { ...answered, [action.accountId]: action.promptId } : answered };
+      return {
+        ...state,
+        answered: action.prompt ? { ...answered, [action.accountId]: { promptId: action.prompt.id, jobId: action.prompt.jobId } } : answered,
+      };
     }
     case 'dismiss':
       return state.dismissed.includes(action.promptId) ? state : { ...state, dismissed: [...state.dismissed, action.promptId] };

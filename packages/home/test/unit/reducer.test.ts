@@ -71,9 +71,9 @@ test('account.deleted forgets the account; signing out forgets everything', () =
 });
 
 test('answered and dismissed prompts are remembered per browser', () => {
-  let s = reduce(signedIn, { type: 'answered', accountId: 'acc-1', promptId: 'p1' });
-  assert.equal(s.answered['acc-1'], 'p1');
-  s = reduce(s, { type: 'answered', accountId: 'acc-1', promptId: null });
+  let s = reduce(signedIn, { type: 'answered', accountId: 'acc-1', prompt: { id: 'p1', jobId: 'j1' } });
+  assert.deepEqual(s.answered['acc-1'], { promptId: 'p1', jobId: 'j1' });
+  s = reduce(s, { type: 'answered', accountId: 'acc-1', prompt: null });
   assert.equal(s.answered['acc-1'], undefined);
   s = reduce(s, { type: 'dismiss', promptId: 'p1' });
   assert.deepEqual(s.dismissed, ['p1']);

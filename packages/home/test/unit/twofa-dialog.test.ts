@@ -36,6 +36,18 @@ test('after the code is sent it says "checking" until the konnector moves on', (
   assert.equal(view.kind === 'ask' && view.retry, true);
 });
 
+test('a new prompt of the same job after an answer means the code was refused', () => {
+  const again = account({ state: 'TWOFA_NEEDED.SMS', prompt: prompt({ id: 'prompt-2' }), lastJob: job() });
+  const refused = twoFaDialogView(again, now, { answeredPromptId: 'prompt-1', answeredJobId: 'job-1' });
+  assert.equal(refused.kind === 'ask' && refused.retry, true);
+  // The first prompt of another run is not a retry.
+  const fresh = twoFaDialogView(account({ state: 'TWOFA_NEEDED.SMS', prompt: prompt({ id: 'prompt-9', jobId: 'job-2' }), lastJob: job({ id: 'job-2' }) }), now, {
+    answeredPromptId: 'prompt-1',
+    answeredJobId: 'job-1',
+  });
+  assert.equal(fresh.kind === 'ask' && fresh.retry, false);
+});
+
 test('closes on success: LOGIN_SUCCESS or the job login succeeded', () => {
   const local = { answeredPromptId: 'prompt-1' };
   assert.deepEqual(twoFaDialogView(account({ state: 'LOGIN_SUCCESS', prompt: prompt({ status: 'answered' }), lastJob: job() }), now, local), { kind: 'closed', reason: 'success' });
