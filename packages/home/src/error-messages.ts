@@ -45,7 +45,8 @@ export const ERROR_MESSAGES = {
   },
   'USER_ACTION_NEEDED.TWOFA_EXPIRED': {
     title: 'Authentication renewal required',
-    message: 'The website asked for a verification code and none was given in time. Reconnect to receive and enter a new code.',
+    message:
+      'The website asked for a verification code and none was given in time. Reconnect to receive and enter a new code.',
     next: 'reconnect',
   },
   'USER_ACTION_NEEDED.WRONG_TWOFA_CODE': {
@@ -90,7 +91,8 @@ export const ERROR_MESSAGES = {
   },
   VENDOR_DOWN: {
     title: 'Website unavailable',
-    message: 'The website is not answering right now. Nothing to do on your side: the next scheduled run will try again.',
+    message:
+      'The website is not answering right now. Nothing to do on your side: the next scheduled run will try again.',
     next: 'wait',
   },
   MAINTENANCE: {
@@ -110,7 +112,8 @@ export const ERROR_MESSAGES = {
   },
   SAVE_FILE_FAILED: {
     title: 'A file could not be saved',
-    message: 'A document was downloaded but could not be saved. Run again; if it keeps happening, check the server’s disk.',
+    message:
+      'A document was downloaded but could not be saved. Run again; if it keeps happening, check the server’s disk.',
     next: 'run-again',
   },
   DISK_QUOTA_EXCEEDED: {

@@ -1,12 +1,4 @@
-import type {
-  Account,
-  AnswerOutcome,
-  FileInfo,
-  Job,
-  JobLogLine,
-  KonnectorInfo,
-  Trigger,
-} from '@gleaner/contracts';
+import type { Account, AnswerOutcome, FileInfo, Job, JobLogLine, KonnectorInfo, Trigger } from '@gleaner/contracts';
 import { answerOutcome } from '../logic/answer-outcome.js';
 
 /** A non-2xx answer of the API, with its stable `error` code and a sentence for people. */
@@ -51,7 +43,12 @@ export class ApiClient {
 
   constructor(private readonly base = '') {}
 
-  private async request<T>(method: string, path: string, body?: unknown, opts: { allow401?: boolean } = {}): Promise<T> {
+  private async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { allow401?: boolean } = {},
+  ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET' && this.csrfToken) headers['x-csrf-token'] = this.csrfToken;
@@ -73,7 +70,12 @@ export class ApiClient {
     return this.request('GET', '/api/auth/session', undefined, { allow401: true });
   }
   async login(password: string): Promise<void> {
-    const { csrfToken } = await this.request<{ csrfToken: string }>('POST', '/api/auth/login', { password }, { allow401: true });
+    const { csrfToken } = await this.request<{ csrfToken: string }>(
+      'POST',
+      '/api/auth/login',
+      { password },
+      { allow401: true },
+    );
     this.csrfToken = csrfToken;
   }
   async logout(): Promise<void> {
@@ -91,7 +93,12 @@ export class ApiClient {
   account(id: string): Promise<Account> {
     return this.request('GET', `/api/accounts/${enc(id)}`);
   }
-  createAccount(body: { konnector: string; label?: string; fields: Record<string, string>; connect?: boolean }): Promise<Account> {
+  createAccount(body: {
+    konnector: string;
+    label?: string;
+    fields: Record<string, string>;
+    connect?: boolean;
+  }): Promise<Account> {
     return this.request<unknown>('POST', '/api/accounts', body).then((r) => pick<Account>(r, 'account'));
   }
   updateAccount(id: string, body: { label?: string; fields?: Record<string, string> }): Promise<Account> {
@@ -106,7 +113,9 @@ export class ApiClient {
 
   // Jobs
   runNow(accountId: string): Promise<Job> {
-    return this.request<unknown>('POST', `/api/accounts/${enc(accountId)}/jobs`, { mode: 'manual' }).then((r) => pick<Job>(r, 'job'));
+    return this.request<unknown>('POST', `/api/accounts/${enc(accountId)}/jobs`, { mode: 'manual' }).then((r) =>
+      pick<Job>(r, 'job'),
+    );
   }
   jobs(accountId: string): Promise<Job[]> {
     return this.request<unknown>('GET', `/api/accounts/${enc(accountId)}/jobs`).then((r) => unwrap<Job>(r, 'jobs'));
@@ -115,7 +124,9 @@ export class ApiClient {
     return this.request('GET', `/api/jobs/${enc(id)}`);
   }
   logs(jobId: string): Promise<JobLogLine[]> {
-    return this.request<unknown>('GET', `/api/jobs/${enc(jobId)}/logs`).then((r) => unwrap<JobLogLine>(r, 'lines', 'logs'));
+    return this.request<unknown>('GET', `/api/jobs/${enc(jobId)}/logs`).then((r) =>
+      unwrap<JobLogLine>(r, 'lines', 'logs'),
+    );
   }
   cancelJob(jobId: string): Promise<unknown> {
     return this.request('POST', `/api/jobs/${enc(jobId)}/cancel`, {});
@@ -129,7 +140,9 @@ export class ApiClient {
     return this.request('PUT', `/api/accounts/${enc(accountId)}/trigger`, body);
   }
   files(accountId: string): Promise<FileInfo[]> {
-    return this.request<unknown>('GET', `/api/accounts/${enc(accountId)}/files`).then((r) => unwrap<FileInfo>(r, 'files'));
+    return this.request<unknown>('GET', `/api/accounts/${enc(accountId)}/files`).then((r) =>
+      unwrap<FileInfo>(r, 'files'),
+    );
   }
   fileUrl(fileId: string): string {
     return `${this.base}/api/files/${enc(fileId)}/content`;
@@ -181,7 +194,8 @@ async function toError(response: Response): Promise<ApiRequestError> {
     const body = (await response.json()) as { error?: unknown; message?: unknown };
     if (typeof body.error === 'string') code = body.error;
     // The server's sentence is kept for 4xx answers (they explain what was wrong with the request).
-    if (typeof body.message === 'string' && body.message && response.status < 500 && response.status !== 401) message = body.message;
+    if (typeof body.message === 'string' && body.message && response.status < 500 && response.status !== 401)
+      message = body.message;
   } catch {
     // Not JSON: keep the generic sentence.
   }

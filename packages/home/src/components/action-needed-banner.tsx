@@ -5,19 +5,40 @@ import { Link } from '../router.js';
 import { NextStepButton } from './next-step-button.js';
 
 /** Shown while scheduled runs of an account are paused because its last error needs the person. */
-export function ActionNeededBanner({ account, konnectorName, linkToAccount }: { account: Account; konnectorName: string; linkToAccount: boolean }) {
+export function ActionNeededBanner({
+  account,
+  konnectorName,
+  linkToAccount,
+}: {
+  account: Account;
+  konnectorName: string;
+  linkToAccount: boolean;
+}) {
   const message = errorMessage(account.lastJob?.error ?? 'USER_ACTION_NEEDED');
   // A manual run resolves every case but new credentials; there the run follows the edit.
   const next = message.next === 'update-credentials' ? 'update-credentials' : 'reconnect';
   return (
-    <section className="banner" role="region" aria-label={`Action needed: ${account.label}`} data-testid="action-needed-banner">
-      <span className="banner-icon" aria-hidden="true">!</span>
+    <section
+      className="banner"
+      role="region"
+      aria-label={`Action needed: ${account.label}`}
+      data-testid="action-needed-banner"
+    >
+      <span className="banner-icon" aria-hidden="true">
+        !
+      </span>
       <div className="banner-body">
         <p className="banner-title">
           {message.title}
           <span className="banner-account">
             {' · '}
-            {linkToAccount ? <Link to={paths.account(account.id)}>{konnectorName} — {account.label}</Link> : `${konnectorName} — ${account.label}`}
+            {linkToAccount ? (
+              <Link to={paths.account(account.id)}>
+                {konnectorName} — {account.label}
+              </Link>
+            ) : (
+              `${konnectorName} — ${account.label}`
+            )}
           </span>
         </p>
         <p>{message.message} Scheduled runs are paused until then.</p>

@@ -43,7 +43,12 @@ export function ConfirmDialog({
         <button type="button" className="button" autoFocus onClick={onClose}>
           Cancel
         </button>
-        <button type="button" className={danger ? 'button danger' : 'button primary'} disabled={busy} onClick={onConfirm}>
+        <button
+          type="button"
+          className={danger ? 'button danger' : 'button primary'}
+          disabled={busy}
+          onClick={onConfirm}
+        >
           {busy ? 'Working…' : confirmLabel}
         </button>
       </div>

@@ -35,7 +35,9 @@ export function CredentialsForm({
   const [values, setValues] = useState(() => initialValues(konnector, saved));
   const [label, setLabel] = useState(initialLabel);
   const [problems, setProblems] = useState<Record<string, string>>({});
-  const [showAdvanced, setShowAdvanced] = useState(() => form.advanced.some((f) => f.field.required && !f.field.default));
+  const [showAdvanced, setShowAdvanced] = useState(() =>
+    form.advanced.some((f) => f.field.required && !f.field.default),
+  );
   const idBase = useId();
 
   const submit = (event: FormEvent) => {
@@ -60,7 +62,14 @@ export function CredentialsForm({
       <div className="field" key={f.name}>
         <label htmlFor={id}>
           {f.label}
-          {f.field.required && !keptSecret ? <span className="required" aria-hidden="true"> *</span> : <span className="optional"> (optional)</span>}
+          {f.field.required && !keptSecret ? (
+            <span className="required" aria-hidden="true">
+              {' '}
+              *
+            </span>
+          ) : (
+            <span className="optional"> (optional)</span>
+          )}
         </label>
         <input
           id={id}
@@ -70,7 +79,9 @@ export function CredentialsForm({
           placeholder={keptSecret ? '••••••••' : f.field.placeholder}
           required={f.field.required && !keptSecret}
           aria-invalid={problem ? true : undefined}
-          aria-describedby={[problem ? `${id}-problem` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined}
+          aria-describedby={
+            [problem ? `${id}-problem` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined
+          }
           value={values[f.name] ?? ''}
           onChange={(e) => {
             const value = e.target.value;
@@ -99,10 +110,23 @@ export function CredentialsForm({
         <label htmlFor={`${idBase}-label`}>
           Name for this account <span className="optional">(optional)</span>
         </label>
-        <input id={`${idBase}-label`} name="label" type="text" autoComplete="off" placeholder={`e.g. Personal ${konnector.name}`} value={label} maxLength={200} onChange={(e) => setLabel(e.target.value)} />
+        <input
+          id={`${idBase}-label`}
+          name="label"
+          type="text"
+          autoComplete="off"
+          placeholder={`e.g. Personal ${konnector.name}`}
+          value={label}
+          maxLength={200}
+          onChange={(e) => setLabel(e.target.value)}
+        />
       </div>
       {form.advanced.length > 0 && (
-        <details className="advanced" open={showAdvanced} onToggle={(e) => setShowAdvanced((e.target as HTMLDetailsElement).open)}>
+        <details
+          className="advanced"
+          open={showAdvanced}
+          onToggle={(e) => setShowAdvanced((e.target as HTMLDetailsElement).open)}
+        >
           <summary>Advanced settings</summary>
           {form.advanced.map(input)}
         </details>

@@ -3,7 +3,15 @@ import { errorMessage } from '../error-messages.js';
 import { NextStepButton } from './next-step-button.js';
 
 /** A run's error: what happened in plain words, and the one button that helps. */
-export function ErrorNotice({ account, code, showButton = true }: { account: Account; code: string | null; showButton?: boolean }) {
+export function ErrorNotice({
+  account,
+  code,
+  showButton = true,
+}: {
+  account: Account;
+  code: string | null;
+  showButton?: boolean;
+}) {
   const message = errorMessage(code);
   const tone = message.next === 'wait' ? 'notice-info' : 'notice-error';
   return (

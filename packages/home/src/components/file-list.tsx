@@ -34,7 +34,12 @@ export function FileList({ files }: { files: FileInfo[] }) {
               <td>{formatDate(file.bill?.date ?? file.savedAt)}</td>
               <td className="num">{file.bill ? formatAmount(file.bill.amount, file.bill.currency) : '—'}</td>
               <td>
-                <a className="button small" href={api.fileUrl(file.id)} download={file.name} aria-label={`Download ${file.name}`}>
+                <a
+                  className="button small"
+                  href={api.fileUrl(file.id)}
+                  download={file.name}
+                  aria-label={`Download ${file.name}`}
+                >
                   Download
                 </a>
               </td>

@@ -10,7 +10,8 @@ import { useAction } from './use-action.js';
 
 function jobSummary(job: Job): { tone: string; text: string } {
   if (job.status === 'queued') return { tone: 'running', text: 'Waiting to start' };
-  if (job.status === 'running') return { tone: 'running', text: job.loginStatus === 'succeeded' ? 'Running (signed in)' : 'Running' };
+  if (job.status === 'running')
+    return { tone: 'running', text: job.loginStatus === 'succeeded' ? 'Running (signed in)' : 'Running' };
   if (job.status === 'errored') return { tone: 'error', text: errorMessage(job.error).title };
   return { tone: 'ok', text: job.filesSaved === 1 ? '1 new file' : `${job.filesSaved} new files` };
 }
@@ -63,7 +64,9 @@ function JobItem({ job }: { job: Job }) {
             {logs.error && <p className="inline-error">{logs.error}</p>}
             {lines && lines.length > 0 ? (
               <pre className="log" aria-label="Run log" tabIndex={0}>
-                {lines.map((l) => `${new Date(l.at).toLocaleTimeString()}  ${l.level.toUpperCase().padEnd(5)} ${l.message}`).join('\n')}
+                {lines
+                  .map((l) => `${new Date(l.at).toLocaleTimeString()}  ${l.level.toUpperCase().padEnd(5)} ${l.message}`)
+                  .join('\n')}
               </pre>
             ) : (
               !logs.error && <p className="empty">{logs.busy ? 'Loading the log…' : 'No log lines.'}</p>

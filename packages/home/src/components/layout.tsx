@@ -22,7 +22,10 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
       <header className="topbar">
         <div className="topbar-inner">
           <Link to={paths.accounts()} className="brand">
-            <span className="brand-mark" aria-hidden="true">G</span> Gleaner
+            <span className="brand-mark" aria-hidden="true">
+              G
+            </span>{' '}
+            Gleaner
           </Link>
           <nav aria-label="Main">
             <ul>
@@ -71,7 +74,11 @@ export function KonnectorIcon({ name }: { name: string }) {
   let hash = 0;
   for (const ch of name) hash = (hash * 31 + ch.charCodeAt(0)) % 360;
   return (
-    <span className="konnector-icon" aria-hidden="true" style={{ background: `hsl(${hash} 45% 92%)`, color: `hsl(${hash} 45% 30%)` }}>
+    <span
+      className="konnector-icon"
+      aria-hidden="true"
+      style={{ background: `hsl(${hash} 45% 92%)`, color: `hsl(${hash} 45% 30%)` }}
+    >
       {letter}
     </span>
   );

@@ -6,7 +6,15 @@ import { runNow } from '../state/actions.js';
 import { useAction } from './use-action.js';
 
 /** The button that carries out an error's next step: a manual run (then the connecting view) or the credentials form. */
-export function NextStepButton({ account, next, primary = true }: { account: Account; next: NextStep; primary?: boolean }) {
+export function NextStepButton({
+  account,
+  next,
+  primary = true,
+}: {
+  account: Account;
+  next: NextStep;
+  primary?: boolean;
+}) {
   const label = nextStepLabel(next);
   const action = useAction(async () => {
     if (next === 'update-credentials') {
@@ -19,7 +27,12 @@ export function NextStepButton({ account, next, primary = true }: { account: Acc
   if (!label) return null;
   return (
     <>
-      <button type="button" className={primary ? 'button primary' : 'button'} disabled={action.busy} onClick={() => void action.run()}>
+      <button
+        type="button"
+        className={primary ? 'button primary' : 'button'}
+        disabled={action.busy}
+        onClick={() => void action.run()}
+      >
         {action.busy ? 'Starting…' : label}
       </button>
       {action.error && (

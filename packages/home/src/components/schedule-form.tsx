@@ -49,7 +49,11 @@ export function ScheduleForm({ accountId }: { accountId: string }) {
     <form className="schedule" onSubmit={submit}>
       <div className="field">
         <label htmlFor={`${id}-freq`}>Run automatically</label>
-        <select id={`${id}-freq`} value={frequency} onChange={(e) => setFrequency(e.target.value as Trigger['frequency'])}>
+        <select
+          id={`${id}-freq`}
+          value={frequency}
+          onChange={(e) => setFrequency(e.target.value as Trigger['frequency'])}
+        >
           <option value="daily">Every day</option>
           <option value="weekly">Every week</option>
           <option value="off">Never (manual runs only)</option>
@@ -57,17 +61,32 @@ export function ScheduleForm({ accountId }: { accountId: string }) {
       </div>
       <div className="field">
         <label htmlFor={`${id}-time`}>At</label>
-        <input id={`${id}-time`} type="time" value={time} disabled={frequency === 'off'} onChange={(e) => setTime(e.target.value)} required />
+        <input
+          id={`${id}-time`}
+          type="time"
+          value={time}
+          disabled={frequency === 'off'}
+          onChange={(e) => setTime(e.target.value)}
+          required
+        />
       </div>
       <div className="schedule-actions">
         <button type="submit" className="button" disabled={save.busy}>
           {save.busy ? 'Saving…' : 'Save schedule'}
         </button>
         <span role="status" className="hint">
-          {saved && !save.error ? (trigger.nextRunAt ? `Saved. Next run: ${formatDateTime(trigger.nextRunAt)}` : 'Saved.') : ''}
+          {saved && !save.error
+            ? trigger.nextRunAt
+              ? `Saved. Next run: ${formatDateTime(trigger.nextRunAt)}`
+              : 'Saved.'
+            : ''}
         </span>
       </div>
-      {save.error && <p className="inline-error" role="alert">{save.error}</p>}
+      {save.error && (
+        <p className="inline-error" role="alert">
+          {save.error}
+        </p>
+      )}
     </form>
   );
 }

@@ -35,8 +35,15 @@ export function TwoFaDialog() {
     if (!open && dialog.open) dialog.close();
   }, [open]);
 
-  const konnectorName = picked ? (konnectors?.find((k) => k.slug === picked.account.konnector)?.name ?? picked.account.konnector) : '';
-  const promptId = picked?.view.kind === 'ask' ? picked.view.prompt.id : picked?.view.kind === 'checking' ? picked.view.promptId : null;
+  const konnectorName = picked
+    ? (konnectors?.find((k) => k.slug === picked.account.konnector)?.name ?? picked.account.konnector)
+    : '';
+  const promptId =
+    picked?.view.kind === 'ask'
+      ? picked.view.prompt.id
+      : picked?.view.kind === 'checking'
+        ? picked.view.promptId
+        : null;
 
   return (
     <dialog
@@ -50,7 +57,15 @@ export function TwoFaDialog() {
         if (promptId) store.dispatch({ type: 'dismiss', promptId });
       }}
     >
-      {picked && <DialogContent key={promptId ?? 'none'} account={picked.account} view={picked.view} konnectorName={konnectorName} now={now} />}
+      {picked && (
+        <DialogContent
+          key={promptId ?? 'none'}
+          account={picked.account}
+          view={picked.view}
+          konnectorName={konnectorName}
+          now={now}
+        />
+      )}
     </dialog>
   );
 }
@@ -177,7 +192,9 @@ function DialogContent({
           </div>
         </>
       )}
-      {!checking && <p className="twofa-later">Press Escape to put this aside; you can come back to it until the time runs out.</p>}
+      {!checking && (
+        <p className="twofa-later">Press Escape to put this aside; you can come back to it until the time runs out.</p>
+      )}
     </div>
   );
 }

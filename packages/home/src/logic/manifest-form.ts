@@ -17,7 +17,10 @@ const AUTOCOMPLETE: Record<string, string> = {
 };
 
 function humanize(name: string): string {
-  const spaced = name.replace(/_/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const spaced = name
+    .replace(/_/g, ' ')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);
 }
 
@@ -39,7 +42,10 @@ export function manifestForm(konnector: Pick<KonnectorInfo, 'fields'>): { basic:
 }
 
 /** Initial values: defaults for new accounts; saved non-secret values when editing. Never a password. */
-export function initialValues(konnector: Pick<KonnectorInfo, 'fields'>, saved: Record<string, string> = {}): Record<string, string> {
+export function initialValues(
+  konnector: Pick<KonnectorInfo, 'fields'>,
+  saved: Record<string, string> = {},
+): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, field] of Object.entries(konnector.fields)) {
     values[name] = field.type === 'password' ? '' : (saved[name] ?? field.default ?? '');
@@ -64,15 +70,21 @@ export function validateFields(
       if (field.required && !keptSecret) problems[name] = `${label} is required.`;
       continue;
     }
-    if (field.type === 'email' && !/^[^\s@]+@[^\s@]+$/.test(value)) problems[name] = `${label} must be an e-mail address.`;
-    if (field.type === 'url' && !/^https?:\/\/\S+$/.test(value)) problems[name] = `${label} must start with http:// or https://.`;
+    if (field.type === 'email' && !/^[^\s@]+@[^\s@]+$/.test(value))
+      problems[name] = `${label} must be an e-mail address.`;
+    if (field.type === 'url' && !/^https?:\/\/\S+$/.test(value))
+      problems[name] = `${label} must start with http:// or https://.`;
     if (field.type === 'number' && Number.isNaN(Number(value))) problems[name] = `${label} must be a number.`;
   }
   return problems;
 }
 
 /** The fields to send: empty secrets are dropped when editing (the saved one is kept). */
-export function fieldsToSend(values: Record<string, string>, konnector: Pick<KonnectorInfo, 'fields'>, editing: boolean): Record<string, string> {
+export function fieldsToSend(
+  values: Record<string, string>,
+  konnector: Pick<KonnectorInfo, 'fields'>,
+  editing: boolean,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, field] of Object.entries(konnector.fields)) {
     const value = field.type === 'password' ? (values[name] ?? '') : (values[name] ?? '').trim();

@@ -26,7 +26,8 @@ export interface ConnectProgress {
 export function connectProgress(account: Account, job: Job | null, sawCode: boolean): ConnectProgress {
   const asking = isTwoFaState(account.state) && account.prompt?.status === 'waiting';
   const codeSeen = sawCode || asking;
-  const connected = job?.loginStatus === 'succeeded' || (account.state === 'LOGIN_SUCCESS' && !!job && job.status !== 'errored');
+  const connected =
+    job?.loginStatus === 'succeeded' || (account.state === 'LOGIN_SUCCESS' && !!job && job.status !== 'errored');
   const finished = job?.status === 'done';
   const failed = job?.status === 'errored' || job?.loginStatus === 'failed';
 

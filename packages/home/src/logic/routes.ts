@@ -9,13 +9,16 @@ export type Route =
   | { page: 'not-found'; path: string };
 
 export function parseRoute(pathname: string): Route {
-  const parts = pathname.split('/').filter(Boolean).map((part) => {
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      return part;
-    }
-  });
+  const parts = pathname
+    .split('/')
+    .filter(Boolean)
+    .map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return part;
+      }
+    });
   const [a, b, c] = parts;
   if (parts.length === 0) return { page: 'accounts' };
   if (a === 'add' && parts.length === 1) return { page: 'catalogue' };

@@ -107,7 +107,13 @@ export function AccountPage({ id }: { id: string }) {
           </div>
           <div>
             <dt>Next run</dt>
-            <dd>{account.needsAction ? 'Paused until you act' : account.nextRunAt ? `${formatDateTime(account.nextRunAt)} (${formatRelative(account.nextRunAt, now)})` : 'Not scheduled'}</dd>
+            <dd>
+              {account.needsAction
+                ? 'Paused until you act'
+                : account.nextRunAt
+                  ? `${formatDateTime(account.nextRunAt)} (${formatRelative(account.nextRunAt, now)})`
+                  : 'Not scheduled'}
+            </dd>
           </div>
           <div>
             <dt>Website session</dt>
@@ -119,7 +125,12 @@ export function AccountPage({ id }: { id: string }) {
           </div>
         </dl>
         <div className="toolbar">
-          <button type="button" className="button primary" disabled={run.busy || !!active} onClick={() => void run.run()}>
+          <button
+            type="button"
+            className="button primary"
+            disabled={run.busy || !!active}
+            onClick={() => void run.run()}
+          >
             {run.busy ? 'Starting…' : 'Run now'}
           </button>
           <Link to={paths.edit(id)} className="button">

@@ -28,7 +28,12 @@ export function AccountsPage() {
         </Link>
       </div>
       {needing.map((account) => (
-        <ActionNeededBanner key={account.id} account={account} konnectorName={nameOf(account.konnector)} linkToAccount />
+        <ActionNeededBanner
+          key={account.id}
+          account={account}
+          konnectorName={nameOf(account.konnector)}
+          linkToAccount
+        />
       ))}
       {!loaded ? (
         <p className="empty">Loading…</p>
@@ -54,7 +59,11 @@ export function AccountsPage() {
 function AccountCard({ account, name, now }: { account: Account; name: string; now: number }) {
   const last = account.lastJob?.endedAt ?? account.lastJob?.startedAt ?? null;
   return (
-    <li className={account.needsAction ? 'card account-card attention' : 'card account-card'} data-testid="account-card" data-account-id={account.id}>
+    <li
+      className={account.needsAction ? 'card account-card attention' : 'card account-card'}
+      data-testid="account-card"
+      data-account-id={account.id}
+    >
       <KonnectorIcon name={name} />
       <div className="account-card-body">
         <h2>

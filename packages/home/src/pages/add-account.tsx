@@ -37,9 +37,17 @@ export function AddAccountPage({ slug }: { slug: string }) {
       </PageTitle>
       <p className="lead">{konnector.description}</p>
       <div className="card pad">
-        <CredentialsForm konnector={konnector} submitLabel="Connect" busy={connect.busy} error={connect.error} onSubmit={(v) => void connect.run(v)} />
+        <CredentialsForm
+          konnector={konnector}
+          submitLabel="Connect"
+          busy={connect.busy}
+          error={connect.error}
+          onSubmit={(v) => void connect.run(v)}
+        />
       </div>
-      {konnector.twofa.length > 0 && <p className="hint">This website may ask for a verification code: keep your phone at hand.</p>}
+      {konnector.twofa.length > 0 && (
+        <p className="hint">This website may ask for a verification code: keep your phone at hand.</p>
+      )}
     </div>
   );
 }

@@ -3,7 +3,12 @@ import { paths } from '../logic/routes.js';
 import { Link } from '../router.js';
 import { useHome } from '../state/store.js';
 
-const TWOFA_LABEL = { sms: 'SMS code', email: 'e-mail code', app_code: 'authenticator app', app: 'app approval' } as const;
+const TWOFA_LABEL = {
+  sms: 'SMS code',
+  email: 'e-mail code',
+  app_code: 'authenticator app',
+  app: 'app approval',
+} as const;
 
 export function CataloguePage() {
   const konnectors = useHome((s) => s.konnectors);

@@ -39,7 +39,13 @@ export function ConnectingPage({ id }: { id: string }) {
 
   return (
     <div className="page narrow">
-      <PageTitle eyebrow={<Link to={paths.account(id)}>← {name} — {account.label}</Link>}>
+      <PageTitle
+        eyebrow={
+          <Link to={paths.account(id)}>
+            ← {name} — {account.label}
+          </Link>
+        }
+      >
         <KonnectorIcon name={name} /> Connecting {name}
       </PageTitle>
       <div className="card pad connecting" data-testid="connecting">
@@ -51,7 +57,11 @@ export function ConnectingPage({ id }: { id: string }) {
           <div className="notice notice-info">
             <p className="notice-body">The website is waiting for your code.</p>
             <div className="notice-actions">
-              <button type="button" className="button primary" onClick={() => store.dispatch({ type: 'undismiss', promptId: waiting.id })}>
+              <button
+                type="button"
+                className="button primary"
+                onClick={() => store.dispatch({ type: 'undismiss', promptId: waiting.id })}
+              >
                 Enter the code
               </button>
             </div>

@@ -12,8 +12,12 @@ export function EditAccountPage({ id }: { id: string }) {
   const konnectors = useHome((s) => s.konnectors);
   const konnector = konnectors?.find((k) => k.slug === account?.konnector);
   const save = useAction(async (value: CredentialsSubmit) => {
-    const updated = await api.updateAccount(id, { fields: value.fields, ...(value.label ? { label: value.label } : {}) });
-    if (updated && typeof updated === 'object' && 'id' in updated) store.dispatch({ type: 'account', account: updated });
+    const updated = await api.updateAccount(id, {
+      fields: value.fields,
+      ...(value.label ? { label: value.label } : {}),
+    });
+    if (updated && typeof updated === 'object' && 'id' in updated)
+      store.dispatch({ type: 'account', account: updated });
     try {
       await runNow(id);
     } catch (error) {
@@ -25,8 +29,18 @@ export function EditAccountPage({ id }: { id: string }) {
   if (!account || !konnector) return <p className="empty">Loading…</p>;
   return (
     <div className="page narrow">
-      <PageTitle eyebrow={<Link to={paths.account(id)}>← {konnector.name} — {account.label}</Link>}>Update credentials</PageTitle>
-      <p className="lead">Saving signs in again at once, so that you can enter a verification code if the website asks for one.</p>
+      <PageTitle
+        eyebrow={
+          <Link to={paths.account(id)}>
+            ← {konnector.name} — {account.label}
+          </Link>
+        }
+      >
+        Update credentials
+      </PageTitle>
+      <p className="lead">
+        Saving signs in again at once, so that you can enter a verification code if the website asks for one.
+      </p>
       <div className="card pad">
         <CredentialsForm
           konnector={konnector}

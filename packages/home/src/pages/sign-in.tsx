@@ -27,7 +27,10 @@ export function SignInPage() {
     <main id="main" className="sign-in">
       <div className="sign-in-card">
         <p className="brand big">
-          <span className="brand-mark" aria-hidden="true">G</span> Gleaner
+          <span className="brand-mark" aria-hidden="true">
+            G
+          </span>{' '}
+          Gleaner
         </p>
         <h1>Sign in</h1>
         <p className="muted">Your bills and statements, brought home from the websites you use.</p>

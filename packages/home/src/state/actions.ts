@@ -25,6 +25,7 @@ export async function loadLogs(jobId: string): Promise<void> {
 /** A manual run (Run now, Reconnect); the job and account events follow over the stream. */
 export async function runNow(accountId: string): Promise<void> {
   const job = await api.runNow(accountId);
-  if (job && typeof job === 'object' && 'id' in job) store.dispatch({ type: 'event', event: { id: 0, type: 'job.updated', at: job.createdAt, job } });
+  if (job && typeof job === 'object' && 'id' in job)
+    store.dispatch({ type: 'event', event: { id: 0, type: 'job.updated', at: job.createdAt, job } });
   store.dispatch({ type: 'answered', accountId, prompt: null });
 }

@@ -78,7 +78,10 @@ function withAccount(state: HomeState, account: Account): HomeState {
 }
 
 function applyJob(state: HomeState, job: Job): HomeState {
-  let next: HomeState = { ...state, jobsByAccount: { ...state.jobsByAccount, [job.accountId]: upsertJob(state.jobsByAccount[job.accountId], job) } };
+  let next: HomeState = {
+    ...state,
+    jobsByAccount: { ...state.jobsByAccount, [job.accountId]: upsertJob(state.jobsByAccount[job.accountId], job) },
+  };
   const account = state.accounts[job.accountId];
   // The account's lastJob follows its newest job so that badges change with no extra request.
   if (account && (!account.lastJob || account.lastJob.id === job.id || account.lastJob.createdAt <= job.createdAt)) {
@@ -112,7 +115,13 @@ function applyEvent(state: HomeState, event: StackEvent): HomeState {
     case 'job.log':
       // Only the logs someone is looking at are kept; the others are fetched when opened.
       if (!state.logsByJob[event.line.jobId]) return state;
-      return { ...state, logsByJob: { ...state.logsByJob, [event.line.jobId]: mergeLines(state.logsByJob[event.line.jobId], [event.line]) } };
+      return {
+        ...state,
+        logsByJob: {
+          ...state.logsByJob,
+          [event.line.jobId]: mergeLines(state.logsByJob[event.line.jobId], [event.line]),
+        },
+      };
     case 'file.saved': {
       const files = state.filesByAccount[event.file.accountId] ?? [];
       const rest = files.filter((f) => f.id !== event.file.id);
@@ -124,7 +133,8 @@ function applyEvent(state: HomeState, event: StackEvent): HomeState {
 export function reduce(state: HomeState, action: HomeAction): HomeState {
   switch (action.type) {
     case 'session':
-      if (action.status === 'signed-out') return { ...initialState, session: { status: 'signed-out', csrfToken: null } };
+      if (action.status === 'signed-out')
+        return { ...initialState, session: { status: 'signed-out', csrfToken: null } };
       return { ...state, session: { status: 'signed-in', csrfToken: action.csrfToken ?? state.session.csrfToken } };
     case 'konnectors':
       return { ...state, konnectors: action.konnectors };
@@ -152,9 +162,14 @@ export function reduce(state: HomeState, action: HomeAction): HomeState {
       return { ...state, jobsByAccount: { ...state.jobsByAccount, [action.accountId]: jobs } };
     }
     case 'logs':
-      return { ...state, logsByJob: { ...state.logsByJob, [action.jobId]: mergeLines(state.logsByJob[action.jobId], action.lines) } };
+      return {
+        ...state,
+        logsByJob: { ...state.logsByJob, [action.jobId]: mergeLines(state.logsByJob[action.jobId], action.lines) },
+      };
     case 'files': {
-      const live = (state.filesByAccount[action.accountId] ?? []).filter((f) => !action.files.some((g) => g.id === f.id));
+      const live = (state.filesByAccount[action.accountId] ?? []).filter(
+        (f) => !action.files.some((g) => g.id === f.id),
+      );
       return { ...state, filesByAccount: { ...state.filesByAccount, [action.accountId]: [...live, ...action.files] } };
     }
     case 'event':
@@ -165,11 +180,15 @@ export function reduce(state: HomeState, action: HomeAction): HomeState {
       const { [action.accountId]: _old, ...answered } = state.answered;
       return {
         ...state,
-        answered: action.prompt ? { ...answered, [action.accountId]: { promptId: action.prompt.id, jobId: action.prompt.jobId } } : answered,
+        answered: action.prompt
+          ? { ...answered, [action.accountId]: { promptId: action.prompt.id, jobId: action.prompt.jobId } }
+          : answered,
       };
     }
     case 'dismiss':
-      return state.dismissed.includes(action.promptId) ? state : { ...state, dismissed: [...state.dismissed, action.promptId] };
+      return state.dismissed.includes(action.promptId)
+        ? state
+        : { ...state, dismissed: [...state.dismissed, action.promptId] };
     case 'undismiss':
       return { ...state, dismissed: state.dismissed.filter((id) => id !== action.promptId) };
   }

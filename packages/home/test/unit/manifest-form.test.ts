@@ -7,22 +7,39 @@ const konnector: Pick<KonnectorInfo, 'fields'> = {
   fields: {
     login: { type: 'email', label: 'E-mail', required: true, advanced: false },
     password: { type: 'password', required: true, advanced: false },
-    baseUrl: { type: 'url', label: 'Website address', required: true, advanced: true, default: 'http://127.0.0.1:1/amazon' },
+    baseUrl: {
+      type: 'url',
+      label: 'Website address',
+      required: true,
+      advanced: true,
+      default: 'http://127.0.0.1:1/amazon',
+    },
     nickname: { type: 'text', required: false, advanced: false },
   },
 };
 
 test('the form follows the manifest: passwords hidden, advanced fields folded', () => {
   const form = manifestForm(konnector);
-  assert.deepEqual(form.basic.map((f) => f.name), ['login', 'password', 'nickname']);
-  assert.deepEqual(form.advanced.map((f) => f.name), ['baseUrl']);
+  assert.deepEqual(
+    form.basic.map((f) => f.name),
+    ['login', 'password', 'nickname'],
+  );
+  assert.deepEqual(
+    form.advanced.map((f) => f.name),
+    ['baseUrl'],
+  );
   assert.equal(form.basic[1]?.inputType, 'password');
   assert.equal(form.basic[1]?.label, 'Password');
   assert.equal(form.basic[1]?.autoComplete, 'current-password');
 });
 
 test('defaults and saved values pre-fill the form, never a password', () => {
-  assert.deepEqual(initialValues(konnector), { login: '', password: '', baseUrl: 'http://127.0.0.1:1/amazon', nickname: '' });
+  assert.deepEqual(initialValues(konnector), {
+    login: '',
+    password: '',
+    baseUrl: 'http://127.0.0.1:1/amazon',
+    nickname: '',
+  });
   assert.equal(initialValues(konnector, { login: 'me@x.org', password: 'leak' }).password, '');
   assert.equal(initialValues(konnector, { login: 'me@x.org' }).login, 'me@x.org');
 });
@@ -39,5 +56,9 @@ test('when editing, a saved password may stay empty and is not sent', () => {
   const values = { login: 'me@x.org', password: '', baseUrl: 'http://h/', nickname: '' };
   assert.deepEqual(validateFields(konnector, values, ['password']), {});
   assert.deepEqual(fieldsToSend(values, konnector, true), { login: 'me@x.org', baseUrl: 'http://h/', nickname: '' });
-  assert.deepEqual(fieldsToSend({ ...values, password: ' p w ' }, konnector, false), { login: 'me@x.org', password: ' p w ', baseUrl: 'http://h/' });
+  assert.deepEqual(fieldsToSend({ ...values, password: ' p w ' }, konnector, false), {
+    login: 'me@x.org',
+    password: ' p w ',
+    baseUrl: 'http://h/',
+  });
 });

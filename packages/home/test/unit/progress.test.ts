@@ -13,7 +13,11 @@ test('a queued run is starting; a running one is signing in', () => {
 });
 
 test('a waiting code makes the code step active', () => {
-  const p = connectProgress(account({ state: 'TWOFA_NEEDED.APP_CODE', prompt: prompt({ type: 'app_code' }) }), job(), false);
+  const p = connectProgress(
+    account({ state: 'TWOFA_NEEDED.APP_CODE', prompt: prompt({ type: 'app_code' }) }),
+    job(),
+    false,
+  );
   assert.deepEqual(statuses(p), { login: 'done', code: 'active', fetch: 'pending', done: 'pending' });
   assert.equal(p.headline, 'Waiting for your code…');
 });
@@ -30,12 +34,24 @@ test('connected once the login succeeded (8-second rule or LOGIN_SUCCESS), with 
 });
 
 test('a failure marks the step where it happened', () => {
-  const badCode = connectProgress(account(), job({ status: 'errored', loginStatus: 'failed', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }), true);
+  const badCode = connectProgress(
+    account(),
+    job({ status: 'errored', loginStatus: 'failed', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }),
+    true,
+  );
   assert.equal(badCode.failed, true);
   assert.equal(statuses(badCode).code, 'error');
-  const badLogin = connectProgress(account(), job({ status: 'errored', loginStatus: 'failed', error: 'LOGIN_FAILED' }), false);
+  const badLogin = connectProgress(
+    account(),
+    job({ status: 'errored', loginStatus: 'failed', error: 'LOGIN_FAILED' }),
+    false,
+  );
   assert.equal(statuses(badLogin).login, 'error');
-  const badFetch = connectProgress(account(), job({ status: 'errored', loginStatus: 'succeeded', error: 'VENDOR_DOWN' }), false);
+  const badFetch = connectProgress(
+    account(),
+    job({ status: 'errored', loginStatus: 'succeeded', error: 'VENDOR_DOWN' }),
+    false,
+  );
   assert.equal(statuses(badFetch).fetch, 'error');
   assert.equal(badFetch.connected, true);
 });

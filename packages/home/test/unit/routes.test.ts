@@ -17,10 +17,21 @@ test('every page has a URL that parses back to it', () => {
 
 test('an account’s badge says what matters most', () => {
   assert.equal(accountStatus(account()).label, 'Never run');
-  assert.equal(accountStatus(account({ state: 'TWOFA_NEEDED.SMS', prompt: prompt(), lastJob: job() })).label, 'Waiting for your code');
+  assert.equal(
+    accountStatus(account({ state: 'TWOFA_NEEDED.SMS', prompt: prompt(), lastJob: job() })).label,
+    'Waiting for your code',
+  );
   assert.equal(accountStatus(account({ lastJob: job() })).tone, 'running');
-  assert.equal(accountStatus(account({ needsAction: true, lastJob: job({ status: 'errored', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }) })).label, 'Action needed');
-  assert.equal(accountStatus(account({ lastJob: job({ status: 'errored', error: 'VENDOR_DOWN' }) })).label, 'Website unavailable');
+  assert.equal(
+    accountStatus(
+      account({ needsAction: true, lastJob: job({ status: 'errored', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }) }),
+    ).label,
+    'Action needed',
+  );
+  assert.equal(
+    accountStatus(account({ lastJob: job({ status: 'errored', error: 'VENDOR_DOWN' }) })).label,
+    'Website unavailable',
+  );
   assert.equal(accountStatus(account({ lastJob: job({ status: 'done' }) })).tone, 'ok');
 });
 
