@@ -40,7 +40,7 @@ export function connectProgress(account: Account, job: Job | null, sawCode: bool
   if (asking) {
     login = 'done';
     code = 'active';
-    headline = 'Waiting for your code…';
+    headline = account.prompt?.type === 'app' ? 'Waiting for your approval…' : 'Waiting for your code…';
   } else if (codeSeen && !connected && !failed) {
     login = 'done';
     code = 'active';

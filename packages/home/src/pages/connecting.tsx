@@ -55,14 +55,18 @@ export function ConnectingPage({ id }: { id: string }) {
         <ProgressSteps steps={progress.steps} />
         {putAside && (
           <div className="notice notice-info">
-            <p className="notice-body">The website is waiting for your code.</p>
+            <p className="notice-body">
+              {waiting.type === 'app'
+                ? 'The website is waiting for your approval.'
+                : 'The website is waiting for your code.'}
+            </p>
             <div className="notice-actions">
               <button
                 type="button"
                 className="button primary"
                 onClick={() => store.dispatch({ type: 'undismiss', promptId: waiting.id })}
               >
-                Enter the code
+                {waiting.type === 'app' ? 'Show the request' : 'Enter the code'}
               </button>
             </div>
           </div>

@@ -20,6 +20,8 @@ test('a waiting code makes the code step active', () => {
   );
   assert.deepEqual(statuses(p), { login: 'done', code: 'active', fetch: 'pending', done: 'pending' });
   assert.equal(p.headline, 'Waiting for your code…');
+  const app = connectProgress(account({ state: 'TWOFA_NEEDED.APP', prompt: prompt({ type: 'app' }) }), job(), false);
+  assert.equal(app.headline, 'Waiting for your approval…');
 });
 
 test('connected once the login succeeded (8-second rule or LOGIN_SUCCESS), with or without a code', () => {
