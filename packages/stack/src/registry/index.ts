@@ -1,0 +1,1 @@
+export { KonnectorRegistry, ManifestError, readKonnector, type InstalledKonnector, type RegistryProblem } from './registry.js';

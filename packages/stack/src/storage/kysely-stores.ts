@@ -1,0 +1,523 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { AccountState, BillMetadata, ErrorCode, JobStatus, LoginStatus, PromptStatus, RunMode, TwoFaType } from '@gleaner/contracts';
+import type { AccountsTable, Database, FilesTable, JobsTable, PromptsTable, TriggersTable } from './schema.js';
+import type {
+  AccountRecord,
+  AccountStore,
+  EventStore,
+  FileRecord,
+  FileStore,
+  JobLogRecord,
+  JobRecord,
+  JobStore,
+  LogStore,
+  PromptRecord,
+  PromptStore,
+  SettingsStore,
+  Stores,
+  TriggerRecord,
+  TriggerStore,
+} from './stores.js';
+
+/**
+ * The stores written once with Kysely's query builder, in SQL both SQLite and PostgreSQL speak;
+ * each adapter gives them its own `Kysely` (or a transaction of it).
+ */
+export function kyselyStores(db: Kysely<Database>): Stores {
+  return {
+    accounts: accountStore(db),
+    jobs: jobStore(db),
+    logs: logStore(db),
+    prompts: promptStore(db),
+    files: fileStore(db),
+    events: eventStore(db),
+    triggers: triggerStore(db),
+    settings: settingsStore(db),
+  };
+}
+
+/** A unique constraint was violated (SQLite or PostgreSQL). */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+const changed = (result: { numUpdatedRows?: bigint; numDeletedRows?: bigint }) =>
+  Number(result.numUpdatedRows ?? result.numDeletedRows ?? 0n) > 0;
+
+function toAccount(row: Selectable<AccountsTable>): AccountRecord {
+  return {
+    id: row.id,
+    konnector: row.konnector,
+    label: row.label,
+    state: row.state as AccountState,
+    fieldsClear: JSON.parse(row.fields_clear) as Record<string, string>,
+    secretFieldsSet: JSON.parse(row.secret_fields_set) as string[],
+    credentials: row.credentials,
+    session: row.session,
+    data: row.data,
+    pausedBy: row.paused_by as ErrorCode | null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function accountStore(db: Kysely<Database>): AccountStore {
+  return {
+    async insert(a) {
+      await db
+        .insertInto('accounts')
+        .values({
+          id: a.id,
+          konnector: a.konnector,
+          label: a.label,
+          state: a.state,
+          fields_clear: JSON.stringify(a.fieldsClear),
+          secret_fields_set: JSON.stringify(a.secretFieldsSet),
+          credentials: a.credentials,
+          session: a.session,
+          data: a.data,
+          paused_by: a.pausedBy,
+          created_at: a.createdAt,
+          updated_at: a.updatedAt,
+        })
+        .execute();
+    },
+    async get(id) {
+      const row = await db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toAccount(row);
+    },
+    async list() {
+      const rows = await db.selectFrom('accounts').selectAll().orderBy('created_at').orderBy('id').execute();
+      return rows.map(toAccount);
+    },
+    async update(id, p) {
+      const values: Partial<AccountsTable> = {};
+      if (p.label !== undefined) values.label = p.label;
+      if (p.state !== undefined) values.state = p.state;
+      if (p.fieldsClear !== undefined) values.fields_clear = JSON.stringify(p.fieldsClear);
+      if (p.secretFieldsSet !== undefined) values.secret_fields_set = JSON.stringify(p.secretFieldsSet);
+      if (p.credentials !== undefined) values.credentials = p.credentials;
+      if (p.session !== undefined) values.session = p.session;
+      if (p.data !== undefined) values.data = p.data;
+      if (p.pausedBy !== undefined) values.paused_by = p.pausedBy;
+      if (p.updatedAt !== undefined) values.updated_at = p.updatedAt;
+      if (Object.keys(values).length === 0) {
+        return !!(await db.selectFrom('accounts').select('id').where('id', '=', id).executeTakeFirst());
+      }
+      return changed(await db.updateTable('accounts').set(values).where('id', '=', id).executeTakeFirst());
+    },
+    async delete(id) {
+      return changed(await db.deleteFrom('accounts').where('id', '=', id).executeTakeFirst());
+    },
+    async listWithStates(states) {
+      if (states.length === 0) return [];
+      const rows = await db.selectFrom('accounts').selectAll().where('state', 'in', states).execute();
+      return rows.map(toAccount);
+    },
+  };
+}
+
+function toJob(row: Selectable<JobsTable>): JobRecord {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    konnector: row.konnector,
+    mode: row.mode as RunMode,
+    status: row.status as JobStatus,
+    loginStatus: row.login_status as LoginStatus,
+    error: row.error as ErrorCode | null,
+    filesSaved: Number(row.files_saved),
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+  };
+}
+
+function jobValues(p: Partial<JobRecord>): Partial<JobsTable> {
+  const v: Partial<JobsTable> = {};
+  if (p.status !== undefined) v.status = p.status;
+  if (p.loginStatus !== undefined) v.login_status = p.loginStatus;
+  if (p.error !== undefined) v.error = p.error;
+  if (p.filesSaved !== undefined) v.files_saved = p.filesSaved;
+  if (p.startedAt !== undefined) v.started_at = p.startedAt;
+  if (p.endedAt !== undefined) v.ended_at = p.endedAt;
+  return v;
+}
+
+function jobStore(db: Kysely<Database>): JobStore {
+  return {
+    async insertIfNoActive(j) {
+      try {
+        await db
+          .insertInto('jobs')
+          .values({
+            id: j.id,
+            account_id: j.accountId,
+            konnector: j.konnector,
+            mode: j.mode,
+            status: j.status,
+            login_status: j.loginStatus,
+            error: j.error,
+            files_saved: j.filesSaved,
+            created_at: j.createdAt,
+            started_at: j.startedAt,
+            ended_at: j.endedAt,
+          })
+          .execute();
+        return true;
+      } catch (error) {
+        // The partial unique index on (account_id) where the job is active said no.
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+    async get(id) {
+      const row = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toJob(row);
+    },
+    async list({ accountId, statuses, limit }) {
+      let q = db.selectFrom('jobs').selectAll();
+      if (accountId !== undefined) q = q.where('account_id', '=', accountId);
+      if (statuses) q = statuses.length ? q.where('status', 'in', statuses) : q.where(sql.lit(false));
+      const rows = await q
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit ?? 1000)
+        .execute();
+      return rows.map(toJob);
+    },
+    async update(id, patch) {
+      const values = jobValues(patch);
+      if (Object.keys(values).length === 0) return false;
+      return changed(await db.updateTable('jobs').set(values).where('id', '=', id).executeTakeFirst());
+    },
+    async transition(id, from, patch) {
+      const values = jobValues(patch);
+      if (Object.keys(values).length === 0 || from.length === 0) return false;
+      return changed(
+        await db.updateTable('jobs').set(values).where('id', '=', id).where('status', 'in', from).executeTakeFirst(),
+      );
+    },
+    async active(accountId) {
+      const row = await db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirst();
+      return row && toJob(row);
+    },
+    async latest(accountId) {
+      const row = await db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row && toJob(row);
+    },
+    async incrementFilesSaved(id) {
+      await db
+        .updateTable('jobs')
+        .set((eb) => ({ files_saved: eb('files_saved', '+', 1) }))
+        .where('id', '=', id)
+        .execute();
+    },
+    async deleteForAccount(accountId) {
+      await db.deleteFrom('jobs').where('account_id', '=', accountId).execute();
+    },
+  };
+}
+
+function logStore(db: Kysely<Database>): LogStore {
+  return {
+    async append(l) {
+      await db.insertInto('job_logs').values({ job_id: l.jobId, seq: l.seq, level: l.level, message: l.message, at: l.at }).execute();
+    },
+    async list(jobId, limit = 10_000) {
+      const rows = await db.selectFrom('job_logs').selectAll().where('job_id', '=', jobId).orderBy('seq').limit(limit).execute();
+      return rows.map(
+        (r): JobLogRecord => ({ jobId: r.job_id, seq: Number(r.seq), level: r.level as JobLogRecord['level'], message: r.message, at: r.at }),
+      );
+    },
+    async count(jobId) {
+      const row = await db
+        .selectFrom('job_logs')
+        .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+        .where('job_id', '=', jobId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async deleteForJobsOf(accountId) {
+      await db
+        .deleteFrom('job_logs')
+        .where('job_id', 'in', (eb) => eb.selectFrom('jobs').select('id').where('account_id', '=', accountId))
+        .execute();
+    },
+  };
+}
+
+function toPrompt(row: Selectable<PromptsTable>): PromptRecord {
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    accountId: row.account_id,
+    type: row.type as TwoFaType | null,
+    retry: Number(row.retry) === 1,
+    status: row.status as PromptStatus,
+    attempts: Number(row.attempts),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+function promptStore(db: Kysely<Database>): PromptStore {
+  return {
+    async insert(p) {
+      await db
+        .insertInto('prompts')
+        .values({
+          id: p.id,
+          job_id: p.jobId,
+          account_id: p.accountId,
+          type: p.type,
+          retry: p.retry ? 1 : 0,
+          status: p.status,
+          attempts: p.attempts,
+          created_at: p.createdAt,
+          expires_at: p.expiresAt,
+        })
+        .execute();
+    },
+    async get(id) {
+      const row = await db.selectFrom('prompts').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toPrompt(row);
+    },
+    async listByJob(jobId) {
+      const rows = await db.selectFrom('prompts').selectAll().where('job_id', '=', jobId).orderBy('created_at').orderBy('id').execute();
+      return rows.map(toPrompt);
+    },
+    async waitingFor(accountId) {
+      const row = await db
+        .selectFrom('prompts')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('status', '=', 'waiting')
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row && toPrompt(row);
+    },
+    async listWaiting() {
+      const rows = await db.selectFrom('prompts').selectAll().where('status', '=', 'waiting').execute();
+      return rows.map(toPrompt);
+    },
+    async recordAttempt(id, { now, maxAttempts, answer }) {
+      const result = await db
+        .updateTable('prompts')
+        .set((eb) => ({
+          attempts: eb('attempts', '+', 1),
+          ...(answer ? { status: 'answered' } : {}),
+        }))
+        .where('id', '=', id)
+        .where('status', '=', 'waiting')
+        .where('attempts', '<', maxAttempts)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return changed(result);
+    },
+    async closeIfWaiting(id, status) {
+      return changed(
+        await db.updateTable('prompts').set({ status }).where('id', '=', id).where('status', '=', 'waiting').executeTakeFirst(),
+      );
+    },
+    async deleteForAccount(accountId) {
+      await db.deleteFrom('prompts').where('account_id', '=', accountId).execute();
+    },
+  };
+}
+
+function toFile(row: Selectable<FilesTable>): FileRecord {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    jobId: row.job_id,
+    name: row.name,
+    folder: row.folder,
+    size: Number(row.size),
+    sha256: row.sha256,
+    attributes: JSON.parse(row.attributes) as Record<string, string>,
+    bill: row.bill === null ? null : (JSON.parse(row.bill) as BillMetadata),
+    savedAt: row.saved_at,
+  };
+}
+
+function fileStore(db: Kysely<Database>): FileStore {
+  return {
+    async upsert(f) {
+      const values = {
+        account_id: f.accountId,
+        job_id: f.jobId,
+        name: f.name,
+        folder: f.folder,
+        size: f.size,
+        sha256: f.sha256,
+        attributes: JSON.stringify(f.attributes),
+        bill: f.bill === null ? null : JSON.stringify(f.bill),
+        saved_at: f.savedAt,
+      };
+      const existing = await db
+        .selectFrom('files')
+        .select('id')
+        .where('account_id', '=', f.accountId)
+        .where('folder', '=', f.folder)
+        .where('name', '=', f.name)
+        .executeTakeFirst();
+      if (existing) {
+        await db.updateTable('files').set(values).where('id', '=', existing.id).execute();
+        return { ...f, id: existing.id };
+      }
+      await db.insertInto('files').values({ id: f.id, ...values }).execute();
+      return f;
+    },
+    async get(id) {
+      const row = await db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toFile(row);
+    },
+    async list(accountId) {
+      const rows = await db
+        .selectFrom('files')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .orderBy('folder')
+        .orderBy('name')
+        .execute();
+      return rows.map(toFile);
+    },
+    async deleteForAccount(accountId) {
+      await db.deleteFrom('files').where('account_id', '=', accountId).execute();
+    },
+  };
+}
+
+function eventStore(db: Kysely<Database>): EventStore {
+  return {
+    async append(e) {
+      const row = await db.insertInto('events').values(e).returning('id').executeTakeFirstOrThrow();
+      return Number(row.id);
+    },
+    async listAfter(afterId, limit) {
+      const rows = await db.selectFrom('events').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      return rows.map((r) => ({ ...r, id: Number(r.id) }));
+    },
+    async lastId() {
+      const row = await db
+        .selectFrom('events')
+        .select((eb) => eb.fn.max('id').as('id'))
+        .executeTakeFirst();
+      return Number(row?.id ?? 0);
+    },
+    async prune(keep) {
+      const last = await this.lastId();
+      await db.deleteFrom('events').where('id', '<=', last - keep).execute();
+    },
+  };
+}
+
+function toTrigger(row: Selectable<TriggersTable>): TriggerRecord {
+  return {
+    accountId: row.account_id,
+    frequency: row.frequency as TriggerRecord['frequency'],
+    time: row.time,
+    weekday: Number(row.weekday),
+    nextRunAt: row.next_run_at,
+    lastSkippedAt: row.last_skipped_at,
+    skipReason: row.skip_reason,
+  };
+}
+
+function triggerValues(p: Partial<TriggerRecord>): Partial<TriggersTable> {
+  const v: Partial<TriggersTable> = {};
+  if (p.frequency !== undefined) v.frequency = p.frequency;
+  if (p.time !== undefined) v.time = p.time;
+  if (p.weekday !== undefined) v.weekday = p.weekday;
+  if (p.nextRunAt !== undefined) v.next_run_at = p.nextRunAt;
+  if (p.lastSkippedAt !== undefined) v.last_skipped_at = p.lastSkippedAt;
+  if (p.skipReason !== undefined) v.skip_reason = p.skipReason;
+  return v;
+}
+
+function triggerStore(db: Kysely<Database>): TriggerStore {
+  return {
+    async upsert(t) {
+      const values = triggerValues(t);
+      const done = await db.updateTable('triggers').set(values).where('account_id', '=', t.accountId).executeTakeFirst();
+      if (!changed(done)) {
+        await db
+          .insertInto('triggers')
+          .values({
+            account_id: t.accountId,
+            frequency: t.frequency,
+            time: t.time,
+            weekday: t.weekday,
+            next_run_at: t.nextRunAt,
+            last_skipped_at: t.lastSkippedAt,
+            skip_reason: t.skipReason,
+          })
+          .execute();
+      }
+    },
+    async get(accountId) {
+      const row = await db.selectFrom('triggers').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+      return row && toTrigger(row);
+    },
+    async due(now, limit) {
+      const rows = await db
+        .selectFrom('triggers')
+        .selectAll()
+        .where('frequency', '!=', 'off')
+        .where('next_run_at', 'is not', null)
+        .where('next_run_at', '<=', now)
+        .orderBy('next_run_at')
+        .limit(limit)
+        .execute();
+      return rows.map(toTrigger);
+    },
+    async advance(accountId, expected, next) {
+      return changed(
+        await db
+          .updateTable('triggers')
+          .set({ next_run_at: next })
+          .where('account_id', '=', accountId)
+          .where('next_run_at', '=', expected)
+          .executeTakeFirst(),
+      );
+    },
+    async update(accountId, patch) {
+      const values = triggerValues(patch);
+      if (Object.keys(values).length === 0) return false;
+      return changed(await db.updateTable('triggers').set(values).where('account_id', '=', accountId).executeTakeFirst());
+    },
+    async delete(accountId) {
+      await db.deleteFrom('triggers').where('account_id', '=', accountId).execute();
+    },
+  };
+}
+
+function settingsStore(db: Kysely<Database>): SettingsStore {
+  return {
+    async get(key) {
+      return (await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;
+    },
+    async set(key, value) {
+      const done = await db.updateTable('settings').set({ value }).where('key', '=', key).executeTakeFirst();
+      if (!changed(done)) await db.insertInto('settings').values({ key, value }).execute();
+    },
+    async delete(key) {
+      await db.deleteFrom('settings').where('key', '=', key).execute();
+    },
+  };
+}

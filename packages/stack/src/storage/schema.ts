@@ -1,0 +1,110 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables, as Kysely sees them. Portable types only: text (timestamps are ISO 8601 strings in
+ * UTC, JSON is text), integers, and one generated id for events. Secrets are sealed text.
+ */
+export interface Database {
+  accounts: AccountsTable;
+  jobs: JobsTable;
+  job_logs: JobLogsTable;
+  prompts: PromptsTable;
+  files: FilesTable;
+  events: EventsTable;
+  triggers: TriggersTable;
+  settings: SettingsTable;
+}
+
+export interface AccountsTable {
+  id: string;
+  konnector: string;
+  label: string;
+  state: string | null;
+  /** JSON: values of the non-secret fields, for display. */
+  fields_clear: string;
+  /** JSON: names of the secret fields that have a value. */
+  secret_fields_set: string;
+  /** Sealed JSON of every field (secret or not). */
+  credentials: string;
+  /** Sealed serialized session (cookie jar), or null. */
+  session: string | null;
+  /** Sealed JSON of the konnector's own account data, or null. */
+  data: string | null;
+  /** The error that pauses scheduled runs until a manual run succeeds (skip policy), or null. */
+  paused_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JobsTable {
+  id: string;
+  account_id: string;
+  konnector: string;
+  mode: string;
+  status: string;
+  login_status: string;
+  error: string | null;
+  files_saved: number;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+export interface JobLogsTable {
+  job_id: string;
+  seq: number;
+  level: string;
+  message: string;
+  at: string;
+}
+
+export interface PromptsTable {
+  id: string;
+  job_id: string;
+  account_id: string;
+  type: string | null;
+  retry: number;
+  status: string;
+  attempts: number;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface FilesTable {
+  id: string;
+  account_id: string;
+  job_id: string | null;
+  name: string;
+  folder: string;
+  size: number;
+  sha256: string;
+  /** JSON object of identifying attributes. */
+  attributes: string;
+  /** JSON of the bill metadata, or null. */
+  bill: string | null;
+  saved_at: string;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  type: string;
+  at: string;
+  /** JSON of the whole event except its id. */
+  payload: string;
+}
+
+export interface TriggersTable {
+  account_id: string;
+  frequency: string;
+  time: string;
+  /** 0–6 (Sunday = 0) for weekly triggers. */
+  weekday: number;
+  next_run_at: string | null;
+  last_skipped_at: string | null;
+  skip_reason: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}

@@ -1,0 +1,198 @@
+import type {
+  AccountState,
+  BillMetadata,
+  ErrorCode,
+  JobStatus,
+  LoginStatus,
+  PromptStatus,
+  RunMode,
+  TwoFaType,
+} from '@gleaner/contracts';
+
+/**
+ * The storage ports: one interface per concern. Adapters (SQLite now, PostgreSQL next) implement
+ * them and must pass `test/storage-contract.ts`. Records are plain data; secrets inside them are
+ * already sealed (the stores never see a clear credential, session or code).
+ */
+
+export type AccountRecord = {
+  id: string;
+  konnector: string;
+  label: string;
+  state: AccountState;
+  fieldsClear: Record<string, string>;
+  secretFieldsSet: string[];
+  /** Sealed JSON of all fields. */
+  credentials: string;
+  /** Sealed session, or null. */
+  session: string | null;
+  /** Sealed account data, or null. */
+  data: string | null;
+  /** Set when an error that needs the person pauses scheduled runs. */
+  pausedBy: ErrorCode | null;
+  createdAt: string;
+  updatedAt: string;
+};
+export type AccountPatch = Partial<Omit<AccountRecord, 'id' | 'konnector' | 'createdAt'>>;
+
+export interface AccountStore {
+  insert(account: AccountRecord): Promise<void>;
+  get(id: string): Promise<AccountRecord | undefined>;
+  list(): Promise<AccountRecord[]>;
+  /** Returns false when there is no such account. */
+  update(id: string, patch: AccountPatch): Promise<boolean>;
+  /** Deletes the account; the caller deletes what hangs off it (see `Stores.deleteAccountCascade`). */
+  delete(id: string): Promise<boolean>;
+  /** Accounts whose state is one of these (restart recovery clears transient ones). */
+  listWithStates(states: NonNullable<AccountState>[]): Promise<AccountRecord[]>;
+}
+
+export type JobRecord = {
+  id: string;
+  accountId: string;
+  konnector: string;
+  mode: RunMode;
+  status: JobStatus;
+  loginStatus: LoginStatus;
+  error: ErrorCode | null;
+  filesSaved: number;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+};
+export type JobPatch = Partial<Pick<JobRecord, 'status' | 'loginStatus' | 'error' | 'filesSaved' | 'startedAt' | 'endedAt'>>;
+
+export const ACTIVE_JOB_STATUSES: JobStatus[] = ['queued', 'running'];
+
+export interface JobStore {
+  /** Inserts a queued job unless the account already has an active one: then returns false. */
+  insertIfNoActive(job: JobRecord): Promise<boolean>;
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Newest first. */
+  list(filter: { accountId?: string; statuses?: JobStatus[]; limit?: number }): Promise<JobRecord[]>;
+  update(id: string, patch: JobPatch): Promise<boolean>;
+  /** Updates only if the job is in one of `from`; returns whether it did (a guarded transition). */
+  transition(id: string, from: JobStatus[], patch: JobPatch): Promise<boolean>;
+  active(accountId: string): Promise<JobRecord | undefined>;
+  latest(accountId: string): Promise<JobRecord | undefined>;
+  incrementFilesSaved(id: string): Promise<void>;
+  deleteForAccount(accountId: string): Promise<void>;
+}
+
+export type JobLogRecord = { jobId: string; seq: number; level: 'debug' | 'info' | 'warn' | 'error'; message: string; at: string };
+
+export interface LogStore {
+  append(line: JobLogRecord): Promise<void>;
+  list(jobId: string, limit?: number): Promise<JobLogRecord[]>;
+  count(jobId: string): Promise<number>;
+  deleteForJobsOf(accountId: string): Promise<void>;
+}
+
+export type PromptRecord = {
+  id: string;
+  jobId: string;
+  accountId: string;
+  type: TwoFaType | null;
+  retry: boolean;
+  status: PromptStatus;
+  attempts: number;
+  createdAt: string;
+  expiresAt: string;
+};
+
+export interface PromptStore {
+  insert(prompt: PromptRecord): Promise<void>;
+  get(id: string): Promise<PromptRecord | undefined>;
+  listByJob(jobId: string): Promise<PromptRecord[]>;
+  /** The waiting prompt of an account, if any. */
+  waitingFor(accountId: string): Promise<PromptRecord | undefined>;
+  listWaiting(): Promise<PromptRecord[]>;
+  /**
+   * Counts one submission, atomically: only while the prompt is waiting, not expired at `now`, and
+   * under `maxAttempts`. With `answer`, the same statement marks it answered, so that of two
+   * concurrent submissions exactly one wins. Returns whether the row changed.
+   */
+  recordAttempt(id: string, options: { now: string; maxAttempts: number; answer: boolean }): Promise<boolean>;
+  /** Closes a waiting prompt (expired, cancelled, interrupted); returns whether it was waiting. */
+  closeIfWaiting(id: string, status: Exclude<PromptStatus, 'waiting'>): Promise<boolean>;
+  deleteForAccount(accountId: string): Promise<void>;
+}
+
+export type FileRecord = {
+  id: string;
+  accountId: string;
+  jobId: string | null;
+  name: string;
+  folder: string;
+  size: number;
+  sha256: string;
+  attributes: Record<string, string>;
+  bill: BillMetadata | null;
+  savedAt: string;
+};
+
+export interface FileStore {
+  /** Inserts, or replaces the record of the same account, folder and name (keeping its id). */
+  upsert(file: FileRecord): Promise<FileRecord>;
+  get(id: string): Promise<FileRecord | undefined>;
+  list(accountId: string): Promise<FileRecord[]>;
+  deleteForAccount(accountId: string): Promise<void>;
+}
+
+export type EventRecord = { id: number; type: string; at: string; payload: string };
+
+export interface EventStore {
+  /** Appends an event and returns its id; ids only grow. */
+  append(event: Omit<EventRecord, 'id'>): Promise<number>;
+  /** Events with an id above `afterId`, oldest first. */
+  listAfter(afterId: number, limit: number): Promise<EventRecord[]>;
+  lastId(): Promise<number>;
+  /** Keeps the newest `keep` events. */
+  prune(keep: number): Promise<void>;
+}
+
+export type TriggerRecord = {
+  accountId: string;
+  frequency: 'daily' | 'weekly' | 'off';
+  time: string;
+  weekday: number;
+  nextRunAt: string | null;
+  lastSkippedAt: string | null;
+  skipReason: string | null;
+};
+
+export interface TriggerStore {
+  upsert(trigger: TriggerRecord): Promise<void>;
+  get(accountId: string): Promise<TriggerRecord | undefined>;
+  /** Triggers whose next run is at or before `now`, oldest first. */
+  due(now: string, limit: number): Promise<TriggerRecord[]>;
+  /** Moves a trigger's next run only if it is still `expected` (two schedulers never both fire it). */
+  advance(accountId: string, expected: string, next: string | null): Promise<boolean>;
+  update(accountId: string, patch: Partial<Omit<TriggerRecord, 'accountId'>>): Promise<boolean>;
+  delete(accountId: string): Promise<void>;
+}
+
+export interface SettingsStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface Stores {
+  accounts: AccountStore;
+  jobs: JobStore;
+  logs: LogStore;
+  prompts: PromptStore;
+  files: FileStore;
+  events: EventStore;
+  triggers: TriggerStore;
+  settings: SettingsStore;
+}
+
+/** A storage adapter: the stores, transactions, and its lifecycle. */
+export interface Storage extends Stores {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs `fn` with stores bound to one transaction; rolls back if it throws. */
+  transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
