@@ -1,0 +1,3 @@
+import { GithubKonnector } from './konnector.js';
+
+await new GithubKonnector().run();

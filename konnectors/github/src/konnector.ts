@@ -1,0 +1,224 @@
+import {
+  CookieKonnector,
+  KonnectorError,
+  log,
+  type BillToSave,
+  type CheerioAPI,
+  type Fields,
+  type FullResponse,
+  type TwoFaType,
+} from '@gleaner/konnector';
+
+/** Where the demo serves Gleaner's fake GitHub; a real deployment sets the `baseUrl` field. */
+export const DEFAULT_BASE_URL = 'http://127.0.0.1:8080/github';
+
+/** The cookie with which GitHub remembers a verified device (no e-mail code while it lives). */
+const DEVICE_COOKIE = '_device_id';
+const BILLING_PATH = '/settings/billing/payment_history';
+
+type TwoFaStep = {
+  /** GitHub redirects to this path when it wants this kind of code. */
+  path: string;
+  type: TwoFaType;
+  form: string;
+  codeField: string;
+};
+
+/** GitHub shows its second step at a URL of its own, and the URL says which kind of code it wants. */
+const TWOFA_STEPS: TwoFaStep[] = [
+  { path: '/sessions/two-factor/app', type: 'app_code', form: 'form#two-factor-form', codeField: 'app_otp' },
+  { path: '/sessions/verified-device', type: 'email', form: 'form#device-verification-form', codeField: 'otp' },
+];
+
+type Page = { $: CheerioAPI; url: string };
+
+/**
+ * Logs into GitHub (password, then an authenticator code or a device-verification code sent by
+ * e-mail), keeps the session and the verified-device cookie, and saves the payment receipts.
+ */
+export class GithubKonnector extends CookieKonnector {
+  /** The site's address (the `baseUrl` field), without a trailing slash. */
+  get baseUrl(): string {
+    return (this.fields.baseUrl?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, '');
+  }
+
+  /** The billing history needs a login: a redirect to `/login` means the session is gone. */
+  async testSession(): Promise<boolean> {
+    const response = (await this.request({ url: `${this.baseUrl}${BILLING_PATH}`, resolveWithFullResponse: true })) as FullResponse;
+    return !isLoginUrl(response.url);
+  }
+
+  override async fetch(fields: Fields): Promise<void> {
+    if (await this.testSession()) {
+      log('info', 'the saved GitHub session still works: no login needed');
+      await this.notifySuccessfulLogin();
+    } else {
+      await this.logIn(fields);
+    }
+    const receipts = await this.fetchReceipts();
+    log('info', `${receipts.length} receipts in the billing history`);
+    await this.saveBills(receipts, { fileIdAttributes: ['vendorRef'], validateFile: isPdf });
+  }
+
+  async logIn(fields: Fields): Promise<void> {
+    const login = fields.login?.trim() ?? '';
+    const password = fields.password ?? '';
+    if (!login || !password) throw new KonnectorError('LOGIN_FAILED');
+    await this.stopIfNobodyCanAnswer();
+
+    await this.deactivateAutoSuccessfulLogin();
+    const { $, response } = await this.signin({
+      url: `${this.baseUrl}/login`,
+      formSelector: 'form#login',
+      formData: { login, password },
+      request: this.request,
+      validate: (status, $page) => {
+        throwIfRefused(status);
+        return $page('[data-error="bad-credentials"]').length === 0;
+      },
+    });
+    let page: Page = { $, url: response.url };
+    throwIfLocked(page);
+
+    const step = TWOFA_STEPS.find((candidate) => new URL(page.url).pathname.endsWith(candidate.path));
+    if (step) {
+      log('info', `GitHub asks for ${step.type === 'email' ? 'a device verification code sent by e-mail' : 'an authenticator code'}`);
+      await this.saveAccountData({ twoFaType: step.type });
+      page = await this.answerTwoFa(page, step);
+    }
+
+    if (page.$('meta[name="user-login"]').length === 0 && !(await this.testSession())) {
+      log('error', `GitHub did not sign in: unexpected page ${new URL(page.url).pathname}`);
+      throw new KonnectorError('UNKNOWN_ERROR');
+    }
+    await this.notifySuccessfulLogin();
+  }
+
+  /**
+   * A background run cannot type a code. An authenticator code is asked at every sign-in; a device
+   * code is e-mailed as soon as the password is posted on a device GitHub does not know: in both
+   * cases, stop before posting the password.
+   */
+  async stopIfNobodyCanAnswer(): Promise<void> {
+    if (this.canWaitForTwoFaCode()) return;
+    const { twoFaType } = await this.getAccountData();
+    if (twoFaType === 'app_code') {
+      log('warn', 'the session expired and GitHub will ask for an authenticator code: a manual run is needed');
+      throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+    }
+    if (twoFaType === 'email' && !(await this.hasDeviceCookie())) {
+      log('warn', 'the session expired and this device is no longer verified: GitHub would e-mail a code; a manual run is needed');
+      throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+    }
+  }
+
+  /** True when the jar holds an unexpired verified-device cookie for the site. */
+  async hasDeviceCookie(): Promise<boolean> {
+    const cookies = await this.jar.getCookies(`${this.baseUrl}/session`);
+    return cookies.some((cookie) => cookie.key === DEVICE_COOKIE);
+  }
+
+  /** Asks for codes until GitHub takes one; a refused code is asked again as a retry. */
+  async answerTwoFa(first: Page, step: TwoFaStep): Promise<Page> {
+    let page = first;
+    let retry = false;
+    for (;;) {
+      const form = page.$(step.form).first();
+      if (form.length === 0) {
+        log('error', `GitHub's ${step.type} page has no ${step.form}`);
+        throw new KonnectorError('UNKNOWN_ERROR');
+      }
+      const code = await this.waitForTwoFaCode({ type: step.type, retry });
+      const response = (await this.request({
+        url: new URL(form.attr('action') || page.url, page.url).href,
+        method: 'POST',
+        form: { ...formFields(page.$, step.form), [step.codeField]: code },
+        resolveWithFullResponse: true,
+      })) as FullResponse;
+      page = pageOf(response);
+      throwIfLocked(page);
+      if (page.$(step.form).length === 0) return page;
+      const error = page.$('[data-error]').attr('data-error');
+      log('info', error === 'expired-code' ? 'the code had expired: GitHub sent a new one' : 'GitHub refused the code');
+      retry = true;
+    }
+  }
+
+  /** The receipts listed on the billing history page, as bills. */
+  async fetchReceipts(): Promise<BillToSave[]> {
+    const response = (await this.request({ url: `${this.baseUrl}${BILLING_PATH}`, resolveWithFullResponse: true })) as FullResponse;
+    if (isLoginUrl(response.url)) {
+      log('error', 'GitHub sent the billing page back to the login page right after the login');
+      throw new KonnectorError('UNKNOWN_ERROR');
+    }
+    const { $ } = pageOf(response);
+    const bills: BillToSave[] = [];
+    for (const row of $('tr.payment-history-row').toArray()) {
+      const $row = $(row);
+      const id = $row.attr('data-receipt-id') ?? '';
+      const date = $row.attr('data-date') ?? $row.find('time').attr('datetime') ?? '';
+      const amount = Number($row.attr('data-amount'));
+      const href = $row.find('a.receipt-link').attr('href');
+      if (!id || !href || !/^\d{4}-\d{2}-\d{2}/.test(date) || !Number.isFinite(amount)) {
+        log('warn', `skipped a billing row GitHub did not fill in (receipt ${id || 'without id'})`);
+        continue;
+      }
+      bills.push({
+        vendor: 'GitHub',
+        vendorRef: id,
+        date: date.slice(0, 10),
+        amount,
+        currency: $row.attr('data-currency') ?? 'USD',
+        filename: `${date.slice(0, 10)}_github_${id}.pdf`,
+        fileurl: new URL(href, response.url).href,
+      });
+    }
+    return bills;
+  }
+}
+
+function isLoginUrl(url: string): boolean {
+  return /\/login\/?$/.test(new URL(url).pathname);
+}
+
+function pageOf(response: FullResponse): Page {
+  if (!response.$) {
+    log('error', `GitHub answered ${new URL(response.url).pathname} with something that is not a page`);
+    throw new KonnectorError('UNKNOWN_ERROR');
+  }
+  return { $: response.$, url: response.url };
+}
+
+/** `signin` hands every status to `validate`: an overloaded site is VENDOR_DOWN, not a wrong password. */
+function throwIfRefused(status: number): void {
+  if (status < 400) return;
+  log('error', `GitHub answered the login form with ${status}`);
+  throw new KonnectorError([429, 502, 503, 504].includes(status) ? 'VENDOR_DOWN' : 'UNKNOWN_ERROR');
+}
+
+function throwIfLocked(page: Page): void {
+  if (page.$('[data-error="locked"]').length > 0) {
+    log('error', 'GitHub locked the sign-in after too many attempts');
+    throw new KonnectorError('LOGIN_FAILED.TOO_MANY_ATTEMPTS');
+  }
+}
+
+/** The values a browser would send for the form (hidden tokens included), before the code is added. */
+function formFields($: CheerioAPI, selector: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  $(selector)
+    .first()
+    .find('input[name]')
+    .each((_, element) => {
+      const input = $(element);
+      const type = (input.attr('type') ?? 'text').toLowerCase();
+      if (type === 'submit' || type === 'button' || input.is('[disabled]')) return;
+      if ((type === 'checkbox' || type === 'radio') && !input.is('[checked]')) return;
+      fields[input.attr('name') ?? ''] = input.attr('value') ?? '';
+    });
+  return fields;
+}
+
+function isPdf(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.subarray(0, 5)).toString('latin1') === '%PDF-';
+}
