@@ -28,7 +28,11 @@ void test('GitHub-like account with an authenticator: code asked, connected, rec
   publish(await shots.shot('catalogue'), 'catalogue');
 
   // Connect: the konnector signs in and asks for the authenticator's code.
-  const accountId = await connectAccount(page, demo.url, 'github', { login: 'octocat', password: 'octocat-password' });
+  const accountId = await connectAccount(page, demo.url, 'github', {
+    login: 'octocat',
+    password: 'octocat-password',
+    baseUrl: `${demo.sitesUrl}/github`,
+  });
   const dialog = page.getByTestId('twofa-dialog');
   await dialog.getByRole('heading', { name: 'Enter the code from your authenticator app' }).waitFor();
   const input = dialog.getByTestId('twofa-code');

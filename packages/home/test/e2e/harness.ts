@@ -137,7 +137,8 @@ export async function connectAccount(
   await page.getByRole('button', { name: 'Connect' }).waitFor();
   for (const [name, value] of Object.entries(fields)) {
     const input = page.locator(`input[name="${name}"]`);
-    if ((await input.count()) === 0) await page.getByText('Advanced settings').click();
+    // Advanced fields (the site's address) are folded away until asked for.
+    if (!(await input.isVisible())) await page.getByText('Advanced settings').click();
     await input.fill(value);
   }
   await page.getByRole('button', { name: 'Connect' }).click();

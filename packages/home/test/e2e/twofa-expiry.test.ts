@@ -22,7 +22,11 @@ void test('a code left unanswered until it expires: the dialog closes and "Authe
   const shots = screenshots('twofa-expiry', page);
 
   await signIn(page, demo.url);
-  await connectAccount(page, demo.url, 'github', { login: 'octocat', password: 'octocat-password' });
+  await connectAccount(page, demo.url, 'github', {
+    login: 'octocat',
+    password: 'octocat-password',
+    baseUrl: `${demo.sitesUrl}/github`,
+  });
   const dialog = page.getByTestId('twofa-dialog');
   await dialog.getByRole('heading', { name: 'Enter the code from your authenticator app' }).waitFor();
   const left = (await dialog.getByTestId('twofa-time-left').textContent()) ?? '';
