@@ -44,7 +44,10 @@ export class GithubKonnector extends CookieKonnector {
 
   /** The billing history needs a login: a redirect to `/login` means the session is gone. */
   async testSession(): Promise<boolean> {
-    const response = (await this.request({ url: `${this.baseUrl}${BILLING_PATH}`, resolveWithFullResponse: true })) as FullResponse;
+    const response = (await this.request({
+      url: `${this.baseUrl}${BILLING_PATH}`,
+      resolveWithFullResponse: true,
+    })) as FullResponse;
     return !isLoginUrl(response.url);
   }
 
@@ -82,7 +85,10 @@ export class GithubKonnector extends CookieKonnector {
 
     const step = TWOFA_STEPS.find((candidate) => new URL(page.url).pathname.endsWith(candidate.path));
     if (step) {
-      log('info', `GitHub asks for ${step.type === 'email' ? 'a device verification code sent by e-mail' : 'an authenticator code'}`);
+      log(
+        'info',
+        `GitHub asks for ${step.type === 'email' ? 'a device verification code sent by e-mail' : 'an authenticator code'}`,
+      );
       await this.saveAccountData({ twoFaType: step.type });
       page = await this.answerTwoFa(page, step);
     }
@@ -107,7 +113,10 @@ export class GithubKonnector extends CookieKonnector {
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }
     if (twoFaType === 'email' && !(await this.hasDeviceCookie())) {
-      log('warn', 'the session expired and this device is no longer verified: GitHub would e-mail a code; a manual run is needed');
+      log(
+        'warn',
+        'the session expired and this device is no longer verified: GitHub would e-mail a code; a manual run is needed',
+      );
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }
   }
@@ -146,7 +155,10 @@ export class GithubKonnector extends CookieKonnector {
 
   /** The receipts listed on the billing history page, as bills. */
   async fetchReceipts(): Promise<BillToSave[]> {
-    const response = (await this.request({ url: `${this.baseUrl}${BILLING_PATH}`, resolveWithFullResponse: true })) as FullResponse;
+    const response = (await this.request({
+      url: `${this.baseUrl}${BILLING_PATH}`,
+      resolveWithFullResponse: true,
+    })) as FullResponse;
     if (isLoginUrl(response.url)) {
       log('error', 'GitHub sent the billing page back to the login page right after the login');
       throw new KonnectorError('UNKNOWN_ERROR');

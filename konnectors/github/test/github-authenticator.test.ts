@@ -36,7 +36,13 @@ describe('GitHub konnector, authenticator app (app_code)', () => {
     assert.deepEqual(filesOnDisk(dataDir), index.map((f) => f.name).sort());
     for (const receipt of receipts) {
       const saved = index.find((f) => f.attributes.vendorRef === receipt.id);
-      assert.deepEqual(saved?.bill, { amount: receipt.amount, currency: 'USD', date: receipt.date, vendor: 'GitHub', vendorRef: receipt.id });
+      assert.deepEqual(saved?.bill, {
+        amount: receipt.amount,
+        currency: 'USD',
+        date: receipt.date,
+        vendor: 'GitHub',
+        vendorRef: receipt.id,
+      });
     }
     assert.match(readSaved(dataDir, filesOnDisk(dataDir)[0] ?? ''), /^%PDF-/);
     assert.equal(site.control.codesSent(), 0, 'an authenticator code is never sent');
@@ -46,8 +52,15 @@ describe('GitHub konnector, authenticator app (app_code)', () => {
     const second = await runKonnector(new GithubKonnector(), { dataDir, fields: fields() });
     assert.deepEqual(second.result, { ok: true });
     assert.deepEqual(second.codeRequests, []);
-    assert.ok(!second.states.some((s) => s?.startsWith('TWOFA') || s === 'HANDLE_LOGIN_SUCCESS'), `states: ${second.states.join(', ')}`);
-    assert.equal(site.control.requestCount('/session', 'POST'), logins, 'the saved session was used: no password posted');
+    assert.ok(
+      !second.states.some((s) => s?.startsWith('TWOFA') || s === 'HANDLE_LOGIN_SUCCESS'),
+      `states: ${second.states.join(', ')}`,
+    );
+    assert.equal(
+      site.control.requestCount('/session', 'POST'),
+      logins,
+      'the saved session was used: no password posted',
+    );
     const after = savedIndex(dataDir);
     assert.equal(after.length, receipts.length + 1);
     assert.equal(new Set(after.map((f) => f.attributes.vendorRef)).size, after.length, 'no receipt saved twice');
@@ -87,13 +100,22 @@ describe('GitHub konnector, authenticator app (app_code)', () => {
       { type: 'app_code', retry: false },
       { type: 'app_code', retry: true },
     ]);
-    assert.deepEqual(run.states.slice(0, 4), ['HANDLE_LOGIN_SUCCESS', 'TWOFA_NEEDED.APP_CODE', 'TWOFA_NEEDED_RETRY.APP_CODE', 'LOGIN_SUCCESS']);
+    assert.deepEqual(run.states.slice(0, 4), [
+      'HANDLE_LOGIN_SUCCESS',
+      'TWOFA_NEEDED.APP_CODE',
+      'TWOFA_NEEDED_RETRY.APP_CODE',
+      'LOGIN_SUCCESS',
+    ]);
     assert.equal(savedIndex(dataDir).length, site.control.documents(octocat.login).length);
   });
 
   test('too many wrong codes end with LOGIN_FAILED.TOO_MANY_ATTEMPTS', async () => {
     const dataDir = newDataDir();
-    const run = await runKonnector(new GithubKonnector(), { dataDir, fields: fields(), readCode: async () => refusedCode() });
+    const run = await runKonnector(new GithubKonnector(), {
+      dataDir,
+      fields: fields(),
+      readCode: async () => refusedCode(),
+    });
     assert.deepEqual(run.result, { ok: false, error: 'LOGIN_FAILED.TOO_MANY_ATTEMPTS' });
     assert.equal(run.codeRequests.length, site.control.settings().lockoutThreshold);
     assert.ok(run.states.includes('TWOFA_NEEDED_RETRY.APP_CODE'));

@@ -28,7 +28,12 @@ describe('GitHub konnector, device verification (email)', () => {
     assert.equal(site.control.codesSent(monalisa.login), 1);
     assert.equal(site.control.outbox(monalisa.login)[0]?.channel, 'email');
     const receipts = site.control.documents(monalisa.login);
-    assert.deepEqual(savedIndex(dataDir).map((f) => f.attributes.vendorRef).sort(), receipts.map((r) => r.id).sort());
+    assert.deepEqual(
+      savedIndex(dataDir)
+        .map((f) => f.attributes.vendorRef)
+        .sort(),
+      receipts.map((r) => r.id).sort(),
+    );
     assert.equal(filesOnDisk(dataDir).length, receipts.length);
 
     const added = site.control.addDocument(monalisa.login);
@@ -105,7 +110,12 @@ describe('GitHub konnector, device verification (email)', () => {
       { type: 'email', retry: false },
       { type: 'email', retry: true },
     ]);
-    assert.deepEqual(run.states.slice(0, 4), ['HANDLE_LOGIN_SUCCESS', 'TWOFA_NEEDED.EMAIL', 'TWOFA_NEEDED_RETRY.EMAIL', 'LOGIN_SUCCESS']);
+    assert.deepEqual(run.states.slice(0, 4), [
+      'HANDLE_LOGIN_SUCCESS',
+      'TWOFA_NEEDED.EMAIL',
+      'TWOFA_NEEDED_RETRY.EMAIL',
+      'LOGIN_SUCCESS',
+    ]);
     assert.equal(site.control.codesSent(monalisa.login), 1, 'a refused code does not make GitHub send another');
     assert.equal(savedIndex(dataDir).length, site.control.documents(monalisa.login).length);
   });

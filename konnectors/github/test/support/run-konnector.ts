@@ -40,7 +40,11 @@ export async function runKonnector(
   return { result, states, logs, codeRequests };
 }
 
-export type SavedFile = { name: string; attributes: Record<string, string>; bill?: { vendor: string; amount: number; date: string; vendorRef?: string } };
+export type SavedFile = {
+  name: string;
+  attributes: Record<string, string>;
+  bill?: { vendor: string; amount: number; date: string; vendorRef?: string };
+};
 
 /** The files.json index the standalone host keeps. */
 export function savedIndex(dataDir: string): SavedFile[] {

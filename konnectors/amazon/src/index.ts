@@ -1,0 +1,3 @@
+import { AmazonKonnector } from './konnector.js';
+
+await new AmazonKonnector().run();
