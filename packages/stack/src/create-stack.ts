@@ -1,0 +1,218 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { StackError } from './errors.js';
+import { createStackLogger } from './logger.js';
+import { KonnectorRegistry, type RegistryProblem } from './registry/registry.js';
+import { loadKeyring } from './secrets/keyring.js';
+import { resealAll, rotateSecretKey, type RotationResult } from './secrets/rotate.js';
+import { openSqliteStorage } from './storage/sqlite.js';
+import type { Storage, TriggerRecord } from './storage/stores.js';
+import type { Stack } from './stack.js';
+import { AccountService } from './runtime/accounts.js';
+import { systemClock, type Clock } from './runtime/clock.js';
+import { fileView, filesRoot, type StackConfig, type StackContext } from './runtime/context.js';
+import { EventHub } from './runtime/events.js';
+import { InProcessPromptBus, type PromptBus } from './runtime/prompt-bus.js';
+import { PromptService } from './runtime/prompts.js';
+import { JobService } from './runtime/jobs.js';
+import { recoverInterrupted, type RecoveryResult } from './runtime/recovery.js';
+import { Scheduler, type TickResult } from './runtime/scheduler.js';
+import { DEFAULT_MAX_ATTEMPTS } from './core/prompt-lifecycle.js';
+import { safeJoin } from '@gleaner/konnector/host';
+
+export type CreateStackOptions = {
+  /** Holds gleaner.db, keys/, files/ and staging/. */
+  dataDir: string;
+  /** Konnector folders, or folders of konnector folders (see KonnectorRegistry.load). */
+  konnectorDirs?: string[];
+  logger?: Logger;
+  /** For GLEANER_SECRET_KEY / GLEANER_SECRET_KEY_ID; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Jobs running at once; default 4. */
+  concurrency?: number;
+  /** Default 15 minutes. */
+  jobTimeLimitMs?: number;
+  /** Heap cap of each konnector process; default 512. */
+  memoryLimitMb?: number;
+  /** The longest any waitForTwoFaCode waits; default 10 minutes. */
+  twoFaTimeoutCapMs?: number;
+  /** Submissions per prompt; default 5. */
+  maxCodeAttempts?: number;
+  /** Prompts per job (codes refused by the site and asked again); default 10. */
+  maxPromptsPerJob?: number;
+  /** Default 2000. */
+  maxLogLinesPerJob?: number;
+  /** Events kept for replay; default 10 000. */
+  eventRetention?: number;
+  /** How often due triggers are looked at; default 30 s; `false`: only `scheduler.tick()`. */
+  schedulerIntervalMs?: number | false;
+  /** Between SIGTERM and SIGKILL of a konnector being stopped; default 2 s. */
+  killGraceMs?: number;
+  clock?: Clock;
+  /** Another node's way of reaching waiting jobs (PostgreSQL later); default in-process. */
+  promptBus?: PromptBus;
+};
+
+/** The Stack, plus what the CLI, Home's server and tests need beyond the API. */
+export interface GleanerStack extends Stack {
+  /** Konnectors found in folders of konnectors but refused (with the exact manifest path). */
+  readonly konnectorProblems: RegistryProblem[];
+  /** What restart recovery found at start. */
+  readonly recovered: RecoveryResult;
+  readonly storage: Storage;
+  scheduler: {
+    /** Starts the background runs due now (the timer calls it too). */
+    tick(): Promise<TickResult>;
+    /** The trigger's full record: last skip and its reason. */
+    record(accountId: string): Promise<TriggerRecord>;
+  };
+  secrets: {
+    /** New key file, made current, every secret re-sealed under it. */
+    rotate(newKeyId?: string): Promise<RotationResult>;
+  };
+  jobs: Stack['jobs'] & {
+    /** Resolves when this job is no longer running in this process. */
+    settled(id: string): Promise<void>;
+  };
+  events: Stack['events'] & {
+    /** Resolves once every event so far is stored and pushed. */
+    flush(): Promise<void>;
+  };
+}
+
+/**
+ * Opens the stack on a data folder: storage (migrated), secret keys (refusing a key file readable by
+ * others), konnectors, restart recovery, then the job queue and the scheduler.
+ *
+ * @example
+ * const stack = await createStack({ dataDir: './data', konnectorDirs: ['./konnectors'] })
+ * const account = await stack.accounts.create({ konnector: 'github', fields: { login, password } })
+ * await stack.jobs.start(account.id, 'manual')
+ */
+export async function createStack(options: CreateStackOptions): Promise<GleanerStack> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const logger = options.logger ?? createStackLogger();
+  const clock = options.clock ?? systemClock;
+  const keyring = loadKeyring({ dataDir, env: options.env ?? process.env });
+  const registry = KonnectorRegistry.load(options.konnectorDirs ?? []);
+  for (const problem of registry.problems) {
+    logger.error({ dir: problem.dir, problems: problem.problems }, 'konnector refused: bad manifest');
+  }
+  const storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
+
+  const config: StackConfig = {
+    dataDir,
+    concurrency: positive(options.concurrency, 4),
+    jobTimeLimitMs: positive(options.jobTimeLimitMs, 15 * 60_000),
+    memoryLimitMb: positive(options.memoryLimitMb, 512),
+    twoFaTimeoutCapMs: positive(options.twoFaTimeoutCapMs, 10 * 60_000),
+    maxCodeAttempts: positive(options.maxCodeAttempts, DEFAULT_MAX_ATTEMPTS),
+    maxPromptsPerJob: positive(options.maxPromptsPerJob, 10),
+    maxLogLinesPerJob: positive(options.maxLogLinesPerJob, 2000),
+    killGraceMs: positive(options.killGraceMs, 2000),
+  };
+  const events = new EventHub(storage.events, { logger, retention: positive(options.eventRetention, 10_000), now: () => clock.now() });
+  const promptBus = options.promptBus ?? new InProcessPromptBus();
+  const ctx: StackContext = { config, storage, keyring, registry, events, promptBus, logger, clock };
+
+  let recovered: RecoveryResult;
+  try {
+    recovered = await recoverInterrupted(ctx);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  // Anything sealed under an older key is re-sealed under the current one, so old keys can go.
+  const resealed = await resealAll(storage, keyring);
+  if (resealed.resealed > 0) logger.info({ keyId: resealed.keyId, resealed: resealed.resealed }, 'secrets re-sealed under the current key');
+
+  const jobs = new JobService(ctx);
+  const accounts = new AccountService(ctx, jobs);
+  const prompts = new PromptService(ctx);
+  const scheduler = new Scheduler(ctx, jobs);
+  if (options.schedulerIntervalMs !== false) scheduler.start(positive(options.schedulerIntervalMs, 30_000));
+
+  let closing: Promise<void> | null = null;
+  logger.info({ dataDir, konnectors: registry.list().map((k) => k.manifest.slug), keyId: keyring.currentId }, 'stack started');
+
+  return {
+    dataDir,
+    konnectorProblems: registry.problems,
+    recovered,
+    storage,
+    konnectors: {
+      list: () => registry.list().map((k) => k.info),
+      get: (slug) => registry.get(slug)?.info,
+    },
+    accounts: {
+      list: () => accounts.list(),
+      get: (id) => accounts.get(id),
+      create: (input) => accounts.create(input),
+      update: (id, input) => accounts.update(id, input),
+      remove: (id) => accounts.remove(id),
+      resetSession: (id) => accounts.resetSession(id),
+    },
+    jobs: {
+      start: (accountId, mode) => jobs.start(accountId, mode),
+      get: (id) => jobs.get(id),
+      list: (filter) => jobs.list(filter),
+      logs: (id) => jobs.logs(id),
+      cancel: (id) => jobs.cancel(id),
+      settled: (id) => jobs.settled(id),
+    },
+    prompts: {
+      answer: (promptId, code) => prompts.answer(promptId, code),
+      cancel: (promptId) => prompts.cancel(promptId),
+    },
+    triggers: {
+      get: (accountId) => scheduler.get(accountId),
+      set: (accountId, input) => scheduler.set(accountId, input),
+    },
+    files: {
+      async list(accountId) {
+        await accounts.get(accountId);
+        return (await storage.files.list(accountId)).map(fileView);
+      },
+      async open(fileId) {
+        const file = await storage.files.get(fileId);
+        if (!file) throw new StackError('not_found', `no file ${fileId}`);
+        const path = safeJoin(filesRoot(dataDir, file.accountId), file.folder, file.name);
+        if (!existsSync(path)) throw new StackError('not_found', `file ${fileId} is missing on disk`);
+        return { file: fileView(file), stream: createReadStream(path) };
+      },
+    },
+    events: {
+      subscribe: (afterId, listener) => events.subscribe(afterId, listener),
+      flush: () => events.flush(),
+    },
+    scheduler: {
+      tick: () => scheduler.tick(),
+      record: (accountId) => scheduler.record(accountId),
+    },
+    secrets: {
+      async rotate(newKeyId) {
+        const result = await rotateSecretKey(storage, dataDir, { env: options.env ?? process.env, ...(newKeyId ? { newKeyId } : {}) });
+        ctx.keyring = result.keyring;
+        return { keyId: result.keyId, accounts: result.accounts, resealed: result.resealed };
+      },
+    },
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        scheduler.stop();
+        await jobs.close(graceMs);
+        await events.flush();
+        await promptBus.close();
+        await storage.close();
+        logger.info('stack stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function positive(value: number | undefined | false, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+}

@@ -1,0 +1,12 @@
+export type { Stack } from './stack.js';
+export { StackError, type StackErrorCode } from './errors.js';
+export { createStack, type CreateStackOptions, type GleanerStack } from './create-stack.js';
+export { createStackLogger, STACK_REDACT_PATHS } from './logger.js';
+export * from './storage/index.js';
+export * from './secrets/index.js';
+export * from './registry/index.js';
+export type { PromptBus, PromptMessage } from './runtime/prompt-bus.js';
+export { InProcessPromptBus } from './runtime/prompt-bus.js';
+export type { Clock } from './runtime/clock.js';
+export type { TickResult } from './runtime/scheduler.js';
+export type { RecoveryResult } from './runtime/recovery.js';

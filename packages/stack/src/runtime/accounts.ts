@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import type { Account, Manifest } from '@gleaner/contracts';
+import { nextRunAt, spreadTime } from '../core/schedule.js';
+import { StackError } from '../errors.js';
+import { accountAad } from '../secrets/sealed.js';
+import { iso } from './clock.js';
+import { accountView, filesRoot, publishAccount, type StackContext } from './context.js';
+import type { JobService } from './jobs.js';
+
+const MAX_FIELD_CHARS = 4096;
+
+/**
+ * Accounts: credentials sealed as one JSON blob per account; the non-secret fields (manifest type
+ * other than `password`) also kept in clear for display.
+ */
+export class AccountService {
+  constructor(
+    private readonly ctx: StackContext,
+    private readonly jobs: JobService,
+  ) {}
+
+  async list(): Promise<Account[]> {
+    const records = await this.ctx.storage.accounts.list();
+    return Promise.all(records.map((r) => accountView(this.ctx.storage, r)));
+  }
+
+  async get(id: string): Promise<Account> {
+    const record = await this.ctx.storage.accounts.get(id);
+    if (!record) throw new StackError('not_found', `no account ${id}`);
+    return accountView(this.ctx.storage, record);
+  }
+
+  async create(input: { konnector: string; label?: string; fields: Record<string, string> }): Promise<Account> {
+    const { storage, registry, keyring, clock } = this.ctx;
+    const konnector = registry.get(input.konnector);
+    if (!konnector) throw new StackError('invalid', `konnector ${input.konnector} is not installed`, { path: 'konnector' });
+    const manifest = konnector.manifest;
+    const fields = withDefaults(manifest, input.fields);
+    checkFields(manifest, fields);
+    const id = randomUUID();
+    const now = clock.now();
+    const { time, weekday } = spreadTime(id, manifest.time_interval);
+    await storage.transaction(async (tx) => {
+      await tx.accounts.insert({
+        id,
+        konnector: manifest.slug,
+        label: input.label?.trim() || manifest.name,
+        state: null,
+        ...displayFields(manifest, fields),
+        credentials: keyring.seal(JSON.stringify(fields), accountAad(id, 'credentials')),
+        session: null,
+        data: null,
+        pausedBy: null,
+        createdAt: iso(now),
+        updatedAt: iso(now),
+      });
+      const trigger = { frequency: manifest.frequency, time, weekday };
+      const next = nextRunAt(trigger, now);
+      await tx.triggers.upsert({ accountId: id, ...trigger, nextRunAt: next === null ? null : iso(next), lastSkippedAt: null, skipReason: null });
+    });
+    await publishAccount(this.ctx, id);
+    return this.get(id);
+  }
+
+  async update(id: string, input: { label?: string; fields?: Record<string, string> }): Promise<Account> {
+    const { storage, registry, keyring, clock } = this.ctx;
+    const record = await storage.accounts.get(id);
+    if (!record) throw new StackError('not_found', `no account ${id}`);
+    const patch: Parameters<typeof storage.accounts.update>[1] = { updatedAt: iso(clock.now()) };
+    if (input.label !== undefined) patch.label = input.label.trim() || record.label;
+    if (input.fields) {
+      const manifest = registry.get(record.konnector)?.manifest;
+      if (!manifest) throw new StackError('invalid', `konnector ${record.konnector} is not installed`);
+      const current = JSON.parse(keyring.open(record.credentials, accountAad(id, 'credentials'))) as Record<string, string>;
+      const next = { ...current };
+      for (const [name, value] of Object.entries(input.fields)) {
+        // A secret field sent empty is left unchanged (Home never gets it back to send it again).
+        if (manifest.fields[name]?.type === 'password' && value === '') continue;
+        next[name] = value;
+      }
+      checkFields(manifest, next);
+      Object.assign(patch, displayFields(manifest, next), { credentials: keyring.seal(JSON.stringify(next), accountAad(id, 'credentials')) });
+    }
+    await storage.accounts.update(id, patch);
+    await publishAccount(this.ctx, id);
+    return this.get(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    const { storage, config } = this.ctx;
+    if (!(await storage.accounts.get(id))) throw new StackError('not_found', `no account ${id}`);
+    const active = await storage.jobs.active(id);
+    if (active) {
+      await this.jobs.cancel(active.id);
+      await this.jobs.settled(active.id);
+    }
+    await storage.transaction(async (tx) => {
+      await tx.logs.deleteForJobsOf(id);
+      await tx.prompts.deleteForAccount(id);
+      await tx.files.deleteForAccount(id);
+      await tx.triggers.delete(id);
+      await tx.jobs.deleteForAccount(id);
+      await tx.accounts.delete(id);
+    });
+    await rm(filesRoot(config.dataDir, id), { recursive: true, force: true });
+    await this.ctx.events.publish({ type: 'account.deleted', accountId: id });
+  }
+
+  async resetSession(id: string): Promise<Account> {
+    const { storage, clock } = this.ctx;
+    if (!(await storage.accounts.update(id, { session: null, state: 'RESET_SESSION', updatedAt: iso(clock.now()) }))) {
+      throw new StackError('not_found', `no account ${id}`);
+    }
+    await publishAccount(this.ctx, id);
+    return this.get(id);
+  }
+}
+
+function withDefaults(manifest: Manifest, fields: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(manifest.fields)) {
+    const value = fields[name] ?? spec.default;
+    if (value !== undefined) out[name] = value;
+  }
+  for (const [name, value] of Object.entries(fields)) if (!(name in out)) out[name] = value;
+  return out;
+}
+
+function checkFields(manifest: Manifest, fields: Record<string, string>): void {
+  const problems: { path: string; message: string }[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (!manifest.fields[name]) problems.push({ path: `fields.${name}`, message: 'not a field of this konnector' });
+    else if (typeof value !== 'string' || value.length > MAX_FIELD_CHARS) problems.push({ path: `fields.${name}`, message: 'too long' });
+  }
+  for (const [name, spec] of Object.entries(manifest.fields)) {
+    if (spec.required && !fields[name]) problems.push({ path: `fields.${name}`, message: 'required' });
+  }
+  if (problems.length) throw new StackError('invalid', problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);
+}
+
+function displayFields(manifest: Manifest, fields: Record<string, string>): { fieldsClear: Record<string, string>; secretFieldsSet: string[] } {
+  const fieldsClear: Record<string, string> = {};
+  const secretFieldsSet: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (manifest.fields[name]?.type === 'password') {
+      if (value) secretFieldsSet.push(name);
+    } else {
+      fieldsClear[name] = value;
+    }
+  }
+  return { fieldsClear, secretFieldsSet };
+}

@@ -1,0 +1,319 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import {
+  twoFaState,
+  type AccountState,
+  type FileEntry,
+  type LogLevel,
+  type PromptStatus,
+} from '@gleaner/contracts';
+import { safeJoin, type HostHandlers } from '@gleaner/konnector/host';
+import type { InstalledKonnector } from '../registry/registry.js';
+import { accountAad } from '../secrets/sealed.js';
+import type { FileRecord, JobRecord } from '../storage/stores.js';
+import { iso } from './clock.js';
+import { fileView, filesRoot, publishAccount, publishJob, publishPrompt, stagingRoot, type StackContext } from './context.js';
+
+/** An error whose message is the code the konnector receives (serveHost maps it). */
+const fail = (code: string): Error => new Error(code);
+
+const MAX_ACCOUNT_DATA_BYTES = 1024 * 1024;
+const MAX_SESSION_BYTES = 4 * 1024 * 1024;
+/** After a prompt's deadline, an answer accepted at the last moment may still be on its way. */
+const LATE_CODE_GRACE_MS = 5_000;
+const REDACTED = '[redacted]';
+
+type Waiter = { promptId: string; close(status: Exclude<PromptStatus, 'waiting' | 'answered'>): Promise<void> };
+
+export type JobHost = {
+  handlers: HostHandlers;
+  /** Ends the job's waits (prompts closed with this status), flushes its logs, removes its staging. */
+  close(status: 'cancelled' | 'interrupted'): Promise<void>;
+  /** Stops the 2FA waits at once (cancel, shutdown) without waiting for the rest. */
+  abortWaits(status: 'cancelled' | 'interrupted'): Promise<void>;
+};
+
+/**
+ * The host side of one job: serves its konnector with the account it runs for and nothing else.
+ * Fields reach the konnector only through `start` (over IPC); the session and account data are
+ * sealed at rest; files land under the account's folder, moved only from this job's staging folder.
+ */
+export function createJobHost(
+  ctx: StackContext,
+  job: JobRecord,
+  konnector: InstalledKonnector,
+  hooks: { onAccountState(state: AccountState): void },
+): JobHost {
+  const { storage, keyring, config, logger } = ctx;
+  const accountId = job.accountId;
+  const staging = join(stagingRoot(config.dataDir), job.id);
+  const secrets = new Set<string>();
+  const waiters = new Set<Waiter>();
+  let logSeq = 0;
+  let logChain: Promise<void> = Promise.resolve();
+  let truncated = false;
+
+  const scrub = (text: string): string => {
+    let out = text;
+    for (const secret of secrets) if (secret.length >= 3) out = out.split(secret).join(REDACTED);
+    return out;
+  };
+
+  const account = async () => {
+    const record = await storage.accounts.get(accountId);
+    if (!record) throw fail('USER_ACTION_NEEDED.ACCOUNT_REMOVED');
+    return record;
+  };
+
+  const setState = async (state: AccountState) => {
+    await storage.accounts.update(accountId, { state, updatedAt: iso(ctx.clock.now()) });
+    hooks.onAccountState(state);
+    await publishAccount(ctx, accountId);
+  };
+
+  const log = (level: LogLevel, message: string, at: string): void => {
+    if (truncated) return;
+    const seq = logSeq++;
+    let line = { jobId: job.id, seq, level, message: scrub(message), at };
+    if (seq >= config.maxLogLinesPerJob) {
+      truncated = true;
+      line = { ...line, level: 'warn', message: `log truncated after ${config.maxLogLinesPerJob} lines` };
+    }
+    logChain = logChain.then(async () => {
+      try {
+        await storage.logs.append(line);
+        await ctx.events.publish({ type: 'job.log', line });
+      } catch (error) {
+        logger.warn({ err: error, jobId: job.id }, 'could not store a job log line');
+      }
+    });
+  };
+
+  const waitForCode = async (type: Parameters<HostHandlers['waitForTwoFaCode']>[0]) => {
+    if (job.mode === 'background') throw fail('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+    const earlier = await storage.prompts.listByJob(job.id);
+    if (earlier.length >= config.maxPromptsPerJob) throw fail('LOGIN_FAILED.TOO_MANY_ATTEMPTS');
+    for (const waiter of [...waiters]) await waiter.close('cancelled');
+
+    const now = ctx.clock.now();
+    const timeoutMs = Math.max(1, Math.min(type.timeoutMs, config.twoFaTimeoutCapMs));
+    const promptId = randomUUID();
+    let settle!: { resolve(code: string): void; reject(error: Error): void };
+    const result = new Promise<string>((resolvePromise, rejectPromise) => {
+      settle = { resolve: resolvePromise, reject: rejectPromise };
+    });
+    let settled = false;
+    let expiry: NodeJS.Timeout | undefined;
+    let lateTimer: NodeJS.Timeout | undefined;
+    const finish = (outcome: { code: string } | { error: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(expiry);
+      clearTimeout(lateTimer);
+      stopListening();
+      waiters.delete(waiter);
+      if ('code' in outcome) settle.resolve(outcome.code);
+      else settle.reject(fail(outcome.error));
+    };
+    // Listen before the prompt exists: an answer can only come after it is stored.
+    const stopListening = ctx.promptBus.listen(promptId, (message) => {
+      if (message.kind === 'code') {
+        const code = message.code.reveal();
+        secrets.add(code);
+        finish({ code });
+      } else {
+        finish({ error: 'JOB_CANCELLED' });
+      }
+    });
+    const waiter: Waiter = {
+      promptId,
+      async close(status) {
+        if (settled) return;
+        const closed = await storage.prompts.closeIfWaiting(promptId, status);
+        if (closed) await publishPrompt(ctx, promptId);
+        finish({ error: status === 'expired' ? 'USER_ACTION_NEEDED.TWOFA_EXPIRED' : status === 'cancelled' ? 'JOB_CANCELLED' : 'JOB_INTERRUPTED' });
+      },
+    };
+    waiters.add(waiter);
+
+    await storage.transaction(async (tx) => {
+      await tx.prompts.insert({
+        id: promptId,
+        jobId: job.id,
+        accountId,
+        type: type.type ?? null,
+        retry: type.retry,
+        status: 'waiting',
+        attempts: 0,
+        createdAt: iso(now),
+        expiresAt: iso(now + timeoutMs),
+      });
+      await tx.accounts.update(accountId, { state: twoFaState(type.type, type.retry), updatedAt: iso(now) });
+    });
+    hooks.onAccountState(twoFaState(type.type, type.retry));
+    await publishPrompt(ctx, promptId);
+    await publishAccount(ctx, accountId);
+
+    expiry = setTimeout(() => {
+      void (async () => {
+        const closed = await storage.prompts.closeIfWaiting(promptId, 'expired');
+        if (closed) {
+          await publishPrompt(ctx, promptId);
+          finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
+          return;
+        }
+        // Answered at the last moment: its code is on the way through the bus.
+        lateTimer = setTimeout(() => finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }), LATE_CODE_GRACE_MS);
+      })().catch((error: unknown) => {
+        logger.error({ err: error, promptId }, 'could not expire a prompt');
+        finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
+      });
+    }, timeoutMs);
+    return { code: await result };
+  };
+
+  const handlers: HostHandlers = {
+    async start() {
+      const record = await account();
+      const fields = JSON.parse(keyring.open(record.credentials, accountAad(accountId, 'credentials'))) as Record<string, string>;
+      for (const [name, spec] of Object.entries(konnector.manifest.fields)) {
+        const value = fields[name];
+        if (spec.type === 'password' && value) secrets.add(value);
+      }
+      await mkdir(staging, { recursive: true, mode: 0o700 });
+      return {
+        jobId: job.id,
+        accountId,
+        konnector: job.konnector,
+        mode: job.mode,
+        fields,
+        state: record.state,
+        stagingDir: staging,
+        twoFaTimeoutCapMs: config.twoFaTimeoutCapMs,
+      };
+    },
+
+    async updateAccountAttributes({ attrs }) {
+      if (attrs.state !== undefined) await setState(attrs.state);
+      return {};
+    },
+
+    async getAccountData() {
+      const record = await account();
+      return { data: record.data ? (JSON.parse(keyring.open(record.data, accountAad(accountId, 'data'))) as Record<string, unknown>) : {} };
+    },
+
+    async saveAccountData({ data, merge }) {
+      const record = await account();
+      const before = record.data ? (JSON.parse(keyring.open(record.data, accountAad(accountId, 'data'))) as Record<string, unknown>) : {};
+      const next = merge ? { ...before, ...data } : data;
+      const json = JSON.stringify(next);
+      if (json.length > MAX_ACCOUNT_DATA_BYTES) throw fail('UNKNOWN_ERROR');
+      await storage.accounts.update(accountId, { data: keyring.seal(json, accountAad(accountId, 'data')) });
+      return { data: next };
+    },
+
+    async loadSession() {
+      const record = await account();
+      return { session: record.session ? keyring.open(record.session, accountAad(accountId, 'session')) : null };
+    },
+
+    async saveSession({ session }) {
+      if (session !== null && session.length > MAX_SESSION_BYTES) throw fail('UNKNOWN_ERROR');
+      const record = await account();
+      await storage.accounts.update(accountId, {
+        session: session === null ? null : keyring.seal(session, accountAad(accountId, 'session')),
+        // A fresh session answers a reset.
+        ...(record.state === 'RESET_SESSION' && session !== null ? { state: null } : {}),
+        updatedAt: iso(ctx.clock.now()),
+      });
+      if (record.state === 'RESET_SESSION' && session !== null) hooks.onAccountState(null);
+      await publishAccount(ctx, accountId);
+      return {};
+    },
+
+    waitForTwoFaCode: (params) => waitForCode(params),
+
+    async listFiles() {
+      return { files: (await storage.files.list(accountId)).map(toEntry) };
+    },
+
+    async saveFile(params) {
+      try {
+        const stagingReal = await realpath(staging);
+        const staged = resolve(stagingReal, params.stagedPath);
+        const inside = relative(stagingReal, staged);
+        if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) throw new Error('staged file outside the staging folder');
+        // A symlink would let the konnector move a link to any file of the host into its files.
+        const info = await lstat(staged);
+        if (!info.isFile()) throw new Error('staged path is not a regular file');
+        const root = filesRoot(config.dataDir, accountId);
+        const target = safeJoin(root, params.folder, params.name);
+        await mkdir(dirname(target), { recursive: true });
+        await rename(staged, target);
+        const record: FileRecord = {
+          id: randomUUID(),
+          accountId,
+          jobId: job.id,
+          name: params.name,
+          folder: params.folder,
+          size: (await stat(target)).size,
+          sha256: await sha256File(target),
+          attributes: params.attributes,
+          bill: params.bill ?? null,
+          savedAt: iso(ctx.clock.now()),
+        };
+        const saved = await storage.files.upsert(record);
+        await storage.jobs.incrementFilesSaved(job.id);
+        await ctx.events.publish({ type: 'file.saved', file: fileView(saved) });
+        await publishJob(ctx, job.id);
+        return toEntry(saved);
+      } catch (error) {
+        logger.warn({ err: error, jobId: job.id }, 'a konnector could not save a file');
+        throw fail('SAVE_FILE_FAILED');
+      }
+    },
+
+    onLog(entry) {
+      log(entry.level, entry.message, entry.at);
+    },
+  };
+
+  const abortWaits = async (status: 'cancelled' | 'interrupted') => {
+    for (const waiter of [...waiters]) await waiter.close(status);
+  };
+
+  return {
+    handlers,
+    abortWaits,
+    async close(status) {
+      await abortWaits(status);
+      await logChain;
+      await rm(staging, { recursive: true, force: true });
+    },
+  };
+}
+
+function toEntry(f: FileRecord): FileEntry {
+  return {
+    name: f.name,
+    folder: f.folder,
+    size: f.size,
+    sha256: f.sha256,
+    attributes: f.attributes,
+    ...(f.bill ? { bill: f.bill } : {}),
+    savedAt: f.savedAt,
+  };
+}
+
+function sha256File(file: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolvePromise(hash.digest('hex')))
+      .on('error', reject);
+  });
+}

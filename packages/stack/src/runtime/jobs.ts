@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import { isTransientState, type ErrorCode, type Job, type JobLogLine, type RunMode } from '@gleaner/contracts';
+import { reduceLoginStatus, initialLoginState, type LoginEffect, type LoginEvent, type LoginState } from '../core/login-status.js';
+import { reduceSkipPolicy } from '../core/skip-policy.js';
+import { StackError } from '../errors.js';
+import { spawnKonnector, type CancelReason, type RunningKonnector } from '../runner/spawn-konnector.js';
+import type { JobRecord } from '../storage/stores.js';
+import { iso } from './clock.js';
+import { jobView, publishAccount, publishJob, publishPrompt, type StackContext } from './context.js';
+import { createJobHost, type JobHost } from './job-host.js';
+
+type Active = {
+  job: JobRecord;
+  host: JobHost | null;
+  run: RunningKonnector | null;
+  cancelReason: CancelReason | null;
+  ended: Promise<void>;
+};
+
+/**
+ * Jobs: one active per account (the storage's unique index says so), a queue with a concurrency
+ * limit, a time limit, and the login status driven by the pure 8-second rule. Each job runs its
+ * konnector in its own process through the runner.
+ */
+export class JobService {
+  readonly #ctx: StackContext;
+  readonly #queue: string[] = [];
+  readonly #active = new Map<string, Active>();
+  #closing = false;
+
+  constructor(ctx: StackContext) {
+    this.#ctx = ctx;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  async start(accountId: string, mode: RunMode): Promise<Job> {
+    const { storage, registry, clock } = this.#ctx;
+    if (this.#closing) throw new StackError('conflict', 'the stack is shutting down: no new jobs');
+    const account = await storage.accounts.get(accountId);
+    if (!account) throw new StackError('not_found', `no account ${accountId}`);
+    if (!registry.get(account.konnector)) throw new StackError('invalid', `konnector ${account.konnector} is not installed`);
+    const job: JobRecord = {
+      id: randomUUID(),
+      accountId,
+      konnector: account.konnector,
+      mode,
+      status: 'queued',
+      loginStatus: 'pending',
+      error: null,
+      filesSaved: 0,
+      createdAt: iso(clock.now()),
+      startedAt: null,
+      endedAt: null,
+    };
+    if (!(await storage.jobs.insertIfNoActive(job))) {
+      const active = await storage.jobs.active(accountId);
+      throw new StackError('conflict', `account ${accountId} already has an active job`, { jobId: active?.id });
+    }
+    await publishJob(this.#ctx, job.id);
+    await publishAccount(this.#ctx, accountId);
+    this.#queue.push(job.id);
+    this.#pump();
+    return jobView(job);
+  }
+
+  async get(id: string): Promise<Job> {
+    const job = await this.#ctx.storage.jobs.get(id);
+    if (!job) throw new StackError('not_found', `no job ${id}`);
+    return jobView(job);
+  }
+
+  async list(filter: { accountId?: string; limit?: number }): Promise<Job[]> {
+    const limit = Math.min(Math.max(1, filter.limit ?? 50), 500);
+    return (await this.#ctx.storage.jobs.list({ ...(filter.accountId ? { accountId: filter.accountId } : {}), limit })).map(jobView);
+  }
+
+  async logs(id: string): Promise<JobLogLine[]> {
+    await this.get(id);
+    return this.#ctx.storage.logs.list(id);
+  }
+
+  async cancel(id: string): Promise<Job> {
+    const job = await this.#ctx.storage.jobs.get(id);
+    if (!job) throw new StackError('not_found', `no job ${id}`);
+    await this.#stop(id, 'JOB_CANCELLED');
+    return this.get(id);
+  }
+
+  /** Waits until the job is no longer active here (after a cancel, say). */
+  async settled(id: string): Promise<void> {
+    await this.#active.get(id)?.ended;
+  }
+
+  /** No new jobs; queued ones end JOB_INTERRUPTED; running ones get `graceMs`, then are stopped. */
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    for (const id of this.#queue.splice(0)) await this.#endQueued(id, 'JOB_INTERRUPTED');
+    const running = [...this.#active.values()];
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.all(running.map((a) => a.ended)), graceOver]);
+    clearTimeout(timer);
+    await Promise.all([...this.#active.keys()].map((id) => this.#stop(id, 'JOB_INTERRUPTED')));
+    await Promise.all([...this.#active.values()].map((a) => a.ended));
+  }
+
+  async #stop(id: string, reason: CancelReason): Promise<void> {
+    const queued = this.#queue.indexOf(id);
+    if (queued !== -1) {
+      this.#queue.splice(queued, 1);
+      await this.#endQueued(id, reason as ErrorCode);
+      return;
+    }
+    const active = this.#active.get(id);
+    if (!active) return;
+    active.cancelReason ??= reason;
+    // The konnector's wait for a code ends at once; the process gets a grace to end on its own.
+    await active.host?.abortWaits(reason === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled');
+    if (active.run) void active.run.kill(reason);
+    await active.ended;
+  }
+
+  async #endQueued(id: string, error: ErrorCode): Promise<void> {
+    const job = await this.#ctx.storage.jobs.get(id);
+    if (job) await this.#finalize(job, error, initialLoginState);
+  }
+
+  #pump(): void {
+    while (!this.#closing && this.#active.size < this.#ctx.config.concurrency && this.#queue.length > 0) {
+      const id = this.#queue.shift()!;
+      const entry: Active = { job: undefined as unknown as JobRecord, host: null, run: null, cancelReason: null, ended: Promise.resolve() };
+      this.#active.set(id, entry);
+      entry.ended = this.#run(id, entry)
+        .catch((error: unknown) => this.#ctx.logger.error({ err: error, jobId: id }, 'a job failed in the runtime'))
+        .finally(() => {
+          this.#active.delete(id);
+          this.#pump();
+        });
+    }
+  }
+
+  async #run(id: string, entry: Active): Promise<void> {
+    const { storage, registry, clock, config, logger } = this.#ctx;
+    const startedAt = iso(clock.now());
+    if (!(await storage.jobs.transition(id, ['queued'], { status: 'running', startedAt }))) return;
+    const job = (await storage.jobs.get(id))!;
+    entry.job = job;
+    await publishJob(this.#ctx, id);
+    const account = await storage.accounts.get(job.accountId);
+    const konnector = registry.get(job.konnector);
+    if (!account || !konnector) {
+      await this.#finalize(job, account ? 'UNKNOWN_ERROR' : 'USER_ACTION_NEEDED.ACCOUNT_REMOVED', initialLoginState);
+      return;
+    }
+
+    // The 8-second rule: a pure reducer; this shell applies its effects (status writes, wake-ups).
+    let login: LoginState = initialLoginState;
+    let wake: NodeJS.Timeout | undefined;
+    let loginChain: Promise<void> = Promise.resolve();
+    const feed = (event: LoginEvent) => {
+      const step = reduceLoginStatus(login, event, clock.now());
+      login = step.state;
+      for (const effect of step.effects) apply(effect);
+    };
+    const apply = (effect: LoginEffect) => {
+      if (effect.type === 'wakeAt') {
+        clearTimeout(wake);
+        wake = setTimeout(() => feed({ type: 'tick' }), Math.max(0, effect.at - clock.now()));
+        return;
+      }
+      clearTimeout(wake);
+      loginChain = loginChain.then(async () => {
+        if (await storage.jobs.transition(id, ['running'], { loginStatus: effect.status })) await publishJob(this.#ctx, id);
+      });
+    };
+    feed({ type: 'started', accountState: account.state });
+
+    const host = createJobHost(this.#ctx, job, konnector, { onAccountState: (state) => feed({ type: 'accountState', state }) });
+    entry.host = host;
+    let error: ErrorCode | null;
+    try {
+      if (entry.cancelReason) throw new Error(entry.cancelReason);
+      const run = spawnKonnector({
+        konnectorDir: konnector.dir,
+        main: konnector.main,
+        handlers: host.handlers,
+        timeLimitMs: config.jobTimeLimitMs,
+        memoryLimitMb: config.memoryLimitMb,
+        killGraceMs: config.killGraceMs,
+      });
+      entry.run = run;
+      logger.info({ jobId: id, accountId: job.accountId, konnector: job.konnector, mode: job.mode, pid: run.pid }, 'job started');
+      const outcome = await run.done;
+      if (outcome.finish?.outcome === 'ok' && !outcome.killedForTime) error = null;
+      else if (outcome.killedForTime) error = 'JOB_TIMEOUT';
+      else if (entry.cancelReason) error = entry.cancelReason;
+      else if (outcome.killedForMemory) error = 'UNKNOWN_ERROR';
+      else error = outcome.finish?.error ?? 'UNKNOWN_ERROR';
+    } catch (thrown) {
+      error = entry.cancelReason ?? 'UNKNOWN_ERROR';
+      logger.error({ err: thrown, jobId: id }, 'could not run the konnector');
+    }
+    clearTimeout(wake);
+    await host.close(error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled');
+    await loginChain;
+    const current = (await storage.jobs.get(id)) ?? job;
+    await this.#finalize(current, error, login);
+    logger.info({ jobId: id, error }, 'job ended');
+  }
+
+  /** Ends a job: status, error, login status, the account's transient state, the skip policy. */
+  async #finalize(job: JobRecord, error: ErrorCode | null, login: LoginState): Promise<void> {
+    const { storage, clock } = this.#ctx;
+    const now = iso(clock.now());
+    const loginStatus = job.loginStatus !== 'pending' ? job.loginStatus : reduceLoginStatus(login, { type: 'ended', error }, clock.now()).state.status;
+    const closedPrompts: string[] = [];
+    const ended = await storage.transaction(async (tx) => {
+      const changed = await tx.jobs.transition(job.id, ['queued', 'running'], {
+        status: error === null ? 'done' : 'errored',
+        error,
+        loginStatus,
+        endedAt: now,
+      });
+      if (!changed) return false;
+      // Prompts of a job that is over can never be answered.
+      for (const prompt of await tx.prompts.listByJob(job.id)) {
+        if (prompt.status === 'waiting' && (await tx.prompts.closeIfWaiting(prompt.id, error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled'))) {
+          closedPrompts.push(prompt.id);
+        }
+      }
+      const account = await tx.accounts.get(job.accountId);
+      if (account) {
+        const paused = reduceSkipPolicy({ pausedBy: account.pausedBy }, { type: 'jobEnded', mode: job.mode, error });
+        await tx.accounts.update(job.accountId, {
+          ...(isTransientState(account.state) ? { state: null } : {}),
+          pausedBy: paused.pausedBy,
+          updatedAt: now,
+        });
+      }
+      return true;
+    });
+    if (!ended) return;
+    for (const promptId of closedPrompts) await publishPrompt(this.#ctx, promptId);
+    await publishJob(this.#ctx, job.id);
+    await publishAccount(this.#ctx, job.accountId);
+  }
+}

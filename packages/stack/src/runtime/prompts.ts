@@ -1,0 +1,58 @@
+import { Secret, type AnswerOutcome } from '@gleaner/contracts';
+import { reducePrompt } from '../core/prompt-lifecycle.js';
+import { StackError } from '../errors.js';
+import { iso } from './clock.js';
+import { publishPrompt, type StackContext } from './context.js';
+
+/**
+ * Answers to prompts. The decision is the pure `reducePrompt`; the database row is the arbiter of
+ * races: an attempt only counts through a conditional UPDATE on a waiting, unexpired prompt, so of
+ * two codes submitted at once exactly one is accepted. The code goes to the waiting job through the
+ * prompt bus and is stored nowhere (only the count of attempts is).
+ */
+export class PromptService {
+  constructor(private readonly ctx: StackContext) {}
+
+  async answer(promptId: string, rawCode: string): Promise<AnswerOutcome> {
+    const { storage, clock, config } = this.ctx;
+    // A lost race means the row changed under us: decide again on what it became.
+    for (let round = 0; round < 3; round++) {
+      const prompt = await storage.prompts.get(promptId);
+      if (!prompt) throw new StackError('not_found', `no prompt ${promptId}`);
+      const now = clock.now();
+      const step = reducePrompt(
+        { status: prompt.status, attempts: prompt.attempts, expiresAt: Date.parse(prompt.expiresAt) },
+        { type: 'submit', code: rawCode },
+        now,
+        config.maxCodeAttempts,
+      );
+      const outcome = step.outcome ?? 'not_waiting';
+      if (outcome !== 'accepted' && outcome !== 'bad_format') return outcome;
+      const counted = await storage.prompts.recordAttempt(promptId, {
+        now: iso(now),
+        maxAttempts: config.maxCodeAttempts,
+        answer: outcome === 'accepted',
+      });
+      if (!counted) continue;
+      if (outcome === 'accepted') {
+        const deliver = step.effects.find((e) => e.type === 'deliver');
+        if (deliver) await this.ctx.promptBus.send(promptId, { kind: 'code', code: new Secret(deliver.code) });
+      }
+      await publishPrompt(this.ctx, promptId);
+      return outcome;
+    }
+    return 'not_waiting';
+  }
+
+  /** The person gave up on this prompt (e.g. an approval in an app): the job ends JOB_CANCELLED. */
+  async cancel(promptId: string): Promise<void> {
+    const { storage } = this.ctx;
+    const prompt = await storage.prompts.get(promptId);
+    if (!prompt) throw new StackError('not_found', `no prompt ${promptId}`);
+    if (!(await storage.prompts.closeIfWaiting(promptId, 'cancelled'))) {
+      throw new StackError('conflict', `prompt ${promptId} is not waiting`);
+    }
+    await this.ctx.promptBus.send(promptId, { kind: 'cancelled' });
+    await publishPrompt(this.ctx, promptId);
+  }
+}

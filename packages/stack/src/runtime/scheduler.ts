@@ -1,0 +1,131 @@
+import type { Trigger } from '@gleaner/contracts';
+import { decideScheduledRun } from '../core/skip-policy.js';
+import { isValidTime, nextRunAt, spreadTime } from '../core/schedule.js';
+import { StackError } from '../errors.js';
+import type { TriggerRecord } from '../storage/stores.js';
+import { iso } from './clock.js';
+import { publishAccount, type StackContext } from './context.js';
+import type { JobService } from './jobs.js';
+
+export type TickResult = {
+  started: { accountId: string; jobId: string }[];
+  skipped: { accountId: string; reason: string }[];
+};
+
+const DUE_PAGE = 100;
+
+const triggerView = (t: TriggerRecord): Trigger => ({
+  accountId: t.accountId,
+  frequency: t.frequency,
+  time: t.time,
+  nextRunAt: t.frequency === 'off' ? null : t.nextRunAt,
+});
+
+/**
+ * Starts background runs when triggers are due. A tick moves each due trigger to its next time with
+ * a guarded update (so that a trigger fires once even with several schedulers), then asks the skip
+ * policy: accounts paused by an error that needs the person are skipped, and the skip is recorded.
+ */
+export class Scheduler {
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<TickResult> | null = null;
+
+  constructor(
+    private readonly ctx: StackContext,
+    private readonly jobs: JobService,
+  ) {}
+
+  start(intervalMs: number): void {
+    this.stop();
+    this.#timer = setInterval(() => {
+      this.tick().catch((error: unknown) => this.ctx.logger.error({ err: error }, 'scheduler tick failed'));
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Starts the runs due at the clock's now; one tick at a time. */
+  async tick(): Promise<TickResult> {
+    while (this.#ticking) await this.#ticking.catch(() => undefined);
+    this.#ticking = this.#tick();
+    try {
+      return await this.#ticking;
+    } finally {
+      this.#ticking = null;
+    }
+  }
+
+  async #tick(): Promise<TickResult> {
+    const { storage, clock, logger } = this.ctx;
+    const result: TickResult = { started: [], skipped: [] };
+    const now = clock.now();
+    for (const trigger of await storage.triggers.due(iso(now), DUE_PAGE)) {
+      if (this.jobs.closing) break;
+      const next = nextRunAt(trigger, now);
+      if (!(await storage.triggers.advance(trigger.accountId, trigger.nextRunAt!, next === null ? null : iso(next)))) continue;
+      const account = await storage.accounts.get(trigger.accountId);
+      if (!account) {
+        await storage.triggers.delete(trigger.accountId);
+        continue;
+      }
+      const decision = decideScheduledRun({ pausedBy: account.pausedBy }, { hasActiveJob: !!(await storage.jobs.active(account.id)) });
+      if (!decision.run) {
+        await storage.triggers.update(account.id, { lastSkippedAt: iso(now), skipReason: decision.reason });
+        logger.info({ accountId: account.id, reason: decision.reason }, 'scheduled run skipped');
+        result.skipped.push({ accountId: account.id, reason: decision.reason });
+        await publishAccount(this.ctx, account.id);
+        continue;
+      }
+      try {
+        const job = await this.jobs.start(account.id, 'background');
+        result.started.push({ accountId: account.id, jobId: job.id });
+      } catch (error) {
+        const reason = error instanceof StackError ? error.code : 'error';
+        await storage.triggers.update(account.id, { lastSkippedAt: iso(now), skipReason: reason });
+        result.skipped.push({ accountId: account.id, reason });
+      }
+    }
+    return result;
+  }
+
+  async get(accountId: string): Promise<Trigger> {
+    const trigger = await this.#ensure(accountId);
+    return triggerView(trigger);
+  }
+
+  /** Also the record of the last skip, for Home and the CLI. */
+  async record(accountId: string): Promise<TriggerRecord> {
+    return this.#ensure(accountId);
+  }
+
+  async set(accountId: string, input: { frequency: Trigger['frequency']; time?: string }): Promise<Trigger> {
+    const { storage, clock } = this.ctx;
+    const trigger = await this.#ensure(accountId);
+    if (input.time !== undefined && !isValidTime(input.time)) throw new StackError('invalid', `time must be HH:MM: ${input.time}`, { path: 'time' });
+    const updated = { ...trigger, frequency: input.frequency, time: input.time ?? trigger.time };
+    const next = nextRunAt(updated, clock.now());
+    updated.nextRunAt = next === null ? null : iso(next);
+    await storage.triggers.upsert(updated);
+    await publishAccount(this.ctx, accountId);
+    return triggerView(updated);
+  }
+
+  async #ensure(accountId: string): Promise<TriggerRecord> {
+    const { storage, registry, clock } = this.ctx;
+    const account = await storage.accounts.get(accountId);
+    if (!account) throw new StackError('not_found', `no account ${accountId}`);
+    const existing = await storage.triggers.get(accountId);
+    if (existing) return existing;
+    const manifest = registry.get(account.konnector)?.manifest;
+    const { time, weekday } = spreadTime(accountId, manifest?.time_interval ?? [0, 5]);
+    const trigger: TriggerRecord = { accountId, frequency: manifest?.frequency ?? 'daily', time, weekday, nextRunAt: null, lastSkippedAt: null, skipReason: null };
+    const next = nextRunAt(trigger, clock.now());
+    trigger.nextRunAt = next === null ? null : iso(next);
+    await storage.triggers.upsert(trigger);
+    return trigger;
+  }
+}
