@@ -138,8 +138,9 @@ export function createJobHost(
     };
     waiters.add(waiter);
 
-    await storage.transaction(async (tx) => {
-      await tx.prompts.insert({
+    try {
+      await storage.transaction(async (tx) => {
+        await tx.prompts.insert({
         id: promptId,
         jobId: job.id,
         accountId,
@@ -149,14 +150,17 @@ export function createJobHost(
         attempts: 0,
         createdAt: iso(now),
         expiresAt: iso(now + timeoutMs),
+        });
+        await tx.accounts.update(accountId, { state: twoFaState(type.type, type.retry), updatedAt: iso(now) });
       });
-      await tx.accounts.update(accountId, { state: twoFaState(type.type, type.retry), updatedAt: iso(now) });
-    });
-    hooks.onAccountState(twoFaState(type.type, type.retry));
-    await publishPrompt(ctx, promptId);
-    await publishAccount(ctx, accountId);
+    } catch (error) {
+      result.catch(() => undefined);
+      finish({ error: 'UNKNOWN_ERROR' });
+      throw error;
+    }
 
-    expiry = setTimeout(() => {
+    // Armed before anything else awaits: an answer may come as soon as the row exists.
+    if (!settled) expiry = setTimeout(() => {
       void (async () => {
         const closed = await storage.prompts.closeIfWaiting(promptId, 'expired');
         if (closed) {
@@ -165,12 +169,15 @@ export function createJobHost(
           return;
         }
         // Answered at the last moment: its code is on the way through the bus.
-        lateTimer = setTimeout(() => finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }), LATE_CODE_GRACE_MS);
+        if (!settled) lateTimer = setTimeout(() => finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }), LATE_CODE_GRACE_MS);
       })().catch((error: unknown) => {
         logger.error({ err: error, promptId }, 'could not expire a prompt');
         finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
       });
     }, timeoutMs);
+    hooks.onAccountState(twoFaState(type.type, type.retry));
+    await publishPrompt(ctx, promptId);
+    await publishAccount(ctx, accountId);
     return { code: await result };
   };
 
