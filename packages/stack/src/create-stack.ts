@@ -114,7 +114,11 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     maxLogLinesPerJob: positive(options.maxLogLinesPerJob, 2000),
     killGraceMs: positive(options.killGraceMs, 2000),
   };
-  const events = new EventHub(storage.events, { logger, retention: positive(options.eventRetention, 10_000), now: () => clock.now() });
+  const events = new EventHub(storage.events, {
+    logger,
+    retention: positive(options.eventRetention, 10_000),
+    now: () => clock.now(),
+  });
   const promptBus = options.promptBus ?? new InProcessPromptBus();
   const ctx: StackContext = { config, storage, keyring, registry, events, promptBus, logger, clock };
 
@@ -127,7 +131,8 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
   }
   // Anything sealed under an older key is re-sealed under the current one, so old keys can go.
   const resealed = await resealAll(storage, keyring);
-  if (resealed.resealed > 0) logger.info({ keyId: resealed.keyId, resealed: resealed.resealed }, 'secrets re-sealed under the current key');
+  if (resealed.resealed > 0)
+    logger.info({ keyId: resealed.keyId, resealed: resealed.resealed }, 'secrets re-sealed under the current key');
 
   const jobs = new JobService(ctx);
   const accounts = new AccountService(ctx, jobs);
@@ -136,7 +141,10 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
   if (options.schedulerIntervalMs !== false) scheduler.start(positive(options.schedulerIntervalMs, 30_000));
 
   let closing: Promise<void> | null = null;
-  logger.info({ dataDir, konnectors: registry.list().map((k) => k.manifest.slug), keyId: keyring.currentId }, 'stack started');
+  logger.info(
+    { dataDir, konnectors: registry.list().map((k) => k.manifest.slug), keyId: keyring.currentId },
+    'stack started',
+  );
 
   return {
     dataDir,
@@ -194,7 +202,10 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     },
     secrets: {
       async rotate(newKeyId) {
-        const result = await rotateSecretKey(storage, dataDir, { env: options.env ?? process.env, ...(newKeyId ? { newKeyId } : {}) });
+        const result = await rotateSecretKey(storage, dataDir, {
+          env: options.env ?? process.env,
+          ...(newKeyId ? { newKeyId } : {}),
+        });
         ctx.keyring = result.keyring;
         return { keyId: result.keyId, accounts: result.accounts, resealed: result.resealed };
       },

@@ -11,30 +11,50 @@ describe('accounts', () => {
     const recorder = new EventRecorder(stack);
     try {
       await assert.rejects(stack.accounts.create({ konnector: 'nope', fields: {} }), { code: 'invalid' });
-      await assert.rejects(stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada' } }), (e: { code: string; message: string }) =>
-        e.code === 'invalid' && e.message.includes('fields.password'),
+      await assert.rejects(
+        stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada' } }),
+        (e: { code: string; message: string }) => e.code === 'invalid' && e.message.includes('fields.password'),
       );
-      await assert.rejects(stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'a', password: 'b', extra: 'x' } }), { code: 'invalid' });
-      const account = await stack.accounts.create({ konnector: 'twofa-test', label: 'Mine', fields: { login: 'ada', password: CANARY_PASSWORD } });
+      await assert.rejects(
+        stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'a', password: 'b', extra: 'x' } }),
+        { code: 'invalid' },
+      );
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        label: 'Mine',
+        fields: { login: 'ada', password: CANARY_PASSWORD },
+      });
       assert.equal(account.label, 'Mine');
       assert.equal(account.sessionSaved, false);
       assert.equal(account.lastJob, null);
       assert.ok(account.nextRunAt);
       assert.ok(!JSON.stringify(account).includes(CANARY_PASSWORD));
 
-      const updated = await stack.accounts.update(account.id, { label: 'Renamed', fields: { login: 'bob', password: '' } });
+      const updated = await stack.accounts.update(account.id, {
+        label: 'Renamed',
+        fields: { login: 'bob', password: '' },
+      });
       assert.equal(updated.label, 'Renamed');
       assert.equal(updated.fields.login, 'bob');
       const keyring = loadKeyring({ dataDir, env: {} });
       const record = (await stack.storage.accounts.get(account.id))!;
-      const fields = JSON.parse(keyring.open(record.credentials, accountAad(account.id, 'credentials'))) as Record<string, string>;
+      const fields = JSON.parse(keyring.open(record.credentials, accountAad(account.id, 'credentials'))) as Record<
+        string,
+        string
+      >;
       assert.equal(fields.password, CANARY_PASSWORD, 'kept');
       assert.equal(fields.login, 'bob');
       await stack.accounts.update(account.id, { fields: { password: 'new-Pw-1' } });
       const record2 = (await stack.storage.accounts.get(account.id))!;
-      assert.equal((JSON.parse(keyring.open(record2.credentials, accountAad(account.id, 'credentials'))) as Record<string, string>).password, 'new-Pw-1');
+      assert.equal(
+        (JSON.parse(keyring.open(record2.credentials, accountAad(account.id, 'credentials'))) as Record<string, string>)
+          .password,
+        'new-Pw-1',
+      );
 
-      await stack.storage.accounts.update(account.id, { session: keyring.seal('jar', accountAad(account.id, 'session')) });
+      await stack.storage.accounts.update(account.id, {
+        session: keyring.seal('jar', accountAad(account.id, 'session')),
+      });
       assert.equal((await stack.accounts.get(account.id)).sessionSaved, true);
       const reset = await stack.accounts.resetSession(account.id);
       assert.equal(reset.sessionSaved, false);
@@ -56,7 +76,10 @@ describe('accounts', () => {
   it('konnectors: listed with their fields; a bad one among good ones is reported, not loaded', async () => {
     const stack = await openStack(tmpDataDir());
     try {
-      assert.deepEqual(stack.konnectors.list().map((k) => k.slug), ['twofa-test']);
+      assert.deepEqual(
+        stack.konnectors.list().map((k) => k.slug),
+        ['twofa-test'],
+      );
       assert.equal(stack.konnectors.get('twofa-test')?.fields.password?.type, 'password');
       assert.equal(stack.konnectors.get('nope'), undefined);
     } finally {

@@ -9,7 +9,10 @@ describe('background runs and the scheduler', () => {
     const stack = await openStack(tmpDataDir(), { clock });
     const recorder = new EventRecorder(stack);
     try {
-      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: 'pw' } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw' },
+      });
       const trigger = await stack.triggers.get(account.id);
       assert.equal(trigger.frequency, 'daily');
       assert.match(trigger.time, /^0[23]:/, 'inside the manifest window');
@@ -22,7 +25,11 @@ describe('background runs and the scheduler', () => {
       const ended = await recorder.waitFor(isJobEnded(first.started[0]!.jobId), 'the background job');
       assert.equal(ended.job.mode, 'background');
       assert.equal(ended.job.error, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
-      assert.equal((await stack.storage.prompts.listByJob(ended.job.id)).length, 0, 'no prompt: nobody is there to answer');
+      assert.equal(
+        (await stack.storage.prompts.listByJob(ended.job.id)).length,
+        0,
+        'no prompt: nobody is there to answer',
+      );
       const paused = await stack.accounts.get(account.id);
       assert.equal(paused.needsAction, true);
       assert.equal(paused.state, null);
@@ -32,7 +39,10 @@ describe('background runs and the scheduler', () => {
       assert.ok(Date.parse(next) > clock.now());
       offset = Date.parse(next) - Date.now() + 1000;
       const second = await stack.scheduler.tick();
-      assert.deepEqual(second, { started: [], skipped: [{ accountId: account.id, reason: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }] });
+      assert.deepEqual(second, {
+        started: [],
+        skipped: [{ accountId: account.id, reason: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }],
+      });
       const record = await stack.scheduler.record(account.id);
       assert.equal(record.skipReason, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
       assert.ok(record.lastSkippedAt);
@@ -59,12 +69,17 @@ describe('background runs and the scheduler', () => {
     const stack = await openStack(tmpDataDir());
     const recorder = new EventRecorder(stack);
     try {
-      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: 'pw', scenario: 'host-wait' } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw', scenario: 'host-wait' },
+      });
       const job = await stack.jobs.start(account.id, 'background');
       const ended = await recorder.waitFor(isJobEnded(job.id), 'the job');
       assert.equal(ended.job.error, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
       assert.deepEqual(await stack.storage.prompts.listByJob(job.id), []);
-      assert.ok(!recorder.events.some((e) => e.type === 'account.updated' && e.account.state?.startsWith('TWOFA_NEEDED')));
+      assert.ok(
+        !recorder.events.some((e) => e.type === 'account.updated' && e.account.state?.startsWith('TWOFA_NEEDED')),
+      );
     } finally {
       recorder.stop();
       await stack.close(1000);
@@ -74,7 +89,10 @@ describe('background runs and the scheduler', () => {
   it('triggers can be changed and turned off', async () => {
     const stack = await openStack(tmpDataDir());
     try {
-      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: 'pw' } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw' },
+      });
       const weekly = await stack.triggers.set(account.id, { frequency: 'weekly', time: '05:45' });
       assert.equal(weekly.time, '05:45');
       assert.equal(new Date(weekly.nextRunAt!).getHours(), 5);

@@ -25,8 +25,15 @@ describe('events', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       stop();
       const ids = seen.map((e) => e.id);
-      assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => i + 11));
-      assert.deepEqual(live.map((e) => e.id), Array.from({ length: 30 }, (_, i) => i + 31), 'null: live ones only');
+      assert.deepEqual(
+        ids,
+        Array.from({ length: 50 }, (_, i) => i + 11),
+      );
+      assert.deepEqual(
+        live.map((e) => e.id),
+        Array.from({ length: 30 }, (_, i) => i + 31),
+        'null: live ones only',
+      );
       const first = seen[0];
       assert.equal(first?.type, 'account.deleted');
       assert.ok(first && 'accountId' in first && first.accountId === 'a10');

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AUTO_SUCCESS_MS, initialLoginState, reduceLoginStatus, type LoginEffect, type LoginEvent, type LoginState } from '../src/core/login-status.js';
+import {
+  AUTO_SUCCESS_MS,
+  initialLoginState,
+  reduceLoginStatus,
+  type LoginEffect,
+  type LoginEvent,
+  type LoginState,
+} from '../src/core/login-status.js';
 
 /** Drives the reducer with a fake clock, following its wake-ups like the shell does. */
 function drive(steps: [at: number, event: LoginEvent][]): { state: LoginState; effects: LoginEffect[] } {

@@ -44,9 +44,15 @@ describe('konnector registry', () => {
   it('refuses a manifest whose main file does not exist, and one that is not JSON', () => {
     const root = mkdtempSync(join(tmpdir(), 'gleaner-registry-'));
     const missing = konnector(root, 'missing', { ...good('missing'), main: 'nope.js' });
-    assert.throws(() => KonnectorRegistry.load([missing]), (e: unknown) => e instanceof ManifestError && e.problems[0]?.path === 'main');
+    assert.throws(
+      () => KonnectorRegistry.load([missing]),
+      (e: unknown) => e instanceof ManifestError && e.problems[0]?.path === 'main',
+    );
     const broken = konnector(root, 'broken', '{ not json');
-    assert.throws(() => KonnectorRegistry.load([broken]), (e: unknown) => e instanceof ManifestError && e.problems[0]?.path === '(root)');
+    assert.throws(
+      () => KonnectorRegistry.load([broken]),
+      (e: unknown) => e instanceof ManifestError && e.problems[0]?.path === '(root)',
+    );
   });
 
   it('in a folder of konnectors, loads the good ones and reports the bad one (nothing half-loads)', () => {
@@ -55,7 +61,10 @@ describe('konnector registry', () => {
     konnector(root, 'b-bad', { ...good('b-bad'), version: 'one' });
     konnector(root, 'c-good', good('c-good'));
     const registry = KonnectorRegistry.load([root]);
-    assert.deepEqual(registry.list().map((k) => k.manifest.slug), ['a-good', 'c-good']);
+    assert.deepEqual(
+      registry.list().map((k) => k.manifest.slug),
+      ['a-good', 'c-good'],
+    );
     assert.equal(registry.get('b-bad'), undefined);
     assert.equal(registry.problems.length, 1);
     assert.equal(registry.problems[0]?.dir, join(root, 'b-bad'));
@@ -66,6 +75,9 @@ describe('konnector registry', () => {
     const root = mkdtempSync(join(tmpdir(), 'gleaner-registry-'));
     const one = konnector(root, 'one', good('same'));
     const two = konnector(root, 'two', good('same'));
-    assert.throws(() => KonnectorRegistry.load([one, two]), (e: unknown) => e instanceof ManifestError && e.problems[0]?.path === 'slug');
+    assert.throws(
+      () => KonnectorRegistry.load([one, two]),
+      (e: unknown) => e instanceof ManifestError && e.problems[0]?.path === 'slug',
+    );
   });
 });

@@ -3,7 +3,15 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { StackEvent } from '@gleaner/contracts';
-import { EventRecorder, FIXTURES, GOOD_CODE, isPrompt, openStack, tmpDataDir, TWOFA_KONNECTOR } from './helpers/stack-harness.js';
+import {
+  EventRecorder,
+  FIXTURES,
+  GOOD_CODE,
+  isPrompt,
+  openStack,
+  tmpDataDir,
+  TWOFA_KONNECTOR,
+} from './helpers/stack-harness.js';
 
 describe('restart', () => {
   it('closed while a job waits for a code: the job ends JOB_INTERRUPTED, its prompt interrupted, nothing left running', async () => {
@@ -37,7 +45,9 @@ describe('restart', () => {
 
   it('killed while a job waits (SIGKILL): at the next start the job is JOB_INTERRUPTED and its prompt interrupted', async () => {
     const dataDir = tmpDataDir();
-    const child = spawn(process.execPath, [join(FIXTURES, 'crash-stack.mjs'), dataDir, TWOFA_KONNECTOR], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(FIXTURES, 'crash-stack.mjs'), dataDir, TWOFA_KONNECTOR], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const ids = await new Promise<{ accountId: string; jobId: string; promptId: string }>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`no prompt from the stack process: ${out}`)), 20_000);
@@ -67,7 +77,8 @@ describe('restart', () => {
       const recorder = new EventRecorder(stack);
       const again = await stack.jobs.start(ids.accountId, 'manual');
       const waiting = await recorder.waitFor(
-        (e): e is Extract<StackEvent, { type: 'prompt.updated' }> => isPrompt(ids.accountId, 'waiting')(e) && e.prompt.jobId === again.id,
+        (e): e is Extract<StackEvent, { type: 'prompt.updated' }> =>
+          isPrompt(ids.accountId, 'waiting')(e) && e.prompt.jobId === again.id,
         'a new prompt',
       );
       assert.notEqual(waiting.prompt.id, ids.promptId);

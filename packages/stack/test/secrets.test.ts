@@ -28,7 +28,10 @@ describe('secret keys', () => {
     chmodSync(file, 0o644);
     assert.throws(
       () => loadKeyring({ dataDir, env: {} }),
-      (error: Error) => error instanceof SecretKeyError && error.message.includes(`chmod 600 ${file}`) && error.message.includes('0644'),
+      (error: Error) =>
+        error instanceof SecretKeyError &&
+        error.message.includes(`chmod 600 ${file}`) &&
+        error.message.includes('0644'),
     );
   });
 
@@ -79,7 +82,11 @@ describe('secret keys', () => {
       const reloaded = loadKeyring({ dataDir, env: {} });
       assert.equal(reloaded.currentId, 'k2');
       assert.equal(reloaded.open(after.credentials, accountAad('a1', 'credentials')), '{"password":"p1"}');
-      assert.equal(reloaded.open(old.session!, accountAad('a1', 'session')), 'cookie-jar', 'old key still opens old values');
+      assert.equal(
+        reloaded.open(old.session!, accountAad('a1', 'session')),
+        'cookie-jar',
+        'old key still opens old values',
+      );
       assert.equal(readFileSync(join(dataDir, 'keys', 'current'), 'utf8').trim(), 'k2');
       assert.equal((await resealAll(storage, reloaded)).resealed, 0, 'nothing left under the old key');
     } finally {

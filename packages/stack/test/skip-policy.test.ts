@@ -5,8 +5,14 @@ import { nextRunAt, spreadTime } from '../src/core/schedule.js';
 
 describe('skip policy', () => {
   it('an error that needs the person pauses scheduled runs until a manual run succeeds', () => {
-    let state = reduceSkipPolicy({ pausedBy: null }, { type: 'jobEnded', mode: 'background', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
-    assert.deepEqual(decideScheduledRun(state, { hasActiveJob: false }), { run: false, reason: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
+    let state = reduceSkipPolicy(
+      { pausedBy: null },
+      { type: 'jobEnded', mode: 'background', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' },
+    );
+    assert.deepEqual(decideScheduledRun(state, { hasActiveJob: false }), {
+      run: false,
+      reason: 'USER_ACTION_NEEDED.TWOFA_EXPIRED',
+    });
     state = reduceSkipPolicy(state, { type: 'jobEnded', mode: 'manual', error: 'VENDOR_DOWN' });
     assert.equal(state.pausedBy, 'USER_ACTION_NEEDED.TWOFA_EXPIRED', 'another error does not lift it');
     state = reduceSkipPolicy(state, { type: 'jobEnded', mode: 'background', error: null });
@@ -40,11 +46,26 @@ describe('schedule', () => {
 
   it('the next run is strictly after now, daily or weekly, in local time', () => {
     const now = new Date(2030, 0, 15, 3, 0, 0).getTime(); // a Tuesday
-    assert.equal(nextRunAt({ frequency: 'daily', time: '02:30', weekday: 0 }, now), new Date(2030, 0, 16, 2, 30).getTime());
-    assert.equal(nextRunAt({ frequency: 'daily', time: '03:30', weekday: 0 }, now), new Date(2030, 0, 15, 3, 30).getTime());
-    assert.equal(nextRunAt({ frequency: 'daily', time: '03:00', weekday: 0 }, now), new Date(2030, 0, 16, 3, 0).getTime());
-    assert.equal(nextRunAt({ frequency: 'weekly', time: '03:00', weekday: 2 }, now), new Date(2030, 0, 22, 3, 0).getTime());
-    assert.equal(nextRunAt({ frequency: 'weekly', time: '01:00', weekday: 5 }, now), new Date(2030, 0, 18, 1, 0).getTime());
+    assert.equal(
+      nextRunAt({ frequency: 'daily', time: '02:30', weekday: 0 }, now),
+      new Date(2030, 0, 16, 2, 30).getTime(),
+    );
+    assert.equal(
+      nextRunAt({ frequency: 'daily', time: '03:30', weekday: 0 }, now),
+      new Date(2030, 0, 15, 3, 30).getTime(),
+    );
+    assert.equal(
+      nextRunAt({ frequency: 'daily', time: '03:00', weekday: 0 }, now),
+      new Date(2030, 0, 16, 3, 0).getTime(),
+    );
+    assert.equal(
+      nextRunAt({ frequency: 'weekly', time: '03:00', weekday: 2 }, now),
+      new Date(2030, 0, 22, 3, 0).getTime(),
+    );
+    assert.equal(
+      nextRunAt({ frequency: 'weekly', time: '01:00', weekday: 5 }, now),
+      new Date(2030, 0, 18, 1, 0).getTime(),
+    );
     assert.equal(nextRunAt({ frequency: 'off', time: '01:00', weekday: 5 }, now), null);
   });
 });

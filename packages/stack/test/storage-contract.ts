@@ -64,14 +64,23 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       await s.accounts.insert(account('a2', { createdAt: '2030-01-02T00:00:00.000Z' }));
       assert.deepEqual(await s.accounts.get('a1'), account('a1'));
       assert.equal(await s.accounts.get('nope'), undefined);
-      assert.deepEqual((await s.accounts.list()).map((a) => a.id), ['a1', 'a2']);
-      assert.equal(await s.accounts.update('a1', { state: 'TWOFA_NEEDED.SMS', session: 'k1:s', pausedBy: 'LOGIN_FAILED' }), true);
+      assert.deepEqual(
+        (await s.accounts.list()).map((a) => a.id),
+        ['a1', 'a2'],
+      );
+      assert.equal(
+        await s.accounts.update('a1', { state: 'TWOFA_NEEDED.SMS', session: 'k1:s', pausedBy: 'LOGIN_FAILED' }),
+        true,
+      );
       assert.equal(await s.accounts.update('nope', { label: 'x' }), false);
       const a1 = await s.accounts.get('a1');
       assert.equal(a1?.state, 'TWOFA_NEEDED.SMS');
       assert.equal(a1?.session, 'k1:s');
       assert.equal(a1?.pausedBy, 'LOGIN_FAILED');
-      assert.deepEqual((await s.accounts.listWithStates(['TWOFA_NEEDED.SMS'])).map((a) => a.id), ['a1']);
+      assert.deepEqual(
+        (await s.accounts.listWithStates(['TWOFA_NEEDED.SMS'])).map((a) => a.id),
+        ['a1'],
+      );
       assert.equal(await s.accounts.update('a1', { state: null, session: null }), true);
       assert.equal((await s.accounts.get('a1'))?.state, null);
       assert.equal(await s.accounts.delete('a1'), true);
@@ -88,7 +97,12 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       await s.jobs.incrementFilesSaved('j1');
       await s.jobs.incrementFilesSaved('j1');
       assert.equal(
-        await s.jobs.transition('j1', ['running'], { status: 'errored', error: 'LOGIN_FAILED', loginStatus: 'failed', endedAt: t0 }),
+        await s.jobs.transition('j1', ['running'], {
+          status: 'errored',
+          error: 'LOGIN_FAILED',
+          loginStatus: 'failed',
+          endedAt: t0,
+        }),
         true,
       );
       const j1 = await s.jobs.get('j1');
@@ -96,17 +110,30 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(j1?.error, 'LOGIN_FAILED');
       assert.equal(await s.jobs.active('a1'), undefined);
       assert.equal(await s.jobs.insertIfNoActive(job('j4', 'a1', { createdAt: '2030-01-01T00:00:01.000Z' })), true);
-      assert.deepEqual((await s.jobs.list({ accountId: 'a1' })).map((j) => j.id), ['j4', 'j1']);
-      assert.deepEqual((await s.jobs.list({ statuses: ['errored'] })).map((j) => j.id), ['j1']);
-      assert.deepEqual((await s.jobs.list({ statuses: [] })).map((j) => j.id), []);
+      assert.deepEqual(
+        (await s.jobs.list({ accountId: 'a1' })).map((j) => j.id),
+        ['j4', 'j1'],
+      );
+      assert.deepEqual(
+        (await s.jobs.list({ statuses: ['errored'] })).map((j) => j.id),
+        ['j1'],
+      );
+      assert.deepEqual(
+        (await s.jobs.list({ statuses: [] })).map((j) => j.id),
+        [],
+      );
       assert.equal((await s.jobs.latest('a1'))?.id, 'j4');
       assert.deepEqual((await s.jobs.list({ limit: 1 })).length, 1);
     });
 
     it('logs: appended in order, counted, listed per job', async () => {
-      for (let seq = 0; seq < 3; seq++) await s.logs.append({ jobId: 'j1', seq, level: 'info', message: `line ${seq}`, at: t0 });
+      for (let seq = 0; seq < 3; seq++)
+        await s.logs.append({ jobId: 'j1', seq, level: 'info', message: `line ${seq}`, at: t0 });
       await s.logs.append({ jobId: 'j2', seq: 0, level: 'warn', message: 'other', at: t0 });
-      assert.deepEqual((await s.logs.list('j1')).map((l) => l.message), ['line 0', 'line 1', 'line 2']);
+      assert.deepEqual(
+        (await s.logs.list('j1')).map((l) => l.message),
+        ['line 0', 'line 1', 'line 2'],
+      );
       assert.equal(await s.logs.count('j1'), 3);
       assert.equal(await s.logs.count('nope'), 0);
     });
@@ -127,18 +154,29 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(p1?.retry, false);
 
       await s.prompts.insert(prompt('p2', { retry: true, type: null }));
-      assert.equal(await s.prompts.recordAttempt('p2', { now: '2030-01-01T00:03:00.000Z', maxAttempts: 5, answer: true }), false, 'expired');
+      assert.equal(
+        await s.prompts.recordAttempt('p2', { now: '2030-01-01T00:03:00.000Z', maxAttempts: 5, answer: true }),
+        false,
+        'expired',
+      );
       await s.prompts.insert(prompt('p3', { attempts: 5 }));
-      assert.equal(await s.prompts.recordAttempt('p3', { now, maxAttempts: 5, answer: true }), false, 'too many attempts');
+      assert.equal(
+        await s.prompts.recordAttempt('p3', { now, maxAttempts: 5, answer: true }),
+        false,
+        'too many attempts',
+      );
       assert.equal((await s.prompts.waitingFor('a1'))?.status, 'waiting');
       assert.equal((await s.prompts.listWaiting()).length, 2);
       assert.equal(await s.prompts.closeIfWaiting('p2', 'expired'), true);
       assert.equal(await s.prompts.closeIfWaiting('p2', 'interrupted'), false);
-      assert.deepEqual((await s.prompts.listByJob('j1')).map((p) => [p.id, p.status]), [
-        ['p1', 'answered'],
-        ['p2', 'expired'],
-        ['p3', 'waiting'],
-      ]);
+      assert.deepEqual(
+        (await s.prompts.listByJob('j1')).map((p) => [p.id, p.status]),
+        [
+          ['p1', 'answered'],
+          ['p2', 'expired'],
+          ['p3', 'waiting'],
+        ],
+      );
       const p2 = await s.prompts.get('p2');
       assert.equal(p2?.type, null);
       assert.equal(p2?.retry, true);
@@ -162,35 +200,72 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(again.id, 'f1');
       assert.deepEqual(await s.files.get('f1'), { ...file, size: 20, bill: null });
       await s.files.upsert({ ...file, id: 'f3', name: 'b.pdf' });
-      assert.deepEqual((await s.files.list('a1')).map((f) => f.name), ['a.pdf', 'b.pdf']);
+      assert.deepEqual(
+        (await s.files.list('a1')).map((f) => f.name),
+        ['a.pdf', 'b.pdf'],
+      );
       await s.files.deleteForAccount('a1');
       assert.deepEqual(await s.files.list('a1'), []);
     });
 
     it('events: increasing ids, listed after an id, pruned to the newest', async () => {
       const ids: number[] = [];
-      for (let i = 0; i < 5; i++) ids.push(await s.events.append({ type: 'job.updated', at: t0, payload: `{"n":${i}}` }));
+      for (let i = 0; i < 5; i++)
+        ids.push(await s.events.append({ type: 'job.updated', at: t0, payload: `{"n":${i}}` }));
       for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!);
       assert.equal(await s.events.lastId(), ids[4]);
-      assert.deepEqual((await s.events.listAfter(ids[2]!, 10)).map((e) => e.payload), ['{"n":3}', '{"n":4}']);
+      assert.deepEqual(
+        (await s.events.listAfter(ids[2]!, 10)).map((e) => e.payload),
+        ['{"n":3}', '{"n":4}'],
+      );
       await s.events.prune(2);
-      assert.deepEqual((await s.events.listAfter(0, 10)).map((e) => e.id), [ids[3], ids[4]]);
+      assert.deepEqual(
+        (await s.events.listAfter(0, 10)).map((e) => e.id),
+        [ids[3], ids[4]],
+      );
       const next = await s.events.append({ type: 'x', at: t0, payload: '{}' });
       assert.ok(next > ids[4]!, 'ids keep growing after a prune');
     });
 
     it('triggers: due, guarded advance, update', async () => {
-      await s.triggers.upsert({ accountId: 'a1', frequency: 'daily', time: '02:10', weekday: 0, nextRunAt: t0, lastSkippedAt: null, skipReason: null });
-      await s.triggers.upsert({ accountId: 'a2', frequency: 'off', time: '02:10', weekday: 0, nextRunAt: t0, lastSkippedAt: null, skipReason: null });
-      await s.triggers.upsert({ accountId: 'a3', frequency: 'weekly', time: '03:00', weekday: 2, nextRunAt: '2030-01-05T00:00:00.000Z', lastSkippedAt: null, skipReason: null });
-      assert.deepEqual((await s.triggers.due('2030-01-02T00:00:00.000Z', 10)).map((t) => t.accountId), ['a1']);
+      await s.triggers.upsert({
+        accountId: 'a1',
+        frequency: 'daily',
+        time: '02:10',
+        weekday: 0,
+        nextRunAt: t0,
+        lastSkippedAt: null,
+        skipReason: null,
+      });
+      await s.triggers.upsert({
+        accountId: 'a2',
+        frequency: 'off',
+        time: '02:10',
+        weekday: 0,
+        nextRunAt: t0,
+        lastSkippedAt: null,
+        skipReason: null,
+      });
+      await s.triggers.upsert({
+        accountId: 'a3',
+        frequency: 'weekly',
+        time: '03:00',
+        weekday: 2,
+        nextRunAt: '2030-01-05T00:00:00.000Z',
+        lastSkippedAt: null,
+        skipReason: null,
+      });
+      assert.deepEqual(
+        (await s.triggers.due('2030-01-02T00:00:00.000Z', 10)).map((t) => t.accountId),
+        ['a1'],
+      );
       assert.equal(await s.triggers.advance('a1', t0, '2030-01-02T02:10:00.000Z'), true);
       assert.equal(await s.triggers.advance('a1', t0, '2030-01-02T02:10:00.000Z'), false, 'already advanced');
       assert.equal(await s.triggers.update('a1', { lastSkippedAt: t0, skipReason: 'LOGIN_FAILED' }), true);
       const a1 = await s.triggers.get('a1');
       assert.equal(a1?.nextRunAt, '2030-01-02T02:10:00.000Z');
       assert.equal(a1?.skipReason, 'LOGIN_FAILED');
-      await s.triggers.upsert({ ...a1!, frequency: 'weekly', weekday: 3 });
+      await s.triggers.upsert({ ...a1, frequency: 'weekly', weekday: 3 });
       assert.equal((await s.triggers.get('a1'))?.weekday, 3);
       await s.triggers.delete('a1');
       assert.equal(await s.triggers.get('a1'), undefined);

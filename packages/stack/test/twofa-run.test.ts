@@ -17,7 +17,10 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
     const stack = await openStack(dataDir);
     const recorder = new EventRecorder(stack);
     try {
-      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: CANARY_PASSWORD } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: CANARY_PASSWORD },
+      });
       assert.deepEqual(account.fields, { login: 'ada', scenario: 'twofa' });
       assert.deepEqual(account.secretFieldsSet, ['password']);
       const job = await stack.jobs.start(account.id, 'manual');
@@ -30,7 +33,10 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
       assert.equal((await stack.jobs.get(job.id)).loginStatus, 'pending');
 
       assert.equal(await stack.prompts.answer(waiting.prompt.id, ' q7 '), 'bad_format');
-      assert.equal(await stack.prompts.answer(waiting.prompt.id, `${GOOD_CODE.slice(0, 4)}-${GOOD_CODE.slice(4)}`), 'accepted');
+      assert.equal(
+        await stack.prompts.answer(waiting.prompt.id, `${GOOD_CODE.slice(0, 4)}-${GOOD_CODE.slice(4)}`),
+        'accepted',
+      );
       assert.equal(await stack.prompts.answer(waiting.prompt.id, GOOD_CODE), 'not_waiting');
 
       const ended = await recorder.waitFor(isJobEnded(job.id), 'the end of the job');
@@ -41,16 +47,27 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
 
       const states = recorder.statesOf(account.id);
       const order = ['HANDLE_LOGIN_SUCCESS', 'TWOFA_NEEDED.SMS', 'LOGIN_SUCCESS'].map((s) => states.indexOf(s));
-      assert.ok(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!)), `states in order: ${states.join(' → ')}`);
+      assert.ok(
+        order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!)),
+        `states in order: ${states.join(' → ')}`,
+      );
       // The job's done event comes after LOGIN_SUCCESS.
-      const successAt = recorder.events.findIndex((e) => e.type === 'account.updated' && e.account.state === 'LOGIN_SUCCESS');
+      const successAt = recorder.events.findIndex(
+        (e) => e.type === 'account.updated' && e.account.state === 'LOGIN_SUCCESS',
+      );
       assert.ok(recorder.events.indexOf(ended) > successAt);
 
       const files = await stack.files.list(account.id);
       assert.equal(files.length, 1);
       assert.equal(files[0]?.name, 'bill-2030-01.pdf');
-      assert.deepEqual(files[0]?.bill, { amount: 12.5, currency: 'EUR', date: '2030-01-15', vendor: 'Test Vendor', vendorRef: 'B1' });
-      const opened = await stack.files.open(files[0]!.id);
+      assert.deepEqual(files[0]?.bill, {
+        amount: 12.5,
+        currency: 'EUR',
+        date: '2030-01-15',
+        vendor: 'Test Vendor',
+        vendorRef: 'B1',
+      });
+      const opened = await stack.files.open(files[0].id);
       const chunks: Buffer[] = [];
       for await (const chunk of opened.stream) chunks.push(chunk as Buffer);
       assert.match(Buffer.concat(chunks).toString(), /^%PDF-1\.4/);
@@ -60,8 +77,14 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
       assert.equal(prompt?.attempts, 2);
 
       const logs = await stack.jobs.logs(job.id);
-      assert.ok(logs.some((l) => l.message.includes('logging in as ada with [redacted]')), 'stdout line stored, password scrubbed');
-      assert.ok(logs.some((l) => l.message.includes('got code [redacted]')), 'code scrubbed from stdout');
+      assert.ok(
+        logs.some((l) => l.message.includes('logging in as ada with [redacted]')),
+        'stdout line stored, password scrubbed',
+      );
+      assert.ok(
+        logs.some((l) => l.message.includes('got code [redacted]')),
+        'code scrubbed from stdout',
+      );
       const after = await stack.accounts.get(account.id);
       assert.equal(after.state, 'LOGIN_SUCCESS');
       assert.equal(after.needsAction, false);
@@ -92,7 +115,10 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
     const stack = await openStack(tmpDataDir());
     const recorder = new EventRecorder(stack);
     try {
-      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: 'pw' } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw' },
+      });
       const job = await stack.jobs.start(account.id, 'manual');
       const first = await recorder.waitFor(isPrompt(account.id, 'waiting'), 'the first prompt');
       assert.equal(await stack.prompts.answer(first.prompt.id, '000000'), 'accepted');
@@ -115,7 +141,10 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
     const stack = await openStack(tmpDataDir());
     const recorder = new EventRecorder(stack);
     try {
-      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: 'pw' } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw' },
+      });
       const job = await stack.jobs.start(account.id, 'manual');
       const waiting = await recorder.waitFor(isPrompt(account.id, 'waiting'), 'the prompt');
       const outcomes = await Promise.all([
@@ -128,7 +157,11 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
       const ended = await recorder.waitFor(isJobEnded(job.id), 'the end of the job');
       // The accepted one was first in line: the right code.
       assert.equal(ended.job.status, 'done');
-      assert.equal((await stack.storage.prompts.listByJob(job.id)).length, 1, 'the konnector got one code and asked no more');
+      assert.equal(
+        (await stack.storage.prompts.listByJob(job.id)).length,
+        1,
+        'the konnector got one code and asked no more',
+      );
     } finally {
       recorder.stop();
       await stack.close(1000);
@@ -139,7 +172,10 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
     const stack = await openStack(tmpDataDir(), { maxCodeAttempts: 2 });
     const recorder = new EventRecorder(stack);
     try {
-      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: 'pw', timeout: '1500' } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw', timeout: '1500' },
+      });
       const job = await stack.jobs.start(account.id, 'manual');
       const waiting = await recorder.waitFor(isPrompt(account.id, 'waiting'), 'the prompt');
       assert.equal(await stack.prompts.answer(waiting.prompt.id, '12'), 'bad_format');
@@ -164,7 +200,10 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
     const stack = await openStack(tmpDataDir());
     const recorder = new EventRecorder(stack);
     try {
-      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: 'pw' } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw' },
+      });
       const job = await stack.jobs.start(account.id, 'manual');
       const waiting = await recorder.waitFor(isPrompt(account.id, 'waiting'), 'the prompt');
       const cancelled = await stack.jobs.cancel(job.id);
@@ -183,7 +222,10 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
     const stack = await openStack(tmpDataDir(), { jobTimeLimitMs: 1500, killGraceMs: 500 });
     const recorder = new EventRecorder(stack);
     try {
-      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: 'pw', scenario: 'hang' } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw', scenario: 'hang' },
+      });
       const job = await stack.jobs.start(account.id, 'manual');
       const ended = await recorder.waitFor(isJobEnded(job.id), 'the end of the job');
       assert.equal(ended.job.error, 'JOB_TIMEOUT');

@@ -33,7 +33,11 @@ function holdsOff(state: AccountState): boolean {
   return state === 'HANDLE_LOGIN_SUCCESS' || isTwoFaState(state);
 }
 
-export function reduceLoginStatus(state: LoginState, event: LoginEvent, now: number): { state: LoginState; effects: LoginEffect[] } {
+export function reduceLoginStatus(
+  state: LoginState,
+  event: LoginEvent,
+  now: number,
+): { state: LoginState; effects: LoginEffect[] } {
   if (state.status !== 'pending') {
     return { state: event.type === 'accountState' ? { ...state, accountState: event.state } : state, effects: [] };
   }

@@ -11,10 +11,7 @@ export const DEFAULT_MAX_ATTEMPTS = 5;
 export type PromptState = { status: PromptStatus; attempts: number; expiresAt: number };
 
 export type PromptEvent =
-  | { type: 'submit'; code: string }
-  | { type: 'timeout' }
-  | { type: 'cancel' }
-  | { type: 'interrupt' };
+  { type: 'submit'; code: string } | { type: 'timeout' } | { type: 'cancel' } | { type: 'interrupt' };
 
 export type PromptEffect =
   | { type: 'deliver'; code: string }
@@ -22,13 +19,21 @@ export type PromptEffect =
 
 export type PromptStep = { state: PromptState; outcome?: AnswerOutcome; effects: PromptEffect[] };
 
-const closing: Record<Exclude<PromptEvent['type'], 'submit'>, { status: PromptStatus; error: Extract<PromptEffect, { type: 'reject' }>['error'] }> = {
+const closing: Record<
+  Exclude<PromptEvent['type'], 'submit'>,
+  { status: PromptStatus; error: Extract<PromptEffect, { type: 'reject' }>['error'] }
+> = {
   timeout: { status: 'expired', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' },
   cancel: { status: 'cancelled', error: 'JOB_CANCELLED' },
   interrupt: { status: 'interrupted', error: 'JOB_INTERRUPTED' },
 };
 
-export function reducePrompt(state: PromptState, event: PromptEvent, now: number, maxAttempts = DEFAULT_MAX_ATTEMPTS): PromptStep {
+export function reducePrompt(
+  state: PromptState,
+  event: PromptEvent,
+  now: number,
+  maxAttempts = DEFAULT_MAX_ATTEMPTS,
+): PromptStep {
   if (event.type !== 'submit') {
     if (state.status !== 'waiting') return { state, effects: [] };
     const { status, error } = closing[event.type];
@@ -37,7 +42,11 @@ export function reducePrompt(state: PromptState, event: PromptEvent, now: number
   if (state.status === 'expired') return { state, outcome: 'expired', effects: [] };
   if (state.status !== 'waiting') return { state, outcome: 'not_waiting', effects: [] };
   if (now >= state.expiresAt) {
-    return { state: { ...state, status: 'expired' }, outcome: 'expired', effects: [{ type: 'reject', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }] };
+    return {
+      state: { ...state, status: 'expired' },
+      outcome: 'expired',
+      effects: [{ type: 'reject', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }],
+    };
   }
   if (state.attempts >= maxAttempts) return { state, outcome: 'too_many_attempts', effects: [] };
   const code = normalizeCode(event.code);

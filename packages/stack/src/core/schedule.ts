@@ -21,11 +21,17 @@ export function spreadTime(accountId: string, window: [number, number]): { time:
   const span = Math.max(1, (end > start ? end - start : end + 24 - start) * 60);
   const h = hash(accountId);
   const minutes = (start * 60 + (h % span)) % (24 * 60);
-  return { time: `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`, weekday: (h >>> 16) % 7 };
+  return {
+    time: `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`,
+    weekday: (h >>> 16) % 7,
+  };
 }
 
 /** The first run strictly after `now` (ms), in local time, or null when off. */
-export function nextRunAt(trigger: { frequency: Frequency; time: string; weekday: number }, now: number): number | null {
+export function nextRunAt(
+  trigger: { frequency: Frequency; time: string; weekday: number },
+  now: number,
+): number | null {
   if (trigger.frequency === 'off') return null;
   const [hours, minutes] = trigger.time.split(':').map(Number) as [number, number];
   const at = new Date(now);

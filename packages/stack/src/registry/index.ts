@@ -1,1 +1,7 @@
-export { KonnectorRegistry, ManifestError, readKonnector, type InstalledKonnector, type RegistryProblem } from './registry.js';
+export {
+  KonnectorRegistry,
+  ManifestError,
+  readKonnector,
+  type InstalledKonnector,
+  type RegistryProblem,
+} from './registry.js';

@@ -1,6 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { MANIFEST_FILE, parseManifest, type KonnectorInfo, type Manifest, type ManifestProblem } from '@gleaner/contracts';
+import {
+  MANIFEST_FILE,
+  parseManifest,
+  type KonnectorInfo,
+  type Manifest,
+  type ManifestProblem,
+} from '@gleaner/contracts';
 
 /** A konnector the registry accepted: its manifest, its folder, and its entry file. */
 export type InstalledKonnector = {
@@ -32,14 +38,18 @@ export function readKonnector(folder: string): InstalledKonnector {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    const message = (error as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${MANIFEST_FILE} in this folder` : `not valid JSON: ${(error as Error).message}`;
+    const message =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `no ${MANIFEST_FILE} in this folder`
+        : `not valid JSON: ${(error as Error).message}`;
     throw new ManifestError(dir, [{ path: '(root)', message }]);
   }
   const parsed = parseManifest(raw);
   if (!parsed.ok) throw new ManifestError(dir, parsed.problems);
   const manifest = parsed.manifest;
   const main = join(dir, manifest.main);
-  if (!resolve(main).startsWith(dir + '/')) throw new ManifestError(dir, [{ path: 'main', message: 'must stay inside the konnector folder' }]);
+  if (!resolve(main).startsWith(dir + '/'))
+    throw new ManifestError(dir, [{ path: 'main', message: 'must stay inside the konnector folder' }]);
   if (!existsSync(main) || !statSync(main).isFile()) {
     throw new ManifestError(dir, [{ path: 'main', message: `${manifest.main} does not exist` }]);
   }

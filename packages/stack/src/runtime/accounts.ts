@@ -34,7 +34,8 @@ export class AccountService {
   async create(input: { konnector: string; label?: string; fields: Record<string, string> }): Promise<Account> {
     const { storage, registry, keyring, clock } = this.ctx;
     const konnector = registry.get(input.konnector);
-    if (!konnector) throw new StackError('invalid', `konnector ${input.konnector} is not installed`, { path: 'konnector' });
+    if (!konnector)
+      throw new StackError('invalid', `konnector ${input.konnector} is not installed`, { path: 'konnector' });
     const manifest = konnector.manifest;
     const fields = withDefaults(manifest, input.fields);
     checkFields(manifest, fields);
@@ -57,7 +58,13 @@ export class AccountService {
       });
       const trigger = { frequency: manifest.frequency, time, weekday };
       const next = nextRunAt(trigger, now);
-      await tx.triggers.upsert({ accountId: id, ...trigger, nextRunAt: next === null ? null : iso(next), lastSkippedAt: null, skipReason: null });
+      await tx.triggers.upsert({
+        accountId: id,
+        ...trigger,
+        nextRunAt: next === null ? null : iso(next),
+        lastSkippedAt: null,
+        skipReason: null,
+      });
     });
     await publishAccount(this.ctx, id);
     return this.get(id);
@@ -72,7 +79,10 @@ export class AccountService {
     if (input.fields) {
       const manifest = registry.get(record.konnector)?.manifest;
       if (!manifest) throw new StackError('invalid', `konnector ${record.konnector} is not installed`);
-      const current = JSON.parse(keyring.open(record.credentials, accountAad(id, 'credentials'))) as Record<string, string>;
+      const current = JSON.parse(keyring.open(record.credentials, accountAad(id, 'credentials'))) as Record<
+        string,
+        string
+      >;
       const next = { ...current };
       for (const [name, value] of Object.entries(input.fields)) {
         // A secret field sent empty is left unchanged (Home never gets it back to send it again).
@@ -80,7 +90,9 @@ export class AccountService {
         next[name] = value;
       }
       checkFields(manifest, next);
-      Object.assign(patch, displayFields(manifest, next), { credentials: keyring.seal(JSON.stringify(next), accountAad(id, 'credentials')) });
+      Object.assign(patch, displayFields(manifest, next), {
+        credentials: keyring.seal(JSON.stringify(next), accountAad(id, 'credentials')),
+      });
     }
     await storage.accounts.update(id, patch);
     await publishAccount(this.ctx, id);
@@ -131,15 +143,20 @@ function checkFields(manifest: Manifest, fields: Record<string, string>): void {
   const problems: { path: string; message: string }[] = [];
   for (const [name, value] of Object.entries(fields)) {
     if (!manifest.fields[name]) problems.push({ path: `fields.${name}`, message: 'not a field of this konnector' });
-    else if (typeof value !== 'string' || value.length > MAX_FIELD_CHARS) problems.push({ path: `fields.${name}`, message: 'too long' });
+    else if (typeof value !== 'string' || value.length > MAX_FIELD_CHARS)
+      problems.push({ path: `fields.${name}`, message: 'too long' });
   }
   for (const [name, spec] of Object.entries(manifest.fields)) {
     if (spec.required && !fields[name]) problems.push({ path: `fields.${name}`, message: 'required' });
   }
-  if (problems.length) throw new StackError('invalid', problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);
+  if (problems.length)
+    throw new StackError('invalid', problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);
 }
 
-function displayFields(manifest: Manifest, fields: Record<string, string>): { fieldsClear: Record<string, string>; secretFieldsSet: string[] } {
+function displayFields(
+  manifest: Manifest,
+  fields: Record<string, string>,
+): { fieldsClear: Record<string, string>; secretFieldsSet: string[] } {
   const fieldsClear: Record<string, string> = {};
   const secretFieldsSet: string[] = [];
   for (const [name, value] of Object.entries(fields)) {

@@ -3,7 +3,11 @@ import type { StackEvent } from '@gleaner/contracts';
 import type { EventStore } from '../storage/stores.js';
 
 /** A StackEvent before the hub numbers and dates it. */
-export type StackEventInput = StackEvent extends infer E ? (E extends StackEvent ? Omit<E, 'id' | 'at'> : never) : never;
+export type StackEventInput = StackEvent extends infer E
+  ? E extends StackEvent
+    ? Omit<E, 'id' | 'at'>
+    : never
+  : never;
 
 type Subscriber = {
   listener: (event: StackEvent) => void;
@@ -43,7 +47,7 @@ export class EventHub {
     const next = this.#chain.then(async () => {
       const at = new Date(this.#now()).toISOString();
       const id = await this.#store.append({ type: input.type, at, payload: JSON.stringify(input) });
-      const event = { ...input, id, at } as StackEvent;
+      const event = { ...input, id, at };
       for (const subscriber of this.#subscribers) this.#offer(subscriber, event);
       if (++this.#appended % PRUNE_EVERY === 0) await this.#store.prune(this.#retention);
       return event;
@@ -56,7 +60,13 @@ export class EventHub {
 
   /** Events after `afterId` (from storage), then live ones; `null`: live ones only. */
   subscribe(afterId: number | null, listener: (event: StackEvent) => void): () => void {
-    const subscriber: Subscriber = { listener, lastId: afterId ?? 0, replaying: afterId !== null, buffer: [], closed: false };
+    const subscriber: Subscriber = {
+      listener,
+      lastId: afterId ?? 0,
+      replaying: afterId !== null,
+      buffer: [],
+      closed: false,
+    };
     this.#subscribers.add(subscriber);
     if (afterId !== null) void this.#replay(subscriber);
     return () => {

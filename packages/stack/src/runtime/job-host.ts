@@ -2,19 +2,21 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import {
-  twoFaState,
-  type AccountState,
-  type FileEntry,
-  type LogLevel,
-  type PromptStatus,
-} from '@gleaner/contracts';
+import { twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
 import { safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import type { InstalledKonnector } from '../registry/registry.js';
 import { accountAad } from '../secrets/sealed.js';
 import type { FileRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
-import { fileView, filesRoot, publishAccount, publishJob, publishPrompt, stagingRoot, type StackContext } from './context.js';
+import {
+  fileView,
+  filesRoot,
+  publishAccount,
+  publishJob,
+  publishPrompt,
+  stagingRoot,
+  type StackContext,
+} from './context.js';
 
 /** An error whose message is the code the konnector receives (serveHost maps it). */
 const fail = (code: string): Error => new Error(code);
@@ -133,7 +135,14 @@ export function createJobHost(
         if (settled) return;
         const closed = await storage.prompts.closeIfWaiting(promptId, status);
         if (closed) await publishPrompt(ctx, promptId);
-        finish({ error: status === 'expired' ? 'USER_ACTION_NEEDED.TWOFA_EXPIRED' : status === 'cancelled' ? 'JOB_CANCELLED' : 'JOB_INTERRUPTED' });
+        finish({
+          error:
+            status === 'expired'
+              ? 'USER_ACTION_NEEDED.TWOFA_EXPIRED'
+              : status === 'cancelled'
+                ? 'JOB_CANCELLED'
+                : 'JOB_INTERRUPTED',
+        });
       },
     };
     waiters.add(waiter);
@@ -141,15 +150,15 @@ export function createJobHost(
     try {
       await storage.transaction(async (tx) => {
         await tx.prompts.insert({
-        id: promptId,
-        jobId: job.id,
-        accountId,
-        type: type.type ?? null,
-        retry: type.retry,
-        status: 'waiting',
-        attempts: 0,
-        createdAt: iso(now),
-        expiresAt: iso(now + timeoutMs),
+          id: promptId,
+          jobId: job.id,
+          accountId,
+          type: type.type ?? null,
+          retry: type.retry,
+          status: 'waiting',
+          attempts: 0,
+          createdAt: iso(now),
+          expiresAt: iso(now + timeoutMs),
         });
         await tx.accounts.update(accountId, { state: twoFaState(type.type, type.retry), updatedAt: iso(now) });
       });
@@ -160,21 +169,23 @@ export function createJobHost(
     }
 
     // Armed before anything else awaits: an answer may come as soon as the row exists.
-    if (!settled) expiry = setTimeout(() => {
-      void (async () => {
-        const closed = await storage.prompts.closeIfWaiting(promptId, 'expired');
-        if (closed) {
-          await publishPrompt(ctx, promptId);
+    if (!settled)
+      expiry = setTimeout(() => {
+        void (async () => {
+          const closed = await storage.prompts.closeIfWaiting(promptId, 'expired');
+          if (closed) {
+            await publishPrompt(ctx, promptId);
+            finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
+            return;
+          }
+          // Answered at the last moment: its code is on the way through the bus.
+          if (!settled)
+            lateTimer = setTimeout(() => finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }), LATE_CODE_GRACE_MS);
+        })().catch((error: unknown) => {
+          logger.error({ err: error, promptId }, 'could not expire a prompt');
           finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
-          return;
-        }
-        // Answered at the last moment: its code is on the way through the bus.
-        if (!settled) lateTimer = setTimeout(() => finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }), LATE_CODE_GRACE_MS);
-      })().catch((error: unknown) => {
-        logger.error({ err: error, promptId }, 'could not expire a prompt');
-        finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
-      });
-    }, timeoutMs);
+        });
+      }, timeoutMs);
     hooks.onAccountState(twoFaState(type.type, type.retry));
     await publishPrompt(ctx, promptId);
     await publishAccount(ctx, accountId);
@@ -184,7 +195,10 @@ export function createJobHost(
   const handlers: HostHandlers = {
     async start() {
       const record = await account();
-      const fields = JSON.parse(keyring.open(record.credentials, accountAad(accountId, 'credentials'))) as Record<string, string>;
+      const fields = JSON.parse(keyring.open(record.credentials, accountAad(accountId, 'credentials'))) as Record<
+        string,
+        string
+      >;
       for (const [name, spec] of Object.entries(konnector.manifest.fields)) {
         const value = fields[name];
         if (spec.type === 'password' && value) secrets.add(value);
@@ -209,12 +223,18 @@ export function createJobHost(
 
     async getAccountData() {
       const record = await account();
-      return { data: record.data ? (JSON.parse(keyring.open(record.data, accountAad(accountId, 'data'))) as Record<string, unknown>) : {} };
+      return {
+        data: record.data
+          ? (JSON.parse(keyring.open(record.data, accountAad(accountId, 'data'))) as Record<string, unknown>)
+          : {},
+      };
     },
 
     async saveAccountData({ data, merge }) {
       const record = await account();
-      const before = record.data ? (JSON.parse(keyring.open(record.data, accountAad(accountId, 'data'))) as Record<string, unknown>) : {};
+      const before = record.data
+        ? (JSON.parse(keyring.open(record.data, accountAad(accountId, 'data'))) as Record<string, unknown>)
+        : {};
       const next = merge ? { ...before, ...data } : data;
       const json = JSON.stringify(next);
       if (json.length > MAX_ACCOUNT_DATA_BYTES) throw fail('UNKNOWN_ERROR');
@@ -252,7 +272,8 @@ export function createJobHost(
         const stagingReal = await realpath(staging);
         const staged = resolve(stagingReal, params.stagedPath);
         const inside = relative(stagingReal, staged);
-        if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) throw new Error('staged file outside the staging folder');
+        if (inside === '' || inside.startsWith('..') || isAbsolute(inside))
+          throw new Error('staged file outside the staging folder');
         // A symlink would let the konnector move a link to any file of the host into its files.
         const info = await lstat(staged);
         if (!info.isFile()) throw new Error('staged path is not a regular file');

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { isTransientState, type ErrorCode, type Job, type JobLogLine, type RunMode } from '@gleaner/contracts';
-import { reduceLoginStatus, initialLoginState, type LoginEffect, type LoginEvent, type LoginState } from '../core/login-status.js';
+import {
+  reduceLoginStatus,
+  initialLoginState,
+  type LoginEffect,
+  type LoginEvent,
+  type LoginState,
+} from '../core/login-status.js';
 import { reduceSkipPolicy } from '../core/skip-policy.js';
 import { StackError } from '../errors.js';
 import { spawnKonnector, type CancelReason, type RunningKonnector } from '../runner/spawn-konnector.js';
@@ -41,7 +47,8 @@ export class JobService {
     if (this.#closing) throw new StackError('conflict', 'the stack is shutting down: no new jobs');
     const account = await storage.accounts.get(accountId);
     if (!account) throw new StackError('not_found', `no account ${accountId}`);
-    if (!registry.get(account.konnector)) throw new StackError('invalid', `konnector ${account.konnector} is not installed`);
+    if (!registry.get(account.konnector))
+      throw new StackError('invalid', `konnector ${account.konnector} is not installed`);
     const job: JobRecord = {
       id: randomUUID(),
       accountId,
@@ -74,7 +81,9 @@ export class JobService {
 
   async list(filter: { accountId?: string; limit?: number }): Promise<Job[]> {
     const limit = Math.min(Math.max(1, filter.limit ?? 50), 500);
-    return (await this.#ctx.storage.jobs.list({ ...(filter.accountId ? { accountId: filter.accountId } : {}), limit })).map(jobView);
+    return (
+      await this.#ctx.storage.jobs.list({ ...(filter.accountId ? { accountId: filter.accountId } : {}), limit })
+    ).map(jobView);
   }
 
   async logs(id: string): Promise<JobLogLine[]> {
@@ -112,7 +121,7 @@ export class JobService {
     const queued = this.#queue.indexOf(id);
     if (queued !== -1) {
       this.#queue.splice(queued, 1);
-      await this.#endQueued(id, reason as ErrorCode);
+      await this.#endQueued(id, reason);
       return;
     }
     const active = this.#active.get(id);
@@ -132,7 +141,13 @@ export class JobService {
   #pump(): void {
     while (!this.#closing && this.#active.size < this.#ctx.config.concurrency && this.#queue.length > 0) {
       const id = this.#queue.shift()!;
-      const entry: Active = { job: undefined as unknown as JobRecord, host: null, run: null, cancelReason: null, ended: Promise.resolve() };
+      const entry: Active = {
+        job: undefined as unknown as JobRecord,
+        host: null,
+        run: null,
+        cancelReason: null,
+        ended: Promise.resolve(),
+      };
       this.#active.set(id, entry);
       entry.ended = this.#run(id, entry)
         .catch((error: unknown) => this.#ctx.logger.error({ err: error, jobId: id }, 'a job failed in the runtime'))
@@ -174,12 +189,15 @@ export class JobService {
       }
       clearTimeout(wake);
       loginChain = loginChain.then(async () => {
-        if (await storage.jobs.transition(id, ['running'], { loginStatus: effect.status })) await publishJob(this.#ctx, id);
+        if (await storage.jobs.transition(id, ['running'], { loginStatus: effect.status }))
+          await publishJob(this.#ctx, id);
       });
     };
     feed({ type: 'started', accountState: account.state });
 
-    const host = createJobHost(this.#ctx, job, konnector, { onAccountState: (state) => feed({ type: 'accountState', state }) });
+    const host = createJobHost(this.#ctx, job, konnector, {
+      onAccountState: (state) => feed({ type: 'accountState', state }),
+    });
     entry.host = host;
     let error: ErrorCode | null;
     try {
@@ -193,7 +211,10 @@ export class JobService {
         killGraceMs: config.killGraceMs,
       });
       entry.run = run;
-      logger.info({ jobId: id, accountId: job.accountId, konnector: job.konnector, mode: job.mode, pid: run.pid }, 'job started');
+      logger.info(
+        { jobId: id, accountId: job.accountId, konnector: job.konnector, mode: job.mode, pid: run.pid },
+        'job started',
+      );
       const outcome = await run.done;
       if (outcome.finish?.outcome === 'ok' && !outcome.killedForTime) error = null;
       else if (outcome.killedForTime) error = 'JOB_TIMEOUT';
@@ -216,7 +237,10 @@ export class JobService {
   async #finalize(job: JobRecord, error: ErrorCode | null, login: LoginState): Promise<void> {
     const { storage, clock } = this.#ctx;
     const now = iso(clock.now());
-    const loginStatus = job.loginStatus !== 'pending' ? job.loginStatus : reduceLoginStatus(login, { type: 'ended', error }, clock.now()).state.status;
+    const loginStatus =
+      job.loginStatus !== 'pending'
+        ? job.loginStatus
+        : reduceLoginStatus(login, { type: 'ended', error }, clock.now()).state.status;
     const closedPrompts: string[] = [];
     const ended = await storage.transaction(async (tx) => {
       const changed = await tx.jobs.transition(job.id, ['queued', 'running'], {
@@ -228,7 +252,10 @@ export class JobService {
       if (!changed) return false;
       // Prompts of a job that is over can never be answered.
       for (const prompt of await tx.prompts.listByJob(job.id)) {
-        if (prompt.status === 'waiting' && (await tx.prompts.closeIfWaiting(prompt.id, error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled'))) {
+        if (
+          prompt.status === 'waiting' &&
+          (await tx.prompts.closeIfWaiting(prompt.id, error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled'))
+        ) {
           closedPrompts.push(prompt.id);
         }
       }

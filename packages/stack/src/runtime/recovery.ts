@@ -50,7 +50,10 @@ export async function recoverInterrupted(ctx: StackContext): Promise<RecoveryRes
   const touched = new Set([...jobs.map((j) => j.accountId), ...accounts.map((a) => a.id)]);
   for (const accountId of touched) await publishAccount(ctx, accountId);
   if (jobs.length || prompts.length || accounts.length) {
-    logger.warn({ jobs: jobs.length, prompts: prompts.length, accounts: accounts.length }, 'recovered what the previous run left unfinished');
+    logger.warn(
+      { jobs: jobs.length, prompts: prompts.length, accounts: accounts.length },
+      'recovered what the previous run left unfinished',
+    );
   }
   return { jobs: jobs.length, prompts: prompts.length, accounts: accounts.length };
 }

@@ -66,13 +66,17 @@ export class Scheduler {
     for (const trigger of await storage.triggers.due(iso(now), DUE_PAGE)) {
       if (this.jobs.closing) break;
       const next = nextRunAt(trigger, now);
-      if (!(await storage.triggers.advance(trigger.accountId, trigger.nextRunAt!, next === null ? null : iso(next)))) continue;
+      if (!(await storage.triggers.advance(trigger.accountId, trigger.nextRunAt!, next === null ? null : iso(next))))
+        continue;
       const account = await storage.accounts.get(trigger.accountId);
       if (!account) {
         await storage.triggers.delete(trigger.accountId);
         continue;
       }
-      const decision = decideScheduledRun({ pausedBy: account.pausedBy }, { hasActiveJob: !!(await storage.jobs.active(account.id)) });
+      const decision = decideScheduledRun(
+        { pausedBy: account.pausedBy },
+        { hasActiveJob: !!(await storage.jobs.active(account.id)) },
+      );
       if (!decision.run) {
         await storage.triggers.update(account.id, { lastSkippedAt: iso(now), skipReason: decision.reason });
         logger.info({ accountId: account.id, reason: decision.reason }, 'scheduled run skipped');
@@ -105,7 +109,8 @@ export class Scheduler {
   async set(accountId: string, input: { frequency: Trigger['frequency']; time?: string }): Promise<Trigger> {
     const { storage, clock } = this.ctx;
     const trigger = await this.#ensure(accountId);
-    if (input.time !== undefined && !isValidTime(input.time)) throw new StackError('invalid', `time must be HH:MM: ${input.time}`, { path: 'time' });
+    if (input.time !== undefined && !isValidTime(input.time))
+      throw new StackError('invalid', `time must be HH:MM: ${input.time}`, { path: 'time' });
     const updated = { ...trigger, frequency: input.frequency, time: input.time ?? trigger.time };
     const next = nextRunAt(updated, clock.now());
     updated.nextRunAt = next === null ? null : iso(next);
@@ -122,7 +127,15 @@ export class Scheduler {
     if (existing) return existing;
     const manifest = registry.get(account.konnector)?.manifest;
     const { time, weekday } = spreadTime(accountId, manifest?.time_interval ?? [0, 5]);
-    const trigger: TriggerRecord = { accountId, frequency: manifest?.frequency ?? 'daily', time, weekday, nextRunAt: null, lastSkippedAt: null, skipReason: null };
+    const trigger: TriggerRecord = {
+      accountId,
+      frequency: manifest?.frequency ?? 'daily',
+      time,
+      weekday,
+      nextRunAt: null,
+      lastSkippedAt: null,
+      skipReason: null,
+    };
     const next = nextRunAt(trigger, clock.now());
     trigger.nextRunAt = next === null ? null : iso(next);
     await storage.triggers.upsert(trigger);

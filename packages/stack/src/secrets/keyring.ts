@@ -45,7 +45,8 @@ export class Keyring {
     const colon = sealed.indexOf(':');
     const id = sealed.slice(0, colon);
     const key = colon > 0 ? this.#keys.get(id) : undefined;
-    if (!key) throw new SecretKeyError(`cannot open a secret sealed with key ${JSON.stringify(id)}: that key is not loaded`);
+    if (!key)
+      throw new SecretKeyError(`cannot open a secret sealed with key ${JSON.stringify(id)}: that key is not loaded`);
     const raw = Buffer.from(sealed.slice(colon + 1), 'base64');
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
     decipher.setAAD(Buffer.from(aad, 'utf8'));
@@ -89,23 +90,31 @@ export function loadKeyring(options: KeyringOptions): Keyring {
   let currentId: string;
   if (env.GLEANER_SECRET_KEY) {
     currentId = env.GLEANER_SECRET_KEY_ID ?? 'k1';
-    if (!KEY_ID.test(currentId)) throw new SecretKeyError(`GLEANER_SECRET_KEY_ID must match ${KEY_ID}: got ${JSON.stringify(currentId)}`);
+    if (!KEY_ID.test(currentId))
+      throw new SecretKeyError(`GLEANER_SECRET_KEY_ID must match ${KEY_ID}: got ${JSON.stringify(currentId)}`);
     const key = Buffer.from(env.GLEANER_SECRET_KEY, 'base64');
     if (key.length !== KEY_BYTES) {
-      throw new SecretKeyError(`GLEANER_SECRET_KEY must be ${KEY_BYTES} bytes in base64 (e.g. \`openssl rand -base64 32\`); got ${key.length} bytes`);
+      throw new SecretKeyError(
+        `GLEANER_SECRET_KEY must be ${KEY_BYTES} bytes in base64 (e.g. \`openssl rand -base64 32\`); got ${key.length} bytes`,
+      );
     }
     const onDisk = keys.get(currentId);
     if (onDisk && !onDisk.equals(key)) {
-      throw new SecretKeyError(`GLEANER_SECRET_KEY differs from ${join(dir, `${currentId}.key`)} with the same id ${currentId}: set GLEANER_SECRET_KEY_ID to a new id`);
+      throw new SecretKeyError(
+        `GLEANER_SECRET_KEY differs from ${join(dir, `${currentId}.key`)} with the same id ${currentId}: set GLEANER_SECRET_KEY_ID to a new id`,
+      );
     }
     keys.set(currentId, key);
   } else {
     const pointer = join(dir, 'current');
     if (existsSync(pointer)) {
       currentId = readFileSync(pointer, 'utf8').trim();
-      if (!keys.has(currentId)) throw new SecretKeyError(`${pointer} names key ${currentId}, but ${join(dir, `${currentId}.key`)} is missing`);
+      if (!keys.has(currentId))
+        throw new SecretKeyError(`${pointer} names key ${currentId}, but ${join(dir, `${currentId}.key`)} is missing`);
     } else if (keys.size > 0) {
-      throw new SecretKeyError(`${pointer} is missing: write the current key id in it (one of ${[...keys.keys()].join(', ')})`);
+      throw new SecretKeyError(
+        `${pointer} is missing: write the current key id in it (one of ${[...keys.keys()].join(', ')})`,
+      );
     } else {
       currentId = 'k1';
       keys.set(currentId, createKeyFile(options.dataDir, currentId));

@@ -51,6 +51,9 @@ export async function rotateSecretKey(
 }
 
 function nextKeyId(ids: string[]): string {
-  const numbers = ids.map((id) => /^k(\d+)$/.exec(id)?.[1]).filter((n): n is string => !!n).map(Number);
+  const numbers = ids
+    .map((id) => /^k(\d+)$/.exec(id)?.[1])
+    .filter((n): n is string => !!n)
+    .map(Number);
   return `k${Math.max(0, ...numbers) + 1}`;
 }

@@ -1,5 +1,14 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { AccountState, BillMetadata, ErrorCode, JobStatus, LoginStatus, PromptStatus, RunMode, TwoFaType } from '@gleaner/contracts';
+import type {
+  AccountState,
+  BillMetadata,
+  ErrorCode,
+  JobStatus,
+  LoginStatus,
+  PromptStatus,
+  RunMode,
+  TwoFaType,
+} from '@gleaner/contracts';
 import type { AccountsTable, Database, FilesTable, JobsTable, PromptsTable, TriggersTable } from './schema.js';
 import type {
   AccountRecord,
@@ -235,13 +244,26 @@ function jobStore(db: Kysely<Database>): JobStore {
 function logStore(db: Kysely<Database>): LogStore {
   return {
     async append(l) {
-      await db.insertInto('job_logs').values({ job_id: l.jobId, seq: l.seq, level: l.level, message: l.message, at: l.at }).execute();
+      await db
+        .insertInto('job_logs')
+        .values({ job_id: l.jobId, seq: l.seq, level: l.level, message: l.message, at: l.at })
+        .execute();
     },
     async list(jobId, limit = 10_000) {
-      const rows = await db.selectFrom('job_logs').selectAll().where('job_id', '=', jobId).orderBy('seq').limit(limit).execute();
-      return rows.map(
-        (r): JobLogRecord => ({ jobId: r.job_id, seq: Number(r.seq), level: r.level as JobLogRecord['level'], message: r.message, at: r.at }),
-      );
+      const rows = await db
+        .selectFrom('job_logs')
+        .selectAll()
+        .where('job_id', '=', jobId)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map((r): JobLogRecord => ({
+        jobId: r.job_id,
+        seq: Number(r.seq),
+        level: r.level as JobLogRecord['level'],
+        message: r.message,
+        at: r.at,
+      }));
     },
     async count(jobId) {
       const row = await db
@@ -297,7 +319,13 @@ function promptStore(db: Kysely<Database>): PromptStore {
       return row && toPrompt(row);
     },
     async listByJob(jobId) {
-      const rows = await db.selectFrom('prompts').selectAll().where('job_id', '=', jobId).orderBy('created_at').orderBy('id').execute();
+      const rows = await db
+        .selectFrom('prompts')
+        .selectAll()
+        .where('job_id', '=', jobId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
       return rows.map(toPrompt);
     },
     async waitingFor(accountId) {
@@ -331,7 +359,12 @@ function promptStore(db: Kysely<Database>): PromptStore {
     },
     async closeIfWaiting(id, status) {
       return changed(
-        await db.updateTable('prompts').set({ status }).where('id', '=', id).where('status', '=', 'waiting').executeTakeFirst(),
+        await db
+          .updateTable('prompts')
+          .set({ status })
+          .where('id', '=', id)
+          .where('status', '=', 'waiting')
+          .executeTakeFirst(),
       );
     },
     async deleteForAccount(accountId) {
@@ -380,7 +413,10 @@ function fileStore(db: Kysely<Database>): FileStore {
         await db.updateTable('files').set(values).where('id', '=', existing.id).execute();
         return { ...f, id: existing.id };
       }
-      await db.insertInto('files').values({ id: f.id, ...values }).execute();
+      await db
+        .insertInto('files')
+        .values({ id: f.id, ...values })
+        .execute();
       return f;
     },
     async get(id) {
@@ -410,7 +446,13 @@ function eventStore(db: Kysely<Database>): EventStore {
       return Number(row.id);
     },
     async listAfter(afterId, limit) {
-      const rows = await db.selectFrom('events').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      const rows = await db
+        .selectFrom('events')
+        .selectAll()
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
       return rows.map((r) => ({ ...r, id: Number(r.id) }));
     },
     async lastId() {
@@ -422,7 +464,10 @@ function eventStore(db: Kysely<Database>): EventStore {
     },
     async prune(keep) {
       const last = await this.lastId();
-      await db.deleteFrom('events').where('id', '<=', last - keep).execute();
+      await db
+        .deleteFrom('events')
+        .where('id', '<=', last - keep)
+        .execute();
     },
   };
 }
@@ -454,7 +499,11 @@ function triggerStore(db: Kysely<Database>): TriggerStore {
   return {
     async upsert(t) {
       const values = triggerValues(t);
-      const done = await db.updateTable('triggers').set(values).where('account_id', '=', t.accountId).executeTakeFirst();
+      const done = await db
+        .updateTable('triggers')
+        .set(values)
+        .where('account_id', '=', t.accountId)
+        .executeTakeFirst();
       if (!changed(done)) {
         await db
           .insertInto('triggers')
@@ -499,7 +548,9 @@ function triggerStore(db: Kysely<Database>): TriggerStore {
     async update(accountId, patch) {
       const values = triggerValues(patch);
       if (Object.keys(values).length === 0) return false;
-      return changed(await db.updateTable('triggers').set(values).where('account_id', '=', accountId).executeTakeFirst());
+      return changed(
+        await db.updateTable('triggers').set(values).where('account_id', '=', accountId).executeTakeFirst(),
+      );
     },
     async delete(accountId) {
       await db.deleteFrom('triggers').where('account_id', '=', accountId).execute();

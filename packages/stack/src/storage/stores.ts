@@ -60,7 +60,9 @@ export type JobRecord = {
   startedAt: string | null;
   endedAt: string | null;
 };
-export type JobPatch = Partial<Pick<JobRecord, 'status' | 'loginStatus' | 'error' | 'filesSaved' | 'startedAt' | 'endedAt'>>;
+export type JobPatch = Partial<
+  Pick<JobRecord, 'status' | 'loginStatus' | 'error' | 'filesSaved' | 'startedAt' | 'endedAt'>
+>;
 
 export const ACTIVE_JOB_STATUSES: JobStatus[] = ['queued', 'running'];
 
@@ -79,7 +81,13 @@ export interface JobStore {
   deleteForAccount(accountId: string): Promise<void>;
 }
 
-export type JobLogRecord = { jobId: string; seq: number; level: 'debug' | 'info' | 'warn' | 'error'; message: string; at: string };
+export type JobLogRecord = {
+  jobId: string;
+  seq: number;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  at: string;
+};
 
 export interface LogStore {
   append(line: JobLogRecord): Promise<void>;

@@ -72,11 +72,15 @@ export class EventRecorder {
   }
 }
 
-export const isPrompt = (accountId: string, status: string) => (e: StackEvent): e is Extract<StackEvent, { type: 'prompt.updated' }> =>
-  e.type === 'prompt.updated' && e.prompt.accountId === accountId && e.prompt.status === status;
+export const isPrompt =
+  (accountId: string, status: string) =>
+  (e: StackEvent): e is Extract<StackEvent, { type: 'prompt.updated' }> =>
+    e.type === 'prompt.updated' && e.prompt.accountId === accountId && e.prompt.status === status;
 
-export const isJobEnded = (jobId: string) => (e: StackEvent): e is Extract<StackEvent, { type: 'job.updated' }> =>
-  e.type === 'job.updated' && e.job.id === jobId && (e.job.status === 'done' || e.job.status === 'errored');
+export const isJobEnded =
+  (jobId: string) =>
+  (e: StackEvent): e is Extract<StackEvent, { type: 'job.updated' }> =>
+    e.type === 'job.updated' && e.job.id === jobId && (e.job.status === 'done' || e.job.status === 'errored');
 
 /** The raw bytes of the SQLite file and its WAL, as a latin1 string to search in. */
 export function databaseBytes(dataDir: string): string {
