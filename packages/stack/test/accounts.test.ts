@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CANARY_PASSWORD, databaseBytes, EventRecorder, openStack, tmpDataDir } from './helpers/stack-harness.js';
+import {
+  CANARY_PASSWORD,
+  databaseBytes,
+  EventRecorder,
+  isJobEnded,
+  openStack,
+  tmpDataDir,
+} from './helpers/stack-harness.js';
 import { accountAad } from '../src/secrets/index.js';
 import { loadKeyring } from '../src/secrets/index.js';
 
@@ -83,6 +90,34 @@ describe('accounts', () => {
       assert.equal(stack.konnectors.get('twofa-test')?.fields.password?.type, 'password');
       assert.equal(stack.konnectors.get('nope'), undefined);
     } finally {
+      await stack.close(300);
+    }
+  });
+});
+
+describe('a konnector touches only its own files', () => {
+  it('refuses staged paths outside its staging folder, symlinks, and names or folders that climb out', async () => {
+    const dataDir = tmpDataDir();
+    const stack = await openStack(dataDir);
+    const recorder = new EventRecorder(stack);
+    try {
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw', scenario: 'escape' },
+      });
+      const job = await stack.jobs.start(account.id, 'manual');
+      const ended = await recorder.waitFor(isJobEnded(job.id), 'the job');
+      assert.equal(ended.job.status, 'done');
+      const lines = (await stack.jobs.logs(job.id)).map((l) => l.message).filter((m) => m.startsWith('escape:'));
+      assert.equal(lines.length, 5, lines.join('\n'));
+      assert.ok(
+        lines.every((m) => m === 'escape: refused SAVE_FILE_FAILED'),
+        lines.join('\n'),
+      );
+      assert.deepEqual(await stack.files.list(account.id), []);
+      assert.equal(ended.job.filesSaved, 0);
+    } finally {
+      recorder.stop();
       await stack.close(300);
     }
   });

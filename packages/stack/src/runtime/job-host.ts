@@ -313,10 +313,24 @@ export function createJobHost(
     for (const waiter of [...waiters]) await waiter.close(status);
   };
 
+  // Once the job is over, a request still in flight from its (exited) process changes nothing.
+  let ended = false;
+  const guarded: Record<string, unknown> = {
+    onLog: (entry: Parameters<HostHandlers['onLog']>[0]) => handlers.onLog(entry),
+  };
+  for (const [name, handler] of Object.entries(handlers)) {
+    if (name === 'onLog') continue;
+    guarded[name] = async (params: unknown) => {
+      if (ended) throw fail('JOB_INTERRUPTED');
+      return (handler as (p: unknown) => Promise<unknown>)(params);
+    };
+  }
+
   return {
-    handlers,
+    handlers: guarded as HostHandlers,
     abortWaits,
     async close(status) {
+      ended = true;
       await abortWaits(status);
       await logChain;
       await rm(staging, { recursive: true, force: true });
