@@ -94,3 +94,9 @@ export function fieldsToSend(
   }
   return out;
 }
+
+/** A name for an account the person did not name: its login (the first visible non-secret field). */
+export function defaultLabel(konnector: Pick<KonnectorInfo, 'fields'>, fields: Record<string, string>): string {
+  const first = manifestForm(konnector).basic.find((f) => f.inputType !== 'password' && (fields[f.name] ?? '').trim());
+  return first ? (fields[first.name] ?? '').trim().slice(0, 200) : '';
+}

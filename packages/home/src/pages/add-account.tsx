@@ -2,6 +2,7 @@ import { api } from '../api/client.js';
 import { CredentialsForm, type CredentialsSubmit } from '../components/credentials-form.js';
 import { KonnectorIcon, PageTitle } from '../components/layout.js';
 import { useAction } from '../components/use-action.js';
+import { defaultLabel } from '../logic/manifest-form.js';
 import { paths } from '../logic/routes.js';
 import { Link, navigate } from '../router.js';
 import { store, useHome } from '../state/store.js';
@@ -10,11 +11,12 @@ export function AddAccountPage({ slug }: { slug: string }) {
   const konnectors = useHome((s) => s.konnectors);
   const konnector = konnectors?.find((k) => k.slug === slug);
   const connect = useAction(async (value: CredentialsSubmit) => {
+    const label = value.label || (konnector ? defaultLabel(konnector, value.fields) : '');
     const account = await api.createAccount({
       konnector: slug,
       fields: value.fields,
       connect: true,
-      ...(value.label ? { label: value.label } : {}),
+      ...(label ? { label } : {}),
     });
     store.dispatch({ type: 'account', account });
     navigate(paths.connecting(account.id));

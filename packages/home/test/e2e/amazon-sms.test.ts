@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connectAccount, launchBrowser, screenshots, signIn, sites, startDemo } from './harness.js';
+import { connectAccount, launchBrowser, publish, screenshots, signIn, sites, startDemo } from './harness.js';
 
 const LOGIN = 'alice@example.test';
 
@@ -52,7 +52,7 @@ void test('Amazon-like account on a phone-sized screen: SMS code from the outbox
   await page.keyboard.press('Enter');
   await dialog.getByTestId('twofa-retry').waitFor();
   assert.equal((await dialog.getByTestId('twofa-retry').textContent())?.trim(), 'Invalid code, please re-enter it');
-  await shots.shot('wrong-code-retry');
+  publish(await shots.shot('wrong-code-retry'), 'twofa-sms-retry-phone');
 
   // The right one, from the outbox.
   await input.fill(code);

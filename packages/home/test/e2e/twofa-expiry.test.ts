@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  connectAccount,
-  enterCode,
-  githubTotp,
-  launchBrowser,
-  publish,
-  screenshots,
-  signIn,
-  startDemo,
-} from './harness.js';
+import { connectAccount, enterCode, githubTotp, launchBrowser, screenshots, signIn, startDemo } from './harness.js';
 
 const TWOFA_TIMEOUT_MS = 6_000;
 
@@ -40,7 +31,7 @@ void test('a code left unanswered until it expires: the dialog closes and "Authe
   assert.equal(await notice.getAttribute('data-code'), 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
   assert.match((await notice.textContent()) ?? '', /Authentication renewal required/);
   assert.equal(await page.locator('[data-step="code"]').getAttribute('data-status'), 'error');
-  publish(await shots.shot('renewal-required'), 'renewal-required');
+  await shots.shot('renewal-required');
 
   // Reconnect starts a manual run that asks again; answering it connects.
   await notice.getByRole('button', { name: 'Reconnect' }).click();

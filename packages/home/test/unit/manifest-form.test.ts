@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KonnectorInfo } from '@gleaner/contracts';
-import { fieldsToSend, initialValues, manifestForm, validateFields } from '../../src/logic/manifest-form.js';
+import {
+  defaultLabel,
+  fieldsToSend,
+  initialValues,
+  manifestForm,
+  validateFields,
+} from '../../src/logic/manifest-form.js';
 
 const konnector: Pick<KonnectorInfo, 'fields'> = {
   fields: {
@@ -61,4 +67,9 @@ test('when editing, a saved password may stay empty and is not sent', () => {
     password: ' p w ',
     baseUrl: 'http://h/',
   });
+});
+
+test('an unnamed account is named after its login', () => {
+  assert.equal(defaultLabel(konnector, { login: ' me@x.org ', password: 'pw' }), 'me@x.org');
+  assert.equal(defaultLabel(konnector, { password: 'pw' }), '');
 });
