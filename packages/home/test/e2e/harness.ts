@@ -151,8 +151,12 @@ export function screenshots(testName: string, page: Page) {
   };
 }
 
-/** Copies a screenshot for the README (docs/screenshots/<name>.png). */
+/**
+ * Copies a screenshot for the README (docs/screenshots/<name>.png) when GLEANER_PUBLISH_SCREENSHOTS=1,
+ * so that an ordinary test run leaves the committed pictures alone.
+ */
 export function publish(path: string, name: string): void {
+  if (process.env.GLEANER_PUBLISH_SCREENSHOTS !== '1') return;
   const dir = join(REPO_ROOT, 'docs', 'screenshots');
   mkdirSync(dir, { recursive: true });
   copyFileSync(path, join(dir, `${name}.png`));
