@@ -1,4 +1,4 @@
-import { CookieKonnector, KonnectorError, type Fields, type TwoFaType } from '@gleaner/konnector';
+import { CookieKonnector, KonnectorError, type CheerioAPI, type Fields, type TwoFaType } from '@gleaner/konnector';
 
 /** How the site names its methods, and how Gleaner names them. */
 const TWOFA_TYPES: Record<string, TwoFaType> = { sms: 'sms', email: 'email', totp: 'app_code' };
@@ -18,7 +18,7 @@ export class TestSiteKonnector extends CookieKonnector {
   override async fetch(fields: Fields): Promise<void> {
     if (!(await this.testSession())) await this.logIn(fields);
 
-    const $ = await this.request(`${this.baseUrl}/bills`);
+    const $: CheerioAPI = await this.request(`${this.baseUrl}/bills`);
     const bills = $('tr.bill')
       .toArray()
       .map((row) => {
@@ -43,7 +43,7 @@ export class TestSiteKonnector extends CookieKonnector {
     if (twoFaType && !this.canWaitForTwoFaCode()) throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
 
     await this.deactivateAutoSuccessfulLogin();
-    let { $ } = await this.signin({
+    let { $ }: { $: CheerioAPI } = await this.signin({
       url: `${this.baseUrl}/login`,
       formSelector: '#login-form',
       formData: { login: fields.login ?? '', password: fields.password ?? '' },
