@@ -9,8 +9,6 @@ Commands:
   serve            start the stack (API, Home, jobs, scheduler) on the embedded SQLite
   demo             the stack with the fake sites and the GitHub and Amazon konnectors
   sites            start the fake websites alone
-  migrate          apply storage migrations and exit
-  rotate-key       re-encrypt every secret under a new key
 
 Run \`gleaner <command> --help\` for a command's options.`;
 
@@ -19,6 +17,9 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.js')).runCommand,
   new: async () => (await import('./commands/new.js')).newCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  demo: async () => (await import('./commands/serve.js')).demoCommand,
+  sites: async () => (await import('./commands/serve.js')).sitesCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -10,3 +10,4 @@ export { InProcessPromptBus } from './runtime/prompt-bus.js';
 export type { Clock } from './runtime/clock.js';
 export type { TickResult } from './runtime/scheduler.js';
 export type { RecoveryResult } from './runtime/recovery.js';
+export { startServer, type ServerOptions, type RunningServer } from './server.js';

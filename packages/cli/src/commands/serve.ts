@@ -1,0 +1,79 @@
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startServer } from '@gleaner/stack';
+import { startSites } from '@gleaner/sites';
+import { startDemo } from '../demo.js';
+import { UsageError } from '../usage-error.js';
+
+function port(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`not a port: ${value}`);
+  return n;
+}
+
+/** Stops gracefully on SIGTERM/SIGINT: no new jobs, running ones get a grace period. */
+function untilSignal(close: () => Promise<void>): Promise<number> {
+  return new Promise((done) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`\n${signal}: stopping (running jobs get 10 s)\n`);
+      close().then(
+        () => done(0),
+        (error: unknown) => {
+          process.stderr.write(`${String(error)}\n`);
+          done(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { data: { type: 'string' }, port: { type: 'string' }, konnectors: { type: 'string', multiple: true } },
+  });
+  const server = await startServer({
+    dataDir: resolve(values.data ?? 'data'),
+    port: port(values.port, 3000),
+    konnectorDirs: (values.konnectors ?? ['konnectors']).map((d) => resolve(d)),
+    homeDir: resolve(join('packages', 'home', 'dist')),
+  });
+  process.stderr.write(`Gleaner is serving on ${server.url}\n`);
+  return untilSignal(() => server.close(10_000));
+}
+
+export async function demoCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { data: { type: 'string' }, port: { type: 'string' }, 'sites-port': { type: 'string' } },
+  });
+  const demo = await startDemo({
+    ...(values.data ? { dataDir: resolve(values.data) } : {}),
+    port: port(values.port, 3000),
+    sitesPort: port(values['sites-port'], 8080),
+  });
+  process.stderr.write(
+    [
+      '',
+      `Home:        ${demo.url}   (sign in with the admin password printed above on first start,`,
+      '             or set GLEANER_ADMIN_PASSWORD)',
+      `Fake sites:  ${demo.sitesUrl}`,
+      `Outbox:      ${demo.outbox}   (codes "sent" by SMS and e-mail, and the fake authenticator's code)`,
+      '',
+      'Try: add a GitHub account as octocat / octocat-password (authenticator code from the outbox page),',
+      'or an Amazon account as alice@example.test / alice-amazon-password (code by SMS, in the outbox).',
+      '',
+    ].join('\n'),
+  );
+  return untilSignal(() => demo.close());
+}
+
+export async function sitesCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } } });
+  const sites = await startSites({ port: port(values.port, 8080) });
+  process.stderr.write(`Fake sites on ${sites.url} (GitHub ${sites.github}, Amazon ${sites.amazon}, test ${sites.test}); outbox ${sites.outbox}\n`);
+  return untilSignal(() => sites.close());
+}

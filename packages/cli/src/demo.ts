@@ -1,0 +1,44 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '@gleaner/stack';
+import { startSites } from '@gleaner/sites';
+
+const repo = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export type DemoOptions = {
+  dataDir?: string;
+  /** Home and the API; 0 picks a free port. */
+  port?: number;
+  /** The fake sites; the konnectors' manifests default to 8080. */
+  sitesPort?: number;
+  adminPassword?: string;
+  /** The stack's cap on one 2FA wait. */
+  twoFaTimeoutMs?: number;
+  print?: (line: string) => void;
+};
+
+/** The stack with Home, the fake sites, and the GitHub and Amazon konnectors installed. */
+export async function startDemo(options: DemoOptions = {}) {
+  const dataDir = options.dataDir ?? join(repo, 'data', 'demo');
+  mkdirSync(dataDir, { recursive: true });
+  const sites = await startSites({ port: options.sitesPort ?? 8080 });
+  const server = await startServer({
+    dataDir,
+    port: options.port ?? 3000,
+    konnectorDirs: [join(repo, 'konnectors')],
+    homeDir: join(repo, 'packages', 'home', 'dist'),
+    ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),
+    ...(options.print ? { print: options.print } : {}),
+    ...(options.twoFaTimeoutMs ? { stackOptions: { twoFaTimeoutCapMs: options.twoFaTimeoutMs } } : {}),
+  });
+  return {
+    url: server.url,
+    sitesUrl: sites.url,
+    outbox: sites.outbox,
+    close: async () => {
+      await server.close(5000);
+      await sites.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { startDemo, type DemoOptions } from './demo.js';
