@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The whole test suite: provisions what the tests need from the system, builds, checks, runs every
 // test file by explicit path (a glob that matches nothing must fail, not pass with zero tests).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
