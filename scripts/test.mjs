@@ -58,7 +58,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 step(`running ${files.length} test files`);
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+// A test that hangs fails after 4 minutes, naming itself, instead of eating CI's time.
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=240000', ...files], {
   stdio: 'inherit',
   cwd: root,
   env: { ...process.env, NODE_ENV: 'test' },

@@ -9,8 +9,13 @@ Commands:
   serve            start the stack (API, Home, jobs, scheduler) on the embedded SQLite
   demo             the stack with the fake sites and the GitHub and Amazon konnectors
   sites            start the fake websites alone
+  migrate          bring the data folder's database to the latest schema
+  rotate-key       new secret key; every credential and session re-sealed under it
 
 Run \`gleaner <command> --help\` for a command's options.`;
+
+/** Errors whose message is the whole story (a busy data folder, an unsafe key file, a bad manifest). */
+const REFUSALS = new Set(['DataFolderBusyError', 'SecretKeyError', 'ManifestError', 'MissingDataError']);
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -20,6 +25,8 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   demo: async () => (await import('./commands/serve.js')).demoCommand,
   sites: async () => (await import('./commands/serve.js')).sitesCommand,
+  migrate: async () => (await import('./commands/maintenance.js')).migrateCommand,
+  'rotate-key': async () => (await import('./commands/maintenance.js')).rotateKeyCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -41,6 +48,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`gleaner: ${(error as Error).message}\n`);
       process.exitCode = 2;
+    } else if (REFUSALS.has((error as Error).name)) {
+      // The stack refused on purpose and says why: no stack trace.
+      process.stderr.write(`gleaner: ${(error as Error).message}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(`gleaner: ${String((error as Error)?.stack ?? error)}\n`);
       process.exitCode = 1;

@@ -2,10 +2,11 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { lockDataFolder } from './data-lock.js';
 import { StackError } from './errors.js';
-import { createStackLogger } from './logger.js';
+import { createLogger } from './logger.js';
 import { KonnectorRegistry, type RegistryProblem } from './registry/registry.js';
-import { loadKeyring } from './secrets/keyring.js';
+import { loadKeyring, type Keyring } from './secrets/keyring.js';
 import { resealAll, rotateSecretKey, type RotationResult } from './secrets/rotate.js';
 import { openSqliteStorage } from './storage/sqlite.js';
 import type { Storage, TriggerRecord } from './storage/stores.js';
@@ -94,14 +95,23 @@ export interface GleanerStack extends Stack {
 export async function createStack(options: CreateStackOptions): Promise<GleanerStack> {
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const logger = options.logger ?? createStackLogger();
+  const logger = options.logger ?? createLogger();
   const clock = options.clock ?? systemClock;
-  const keyring = loadKeyring({ dataDir, env: options.env ?? process.env });
-  const registry = KonnectorRegistry.load(options.konnectorDirs ?? []);
+  const lock = lockDataFolder(dataDir);
+  let keyring: Keyring;
+  let registry: KonnectorRegistry;
+  let storage: Storage;
+  try {
+    keyring = loadKeyring({ dataDir, env: options.env ?? process.env });
+    registry = KonnectorRegistry.load(options.konnectorDirs ?? []);
+    storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   for (const problem of registry.problems) {
     logger.error({ dir: problem.dir, problems: problem.problems }, 'konnector refused: bad manifest');
   }
-  const storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
 
   const config: StackConfig = {
     dataDir,
@@ -123,14 +133,16 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
   const ctx: StackContext = { config, storage, keyring, registry, events, promptBus, logger, clock };
 
   let recovered: RecoveryResult;
+  let resealed: RotationResult;
   try {
     recovered = await recoverInterrupted(ctx);
+    // Anything sealed under an older key is re-sealed under the current one, so old keys can go.
+    resealed = await resealAll(storage, keyring);
   } catch (error) {
     await storage.close();
+    lock.release();
     throw error;
   }
-  // Anything sealed under an older key is re-sealed under the current one, so old keys can go.
-  const resealed = await resealAll(storage, keyring);
   if (resealed.resealed > 0)
     logger.info({ keyId: resealed.keyId, resealed: resealed.resealed }, 'secrets re-sealed under the current key');
 
@@ -217,6 +229,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
         await events.flush();
         await promptBus.close();
         await storage.close();
+        lock.release();
         logger.info('stack stopped');
       })();
       return closing;

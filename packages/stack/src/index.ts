@@ -1,7 +1,7 @@
 export type { Stack } from './stack.js';
 export { StackError, type StackErrorCode } from './errors.js';
 export { createStack, type CreateStackOptions, type GleanerStack } from './create-stack.js';
-export { createStackLogger, STACK_REDACT_PATHS } from './logger.js';
+export { createLogger, REDACT_PATHS } from './logger.js';
 export * from './storage/index.js';
 export * from './secrets/index.js';
 export * from './registry/index.js';
@@ -11,3 +11,5 @@ export type { Clock } from './runtime/clock.js';
 export type { TickResult } from './runtime/scheduler.js';
 export type { RecoveryResult } from './runtime/recovery.js';
 export { startServer, type ServerOptions, type RunningServer } from './server.js';
+export { lockDataFolder, DataFolderBusyError, type DataFolderLock } from './data-lock.js';
+export { migrateDataFolder, MissingDataError, rotateDataFolderKey, type MigrationReport } from './maintenance.js';

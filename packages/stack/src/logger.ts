@@ -1,4 +1,4 @@
-import { destination, pino, type Logger } from 'pino';
+import { destination, pino, type DestinationStream, type Logger } from 'pino';
 
 /** Anything named like a secret is never written, at any depth pino can name. */
 const SECRET_NAMES = [
@@ -9,20 +9,39 @@ const SECRET_NAMES = [
   'cookies',
   'secret',
   'token',
+  'csrfToken',
   'fields',
   'credentials',
   'session',
 ];
-export const STACK_REDACT_PATHS = SECRET_NAMES.flatMap((name) => [name, `*.${name}`, `*.*.${name}`]);
 
-/** The stack's one logger (JSON lines on stderr), unless the caller gives its own. */
-export function createStackLogger(options: { level?: string } = {}): Logger {
+/** Request parts never written, whatever a handler passes to the log. */
+const REQUEST_PATHS = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  'headers.cookie',
+  'headers.authorization',
+  'headers["x-csrf-token"]',
+  'body',
+  'req.body',
+];
+
+/** The one redaction list of the stack's log: the API and the runtime share it. */
+export const REDACT_PATHS = [
+  ...REQUEST_PATHS,
+  ...SECRET_NAMES.flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
+];
+
+/** The stack's logger: JSON lines (on stderr unless told otherwise), with the paths above redacted. */
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
     {
-      name: 'gleaner-stack',
+      name: 'gleaner',
       level: options.level ?? process.env.GLEANER_LOG_LEVEL ?? 'info',
-      redact: { paths: STACK_REDACT_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
-    destination(2),
+    options.destination ?? destination(2),
   );
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { openSqliteAuthStore, type AuthStore } from './api/auth-store.js';
 import { generatePassword, hashPassword, verifyPassword } from './api/credentials.js';
-import { createLogger } from './api/logger.js';
+import { createLogger } from './logger.js';
 import type { Stack } from './stack.js';
 
 /** What `startServer` needs from the core: a Stack on a data folder and konnector folders. */

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { startServer } from '../src/server.js';
 import { MemoryStack } from './api-fixtures/memory-stack.js';
 import { LogCapture } from './api-fixtures/http.js';
-import { createLogger } from '../src/api/logger.js';
+import { createLogger } from '../src/logger.js';
 
 const login = (url: string, password: string) =>
   fetch(`${url}/api/auth/login`, {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startTestSite, type RunningSite } from '@gleaner/sites';
 import type { Account, FileInfo, Job, StackEvent } from '@gleaner/contracts';
-import { createLogger } from '../src/api/logger.js';
+import { createLogger } from '../src/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { LogCapture, SseClient } from './api-fixtures/http.js';
 

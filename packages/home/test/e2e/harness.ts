@@ -68,7 +68,7 @@ async function startParts(dataDir: string, options: DemoOptions): Promise<Demo> 
   const { startServer } = (await import(need('packages/stack/dist/src/server.js'))) as {
     startServer: (o: Record<string, unknown>) => Promise<{ url: string; close(graceMs?: number): Promise<void> }>;
   };
-  const { createLogger } = (await import(need('packages/stack/dist/src/api/logger.js'))) as {
+  const { createLogger } = (await import(need('packages/stack/dist/src/logger.js'))) as {
     createLogger: (o: { level: string }) => unknown;
   };
   need('konnectors/github/dist/src/index.js');

@@ -30,6 +30,9 @@ export function terminalCodeReader(
   return ({ type, retry, expiresAt, signal }) =>
     new Promise<string>((resolve, reject) => {
       const tty = (output as NodeJS.WriteStream).isTTY === true;
+      // Between questions the input must not keep the process alive (a pipe left open by a parent).
+      const handle = input as { ref?: () => void; unref?: () => void };
+      handle.ref?.();
       const rl = createInterface({ input, output, terminal: tty });
       const question = () => `${describeTwoFa(type, retry)} (${timeLeft(expiresAt)}): `;
       rl.setPrompt(question());
@@ -47,6 +50,7 @@ export function terminalCodeReader(
         clearInterval(tick);
         signal.removeEventListener('abort', onAbort);
         rl.close();
+        handle.unref?.();
       };
       const onAbort = () => {
         close();

@@ -9,7 +9,7 @@ import { StackError, type StackErrorCode } from '../errors.js';
 import type { Stack } from '../stack.js';
 import { ApiHttpError, registerAuthHook } from './auth.js';
 import type { AuthStore } from './auth-store.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../logger.js';
 import { LoginLimiter } from './login-limiter.js';
 import { docsPage, openApiDocument } from './openapi.js';
 import { RequestValidationError, RouteTable } from './route.js';

@@ -1,5 +1,5 @@
 export * from './stores.js';
-export { openSqliteStorage } from './sqlite.js';
+export { openSqliteDatabase, openSqliteStorage } from './sqlite.js';
 export { kyselyStores, isUniqueViolation } from './kysely-stores.js';
 export { migrateToLatest, migrations, type DialectName } from './migrations.js';
 export type { Database } from './schema.js';

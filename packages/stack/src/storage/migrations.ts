@@ -124,7 +124,8 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
 }
 
 /** Brings the schema up to date; throws with the failing migration's name. */
-export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: DialectName): Promise<void> {
+/** Applies every migration not yet applied, each in its own transaction; returns the names applied. */
+export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: DialectName): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
@@ -134,4 +135,5 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: DialectName):
       cause: error,
     });
   }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -7,14 +7,19 @@ import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import type { Storage } from './stores.js';
 
-/** Opens (and migrates) the embedded SQLite storage: one file, WAL mode, nothing to install. */
-export async function openSqliteStorage(file: string): Promise<Storage> {
+/** The embedded SQLite database: one file, WAL mode, nothing to install. Not migrated. */
+export function openSqliteDatabase(file: string): Kysely<Database> {
   mkdirSync(dirname(file), { recursive: true });
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/** Opens (and migrates) the embedded SQLite storage. */
+export async function openSqliteStorage(file: string): Promise<Storage> {
+  const db = openSqliteDatabase(file);
   try {
     await migrateToLatest(db, 'sqlite');
   } catch (error) {

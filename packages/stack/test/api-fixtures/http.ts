@@ -6,7 +6,7 @@ import type { StackEvent } from '@gleaner/contracts';
 import { buildApi, type ApiOptions } from '../../src/api/app.js';
 import { openSqliteAuthStore, type AuthStore } from '../../src/api/auth-store.js';
 import { hashPassword } from '../../src/api/credentials.js';
-import { createLogger } from '../../src/api/logger.js';
+import { createLogger } from '../../src/logger.js';
 import type { Stack } from '../../src/stack.js';
 
 export const ADMIN_PASSWORD = 'admin-canary-Pw-31337';

@@ -1,0 +1,63 @@
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Another live process holds the data folder: two stacks on one SQLite file would corrupt each other's work. */
+export class DataFolderBusyError extends Error {
+  override name = 'DataFolderBusyError';
+  readonly pid: number;
+  constructor(dataDir: string, pid: number) {
+    super(`the data folder ${dataDir} is in use by process ${pid} (a running stack?): stop it first`);
+    this.pid = pid;
+  }
+}
+
+export type DataFolderLock = { readonly file: string; release(): void };
+
+/**
+ * Takes `<dataDir>/gleaner.lock` for this process. A lock left by a process that is gone (a crash)
+ * is taken over; one held by a live process is refused with DataFolderBusyError.
+ */
+export function lockDataFolder(dataDir: string): DataFolderLock {
+  const file = join(dataDir, 'gleaner.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      let released = false;
+      return {
+        file,
+        release() {
+          if (released) return;
+          released = true;
+          if (holder(file) === process.pid) rmSync(file, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = holder(file);
+      if (pid !== null && pid !== process.pid && isAlive(pid)) throw new DataFolderBusyError(dataDir, pid);
+      if (pid === process.pid) throw new DataFolderBusyError(dataDir, pid);
+      rmSync(file, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new Error(`could not take ${file}`);
+}
+
+function holder(file: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
