@@ -23,21 +23,28 @@ export async function startDemo(options: DemoOptions = {}) {
   const dataDir = options.dataDir ?? join(repo, 'data', 'demo');
   mkdirSync(dataDir, { recursive: true });
   const sites = await startSites({ port: options.sitesPort ?? 8080 });
-  const server = await startServer({
-    dataDir,
-    port: options.port ?? 3000,
-    konnectorDirs: [join(repo, 'konnectors')],
-    homeDir: join(repo, 'packages', 'home', 'dist'),
-    ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),
-    ...(options.print ? { print: options.print } : {}),
-    ...(options.twoFaTimeoutMs ? { stackOptions: { twoFaTimeoutCapMs: options.twoFaTimeoutMs } } : {}),
-  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      dataDir,
+      port: options.port ?? 3000,
+      konnectorDirs: [join(repo, 'konnectors')],
+      homeDir: join(repo, 'packages', 'home', 'dist'),
+      ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),
+      ...(options.print ? { print: options.print } : {}),
+      ...(options.twoFaTimeoutMs ? { stackOptions: { twoFaTimeoutCapMs: options.twoFaTimeoutMs } } : {}),
+    });
+  } catch (error) {
+    await sites.close();
+    throw error;
+  }
   return {
     url: server.url,
     sitesUrl: sites.url,
     outbox: sites.outbox,
-    close: async () => {
-      await server.close(5000);
+    /** Running jobs get `graceMs` to finish, then end JOB_INTERRUPTED. */
+    close: async (graceMs = 5000) => {
+      await server.close(graceMs);
       await sites.close();
     },
   };

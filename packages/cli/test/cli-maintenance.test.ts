@@ -45,7 +45,13 @@ test('gleaner migrate: a data folder already at the latest schema says so; a mis
 test('gleaner rotate-key: refused while a stack holds the folder; then a new key, every secret re-sealed and still readable', async () => {
   const { dataDir, accountId } = await stackWithOneAccount();
 
-  const running = await createStack({ dataDir, konnectorDirs: [], schedulerIntervalMs: false, env: {}, logger: createLogger({ level: 'warn' }) });
+  const running = await createStack({
+    dataDir,
+    konnectorDirs: [],
+    schedulerIntervalMs: false,
+    env: {},
+    logger: createLogger({ level: 'warn' }),
+  });
   try {
     const refused = await finish(gleaner(['rotate-key', '--data', dataDir]));
     assert.equal(refused.code, 1, refused.output);

@@ -7,7 +7,9 @@ const DATA_HELP = '  --data DIR   the data folder (default ./data, as for `glean
 export async function migrateCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
-    process.stderr.write(`gleaner migrate [--data DIR]\n\nBrings the database to the latest schema (the stack also does it at start).\n${DATA_HELP}\n`);
+    process.stderr.write(
+      `gleaner migrate [--data DIR]\n\nBrings the database to the latest schema (the stack also does it at start).\n${DATA_HELP}\n`,
+    );
     return 0;
   }
   const report = await migrateDataFolder(resolve(values.data ?? 'data'));

@@ -81,7 +81,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 
   const timeoutSeconds = values.timeout === undefined ? 180 : Number(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError('--timeout expects a number of seconds');
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    throw new UsageError('--timeout expects a number of seconds');
   const mode = values.background ? 'background' : 'manual';
   const host = new StandaloneHost({
     dataDir: values.data ? resolve(values.data) : join(dir, 'data'),
@@ -101,7 +102,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const child = fork(main, [], {
     cwd: dir,
     // The konnector gets its fields over IPC, never from the environment.
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: process.env.NODE_ENV ?? 'production', ...(process.env.DEBUG ? { DEBUG: process.env.DEBUG } : {}) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: process.env.NODE_ENV ?? 'production',
+      ...(process.env.DEBUG ? { DEBUG: process.env.DEBUG } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   child.stdout?.on('data', (chunk: Buffer) => process.stderr.write(chunk));

@@ -12,11 +12,23 @@ function port(value: string | undefined, fallback: number): number {
   return n;
 }
 
+function graceMs(value: string | undefined): number {
+  if (value === undefined) return 10_000;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new UsageError(`--grace expects seconds, got ${JSON.stringify(value)}`);
+  return seconds * 1000;
+}
+
 /** Stops gracefully on SIGTERM/SIGINT: no new jobs, running ones get a grace period. */
-function untilSignal(close: () => Promise<void>): Promise<number> {
+function untilSignal(close: () => Promise<void>, grace?: number): Promise<number> {
   return new Promise((done) => {
     const stop = (signal: string) => {
-      process.stderr.write(`\n${signal}: stopping (running jobs get 10 s)\n`);
+      process.stderr.write(
+        grace === undefined
+          ? `\n${signal}: stopping\n`
+          : `\n${signal}: stopping (running jobs get ${grace / 1000} s, then end JOB_INTERRUPTED)\n`,
+      );
       close().then(
         () => done(0),
         (error: unknown) => {
@@ -33,8 +45,14 @@ function untilSignal(close: () => Promise<void>): Promise<number> {
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { data: { type: 'string' }, port: { type: 'string' }, konnectors: { type: 'string', multiple: true } },
+    options: {
+      data: { type: 'string' },
+      port: { type: 'string' },
+      konnectors: { type: 'string', multiple: true },
+      grace: { type: 'string' },
+    },
   });
+  const grace = graceMs(values.grace);
   const server = await startServer({
     dataDir: resolve(values.data ?? 'data'),
     port: port(values.port, 3000),
@@ -42,14 +60,20 @@ export async function serveCommand(argv: string[]): Promise<number> {
     homeDir: resolve(join('packages', 'home', 'dist')),
   });
   process.stderr.write(`Gleaner is serving on ${server.url}\n`);
-  return untilSignal(() => server.close(10_000));
+  return untilSignal(() => server.close(grace), grace);
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { data: { type: 'string' }, port: { type: 'string' }, 'sites-port': { type: 'string' } },
+    options: {
+      data: { type: 'string' },
+      port: { type: 'string' },
+      'sites-port': { type: 'string' },
+      grace: { type: 'string' },
+    },
   });
+  const grace = graceMs(values.grace);
   const demo = await startDemo({
     ...(values.data ? { dataDir: resolve(values.data) } : {}),
     port: port(values.port, 3000),
@@ -68,12 +92,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
-  return untilSignal(() => demo.close());
+  return untilSignal(() => demo.close(grace), grace);
 }
 
 export async function sitesCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } } });
   const sites = await startSites({ port: port(values.port, 8080) });
-  process.stderr.write(`Fake sites on ${sites.url} (GitHub ${sites.github}, Amazon ${sites.amazon}, test ${sites.test}); outbox ${sites.outbox}\n`);
+  process.stderr.write(
+    `Fake sites on ${sites.url} (GitHub ${sites.github}, Amazon ${sites.amazon}, test ${sites.test}); outbox ${sites.outbox}\n`,
+  );
   return untilSignal(() => sites.close());
 }
