@@ -10,7 +10,7 @@ export type DemoOptions = {
   dataDir?: string;
   /** Home and the API; 0 picks a free port. */
   port?: number;
-  /** The fake sites; the konnectors' manifests default to 8080. */
+  /** The fake sites (default 8080; 0 picks a free port): the konnectors' site address follows them. */
   sitesPort?: number;
   adminPassword?: string;
   /** The stack's cap on one 2FA wait. */
@@ -32,7 +32,11 @@ export async function startDemo(options: DemoOptions = {}) {
       homeDir: join(repo, 'packages', 'home', 'dist'),
       ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),
       ...(options.print ? { print: options.print } : {}),
-      ...(options.twoFaTimeoutMs ? { stackOptions: { twoFaTimeoutCapMs: options.twoFaTimeoutMs } } : {}),
+      stackOptions: {
+        // The konnectors' manifests say :8080; the demo's sites may be elsewhere (--sites-port, tests).
+        fieldDefaults: { github: { baseUrl: sites.github }, amazon: { baseUrl: sites.amazon } },
+        ...(options.twoFaTimeoutMs ? { twoFaTimeoutCapMs: options.twoFaTimeoutMs } : {}),
+      },
     });
   } catch (error) {
     await sites.close();

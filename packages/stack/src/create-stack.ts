@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { lockDataFolder } from './data-lock.js';
 import { StackError } from './errors.js';
 import { createLogger } from './logger.js';
-import { KonnectorRegistry, type RegistryProblem } from './registry/registry.js';
+import { KonnectorRegistry, type FieldDefaults, type RegistryProblem } from './registry/registry.js';
 import { loadKeyring, type Keyring } from './secrets/keyring.js';
 import { resealAll, rotateSecretKey, type RotationResult } from './secrets/rotate.js';
 import { openSqliteStorage } from './storage/sqlite.js';
@@ -28,6 +28,8 @@ export type CreateStackOptions = {
   dataDir: string;
   /** Konnector folders, or folders of konnector folders (see KonnectorRegistry.load). */
   konnectorDirs?: string[];
+  /** Field defaults that replace the manifests' for this installation (see KonnectorRegistry.load). */
+  fieldDefaults?: FieldDefaults;
   logger?: Logger;
   /** For GLEANER_SECRET_KEY / GLEANER_SECRET_KEY_ID; default process.env. */
   env?: NodeJS.ProcessEnv;
@@ -103,7 +105,9 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
   let storage: Storage;
   try {
     keyring = loadKeyring({ dataDir, env: options.env ?? process.env });
-    registry = KonnectorRegistry.load(options.konnectorDirs ?? []);
+    registry = KonnectorRegistry.load(options.konnectorDirs ?? [], {
+      ...(options.fieldDefaults ? { fieldDefaults: options.fieldDefaults } : {}),
+    });
     storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
   } catch (error) {
     lock.release();

@@ -29,10 +29,7 @@ const REQUEST_PATHS = [
 ];
 
 /** The one redaction list of the stack's log: the API and the runtime share it. */
-export const REDACT_PATHS = [
-  ...REQUEST_PATHS,
-  ...SECRET_NAMES.flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
-];
+export const REDACT_PATHS = [...REQUEST_PATHS, ...SECRET_NAMES.flatMap((name) => [name, `*.${name}`, `*.*.${name}`])];
 
 /** The stack's logger: JSON lines (on stderr unless told otherwise), with the paths above redacted. */
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {

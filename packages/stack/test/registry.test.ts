@@ -80,4 +80,26 @@ describe('konnector registry', () => {
       (e: unknown) => e instanceof ManifestError && e.problems[0]?.path === 'slug',
     );
   });
+
+  it("field defaults of this installation replace the manifest's; an unknown konnector or field is refused", () => {
+    const root = mkdtempSync(join(tmpdir(), 'gleaner-registry-'));
+    const manifest = good('site');
+    const dir = konnector(root, 'site', {
+      ...manifest,
+      fields: { ...manifest.fields, baseUrl: { type: 'url', required: false, default: 'http://127.0.0.1:8080/site' } },
+    });
+    const registry = KonnectorRegistry.load([dir], {
+      fieldDefaults: { site: { baseUrl: 'http://127.0.0.1:9999/site' } },
+    });
+    assert.equal(registry.get('site')?.manifest.fields.baseUrl?.default, 'http://127.0.0.1:9999/site');
+    assert.equal(registry.get('site')?.info.fields.baseUrl?.default, 'http://127.0.0.1:9999/site', 'Home sees it too');
+    assert.throws(
+      () => KonnectorRegistry.load([dir], { fieldDefaults: { nope: { baseUrl: 'x' } } }),
+      /no konnector "nope"/,
+    );
+    assert.throws(
+      () => KonnectorRegistry.load([dir], { fieldDefaults: { site: { other: 'x' } } }),
+      /has no field "other"/,
+    );
+  });
 });

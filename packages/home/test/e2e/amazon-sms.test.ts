@@ -30,7 +30,6 @@ void test('Amazon-like account on a phone-sized screen: SMS code from the outbox
   await connectAccount(page, demo.url, 'amazon', {
     login: LOGIN,
     password: 'alice-amazon-password',
-    baseUrl: `${demo.sitesUrl}/amazon`,
   });
   const dialog = page.getByTestId('twofa-dialog');
   await dialog.getByRole('heading', { name: 'Enter the code sent to you by SMS' }).waitFor();

@@ -31,7 +31,6 @@ void test('GitHub-like account with an authenticator: code asked, connected, rec
   const accountId = await connectAccount(page, demo.url, 'github', {
     login: 'octocat',
     password: 'octocat-password',
-    baseUrl: `${demo.sitesUrl}/github`,
   });
   const dialog = page.getByTestId('twofa-dialog');
   await dialog.getByRole('heading', { name: 'Enter the code from your authenticator app' }).waitFor();

@@ -24,73 +24,36 @@ export interface DemoOptions {
 type StartDemo = (o: {
   dataDir: string;
   port: number;
+  sitesPort: number;
   adminPassword: string;
-  home: boolean;
   print?: (line: string) => void;
   twoFaTimeoutMs?: number;
 }) => Promise<Demo>;
 
 /**
- * The whole product as a newcomer gets it: the stack with the fake sites and both konnectors, serving
- * Home. It is the CLI's `startDemo` when built; before that lands, the same parts started here from
- * their built packages (stack server, fake sites, konnector folders).
+ * The whole product as a newcomer gets it: the CLI's `startDemo` (the stack with the fake sites and
+ * both konnectors, serving Home), on free ports and a fresh data folder.
  */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo & { dataDir: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gleaner-home-e2e-'));
   const demoModule = join(REPO_ROOT, 'packages/cli/dist/src/demo.js');
-  let demo: Demo;
-  if (existsSync(demoModule)) {
-    // Loaded by path at run time: Home's own code never imports another part; only its tests start one.
-    const { startDemo: start } = (await import(demoModule)) as { startDemo: StartDemo };
-    demo = await start({ dataDir, port: 0, adminPassword: ADMIN_PASSWORD, home: true, print: () => {}, ...options });
-  } else {
-    demo = await startParts(dataDir, options);
-  }
+  if (!existsSync(demoModule)) throw new Error(`${demoModule} is missing: build the repository first (npm run build)`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'gleaner-home-e2e-'));
+  // Loaded by path at run time: Home's own code never imports another part; only its tests start one.
+  const { startDemo: start } = (await import(demoModule)) as { startDemo: StartDemo };
+  const demo = await start({
+    dataDir,
+    port: 0,
+    sitesPort: 0,
+    adminPassword: ADMIN_PASSWORD,
+    print: () => {},
+    ...options,
+  });
   return {
     ...demo,
     dataDir,
     async close() {
       await demo.close();
       rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function startParts(dataDir: string, options: DemoOptions): Promise<Demo> {
-  const need = (path: string) => {
-    const full = join(REPO_ROOT, path);
-    if (!existsSync(full)) throw new Error(`${full} is missing: build the repository first (npm run build)`);
-    return full;
-  };
-  const { startSites } = (await import(need('packages/sites/dist/src/index.js'))) as {
-    startSites: (o: { port: number; host: string }) => Promise<{ url: string; close(): Promise<void> }>;
-  };
-  const { startServer } = (await import(need('packages/stack/dist/src/server.js'))) as {
-    startServer: (o: Record<string, unknown>) => Promise<{ url: string; close(graceMs?: number): Promise<void> }>;
-  };
-  const { createLogger } = (await import(need('packages/stack/dist/src/logger.js'))) as {
-    createLogger: (o: { level: string }) => unknown;
-  };
-  need('konnectors/github/dist/src/index.js');
-  need('konnectors/amazon/dist/src/index.js');
-  const sitesServer = await startSites({ port: 0, host: '127.0.0.1' });
-  const server = await startServer({
-    dataDir,
-    port: 0,
-    host: '127.0.0.1',
-    konnectorDirs: [join(REPO_ROOT, 'konnectors/github'), join(REPO_ROOT, 'konnectors/amazon')],
-    homeDir: need('packages/home/dist/index.html').replace(/index\.html$/, ''),
-    adminPassword: ADMIN_PASSWORD,
-    print: () => {},
-    logger: createLogger({ level: 'warn' }),
-    stackOptions: options.twoFaTimeoutMs ? { twoFaTimeoutCapMs: options.twoFaTimeoutMs } : {},
-  });
-  return {
-    url: server.url,
-    sitesUrl: sitesServer.url.replace(/\/$/, ''),
-    async close() {
-      await server.close(1_000);
-      await sitesServer.close();
     },
   };
 }

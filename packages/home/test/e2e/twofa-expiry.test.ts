@@ -16,7 +16,6 @@ void test('a code left unanswered until it expires: the dialog closes and "Authe
   await connectAccount(page, demo.url, 'github', {
     login: 'octocat',
     password: 'octocat-password',
-    baseUrl: `${demo.sitesUrl}/github`,
   });
   const dialog = page.getByTestId('twofa-dialog');
   await dialog.getByRole('heading', { name: 'Enter the code from your authenticator app' }).waitFor();

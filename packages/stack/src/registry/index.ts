@@ -3,5 +3,6 @@ export {
   ManifestError,
   readKonnector,
   type InstalledKonnector,
+  type FieldDefaults,
   type RegistryProblem,
 } from './registry.js';

@@ -30,6 +30,9 @@ export class ManifestError extends Error {
 
 export type RegistryProblem = { dir: string; problems: ManifestProblem[] };
 
+/** Per konnector slug, per field name: the default this installation uses instead of the manifest's. */
+export type FieldDefaults = Record<string, Record<string, string>>;
+
 /** Reads and validates one konnector folder; throws `ManifestError` naming the exact problem. */
 export function readKonnector(folder: string): InstalledKonnector {
   const dir = resolve(folder);
@@ -78,7 +81,12 @@ export class KonnectorRegistry {
   readonly #bySlug = new Map<string, InstalledKonnector>();
   readonly problems: RegistryProblem[] = [];
 
-  static load(folders: string[]): KonnectorRegistry {
+  /**
+   * `fieldDefaults` replaces manifest defaults for this installation, e.g. the demo's
+   * `{ github: { baseUrl: 'http://127.0.0.1:<port>/github' } }`; a slug or field that is not installed
+   * is refused, so a typo does not pass silently.
+   */
+  static load(folders: string[], options: { fieldDefaults?: FieldDefaults } = {}): KonnectorRegistry {
     const registry = new KonnectorRegistry();
     for (const folder of folders) {
       if (existsSync(join(folder, MANIFEST_FILE))) {
@@ -99,7 +107,20 @@ export class KonnectorRegistry {
         }
       }
     }
+    for (const [slug, defaults] of Object.entries(options.fieldDefaults ?? {})) registry.#setDefaults(slug, defaults);
     return registry;
+  }
+
+  #setDefaults(slug: string, defaults: Record<string, string>): void {
+    const konnector = this.#bySlug.get(slug);
+    if (!konnector) throw new Error(`fieldDefaults: no konnector ${JSON.stringify(slug)} is installed`);
+    for (const [name, value] of Object.entries(defaults)) {
+      const field = konnector.manifest.fields[name];
+      if (!field) throw new Error(`fieldDefaults: konnector ${slug} has no field ${JSON.stringify(name)}`);
+      const fields = { ...konnector.manifest.fields, [name]: { ...field, default: value } };
+      konnector.manifest = { ...konnector.manifest, fields };
+      konnector.info = { ...konnector.info, fields };
+    }
   }
 
   #add(konnector: InstalledKonnector, explicit: boolean): void {
