@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '@gleaner/stack';
+import { createLogger, startServer } from '@gleaner/stack';
 import { startSites } from '@gleaner/sites';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -16,6 +16,8 @@ export type DemoOptions = {
   /** The stack's cap on one 2FA wait. */
   twoFaTimeoutMs?: number;
   print?: (line: string) => void;
+  /** The stack's log level (default GLEANER_LOG_LEVEL, else info). */
+  logLevel?: string;
 };
 
 /** The stack with Home, the fake sites, and the GitHub and Amazon konnectors installed. */
@@ -32,6 +34,7 @@ export async function startDemo(options: DemoOptions = {}) {
       homeDir: join(repo, 'packages', 'home', 'dist'),
       ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),
       ...(options.print ? { print: options.print } : {}),
+      ...(options.logLevel ? { logger: createLogger({ level: options.logLevel }) } : {}),
       stackOptions: {
         // The konnectors' manifests say :8080; the demo's sites may be elsewhere (--sites-port, tests).
         fieldDefaults: { github: { baseUrl: sites.github }, amazon: { baseUrl: sites.amazon } },

@@ -27,6 +27,7 @@ type StartDemo = (o: {
   sitesPort: number;
   adminPassword: string;
   print?: (line: string) => void;
+  logLevel?: string;
   twoFaTimeoutMs?: number;
 }) => Promise<Demo>;
 
