@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, startServer } from '@gleaner/stack';
@@ -12,18 +13,23 @@ export type DemoOptions = {
   port?: number;
   /** The fake sites (default 8080; 0 picks a free port): the konnectors' site address follows them. */
   sitesPort?: number;
+  /** Default: GLEANER_ADMIN_PASSWORD, else the demo's own, kept in `<data>/demo-admin-password` (0600). */
   adminPassword?: string;
   /** The stack's cap on one 2FA wait. */
   twoFaTimeoutMs?: number;
   print?: (line: string) => void;
-  /** The stack's log level (default GLEANER_LOG_LEVEL, else info). */
+  /** The stack's log level (default GLEANER_LOG_LEVEL, else warn: the demo's terminal stays readable). */
   logLevel?: string;
 };
 
 /** The stack with Home, the fake sites, and the GitHub and Amazon konnectors installed. */
 export async function startDemo(options: DemoOptions = {}) {
   const dataDir = options.dataDir ?? join(repo, 'data', 'demo');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const given = options.adminPassword ?? process.env.GLEANER_ADMIN_PASSWORD;
+  const adminPassword = given ?? demoAdminPassword(dataDir);
+  // An operator's own password is never echoed; the demo's is, since it exists to be typed in.
+  const signIn = given ? 'the admin password you set (GLEANER_ADMIN_PASSWORD)' : `admin password ${adminPassword}`;
   const sites = await startSites({ port: options.sitesPort ?? 8080 });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
@@ -32,9 +38,9 @@ export async function startDemo(options: DemoOptions = {}) {
       port: options.port ?? 3000,
       konnectorDirs: [join(repo, 'konnectors')],
       homeDir: join(repo, 'packages', 'home', 'dist'),
-      ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),
+      adminPassword,
       ...(options.print ? { print: options.print } : {}),
-      ...(options.logLevel ? { logger: createLogger({ level: options.logLevel }) } : {}),
+      logger: createLogger({ level: options.logLevel ?? process.env.GLEANER_LOG_LEVEL ?? 'warn' }),
       stackOptions: {
         // The konnectors' manifests say :8080; the demo's sites may be elsewhere (--sites-port, tests).
         fieldDefaults: { github: { baseUrl: sites.github }, amazon: { baseUrl: sites.amazon } },
@@ -47,6 +53,8 @@ export async function startDemo(options: DemoOptions = {}) {
   }
   return {
     url: server.url,
+    /** How to sign in, for the banner. */
+    signIn,
     sitesUrl: sites.url,
     outbox: sites.outbox,
     /** Running jobs get `graceMs` to finish, then end JOB_INTERRUPTED. */
@@ -55,4 +63,17 @@ export async function startDemo(options: DemoOptions = {}) {
       await sites.close();
     },
   };
+}
+
+/**
+ * The demo's admin password: made once and kept in the demo's data folder (mode 0600), so that the
+ * banner can show it at every start. Only for the demo, whose accounts are on the fake sites; `serve`
+ * shows its generated password once and keeps only its hash.
+ */
+function demoAdminPassword(dataDir: string): string {
+  const file = join(dataDir, 'demo-admin-password');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const password = randomBytes(12).toString('base64url');
+  writeFileSync(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
+  return password;
 }

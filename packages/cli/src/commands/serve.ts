@@ -82,8 +82,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   process.stderr.write(
     [
       '',
-      `Home:        ${demo.url}   (sign in with the admin password printed above on first start,`,
-      '             or set GLEANER_ADMIN_PASSWORD)',
+      `Home:        ${demo.url}   (sign in with ${demo.signIn})`,
       `Fake sites:  ${demo.sitesUrl}`,
       `Outbox:      ${demo.outbox}   (codes "sent" by SMS and e-mail, and the fake authenticator's code)`,
       '',

@@ -45,7 +45,6 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
     loggerInstance: logger,
     trustProxy: options.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
-    disableRequestLogging: false,
     // Routes validate with zod themselves: no JSON-schema compilation.
     ajv: { customOptions: { strict: false } },
   });

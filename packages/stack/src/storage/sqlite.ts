@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -9,7 +9,10 @@ import type { Storage } from './stores.js';
 
 /** The embedded SQLite database: one file, WAL mode, nothing to install. Not migrated. */
 export function openSqliteDatabase(file: string): Kysely<Database> {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Owner-only from the start; SQLite gives its -wal and -shm files the same mode.
+  if (!existsSync(file)) writeFileSync(file, '', { mode: 0o600, flag: 'wx' });
+  else if (statSync(file).mode & 0o077) chmodSync(file, 0o600);
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
