@@ -135,12 +135,10 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
       // Home is a single-page app: its own routes (/accounts/…) load index.html.
       return reply.type('text/html; charset=utf-8').sendFile('index.html', home);
     }
-    return reply
-      .code(404)
-      .send({
-        error: 'not_found',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-      } satisfies ApiError);
+    return reply.code(404).send({
+      error: 'not_found',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+    } satisfies ApiError);
   });
 
   app.decorate('eventStreams', streams);
