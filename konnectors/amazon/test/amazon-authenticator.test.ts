@@ -1,6 +1,6 @@
 import { AMAZON_CAROL_TOTP_SECRET, AMAZON_USERS, totpCode } from '@gleaner/sites';
 import { amazonTwoFaSuite } from './support/two-fa-suite.js';
-import { wrongCode } from './support/run-konnector.js';
+import { wrongCode } from '@gleaner/konnector/testing';
 
 // carol uses an authenticator app: Amazon goes straight from the password to the code page.
 amazonTwoFaSuite({

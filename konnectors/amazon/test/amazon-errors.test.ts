@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { AMAZON_USERS, startAmazonSite, type RunningSite } from '@gleaner/sites';
 import { AmazonKonnector } from '../src/konnector.js';
-import { filesOnDisk, newDataDir, runKonnector, savedIndex } from './support/run-konnector.js';
+import { filesOnDisk, newDataDir, runKonnector, savedIndex } from '@gleaner/konnector/testing';
 
 const alice = AMAZON_USERS.alice;
 

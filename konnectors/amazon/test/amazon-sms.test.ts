@@ -1,6 +1,6 @@
 import { AMAZON_USERS } from '@gleaner/sites';
 import { amazonTwoFaSuite } from './support/two-fa-suite.js';
-import { wrongCode } from './support/run-konnector.js';
+import { wrongCode } from '@gleaner/konnector/testing';
 
 // alice's account proposes SMS on the "where to send the code" page; no codeDestination field.
 amazonTwoFaSuite({

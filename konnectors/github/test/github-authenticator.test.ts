@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { GITHUB_OCTOCAT_TOTP_SECRET, GITHUB_USERS, startGithubSite, totpCode, type RunningSite } from '@gleaner/sites';
 import { GithubKonnector } from '../src/konnector.js';
-import { filesOnDisk, newDataDir, readSaved, runKonnector, savedIndex, wrongCode } from './support/run-konnector.js';
+import { filesOnDisk, newDataDir, readSaved, runKonnector, savedIndex, wrongCode } from '@gleaner/konnector/testing';
 
 // octocat has an authenticator app: GitHub redirects to /sessions/two-factor/app after the password.
 const octocat = GITHUB_USERS.octocat;

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { GITHUB_USERS, startGithubSite, type RunningSite } from '@gleaner/sites';
 import { GithubKonnector } from '../src/konnector.js';
-import { filesOnDisk, newDataDir, runKonnector, savedIndex, wrongCode } from './support/run-konnector.js';
+import { filesOnDisk, newDataDir, runKonnector, savedIndex, wrongCode } from '@gleaner/konnector/testing';
 
 // monalisa has no authenticator: on a device GitHub does not know, it e-mails a code as soon as the
 // password is posted and redirects to /sessions/verified-device.

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { GITHUB_USERS, startGithubSite, type RunningSite } from '@gleaner/sites';
 import { GithubKonnector } from '../src/konnector.js';
-import { newDataDir, runKonnector } from './support/run-konnector.js';
+import { newDataDir, runKonnector } from '@gleaner/konnector/testing';
 
 const octocat = GITHUB_USERS.octocat;
 

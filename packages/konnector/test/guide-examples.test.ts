@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestSite, TEST_SITE_USERS, type RunningSite } from '@gleaner/sites';
 import { enableDebug, type BaseKonnector } from '../src/index.js';
 import { compileGuide } from './support/guide.js';
-import { newDataDir, runKonnector } from './support/run-konnector.js';
+import { newDataDir, runKonnector } from '../src/testing.js';
 
 // The konnector of docs/two-factor.md, compiled from the guide itself, run against the test site.
 type KonnectorClass = new () => BaseKonnector;
@@ -36,7 +36,7 @@ describe('the two-factor guide, run against the test site', () => {
     const first = await runKonnector(new TestSiteKonnector(), { dataDir, fields: fieldsOf(alice), readCode: smsCode() });
     assert.deepEqual(first.result, { ok: true });
     assert.deepEqual(first.states.slice(0, 3), ['HANDLE_LOGIN_SUCCESS', 'TWOFA_NEEDED.SMS', 'LOGIN_SUCCESS']);
-    assert.equal(first.codeRequests, 1);
+    assert.equal(first.codeRequests.length, 1);
     const bills = site.control.documents(alice.login);
     const saved = readdirSync(join(dataDir, 'files')).sort();
     assert.deepEqual(saved, bills.map((b) => `${b.id}.pdf`).sort());
@@ -48,7 +48,7 @@ describe('the two-factor guide, run against the test site', () => {
     site.control.addDocument(alice.login);
     const second = await runKonnector(new TestSiteKonnector(), { dataDir, fields: fieldsOf(alice) });
     assert.deepEqual(second.result, { ok: true });
-    assert.equal(second.codeRequests, 0);
+    assert.equal(second.codeRequests.length, 0);
     assert.ok(!second.states.some((s) => s?.startsWith('TWOFA')), 'no 2FA state in the second run');
     assert.equal(site.control.codesSent(alice.login), codesBefore);
     assert.equal(readdirSync(join(dataDir, 'files')).length, bills.length + 1, 'only the new bill is added');
@@ -63,7 +63,7 @@ describe('the two-factor guide, run against the test site', () => {
 
     const background = await runKonnector(new TestSiteKonnector(), { dataDir, fields: fieldsOf(alice), mode: 'background' });
     assert.deepEqual(background.result, { ok: false, error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
-    assert.equal(background.codeRequests, 0);
+    assert.equal(background.codeRequests.length, 0);
     assert.equal(site.control.codesSent(alice.login), codesBefore, 'no code was sent');
   });
 

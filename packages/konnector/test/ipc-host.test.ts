@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { AccountState } from '@gleaner/contracts';
 import { handlersFor, serveHost, StandaloneHost } from '../src/host/index.js';
-import { newDataDir } from './support/run-konnector.js';
+import { newDataDir } from '../src/testing.js';
 
 const fixture = fileURLToPath(new URL('../../test/fixtures/ipc-konnector.mjs', import.meta.url));
 

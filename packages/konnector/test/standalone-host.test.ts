@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { StandaloneHost } from '../src/host/index.js';
 import { BaseKonnector, CookieKonnector } from '../src/index.js';
-import { newDataDir, runKonnector } from './support/run-konnector.js';
+import { newDataDir, runKonnector } from '../src/testing.js';
 
 test('the session is sealed on disk, and the key file is created with mode 0600', async () => {
   const dataDir = newDataDir();

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { AccountState, TwoFaType } from '@gleaner/konnector';
 import { startAmazonSite, type RunningSite } from '@gleaner/sites';
 import { AmazonKonnector } from '../../src/konnector.js';
-import { filesOnDisk, newDataDir, readSaved, runKonnector, savedIndex } from './run-konnector.js';
+import { filesOnDisk, newDataDir, readSaved, runKonnector, savedIndex } from '@gleaner/konnector/testing';
 
 export type TwoFaCase = {
   /** Says which method is tested, e.g. 'SMS code (alice)'. */

@@ -1,33 +1,53 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccountState, BaseKonnector, LogEntry, RunResult } from '@gleaner/konnector';
-import { StandaloneHost, type CodeReader, type CodeRequest } from '@gleaner/konnector/host';
+import type { AccountState, RunMode } from '@gleaner/contracts';
+import type { BaseKonnector, RunResult } from './base-konnector.js';
+import type { LogEntry } from './host/host.js';
+import { StandaloneHost, type CodeReader, type CodeRequest } from './host/standalone-host.js';
 
-export type Recorded = {
+/**
+ * Helpers for a konnector's own tests (`@gleaner/konnector/testing`): run it in the test's process on
+ * a standalone host and look at what it did: the states it went through, its log, the codes it asked
+ * for, and the files it saved.
+ */
+
+export type RecordedRun = {
   result: RunResult;
   states: AccountState[];
   logs: LogEntry[];
   /** Every code the konnector asked for, in order. */
   codeRequests: Array<Pick<CodeRequest, 'type' | 'retry'>>;
+  host: StandaloneHost;
 };
 
-export function newDataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'gleaner-amazon-'));
+/** A fresh, empty account data folder under the system's temp folder. */
+export function newDataDir(prefix = 'gleaner-account'): string {
+  return mkdtempSync(join(tmpdir(), `${prefix}-`));
 }
 
-/** Runs a konnector in this process on a standalone host, recording states, logs and code requests. */
+/**
+ * Runs `konnector` once as `mode` (default manual) on a standalone host over `dataDir`. `readCode`
+ * answers each code request (a run that asks without one fails: it was not expected to ask).
+ */
 export async function runKonnector(
   konnector: BaseKonnector,
-  options: { dataDir: string; fields: Record<string, string>; mode?: 'manual' | 'background'; readCode?: CodeReader },
-): Promise<Recorded> {
+  options: {
+    dataDir: string;
+    fields: Record<string, string>;
+    mode?: RunMode;
+    readCode?: CodeReader;
+    twoFaTimeoutCapMs?: number;
+  },
+): Promise<RecordedRun> {
   const states: AccountState[] = [];
   const logs: LogEntry[] = [];
-  const codeRequests: Recorded['codeRequests'] = [];
+  const codeRequests: RecordedRun['codeRequests'] = [];
   const host = new StandaloneHost({
     dataDir: options.dataDir,
     fields: options.fields,
     mode: options.mode ?? 'manual',
+    ...(options.twoFaTimeoutCapMs ? { twoFaTimeoutCapMs: options.twoFaTimeoutCapMs } : {}),
     codeReader: (request) => {
       codeRequests.push({ type: request.type, retry: request.retry });
       if (!options.readCode) throw new Error('this run was not expected to ask for a code');
@@ -37,7 +57,7 @@ export async function runKonnector(
     onStateChange: (state) => states.push(state),
   });
   const result = await konnector.run({ host });
-  return { result, states, logs, codeRequests };
+  return { result, states, logs, codeRequests, host };
 }
 
 export type SavedFile = {
@@ -46,7 +66,7 @@ export type SavedFile = {
   bill?: { vendor: string; amount: number; date: string; vendorRef?: string };
 };
 
-/** The files.json index the standalone host keeps. */
+/** The index of saved files (`files.json`) the standalone host keeps in `dataDir`. */
 export function savedIndex(dataDir: string): SavedFile[] {
   try {
     return JSON.parse(readFileSync(join(dataDir, 'files.json'), 'utf8')) as SavedFile[];
@@ -55,7 +75,7 @@ export function savedIndex(dataDir: string): SavedFile[] {
   }
 }
 
-/** The names of the files on disk. */
+/** The names of the saved files on disk, sorted. */
 export function filesOnDisk(dataDir: string): string[] {
   try {
     return readdirSync(join(dataDir, 'files')).sort();
@@ -64,6 +84,7 @@ export function filesOnDisk(dataDir: string): string[] {
   }
 }
 
+/** One saved file's bytes, as latin1 text (PDFs compare byte for byte). */
 export function readSaved(dataDir: string, name: string): string {
   return readFileSync(join(dataDir, 'files', name), 'latin1');
 }
