@@ -2,7 +2,7 @@ import type { CheerioAPI } from 'cheerio';
 import { log } from './core/log.js';
 import { KonnectorError } from './errors.js';
 import { safeUrl } from './http/redact.js';
-import { HttpError } from './http/errors.js';
+import { codeForStatus, HttpError } from './http/errors.js';
 import { requestFactory, type FullResponse, type RequestFunction } from './request.js';
 
 export type SigninOptions = {
@@ -92,6 +92,12 @@ export async function signin(options: SigninOptions): Promise<{ $: CheerioAPI; r
     ? request({ url: action, method: 'GET', qs: fields })
     : request({ url: action, method, form: fields }))) as FullResponse;
 
+  // A site that is down or throttling did not judge the credentials: that is VENDOR_DOWN, never
+  // LOGIN_FAILED (which would pause the account's scheduled runs until a person acts).
+  if (codeForStatus(response.statusCode) === 'VENDOR_DOWN') {
+    log('warn', `signin: the site answered ${response.statusCode} to the login`);
+    throw new HttpError(response.statusCode, method, safeUrl(action));
+  }
   // An answer that is not HTML (JSON, empty) still gets a `$`, so that validate always has one.
   const $ = response.$ ?? (await import('cheerio')).load(typeof response.body === 'string' ? response.body : '');
   const ok = validate ? await validate(response.statusCode, $, { ...response, $ }) : response.statusCode < 400;

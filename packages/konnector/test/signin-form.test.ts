@@ -131,6 +131,36 @@ void describe('signin', () => {
     }
   });
 
+  for (const status of [429, 503]) {
+    void test(`a login answered ${status} ends with VENDOR_DOWN, not LOGIN_FAILED, even with a validate`, async () => {
+      const site = await serve((req, res) => {
+        if (req.method === 'GET') {
+          res.writeHead(200, { 'content-type': 'text/html' }).end(LOGIN_PAGE);
+          return;
+        }
+        res.writeHead(status, { 'content-type': 'text/html' }).end('<p class="error">Try again later</p>');
+      });
+      try {
+        await assert.rejects(
+          signin({
+            url: `${site.url}/auth/login`,
+            formSelector: 'form#login',
+            formData: { login: 'alice', password: 'alice-password' },
+            validate: (_status, $) => $('.error').length === 0,
+          }),
+          (error: Error & { statusCode?: number }) => {
+            assert.equal(error.name, 'HttpError');
+            assert.equal(error.message, 'VENDOR_DOWN');
+            assert.equal(error.statusCode, status);
+            return true;
+          },
+        );
+      } finally {
+        await site.close();
+      }
+    });
+  }
+
   void test('a missing form fails clearly, naming the selector and the URL', async () => {
     const lines: LogEntry[] = [];
     setLogSink((entry) => lines.push(entry));
