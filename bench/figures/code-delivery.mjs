@@ -4,25 +4,41 @@ import { assertOk, childEnv, markerJson, runMeasured } from '../lib/measure.mjs'
 import { notMeasured, pool, sleep } from '../lib/outcome.mjs';
 import { GLEANER_STACK_ENTRY, PEER_KONNECTORS } from '../lib/paths.mjs';
 import { existsSync } from 'node:fs';
-import { percentile, round, sharedClockMs } from '../lib/stats.mjs';
+import { percentile, round, sharedClockMs, summarize } from '../lib/stats.mjs';
 import { makeWorkdir } from '../lib/workdir.mjs';
 import { progress } from '../lib/progress.mjs';
+import { deliverCode, startGleanerStack, startWaitingRuns } from '../lib/gleaner-stack.mjs';
 
 const SAMPLES = 30;
 const PARALLEL = 10;
 // The peer polls every 5 s (its default heartBeat): submitting uniformly over one heartbeat (plus a
 // margin) samples every phase of its polling loop.
 const SUBMIT_AFTER_MS = [250, 5250];
+// Gleaner pushes the code, so there is no polling phase to sample: a short random delay is enough.
+// The issue asks for p50 and p99 over 200 runs. They start in batches: a batch's konnectors all boot
+// first, then get their codes one at a time, so that no delivery races another konnector's start-up
+// for the 2 cores (figure 5 measures delivery with many runs around).
+const GLEANER_SAMPLES = 200;
+const GLEANER_BATCH = 20;
+const GLEANER_SUBMIT_AFTER_MS = [0, 100];
+const GOAL_P99_MS = 20;
 
 export const name = 'code-delivery';
 export const title = '3. Code delivery';
-export const goal = 'not set in the brief (Gleaner pushes the code: no polling)';
+export const goal = `Gleaner p99 under ${GOAL_P99_MS} ms (the stack pushes the code: no polling)`;
 export const metrics = [
-  { key: 'p50Ms', label: 'code submitted → waitForTwoFaCode returns, p50', unit: 'ms', digits: 0, better: 'lower' },
-  { key: 'p99Ms', label: 'code submitted → waitForTwoFaCode returns, p99', unit: 'ms', digits: 0, better: 'lower' },
+  { key: 'p50Ms', label: 'code submitted → waitForTwoFaCode returns, p50', unit: 'ms', digits: 1, better: 'lower' },
+  {
+    key: 'p99Ms',
+    label: 'code submitted → waitForTwoFaCode returns, p99',
+    unit: 'ms',
+    digits: 1,
+    better: 'lower',
+    goalText: `Gleaner < ${GOAL_P99_MS} ms`,
+  },
 ];
 export const notes = [
-  `Code delivery: ${SAMPLES} manual runs (${PARALLEL} processes at a time), each waiting in waitForTwoFaCode({ type: 'sms' }); the code is set on the account at a random moment ${SUBMIT_AFTER_MS[0] / 1000}–${SUBMIT_AFTER_MS[1] / 1000} s after the account enters TWOFA_NEEDED.SMS. Peer: production mode against a fake of the cozy-stack endpoint it polls (GET/PUT /data/io.cozy.accounts/<id>), default 5 s heartbeat. Timestamps: performance.timeOrigin + performance.now() in both processes.`,
+  `Code delivery: manual runs, each waiting in waitForTwoFaCode({ type: 'sms' }); latency = the moment waitForTwoFaCode returned in the konnector − the moment just before the code was submitted (performance.timeOrigin + performance.now() in both processes). Peer: ${SAMPLES} runs (${PARALLEL} processes at a time) in production mode against a fake of the cozy-stack endpoint it polls (GET/PUT /data/io.cozy.accounts/<id>), default 5 s heartbeat; the code is set on the account at a random moment ${SUBMIT_AFTER_MS[0] / 1000}–${SUBMIT_AFTER_MS[1] / 1000} s after the account enters TWOFA_NEEDED.SMS, to sample every phase of its polling. Gleaner: ${GLEANER_SAMPLES} runs on the real stack (bench/gleaner/stack-server.mjs: SQLite on a temp data folder, HTTP API on 127.0.0.1, one konnector child process a job); started ${GLEANER_BATCH} at a time: once the event stream shows every run of a batch waiting (prompt waiting, account in TWOFA_NEEDED.SMS), their codes are POSTed to /api/prompts/<id>/answer one at a time, each ${GLEANER_SUBMIT_AFTER_MS[0]}–${GLEANER_SUBMIT_AFTER_MS[1]} ms (random) after the previous run ended (short, since there is no polling phase to sample), so that no other konnector's start-up or exit competes with a delivery for the 2 cores (figure 5 measures delivery with 200 runs around); the stamp is taken in the bench, so each latency includes the HTTP request (node:http, keep-alive); the konnector's moment comes back as a BENCH_CODE line of the job log, read from the event stream, with a digest of the code it got (the stack scrubs the code itself from job logs).`,
 ];
 
 export async function runPeer() {
@@ -72,14 +88,52 @@ export async function runPeer() {
   }
 }
 
-/*
- * Gleaner side, to wire when the stack exists: start it on a temp GLEANER_DATA with a konnector whose
- * fetch() calls `await this.waitForTwoFaCode({ type: 'sms' })` then prints BENCH_CODE {code, t};
- * start SAMPLES manual jobs; on each account's TWOFA_NEEDED.SMS event (SSE), wait a random moment in
- * SUBMIT_AFTER_MS, stamp sharedClockMs() and submit the code through the HTTP API; latency is t minus
- * that stamp, exactly as above.
+/**
+ * Gleaner: the real stack in its own process; GLEANER_SAMPLES manual jobs of the bench konnector
+ * (bench/gleaner/twofa-konnector), one account each, started GLEANER_BATCH at a time.
  */
-export function runGleaner() {
+export async function runGleaner() {
   if (!existsSync(GLEANER_STACK_ENTRY)) return notMeasured('stack not built');
-  return notMeasured('stack built, but this figure is not wired to it yet');
+  const stack = await startGleanerStack({ concurrency: GLEANER_BATCH });
+  try {
+    const samples = [];
+    const answered = [];
+    while (samples.length < GLEANER_SAMPLES) {
+      const batchStarted = performance.now();
+      const runs = await startWaitingRuns(stack, Math.min(GLEANER_BATCH, GLEANER_SAMPLES - samples.length));
+      const bootMs = performance.now() - batchStarted;
+      try {
+        for (const { follower } of runs) {
+          const [a, b] = GLEANER_SUBMIT_AFTER_MS;
+          const delivery = await deliverCode(stack, follower, a + Math.random() * (b - a));
+          samples.push(delivery.latencyMs);
+          answered.push(delivery.answeredMs);
+          // The next code waits until this run has ended, so that its exit is not measured as well.
+          const job = await follower.ended;
+          if (job.status !== 'done') throw new Error(`job ${job.id} ended ${job.status} ${job.error ?? ''}`);
+        }
+      } finally {
+        for (const run of runs) run.follower.stop();
+      }
+      progress(
+        `  Gleaner 2FA samples ${samples.length}/${GLEANER_SAMPLES} (batch: ${round(bootMs / 1000, 1)} s to all waiting, ${round((performance.now() - batchStarted - bootMs) / 1000, 1)} s of deliveries)`,
+      );
+    }
+    const summary = summarize(samples);
+    return {
+      metrics: { p50Ms: summary.p50, p99Ms: summary.p99 },
+      raw: {
+        summaryMs: Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, round(v, 2)])),
+        latenciesMs: samples.map((x) => round(x, 2)),
+        answeredMs: answered.map((x) => round(x, 2)),
+        batch: GLEANER_BATCH,
+        submitAfterMs: GLEANER_SUBMIT_AFTER_MS,
+      },
+    };
+  } catch (error) {
+    error.message += `\nstack stderr (tail):\n${stack.stderr().split('\n').slice(-10).join('\n')}`;
+    throw error;
+  } finally {
+    await stack.close();
+  }
 }
