@@ -1,9 +1,15 @@
-import { z } from 'zod';
+// Plain constants and functions, no zod: the konnector SDK imports them on its start path through
+// `@gleaner/contracts/codes`. The zod schemas built from them are in account-state-schema.ts.
 
 /** How a second factor reaches the person. */
 export const TWOFA_TYPES = ['email', 'sms', 'app_code', 'app'] as const;
-export const TwoFaType = z.enum(TWOFA_TYPES);
-export type TwoFaType = z.infer<typeof TwoFaType>;
+export type TwoFaType = (typeof TWOFA_TYPES)[number];
+
+const twoFaTypes = new Set<string>(TWOFA_TYPES);
+
+export function isTwoFaType(value: unknown): value is TwoFaType {
+  return typeof value === 'string' && twoFaTypes.has(value);
+}
 
 const suffix = { email: 'EMAIL', sms: 'SMS', app_code: 'APP_CODE', app: 'APP' } as const satisfies Record<
   TwoFaType,
@@ -27,8 +33,7 @@ export const ACCOUNT_STATES = [
 ] as const;
 
 /** The account's `state` field; `null` when nothing is going on. */
-export const AccountState = z.enum(ACCOUNT_STATES).nullable();
-export type AccountState = z.infer<typeof AccountState>;
+export type AccountState = (typeof ACCOUNT_STATES)[number] | null;
 
 /** The state an account enters while its konnector waits for a code of this type. */
 export function twoFaState(type: TwoFaType | undefined, retry = false): NonNullable<AccountState> {

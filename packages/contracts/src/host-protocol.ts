@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccountState, TwoFaType } from './account-state.js';
+import { AccountState, TwoFaType } from './account-state-schema.js';
 import { ERROR_CODES } from './errors.js';
 
 /**

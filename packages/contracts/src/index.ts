@@ -1,6 +1,6 @@
-export * from './errors.js';
-export * from './account-state.js';
+export * from './codes.js';
+// The schemas of the same name as the plain types in codes.js: explicit exports win over `export *`.
+export { TwoFaType, AccountState } from './account-state-schema.js';
 export * from './manifest.js';
 export * from './host-protocol.js';
-export * from './secret.js';
 export * from './api.js';
