@@ -1,11 +1,5 @@
-import {
-  TwoFaType,
-  toErrorCode,
-  type AccountAttributes,
-  type AccountState,
-  type ErrorCode,
-  type RunContext,
-} from '@gleaner/contracts';
+import type { AccountAttributes, RunContext } from '@gleaner/contracts';
+import { TWOFA_TYPES, isTwoFaType, toErrorCode, type AccountState, type ErrorCode, type TwoFaType } from '@gleaner/contracts/codes';
 import { KonnectorError } from './errors.js';
 import { log, setLogSink } from './core/log.js';
 import { redactor } from './core/redact.js';
@@ -138,8 +132,8 @@ export class BaseKonnector {
    */
   async waitForTwoFaCode(options: WaitForTwoFaCodeOptions = {}): Promise<string> {
     const { type, timeout = DEFAULT_TWOFA_TIMEOUT_MS, retry = false } = options;
-    if (type !== undefined && !TwoFaType.safeParse(type).success) {
-      throw new TypeError(`waitForTwoFaCode: unknown type ${JSON.stringify(type)}; use one of ${TwoFaType.options.join(', ')}`);
+    if (type !== undefined && !isTwoFaType(type)) {
+      throw new TypeError(`waitForTwoFaCode: unknown type ${JSON.stringify(type)}; use one of ${TWOFA_TYPES.join(', ')}`);
     }
     if (!this.canWaitForTwoFaCode()) {
       log('warn', 'a code is needed but this is a background run: nobody is there to type it');

@@ -1,6 +1,7 @@
-import { CookieJar } from 'tough-cookie';
+import type { CookieJar } from 'tough-cookie';
 import { BaseKonnector, type FetchFunction, type Fields } from './base-konnector.js';
 import { log } from './core/log.js';
+import { deserializeCookieJar, newCookieJar } from './http/cookie-jar.js';
 import { redactor } from './core/redact.js';
 import type { BillToSave, FileToSave, SaveFilesOptions, SaveFilesResult } from './save-files.js';
 import { requestFactory, type RequestFunction, type RequestOptions } from './request.js';
@@ -11,7 +12,7 @@ import { requestFactory, type RequestFunction, type RequestOptions } from './req
  * `testSession()`, whether the restored session still works, and skip login and 2FA when it does.
  */
 export abstract class CookieKonnector extends BaseKonnector {
-  jar: CookieJar = new CookieJar();
+  jar: CookieJar = newCookieJar();
   /** A request function that uses this konnector's jar. */
   request: RequestFunction;
   readonly #requestOptions: RequestOptions;
@@ -52,11 +53,11 @@ export abstract class CookieKonnector extends BaseKonnector {
     const saved = await this.host.loadSession();
     if (!saved) return;
     try {
-      this.#useJar(await CookieJar.deserialize(saved));
+      this.#useJar(await deserializeCookieJar(saved));
       log('info', 'session restored');
     } catch {
       log('warn', 'the saved session could not be read: starting a new one');
-      this.#useJar(new CookieJar());
+      this.#useJar(newCookieJar());
     }
   }
 
@@ -69,7 +70,7 @@ export abstract class CookieKonnector extends BaseKonnector {
 
   /** Forgets the session: a new empty jar, and nothing saved on the account. */
   async resetSession(): Promise<void> {
-    this.#useJar(new CookieJar());
+    this.#useJar(newCookieJar());
     await this.host.saveSession(null);
   }
 

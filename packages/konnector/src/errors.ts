@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from '@gleaner/contracts';
+import { ERROR_CODES, type ErrorCode } from '@gleaner/contracts/codes';
 
 /** `errors.LOGIN_FAILED === 'LOGIN_FAILED'`: the codes a konnector ends with, as the guide names them. */
 export const errors = Object.freeze(Object.fromEntries(ERROR_CODES.map((code) => [code, code]))) as {

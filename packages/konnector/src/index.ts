@@ -5,6 +5,7 @@ export { errors, KonnectorError } from './errors.js';
 export { log, enableDebug } from './core/log.js';
 export { requestFactory } from './request.js';
 export type { RequestFunction, RequestOptions, RequestInput, FullResponse } from './request.js';
+export type { HtmlParser } from './http/html.js';
 export type { SigninOptions } from './signin.js';
 export type { FileToSave, BillToSave, SaveFilesOptions, SaveFilesResult } from './save-files.js';
 export type { KonnectorHost, TwoFaRequest, SaveFileRequest, LogEntry } from './host/host.js';

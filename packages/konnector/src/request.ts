@@ -1,9 +1,11 @@
-import { CookieJar } from 'tough-cookie';
+import type { CookieJar } from 'tough-cookie';
 import type { Agent, Dispatcher } from 'undici';
-import { isErrorCode } from '@gleaner/contracts';
+import { isErrorCode } from '@gleaner/contracts/codes';
 import { enableDebug, log } from './core/log.js';
 import { redactor } from './core/redact.js';
 import { KonnectorError } from './errors.js';
+import { newCookieJar } from './http/cookie-jar.js';
+import { parseHtml, type HtmlParser } from './http/html.js';
 import { closeAllAgents as closeAgents, createAgent, isOpen, loadUndici } from './http/agents.js';
 import { FileTooLargeError, HttpError, NetworkError } from './http/errors.js';
 import { KeyedLimiter } from './http/limiter.js';
@@ -16,6 +18,8 @@ export type RequestOptions = {
   jar?: CookieJar | boolean;
   /** Parse HTML responses into a cheerio `$` (cheerio is loaded on first use only). */
   cheerio?: boolean;
+  /** The parser behind `$`: htmlparser2 (default, fast) or parse5 (the browser's tree); see `HtmlParser`. */
+  htmlParser?: HtmlParser;
   /** Send/parse JSON. */
   json?: boolean;
   userAgent?: string;
@@ -104,7 +108,7 @@ type Internal = { session: Session; options: RequestOptions };
 export function requestFactory(options: RequestOptions = {}): RequestFunction {
   const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
   const session: Session = {
-    jar: options.jar === true ? new CookieJar() : options.jar || undefined,
+    jar: options.jar === true ? newCookieJar() : options.jar || undefined,
     limiter: new KeyedLimiter(maxConcurrency),
     maxConcurrency,
     agent: undefined,
@@ -382,13 +386,6 @@ function decode(bytes: Buffer, type: string, encoding: string | undefined): stri
   }
 }
 
-let cheerioModule: Promise<typeof import('cheerio')> | undefined;
-/** cheerio costs more to import than the rest of the SDK: loaded on the first HTML response only. */
-function loadCheerio(): Promise<typeof import('cheerio')> {
-  cheerioModule ??= import('cheerio');
-  return cheerioModule;
-}
-
 async function perform(session: Session, base: RequestOptions, input: RequestInput): Promise<unknown> {
   const prepared = prepare(base, input);
   const { options } = prepared;
@@ -432,8 +429,7 @@ async function perform(session: Session, base: RequestOptions, input: RequestInp
       }
       full.body = body;
     } else if (options.cheerio && (type === '' || /html|xml/.test(type))) {
-      const { load } = await loadCheerio();
-      full.$ = load(body);
+      full.$ = await parseHtml(body, options.htmlParser);
     }
   }
   if (options.resolveWithFullResponse) return full;

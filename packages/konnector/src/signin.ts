@@ -3,6 +3,7 @@ import { log } from './core/log.js';
 import { KonnectorError } from './errors.js';
 import { safeUrl } from './http/redact.js';
 import { codeForStatus, HttpError } from './http/errors.js';
+import { parseHtml } from './http/html.js';
 import { requestFactory, type FullResponse, type RequestFunction } from './request.js';
 
 export type SigninOptions = {
@@ -99,7 +100,7 @@ export async function signin(options: SigninOptions): Promise<{ $: CheerioAPI; r
     throw new HttpError(response.statusCode, method, safeUrl(action));
   }
   // An answer that is not HTML (JSON, empty) still gets a `$`, so that validate always has one.
-  const $ = response.$ ?? (await import('cheerio')).load(typeof response.body === 'string' ? response.body : '');
+  const $ = response.$ ?? (await parseHtml(typeof response.body === 'string' ? response.body : ''));
   const ok = validate ? await validate(response.statusCode, $, { ...response, $ }) : response.statusCode < 400;
   if (!ok) {
     log('warn', `signin: the site did not accept the login (status ${response.statusCode})`);

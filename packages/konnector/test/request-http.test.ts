@@ -154,6 +154,27 @@ void describe('requestFactory', () => {
     }
   });
 
+  void test('HTML is parsed as written by default (htmlparser2); htmlParser parse5 builds the browser tree', async () => {
+    const site = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<table id="bills"><tr class="bill"><td><a class="pdf" href="/b1.pdf">B1 &amp; co</a></td></tr></table>`);
+    });
+    try {
+      const written = await requestFactory({ cheerio: true })(site.url);
+      assert.equal(written('table#bills tr.bill a.pdf').attr('href'), '/b1.pdf');
+      assert.equal(written('a.pdf').text(), 'B1 & co');
+      assert.equal(written('table#bills tbody tr').length, 0, 'htmlparser2 adds no tbody');
+      assert.equal(written('body').length, 0);
+
+      const browser = await requestFactory({ cheerio: true, htmlParser: 'parse5' })(site.url);
+      assert.equal(browser('table#bills tbody tr.bill a.pdf').attr('href'), '/b1.pdf');
+      assert.equal(browser('body > table').length, 1);
+      assert.equal(browser('a.pdf').text(), 'B1 & co');
+    } finally {
+      await site.close();
+    }
+  });
+
   void test('503 and 429 end with VENDOR_DOWN, 404 with UNKNOWN_ERROR and its status; simple:false resolves', async () => {
     const site = await serve((req, res) => {
       const status = Number(new URL(req.url ?? '/', 'http://x').pathname.slice(1));

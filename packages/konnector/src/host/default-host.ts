@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { KonnectorHost } from './host.js';
-import { IpcHost } from './ipc-host.js';
 
 export const DEV_CONFIG_FILE = 'konnector-dev-config.json';
 
@@ -11,7 +10,8 @@ export const DEV_CONFIG_FILE = 'konnector-dev-config.json';
  * with fields from konnector-dev-config.json and codes typed in this terminal.
  */
 export async function defaultHost(): Promise<KonnectorHost> {
-  if (process.send) return new IpcHost();
+  // Each kind of host is loaded only when used: the IPC one validates messages with zod schemas.
+  if (process.send) return new (await import('./ipc-host.js')).IpcHost();
   const [{ StandaloneHost }, { terminalCodeReader }] = await Promise.all([
     import('./standalone-host.js'),
     import('./terminal.js'),

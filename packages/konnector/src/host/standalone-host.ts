@@ -2,16 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import {
-  isTransientState,
-  twoFaState,
-  type AccountAttributes,
-  type AccountState,
-  type FileEntry,
-  type RunContext,
-  type RunMode,
-  type TwoFaType,
-} from '@gleaner/contracts';
+import type { AccountAttributes, FileEntry, RunContext, RunMode } from '@gleaner/contracts';
+import { isTransientState, twoFaState, type AccountState, type TwoFaType } from '@gleaner/contracts/codes';
 import { KonnectorError } from '../errors.js';
 import { loadOrCreateKey, open, seal } from '../core/local-crypto.js';
 import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest } from './host.js';
