@@ -36,3 +36,29 @@ test('a failing konnector reports its code and exits non-zero', async () => {
   assert.deepEqual(outcome.finish, { outcome: 'error', error: 'USER_ACTION_NEEDED.WRONG_TWOFA_CODE' });
   assert.equal(outcome.exitCode, 1);
 });
+
+test('a run cancelled while it waits for a code stops waiting at once and ends JOB_CANCELLED', async () => {
+  const states: AccountState[] = [];
+  let asked!: () => void;
+  const waiting = new Promise<void>((resolve) => (asked = resolve));
+  const host = new StandaloneHost({
+    dataDir: newDataDir(),
+    fields: { expected: '246810' },
+    // A person who never answers: only the cancel can end this wait before its 5 s timeout.
+    codeReader: () => {
+      asked();
+      return new Promise<string>(() => {});
+    },
+    onLog: () => {},
+    onStateChange: (state) => states.push(state),
+  });
+  const child = fork(fixture, [], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const served = serveHost(child, handlersFor(host));
+  await waiting;
+  const cancelledAt = Date.now();
+  served.cancel('JOB_CANCELLED');
+  const outcome = await served.done;
+  assert.deepEqual(outcome.finish, { outcome: 'error', error: 'JOB_CANCELLED' });
+  assert.ok(Date.now() - cancelledAt < 3000, `ended ${Date.now() - cancelledAt} ms after the cancel`);
+  assert.ok(states.includes('TWOFA_NEEDED.SMS'));
+});

@@ -53,22 +53,42 @@ export class IpcHost implements KonnectorHost {
     process.send?.(message, undefined, undefined, sent);
   }
 
-  #call<M extends HostMethod>(method: M, params: HostParams<M>, deadlineMs = 60_000): Promise<HostResult<M>> {
+  #call<M extends HostMethod>(
+    method: M,
+    params: HostParams<M>,
+    deadlineMs = 60_000,
+    signals: AbortSignal[] = [],
+  ): Promise<HostResult<M>> {
     const id = this.#nextId++;
     return new Promise<HostResult<M>>((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        for (const signal of signals) signal.removeEventListener('abort', onAbort);
+        this.#pending.delete(id);
+      };
       // Every wait has a deadline: a host that never answers must not hang the konnector forever.
       const timer = setTimeout(() => {
-        this.#pending.delete(id);
+        settle();
         reject(new KonnectorError('JOB_INTERRUPTED'));
       }, deadlineMs);
       timer.unref();
+      // A cancelled run stops waiting at once, whatever the host does with its request.
+      const onAbort = (event: Event) => {
+        settle();
+        const reason: unknown = (event.target as AbortSignal).reason;
+        reject(new KonnectorError(toErrorCode(typeof reason === 'string' ? reason : 'JOB_CANCELLED')));
+      };
+      for (const signal of signals) {
+        if (signal.aborted) return onAbort({ target: signal } as unknown as Event);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
       this.#pending.set(id, {
         resolve: (value) => {
-          clearTimeout(timer);
+          settle();
           resolve(value as HostResult<M>);
         },
         reject: (error) => {
-          clearTimeout(timer);
+          settle();
           reject(error);
         },
       });
@@ -97,7 +117,8 @@ export class IpcHost implements KonnectorHost {
   async waitForTwoFaCode(request: TwoFaRequest): Promise<string> {
     const params = { type: request.type, timeoutMs: request.timeoutMs, retry: request.retry };
     // The host expires the prompt; our own deadline only guards against a host that went silent.
-    return (await this.#call('waitForTwoFaCode', params, request.timeoutMs + 10_000)).code;
+    const signals = [this.#abort.signal, ...(request.signal ? [request.signal] : [])];
+    return (await this.#call('waitForTwoFaCode', params, request.timeoutMs + 10_000, signals)).code;
   }
   async listFiles(): Promise<FileEntry[]> {
     return (await this.#call('listFiles', {})).files;
