@@ -1,7 +1,7 @@
 import type { CookieJar } from 'tough-cookie';
 import type { Agent, Dispatcher } from 'undici';
 import { isErrorCode } from '@gleaner/contracts/codes';
-import { enableDebug, log } from './core/log.js';
+import { debugEnabled, enableDebug, log } from './core/log.js';
 import { redactor } from './core/redact.js';
 import { KonnectorError } from './errors.js';
 import { newCookieJar } from './http/cookie-jar.js';
@@ -149,10 +149,12 @@ async function agentFor(session: Session): Promise<Agent> {
 
 type Prepared = {
   url: string;
+  origin: string;
   method: string;
   headers: Record<string, string>;
   body: string | Uint8Array | undefined;
-  description: string;
+  /** The body for a debug line, secrets redacted; built only when debug lines are on. */
+  description: () => string;
   options: RequestOptions & { json: boolean };
 };
 
@@ -181,25 +183,26 @@ function prepare(base: RequestOptions, input: RequestInput): Prepared {
   options.json = json;
 
   let body: string | Uint8Array | undefined;
-  let description = '';
+  let description = () => '';
   if (form) {
     body = new URLSearchParams(Object.entries(form).map(([k, v]): [string, string] => [k, String(v)])).toString();
     headers['content-type'] ??= 'application/x-www-form-urlencoded';
-    description = ` form {${describeForm(form)}}`;
+    description = () => ` form {${describeForm(form)}}`;
   } else if (jsonBody !== undefined || (rawBody !== undefined && typeof rawBody === 'object' && !(rawBody instanceof Uint8Array))) {
     const value = jsonBody ?? rawBody;
     body = JSON.stringify(value);
     headers['content-type'] ??= 'application/json';
-    description = ` json ${describeJson(value)}`;
+    description = () => ` json ${describeJson(value)}`;
   } else if (rawBody !== undefined) {
-    body = rawBody;
-    description = ` body (${typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength} B)`;
+    const raw = rawBody;
+    body = raw;
+    description = () => ` body (${typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength} B)`;
   }
   if (json) headers['accept'] ??= 'application/json';
   else if (options.cheerio) headers['accept'] ??= 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
   const method = (rawMethod ?? (body !== undefined ? 'POST' : 'GET')).toUpperCase();
-  return { url: url.href, method, headers, body, description, options };
+  return { url: url.href, origin: url.origin, method, headers, body, description, options };
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -228,11 +231,12 @@ async function send(
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   let { url, method, body } = prepared;
   const headers = { ...prepared.headers };
-  const firstOrigin = new URL(url).origin;
-  const [{ request }, agent] = await Promise.all([loadUndici(), agentFor(session)]);
+  const firstOrigin = prepared.origin;
+  let origin = firstOrigin;
+  const { request } = await loadUndici();
+  const agent = await agentFor(session);
 
   for (let hop = 0; ; hop++) {
-    const origin = new URL(url).origin;
     const release = await session.limiter.acquire(origin, waitSignal);
     onSlot();
     let response: Dispatcher.ResponseData;
@@ -243,7 +247,7 @@ async function send(
         const cookies = await session.jar.getCookieString(url);
         if (cookies) sent['cookie'] = sent['cookie'] ? `${sent['cookie']}; ${cookies}` : cookies;
       }
-      log('debug', `→ ${method} ${safeUrl(url)}${hop === 0 ? prepared.description : ''}`);
+      if (debugEnabled()) log('debug', `→ ${method} ${safeUrl(url)}${hop === 0 ? prepared.description() : ''}`);
       response = await request(url, {
         method: method,
         headers: sent,
@@ -261,8 +265,9 @@ async function send(
     if (follow && REDIRECTS.has(response.statusCode) && typeof location === 'string') {
       await response.body.dump().catch(() => undefined);
       release();
-      const next = new URL(location, url).href;
-      log('debug', `← ${response.statusCode} ${method} ${safeUrl(url)} ${elapsed(started)} → ${safeUrl(next)}`);
+      const nextUrl = new URL(location, url);
+      const next = nextUrl.href;
+      if (debugEnabled()) log('debug', `← ${response.statusCode} ${method} ${safeUrl(url)} ${elapsed(started)} → ${safeUrl(next)}`);
       if (hop >= maxRedirects) {
         log('warn', `more than ${maxRedirects} redirects from ${safeUrl(prepared.url)}`);
         throw new HttpError(response.statusCode, method, safeUrl(url));
@@ -273,7 +278,8 @@ async function send(
         delete headers['content-type'];
         delete headers['content-length'];
       }
-      if (new URL(next).origin !== firstOrigin) {
+      origin = nextUrl.origin;
+      if (origin !== firstOrigin) {
         // Credentials the caller gave for one site never go to another.
         delete headers['authorization'];
         delete headers['cookie'];
@@ -377,10 +383,18 @@ function contentType(headers: FullResponse['headers']): string {
 
 const TEXTUAL = /^text\/|json|xml|javascript|x-www-form-urlencoded|^$/;
 
+/** One decoder per charset: a TextDecoder used without `stream` keeps no state between calls. */
+const decoders = new Map<string, InstanceType<typeof TextDecoder>>();
+
 function decode(bytes: Buffer, type: string, encoding: string | undefined): string {
-  const charset = encoding ?? /charset=["']?([\w-]+)/.exec(type)?.[1] ?? 'utf-8';
+  const charset = (encoding ?? /charset=["']?([\w-]+)/.exec(type)?.[1] ?? 'utf-8').toLowerCase();
   try {
-    return new TextDecoder(charset).decode(bytes);
+    let decoder = decoders.get(charset);
+    if (!decoder) {
+      decoder = new TextDecoder(charset);
+      decoders.set(charset, decoder);
+    }
+    return decoder.decode(bytes);
   } catch {
     return bytes.toString('utf8');
   }
@@ -404,7 +418,7 @@ async function perform(session: Session, base: RequestOptions, input: RequestInp
   }
   const { response, url, method } = hop;
   const { statusCode, headers } = response;
-  log('debug', `← ${statusCode} ${method} ${safeUrl(url)} ${elapsed(started)} ${bytes.byteLength} B`);
+  if (debugEnabled()) log('debug', `← ${statusCode} ${method} ${safeUrl(url)} ${elapsed(started)} ${bytes.byteLength} B`);
 
   const type = contentType(headers);
   const textual = options.encoding !== null && (options.encoding !== undefined || TEXTUAL.test(type));
@@ -413,7 +427,7 @@ async function perform(session: Session, base: RequestOptions, input: RequestInp
 
   const ok = (statusCode >= 200 && statusCode < 300) || (statusCode >= 300 && statusCode < 400 && options.followRedirects === false);
   if (!ok && options.simple !== false) {
-    log('debug', `${method} ${safeUrl(url)} answered ${statusCode}`);
+    if (debugEnabled()) log('debug', `${method} ${safeUrl(url)} answered ${statusCode}`);
     throw new HttpError(statusCode, method, safeUrl(url), { response: full });
   }
 
@@ -492,7 +506,7 @@ export async function requestStream(
   const { statusCode, headers } = response;
   const lengthHeader = headers['content-length'];
   const contentLength = typeof lengthHeader === 'string' && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-  log('debug', `← ${statusCode} ${method} ${safeUrl(url)} ${elapsed(started)} (streaming${contentLength === undefined ? '' : `, ${contentLength} B`})`);
+  if (debugEnabled()) log('debug', `← ${statusCode} ${method} ${safeUrl(url)} ${elapsed(started)} (streaming${contentLength === undefined ? '' : `, ${contentLength} B`})`);
 
   const drop = async () => {
     try {
@@ -531,7 +545,7 @@ export async function requestStream(
         if (maxBytes !== undefined && received > maxBytes) throw new FileTooLargeError(maxBytes);
         yield chunk;
       }
-      log('debug', `← ${method} ${safeUrl(url)} body done, ${received} B in ${elapsed(started)}`);
+      if (debugEnabled()) log('debug', `← ${method} ${safeUrl(url)} body done, ${received} B in ${elapsed(started)}`);
     } catch (error) {
       throw classify(error, method, url, false, callerSignal);
     } finally {

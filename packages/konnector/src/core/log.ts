@@ -9,7 +9,8 @@ const stderrSink: Sink = ({ level, message }) => {
 
 let sink: Sink = stderrSink;
 let debugForced = false;
-const debugEnabled = () => debugForced || /\bgleaner\b|\*/.test(process.env.DEBUG ?? '');
+/** True when debug lines are kept: callers check it before building an expensive line. */
+export const debugEnabled = (): boolean => debugForced || /\bgleaner\b|\*/.test(process.env.DEBUG ?? '');
 
 /** Debug lines are dropped unless DEBUG names gleaner, or a helper (requestFactory's `debug`) asks. */
 export function enableDebug(on = true): void {
