@@ -248,14 +248,24 @@ async function send(
         if (cookies) sent['cookie'] = sent['cookie'] ? `${sent['cookie']}; ${cookies}` : cookies;
       }
       if (debugEnabled()) log('debug', `→ ${method} ${safeUrl(url)}${hop === 0 ? prepared.description() : ''}`);
-      response = await request(url, {
-        method: method,
-        headers: sent,
-        body: body ?? null,
-        dispatcher: agent,
-        signal,
-        ...(extra.bodyTimeout ? { bodyTimeout: extra.bodyTimeout } : {}),
-      });
+      const attempt = () =>
+        request(url, {
+          method: method,
+          headers: sent,
+          body: body ?? null,
+          dispatcher: agent,
+          signal,
+          ...(extra.bodyTimeout ? { bodyTimeout: extra.bodyTimeout } : {}),
+        });
+      try {
+        response = await attempt();
+      } catch (error) {
+        // A kept-alive connection the site closed while idle fails at once on reuse; a request that
+        // cannot change anything is sent once more, on a fresh connection.
+        if (!IDEMPOTENT.has(method) || signal.aborted || !STALE_SOCKET_CODES.has(errorCode(error) ?? '')) throw error;
+        if (debugEnabled()) log('debug', `↻ ${method} ${safeUrl(url)}: the connection was closed, sent again`);
+        response = await attempt();
+      }
       await storeCookies(session.jar, url, response.headers['set-cookie']);
     } catch (error) {
       release();
@@ -329,6 +339,9 @@ function deadline(timeoutMs: number, callerSignal: AbortSignal | undefined) {
     },
   };
 }
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',

@@ -325,4 +325,37 @@ void describe('requestFactory', () => {
       await site.close();
     }
   });
+
+  void test('a kept-alive connection closed by the site is retried once for a GET, never for a POST', async () => {
+    // Each connection answers its first request and drops the next one unanswered, as a site does
+    // when it closes an idle connection just as the client reuses it.
+    const { createServer: createTcpServer } = await import('node:net');
+    let connections = 0;
+    const server = createTcpServer((socket) => {
+      connections += 1;
+      let served = 0;
+      socket.on('data', () => {
+        if (served++ > 0) return socket.destroy();
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: keep-alive\r\n\r\n{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      const request = requestFactory({ json: true, maxConcurrency: 1 });
+      assert.deepEqual(await request(url), { ok: true });
+      assert.deepEqual(await request(url), { ok: true }, 'the second GET went out again on a new connection');
+      assert.equal(connections, 2);
+      await assert.rejects(request({ url, method: 'POST', body: { a: 1 } }), (error: unknown) => {
+        assert.ok(error instanceof NetworkError);
+        assert.equal(error.message, 'VENDOR_DOWN');
+        return true;
+      });
+      assert.equal(connections, 2, 'the POST was not sent twice');
+    } finally {
+      await closeAllAgents();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });
+

@@ -15,7 +15,9 @@ const open = new Set<Agent>();
 /** A keep-alive agent registered for `closeAllAgents()`. */
 export async function createAgent(connectionsPerOrigin: number): Promise<Agent> {
   const { Agent } = await loadUndici();
-  const agent = new Agent({ connections: connectionsPerOrigin, keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
+  // Idle connections are dropped after 4 s unless the site says longer (Keep-Alive: timeout=…): many
+  // servers close theirs at 5 s, and a connection reused just as the site closes it fails.
+  const agent = new Agent({ connections: connectionsPerOrigin, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000 });
   open.add(agent);
   return agent;
 }
