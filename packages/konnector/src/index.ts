@@ -3,8 +3,8 @@ export type { Fields, FetchFunction, RunResult, WaitForTwoFaCodeOptions } from '
 export { CookieKonnector } from './cookie-konnector.js';
 export { errors, KonnectorError } from './errors.js';
 export { log, enableDebug } from './core/log.js';
-export { requestFactory } from './request.js';
-export type { RequestFunction, RequestOptions, RequestInput, FullResponse } from './request.js';
+export { requestFactory, requestStream, HttpError, NetworkError, FileTooLargeError } from './request.js';
+export type { RequestFunction, RequestOptions, RequestInput, FullResponse, ResponseStream, StreamOptions } from './request.js';
 export type { HtmlParser } from './http/html.js';
 export type { SigninOptions } from './signin.js';
 export type { FileToSave, BillToSave, SaveFilesOptions, SaveFilesResult } from './save-files.js';
