@@ -10,7 +10,7 @@ export const DEV_CONFIG_FILE = 'konnector-dev-config.json';
  * with fields from konnector-dev-config.json and codes typed in this terminal.
  */
 export async function defaultHost(): Promise<KonnectorHost> {
-  // Each kind of host is loaded only when used: the IPC one validates messages with zod schemas.
+  // Each kind of host is loaded only when used.
   if (process.send) return new (await import('./ipc-host.js')).IpcHost();
   const [{ StandaloneHost }, { terminalCodeReader }] = await Promise.all([
     import('./standalone-host.js'),

@@ -1,15 +1,15 @@
-import {
-  HostMessage,
-  type AccountAttributes,
-  type FileEntry,
-  type HostMethod,
-  type HostParams,
-  type HostResult,
-  type KonnectorMessage,
-  type RunContext,
+import type {
+  AccountAttributes,
+  FileEntry,
+  HostMethod,
+  HostParams,
+  HostResult,
+  KonnectorMessage,
+  RunContext,
 } from '@gleaner/contracts';
+import { toErrorCode } from '@gleaner/contracts/codes';
 import { KonnectorError } from '../errors.js';
-import { toErrorCode } from '@gleaner/contracts';
+import { parseHostMessage } from './host-message.js';
 import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest } from './host.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
@@ -35,9 +35,8 @@ export class IpcHost implements KonnectorHost {
   }
 
   readonly #onMessage = (raw: unknown): void => {
-    const parsed = HostMessage.safeParse(raw);
-    if (!parsed.success) return;
-    const message = parsed.data;
+    const message = parseHostMessage(raw);
+    if (!message) return;
     if (message.kind === 'cancel') {
       this.#abort.abort(message.reason);
       return;
