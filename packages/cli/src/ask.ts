@@ -14,9 +14,10 @@ export function ask(question: string, options: { hidden?: boolean } = {}): Promi
     });
   }
   return new Promise((resolve, reject) => {
-    output.write(question);
+    // Echo off before the question shows: what is typed right after it must never appear.
     input.setRawMode(true);
     input.resume();
+    output.write(question);
     let value = '';
     const done = (error?: Error) => {
       input.setRawMode(false);
