@@ -71,6 +71,8 @@ export const hostMethods = {
     params: z.strictObject({ type: TwoFaType.optional(), timeoutMs: z.number().int().positive(), retry: z.boolean() }),
     result: z.strictObject({ code: z.string() }),
   },
+  /** An approval in the provider's app (type 'app') went through: the waiting prompt is answered. */
+  twoFaApproved: { params: z.strictObject({}), result: z.strictObject({}) },
   listFiles: { params: z.strictObject({}), result: z.strictObject({ files: z.array(FileEntry) }) },
   saveFile: {
     params: z.strictObject({

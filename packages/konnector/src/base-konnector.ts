@@ -1,5 +1,12 @@
 import type { AccountAttributes, RunContext } from '@gleaner/contracts';
-import { TWOFA_TYPES, isTwoFaType, toErrorCode, type AccountState, type ErrorCode, type TwoFaType } from '@gleaner/contracts/codes';
+import {
+  TWOFA_TYPES,
+  isTwoFaType,
+  toErrorCode,
+  type AccountState,
+  type ErrorCode,
+  type TwoFaType,
+} from '@gleaner/contracts/codes';
 import { KonnectorError } from './errors.js';
 import { log, setLogSink } from './core/log.js';
 import { redactor } from './core/redact.js';
@@ -17,6 +24,13 @@ export type WaitForTwoFaCodeOptions = {
   timeout?: number;
   /** The last code was refused by the site: the person is told so and asked again. */
   retry?: boolean;
+  /**
+   * Type 'app' only (approve in the provider's app, no code typed): asks the site whether the
+   * sign-in was approved; polled every `interval` ms (default 2 000) until it says yes, the person
+   * cancels, or the time runs out.
+   */
+  approved?: () => Promise<boolean>;
+  interval?: number;
 };
 
 export const DEFAULT_TWOFA_TIMEOUT_MS = 3 * 60_000;
@@ -87,7 +101,8 @@ export class BaseKonnector {
       result = { ok: true };
     } catch (error) {
       const code = toErrorCode(error);
-      if (!(error instanceof KonnectorError)) log('error', `unexpected error: ${String((error as Error)?.stack ?? error)}`);
+      if (!(error instanceof KonnectorError))
+        log('error', `unexpected error: ${String((error as Error)?.stack ?? error)}`);
       log('error', `run failed: ${code}`);
       result = { ok: false, error: code };
     }
@@ -133,14 +148,20 @@ export class BaseKonnector {
   async waitForTwoFaCode(options: WaitForTwoFaCodeOptions = {}): Promise<string> {
     const { type, timeout = DEFAULT_TWOFA_TIMEOUT_MS, retry = false } = options;
     if (type !== undefined && !isTwoFaType(type)) {
-      throw new TypeError(`waitForTwoFaCode: unknown type ${JSON.stringify(type)}; use one of ${TWOFA_TYPES.join(', ')}`);
+      throw new TypeError(
+        `waitForTwoFaCode: unknown type ${JSON.stringify(type)}; use one of ${TWOFA_TYPES.join(', ')}`,
+      );
     }
     if (!this.canWaitForTwoFaCode()) {
       log('warn', 'a code is needed but this is a background run: nobody is there to type it');
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }
     const timeoutMs = Math.max(1, Math.min(timeout, this.context.twoFaTimeoutCapMs));
-    log('info', `waiting for a ${type ?? '2FA'} code${retry ? ' (retry)' : ''}, up to ${Math.round(timeoutMs / 1000)} s`);
+    if (type === 'app') return this.#waitForApproval(options, timeoutMs);
+    log(
+      'info',
+      `waiting for a ${type ?? '2FA'} code${retry ? ' (retry)' : ''}, up to ${Math.round(timeoutMs / 1000)} s`,
+    );
     const code = await this.host.waitForTwoFaCode({
       ...(type ? { type } : {}),
       timeoutMs,
@@ -150,6 +171,65 @@ export class BaseKonnector {
     redactor.add(code);
     log('info', 'code received');
     return code;
+  }
+
+  /**
+   * Type 'app': the person is asked (Home shows the request, with a cancel button) while the site is
+   * polled; resolves '' once `approved()` says yes, and the host closes the prompt as answered.
+   */
+  async #waitForApproval(options: WaitForTwoFaCodeOptions, timeoutMs: number): Promise<string> {
+    const { approved, interval = 2_000, retry = false } = options;
+    if (!approved) {
+      throw new TypeError(
+        "waitForTwoFaCode({ type: 'app' }) needs `approved`: a check of the site that says when the sign-in was approved",
+      );
+    }
+    log(
+      'info',
+      `waiting for an approval in the provider's app${retry ? ' (retry)' : ''}, up to ${Math.round(timeoutMs / 1000)} s`,
+    );
+    const withdraw = new AbortController();
+    const deadline = Date.now() + timeoutMs;
+    // The person's side: settles when they cancel, when the prompt expires, or (in a terminal) when
+    // they say they approved.
+    let personDone = false;
+    const person = this.host
+      .waitForTwoFaCode({
+        type: 'app',
+        timeoutMs,
+        retry,
+        signal: AbortSignal.any([this.host.cancelled, withdraw.signal]),
+      })
+      .then(
+        () => {
+          personDone = true;
+        },
+        (error: unknown) => {
+          personDone = true;
+          if (!withdraw.signal.aborted) throw error;
+        },
+      );
+    person.catch(() => undefined);
+    try {
+      for (;;) {
+        if (await approved()) break;
+        if (Date.now() >= deadline) throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+        const pause = new Promise<void>((resolve) =>
+          setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))),
+        );
+        // Cancelled or expired on the person's side: `person` throws. Said "approved" in a terminal:
+        // the site is checked at the next turn, and polled on until the deadline.
+        await (personDone ? pause : Promise.race([pause, person]));
+        if (personDone) await person;
+      }
+    } catch (error) {
+      withdraw.abort('done');
+      throw error;
+    }
+    withdraw.abort('approved');
+    await this.host.twoFaApproved();
+    log('info', 'approved in the app');
+    return '';
   }
 
   /** Tells Home not to assume success after 8 seconds: this konnector will say when it is logged in. */

@@ -33,6 +33,8 @@ export interface KonnectorHost {
   saveSession(session: string | null): Promise<void>;
   /** Resolves with the code the person typed; rejects with USER_ACTION_NEEDED.TWOFA_EXPIRED. */
   waitForTwoFaCode(request: TwoFaRequest): Promise<string>;
+  /** The konnector saw the person approve in the provider's app: the prompt it waits on is answered. */
+  twoFaApproved(): Promise<void>;
   listFiles(): Promise<FileEntry[]>;
   saveFile(request: SaveFileRequest): Promise<FileEntry>;
   log(entry: LogEntry): void;

@@ -119,6 +119,9 @@ export class IpcHost implements KonnectorHost {
     const signals = [this.#abort.signal, ...(request.signal ? [request.signal] : [])];
     return (await this.#call('waitForTwoFaCode', params, request.timeoutMs + 10_000, signals)).code;
   }
+  async twoFaApproved(): Promise<void> {
+    await this.#call('twoFaApproved', {});
+  }
   async listFiles(): Promise<FileEntry[]> {
     return (await this.#call('listFiles', {})).files;
   }

@@ -19,6 +19,10 @@ export function handlersFor(host: KonnectorHost): HostHandlers {
     waitForTwoFaCode: async ({ type, timeoutMs, retry }) => ({
       code: await host.waitForTwoFaCode({ ...(type ? { type } : {}), timeoutMs, retry }),
     }),
+    twoFaApproved: async () => {
+      await host.twoFaApproved();
+      return {};
+    },
     listFiles: async () => ({ files: await host.listFiles() }),
     saveFile: (request) => host.saveFile(request),
     onLog: (entry) => host.log(entry),

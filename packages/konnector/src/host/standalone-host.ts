@@ -36,6 +36,8 @@ const HISTORY_LIMIT = 50;
 export class StandaloneHost implements KonnectorHost {
   readonly #options: StandaloneHostOptions;
   readonly #abort = new AbortController();
+  /** Aborted when the konnector reports an approval in the provider app: the question is withdrawn. */
+  #approval: AbortController | null = null;
   readonly #key: Buffer;
 
   constructor(options: StandaloneHostOptions) {
@@ -129,7 +131,8 @@ export class StandaloneHost implements KonnectorHost {
     await this.#setState(twoFaState(request.type, request.retry));
     const timeoutMs = Math.min(request.timeoutMs, this.#options.twoFaTimeoutCapMs ?? Infinity);
     const expiresAt = Date.now() + timeoutMs;
-    const signals = [this.#abort.signal, AbortSignal.timeout(timeoutMs)];
+    this.#approval = new AbortController();
+    const signals = [this.#abort.signal, AbortSignal.timeout(timeoutMs), this.#approval.signal];
     if (request.signal) signals.push(request.signal);
     const signal = AbortSignal.any(signals);
     const expired = new Promise<never>((_, reject) => {
@@ -142,6 +145,12 @@ export class StandaloneHost implements KonnectorHost {
     });
     const code = this.#options.codeReader({ type: request.type, retry: request.retry, expiresAt, signal });
     return (await Promise.race([code, expired])).trim();
+  }
+
+  /** The approval went through: the question still on the terminal (if any) is withdrawn. */
+  async twoFaApproved(): Promise<void> {
+    this.#approval?.abort('approved');
+    this.#approval = null;
   }
 
   async #readIndex(): Promise<FileEntry[]> {

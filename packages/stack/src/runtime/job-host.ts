@@ -27,7 +27,12 @@ const MAX_SESSION_BYTES = 4 * 1024 * 1024;
 const LATE_CODE_GRACE_MS = 5_000;
 const REDACTED = '[redacted]';
 
-type Waiter = { promptId: string; close(status: Exclude<PromptStatus, 'waiting' | 'answered'>): Promise<void> };
+type Waiter = {
+  promptId: string;
+  close(status: Exclude<PromptStatus, 'waiting' | 'answered'>): Promise<void>;
+  /** An approval in the provider's app went through: answered, with no code. */
+  approve(): Promise<void>;
+};
 
 export type JobHost = {
   handlers: HostHandlers;
@@ -131,6 +136,12 @@ export function createJobHost(
     });
     const waiter: Waiter = {
       promptId,
+      async approve() {
+        if (settled) return;
+        const closed = await storage.prompts.closeIfWaiting(promptId, 'answered');
+        if (closed) await publishPrompt(ctx, promptId);
+        finish({ code: '' });
+      },
       async close(status) {
         if (settled) return;
         const closed = await storage.prompts.closeIfWaiting(promptId, status);
@@ -262,6 +273,12 @@ export function createJobHost(
     },
 
     waitForTwoFaCode: (params) => waitForCode(params),
+    async twoFaApproved() {
+      const waiting = [...waiters];
+      if (waiting.length === 0) throw fail('UNKNOWN_ERROR');
+      for (const waiter of waiting) await waiter.approve();
+      return {};
+    },
 
     async listFiles() {
       return { files: (await storage.files.list(accountId)).map(toEntry) };

@@ -50,6 +50,7 @@ export function recordingHandlers(options: { fields?: Record<string, string>; co
       recorded.codesAsked += 1;
       return { code: options.code ? await options.code() : '424242' };
     },
+    twoFaApproved: async () => ({}),
     listFiles: async () => ({ files: [] }),
     saveFile: async () => {
       throw new Error('SAVE_FILE_FAILED');
