@@ -22,6 +22,7 @@ const FORMS = {
   captcha: 'form#auth-captcha-form',
   chooseDevice: 'form#auth-select-device-form',
   code: 'form#auth-mfa-form',
+  approval: 'form#auth-approval-form',
 } as const;
 
 type CodeDestination = 'sms' | 'email';
@@ -83,12 +84,19 @@ export class AmazonKonnector extends CookieKonnector {
       throw new KonnectorError('USER_ACTION_NEEDED');
     }
     if (page.$(FORMS.password).length === 0) unexpected(page, 'the password form');
+    // An account that approves sign-ins in the Amazon app gets a notification as soon as the password
+    // is in: not in a background run, where nobody would see it.
+    if (!this.canWaitForTwoFaCode() && (await this.getAccountData()).twoFaType === 'app') {
+      log('warn', 'Amazon would ask for an approval in its app and nobody is there: a manual run is needed');
+      throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+    }
     page = await this.post(page, FORMS.password, { password, rememberMe: 'true' });
     if (page.$('[data-error="bad-credentials"]').length > 0) throw new KonnectorError('LOGIN_FAILED');
     throwIfLocked(page);
 
     if (page.$(FORMS.chooseDevice).length > 0) page = await this.chooseWhereToSendTheCode(page, fields);
     if (page.$(FORMS.code).length > 0) page = await this.answerTwoFa(page);
+    if (page.$(FORMS.approval).length > 0) page = await this.awaitApproval(page);
 
     if (page.$('#signed-in').length === 0 && !(await this.testSession())) unexpected(page, 'the signed-in page');
     await this.notifySuccessfulLogin();
@@ -137,6 +145,34 @@ export class AmazonKonnector extends CookieKonnector {
       log('info', error === 'expired-code' ? 'the code had expired: Amazon sent a new one' : 'Amazon refused the code');
       retry = true;
     }
+  }
+
+  /**
+   * "Approve the notification sent to your device": Home shows the request while the page's status
+   * is polled, as Amazon's own page does; once approved, the sign-in goes on, this browser remembered.
+   */
+  async awaitApproval(page: Page): Promise<Page> {
+    await this.saveAccountData({ twoFaType: 'app' });
+    const poll = new URL(
+      page.$('#channelDetailsForApprovalNotification').attr('data-approval-status-url') ?? 'approval/poll',
+      page.url,
+    ).href;
+    await this.waitForTwoFaCode({
+      type: 'app',
+      approved: async () => {
+        const { status } = (await this.request({ url: poll, json: true })) as { status?: string };
+        if (status === 'denied') {
+          log('error', 'the sign-in was denied in the Amazon app');
+          throw new KonnectorError('USER_ACTION_NEEDED');
+        }
+        if (status === 'expired') throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+        return status === 'approved';
+      },
+    });
+    const next = await this.post(page, FORMS.approval, { rememberDevice: 'true' });
+    // This browser is remembered now: a later background run may log in without asking anyone.
+    await this.saveAccountData({ twoFaType: null });
+    return next;
   }
 
   /** Submits a form of `page` as a browser would (its hidden fields kept), with `values` on top. */

@@ -83,7 +83,7 @@ describe('Amazon konnector, failures and accounts without 2FA', () => {
     };
     assert.equal(manifest.slug, 'amazon');
     assert.equal(manifest.main, 'dist/src/index.js');
-    assert.deepEqual([...manifest.twofa].sort(), ['app_code', 'email', 'sms']);
+    assert.deepEqual([...manifest.twofa].sort(), ['app', 'app_code', 'email', 'sms']);
     assert.equal(manifest.fields.login?.type, 'email');
     assert.equal(manifest.fields.password?.type, 'password');
     assert.equal(manifest.fields.baseUrl?.type, 'url');

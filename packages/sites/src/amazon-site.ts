@@ -47,6 +47,13 @@ export const AMAZON_USERS = {
     email: 'dave@example.test',
     twoFactor: 'none',
   },
+  frank: {
+    login: 'frank@example.test',
+    password: 'frank-amazon-password',
+    name: 'Frank',
+    email: 'frank@example.test',
+    twoFactor: 'push',
+  },
   erin: {
     login: 'erin@example.test',
     password: 'erin-amazon-password',
@@ -226,6 +233,18 @@ ${options}
     );
   };
 
+  const approvalPage = (ctx: Ctx, flow: Flow, error?: string): string =>
+    layout(
+      ctx,
+      'approval',
+      'Approve the notification',
+      `${errorBox(error, 'denied')}
+<p id="channelDetailsForApprovalNotification" data-approval-status-url="${esc(ctx.url('/ap/cvf/approval/poll'))}">Approve the notification sent to your device. Open the Amazon app on your phone and tap Approve.</p>
+<form id="auth-approval-form" method="post" action="${esc(ctx.url('/ap/cvf/approval'))}">${hidden(ctx, flow)}
+<label><input type="checkbox" name="rememberDevice" value="true"> Don't ask again on this browser</label>
+<input type="submit" value="I approved it"></form>`,
+    );
+
   const lockedPage = (ctx: Ctx): string =>
     layout(
       ctx,
@@ -302,6 +321,10 @@ ${options}
       else if (method === 'totp') {
         flow.stage = 'code';
         ctx.redirect('/ap/mfa');
+      } else if (method === 'push') {
+        flow.stage = 'approval';
+        state.sendPush(flow);
+        ctx.redirect('/ap/cvf/approval');
       } else {
         flow.stage = 'choose';
         ctx.redirect('/ap/cvf/request');
@@ -372,6 +395,37 @@ ${options}
     state.sendCode(flow, choice);
     flow.stage = 'code';
     ctx.redirect('/ap/mfa');
+  });
+
+  r.get('/ap/cvf/approval', (ctx) => {
+    const flow = flowAt(ctx, 'approval');
+    if (!flow) ctx.redirect('/ap/signin');
+    else ctx.html(approvalPage(ctx, flow));
+  });
+
+  // What the approval page's script polls: { status: pending | approved | denied | expired }.
+  r.get('/ap/cvf/approval/poll', (ctx) => {
+    const flow = flowAt(ctx, 'approval');
+    ctx.sendJson({ status: flow ? state.pushStatus(flow) : 'expired' });
+  });
+
+  r.post('/ap/cvf/approval', async (ctx) => {
+    const form = await ctx.form();
+    if (!state.checkCsrf(ctx, form.get('appActionToken'))) return;
+    const flow = flowAt(ctx, 'approval', form.get('workflowState'));
+    if (!flow) {
+      ctx.redirect('/ap/signin');
+      return;
+    }
+    const status = state.pushStatus(flow);
+    if (status === 'approved') {
+      if (form.get('rememberDevice') === 'true') state.rememberDevice(ctx, DEVICE_COOKIE, flow.login);
+      finishLogin(ctx, flow);
+    } else if (status === 'pending') ctx.html(approvalPage(ctx, flow, 'The notification has not been approved yet.'));
+    else {
+      state.sendPush(flow);
+      ctx.html(approvalPage(ctx, flow, `The notification was ${status}. We sent a new one.`));
+    }
   });
 
   r.get('/ap/mfa', (ctx) => {

@@ -1,6 +1,6 @@
 import type { SiteClock } from './clock.js';
 import { HttpError, Router, type Ctx } from './http-kit.js';
-import type { OutboxMessage } from './outbox.js';
+import type { ApprovalRequest, OutboxMessage } from './outbox.js';
 import type { FaultSpec, SiteDocument, SiteSettings, SiteState, SiteUser, TwoFactorMethod } from './site-state.js';
 import { totpRemainingMs } from './totp.js';
 
@@ -28,6 +28,10 @@ export interface SiteControl {
   /** The newest code sent by this site (to `login` if given). */
   lastCode(login?: string): string | undefined;
   codesSent(login?: string): number;
+  /** This site's push notifications asking to approve a sign-in, newest first. */
+  approvals(login?: string): ApprovalRequest[];
+  /** The person's answer on their phone (as the outbox page's buttons); false if not pending. */
+  answerApproval(id: string, approve: boolean): boolean;
   /** Requests served, by site-relative path (control and outbox routes excluded). */
   requestCounts(): Record<string, number>;
   requestCount(path: string, method?: string): number;
@@ -72,6 +76,9 @@ export function createControl(state: SiteState): SiteControl {
       state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login })[0]?.code,
     codesSent: (login) =>
       state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login }).length,
+    approvals: (login) =>
+      state.outbox.approvalRequests(login === undefined ? { site: state.site } : { site: state.site, login }),
+    answerApproval: (id, approve) => state.outbox.answerApproval(id, approve),
     requestCounts: () => state.requestCounts(),
     requestCount: (path, method) => state.requestCount(path, method),
     currentTotp: (login) => state.currentTotp(login),

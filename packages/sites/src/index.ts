@@ -1,6 +1,6 @@
 export { createClock, type SiteClock } from './clock.js';
 export type { SiteControl } from './control.js';
-export { Outbox, type OutboxMessage, type AuthenticatorEntry } from './outbox.js';
+export { Outbox, type ApprovalRequest, type OutboxMessage, type AuthenticatorEntry } from './outbox.js';
 export { renderPdf, type PdfInvoice } from './pdf.js';
 export { createSiteApp, serveSite, type RunningSite, type SiteApp, type StartSiteOptions } from './site-app.js';
 export type { FaultSpec, SiteDocument, SiteSettings, SiteUser, TwoFactorMethod } from './site-state.js';

@@ -14,6 +14,19 @@ export interface OutboxMessage {
   text: string;
 }
 
+/** A sign-in waiting for the person to approve it in the site's app (a push notification). */
+export interface ApprovalRequest {
+  id: string;
+  site: string;
+  login: string;
+  /** Where the notification went (the person's device), and what it says. */
+  to: string;
+  text: string;
+  status: 'pending' | 'approved' | 'denied';
+  /** ISO 8601, site clock. */
+  sentAt: string;
+}
+
 export interface AuthenticatorEntry {
   site: string;
   login: string;
@@ -27,6 +40,8 @@ export interface AuthenticatorEntry {
 export class Outbox {
   private readonly messages: OutboxMessage[] = [];
   private readonly authenticators = new Map<string, () => AuthenticatorEntry[]>();
+  private readonly approvals: ApprovalRequest[] = [];
+  private nextApproval = 1;
 
   constructor(readonly clock: SiteClock) {}
 
@@ -50,9 +65,47 @@ export class Outbox {
   clear(site?: string): void {
     if (site === undefined) {
       this.messages.length = 0;
+      this.approvals.length = 0;
       return;
     }
     for (let i = this.messages.length - 1; i >= 0; i--) if (this.messages[i]?.site === site) this.messages.splice(i, 1);
+    for (let i = this.approvals.length - 1; i >= 0; i--)
+      if (this.approvals[i]?.site === site) this.approvals.splice(i, 1);
+  }
+
+  /** "Sends" a push notification asking the person to approve a sign-in; it waits on the outbox page. */
+  requestApproval(request: Pick<ApprovalRequest, 'site' | 'login' | 'to' | 'text'>): ApprovalRequest {
+    const full: ApprovalRequest = {
+      ...request,
+      id: `ap${this.nextApproval++}`,
+      status: 'pending',
+      sentAt: new Date(this.clock.now()).toISOString(),
+    };
+    this.approvals.push(full);
+    return full;
+  }
+
+  approval(id: string): ApprovalRequest | undefined {
+    return this.approvals.find((a) => a.id === id);
+  }
+
+  /** The person's answer on their device; false when there is no such pending request. */
+  answerApproval(id: string, approve: boolean): boolean {
+    const request = this.approval(id);
+    if (!request || request.status !== 'pending') return false;
+    request.status = approve ? 'approved' : 'denied';
+    return true;
+  }
+
+  /** Approval requests, newest first, optionally for one site and/or login. */
+  approvalRequests(filter: { site?: string; login?: string } = {}): ApprovalRequest[] {
+    return this.approvals
+      .filter(
+        (a) =>
+          (filter.site === undefined || a.site === filter.site) &&
+          (filter.login === undefined || a.login === filter.login),
+      )
+      .reverse();
   }
 
   /** Lets a site show its authenticator users' current codes on the outbox page. */
@@ -64,10 +117,24 @@ export class Outbox {
     return [...this.authenticators.values()].flatMap((list) => list());
   }
 
-  /** Serves `/outbox` (HTML) and `/outbox.json`; returns false for other paths. */
+  /**
+   * Serves `/outbox` (HTML), `/outbox.json`, `/outbox/approvals.json`, and the person's answer to a
+   * push: `POST /outbox/approvals/<id>/approve` or `/deny`. Returns false for other paths.
+   */
   handle(ctx: Ctx): boolean {
     if (ctx.path === '/outbox.json') {
       ctx.sendJson(this.list());
+      return true;
+    }
+    if (ctx.path === '/outbox/approvals.json') {
+      ctx.sendJson(this.approvalRequests());
+      return true;
+    }
+    const answer = /^\/outbox\/approvals\/([\w-]+)\/(approve|deny)$/.exec(ctx.path);
+    if (answer && ctx.method === 'POST') {
+      const done = this.answerApproval(answer[1] ?? '', answer[2] === 'approve');
+      if (ctx.wantsJson()) ctx.sendJson({ ok: done }, done ? 200 : 409);
+      else ctx.redirectRaw(ctx.url('/outbox'), 303);
       return true;
     }
     if (ctx.path === '/outbox') {
@@ -84,6 +151,15 @@ export class Outbox {
       `<span class="to">to ${esc(m.to)}</span> from <b>${esc(m.site)}</b>: ${esc(m.text)} <code class="code">${esc(m.code)}</code></li>`;
     const section = (title: string, list: OutboxMessage[]): string =>
       `<section><h2>${title}</h2>${list.length ? `<ul>${list.map(row).join('')}</ul>` : '<p class="empty">Nothing yet.</p>'}</section>`;
+    const approvals = this.approvalRequests();
+    const approvalRow = (a: ApprovalRequest): string =>
+      `<li class="approval" data-site="${esc(a.site)}" data-login="${esc(a.login)}" data-status="${a.status}"><span class="when">${esc(a.sentAt)}</span> ` +
+      `<span class="to">on ${esc(a.to)}</span> from <b>${esc(a.site)}</b>: ${esc(a.text)} ` +
+      (a.status === 'pending'
+        ? `<form method="post" action="/outbox/approvals/${esc(a.id)}/approve" style="display:inline"><button>Approve</button></form> ` +
+          `<form method="post" action="/outbox/approvals/${esc(a.id)}/deny" style="display:inline"><button>Deny</button></form>`
+        : `<b>${a.status}</b>`) +
+      '</li>';
     const totp = this.authenticatorEntries();
     const seconds = Math.ceil(totpRemainingMs(now) / 1000);
     const totpRows = totp
@@ -108,6 +184,9 @@ ${section(
   'Mailbox (e-mail)',
   this.list().filter((m) => m.channel === 'email'),
 )}
+<section><h2>Phone (app notifications)</h2>
+${approvals.length ? `<ul>${approvals.map(approvalRow).join('')}</ul>` : '<p class="empty">Nothing yet.</p>'}
+</section>
 <section><h2>Fake authenticator app</h2>
 <p class="note">A fake authenticator, for the demo only: it computes the current TOTP code of each demo user whose
 secret is public in the Gleaner source. Never do this with a real secret.</p>

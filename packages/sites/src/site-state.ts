@@ -4,7 +4,8 @@ import { csrfToken, randomDigits, randomToken, safeEqual, type Ctx } from './htt
 import type { Outbox } from './outbox.js';
 import { totpCode, totpMatch } from './totp.js';
 
-export type TwoFactorMethod = 'none' | 'sms' | 'email' | 'totp';
+/** `push`: the site asks the person to approve the sign-in in its app (shown on the outbox page). */
+export type TwoFactorMethod = 'none' | 'sms' | 'email' | 'totp' | 'push';
 
 /** A person with an account on a fake site. The values are fake and public by design. */
 export interface SiteUser {
@@ -88,6 +89,9 @@ export interface Pending {
   captchaWord?: string;
   /** Amazon: the opaque workflowState the forms of this sign-in carry. */
   workflow?: string;
+  /** The push notification this sign-in waits on (`twoFactor: 'push'`). */
+  approvalId?: string;
+  approvalSentAt?: number;
 }
 
 export type CodeCheck = 'ok' | 'wrong' | 'expired' | 'locked';
@@ -306,6 +310,28 @@ export class SiteState {
     pending.code = code;
     pending.channel = channel;
     pending.codeExpiresAt = this.now() + this.settings.codeLifetimeMs;
+  }
+
+  /** "Sends" a push asking the person to approve this sign-in in the site's app. */
+  sendPush(pending: Pending): void {
+    const account = this.requireAccount(pending.login);
+    const request = this.outbox.requestApproval({
+      site: this.site,
+      login: account.user.login,
+      to: `${account.user.name ?? account.user.login}'s phone`,
+      text: `Is it you signing in to ${this.site}?`,
+    });
+    pending.approvalId = request.id;
+    pending.approvalSentAt = this.now();
+  }
+
+  /** Where the sign-in's push stands; 'expired' once the code lifetime has passed without an answer. */
+  pushStatus(pending: Pending): 'pending' | 'approved' | 'denied' | 'expired' {
+    const request = pending.approvalId ? this.outbox.approval(pending.approvalId) : undefined;
+    if (!request) return 'expired';
+    if (request.status === 'pending' && this.now() - (pending.approvalSentAt ?? 0) > this.settings.codeLifetimeMs)
+      return 'expired';
+    return request.status;
   }
 
   /** Checks a sent code; a wrong one counts toward the lockout, an expired one does not. */

@@ -194,4 +194,39 @@ void describe('Amazon-like captcha', () => {
     const page = await b.post('/ap/signin', { ...tokens(emailPage), email: AMAZON_USERS.dave.login });
     assert.match(page.text, /id="auth-captcha-guess"/);
   });
+
+  void it('asks frank to approve a notification: the poll says pending until he approves on his phone, then he is signed in', async () => {
+    const b = new Browser(site.url);
+    const posted = await signIn(b, AMAZON_USERS.frank);
+    assert.equal(posted.location, '/ap/cvf/approval');
+    const approval = await b.get('/ap/cvf/approval');
+    assert.equal(pageName(approval.text), 'approval');
+    assert.deepEqual(JSON.parse((await b.get('/ap/cvf/approval/poll')).text), { status: 'pending' });
+    const early = await b.post('/ap/cvf/approval', tokens(approval));
+    assert.match(early.text, /not been approved yet/);
+
+    const [request] = site.control.approvals(AMAZON_USERS.frank.login);
+    assert.equal(request?.status, 'pending');
+    const answered = await fetch(`${site.url}/outbox/approvals/${request?.id}/approve`, {
+      method: 'POST',
+      headers: { accept: 'application/json' },
+    });
+    assert.equal(answered.status, 200);
+    assert.deepEqual(JSON.parse((await b.get('/ap/cvf/approval/poll')).text), { status: 'approved' });
+    const done = await b.post('/ap/cvf/approval', tokens(early));
+    assert.equal(done.status, 302);
+    assert.match((await b.get('/')).text, /Hello, Frank/);
+  });
+
+  void it('a denied notification is sent again; a second answer to the same one is refused', async () => {
+    const b = new Browser(site.url);
+    await signIn(b, AMAZON_USERS.frank);
+    const approval = await b.get('/ap/cvf/approval');
+    const [first] = site.control.approvals(AMAZON_USERS.frank.login);
+    assert.ok(site.control.answerApproval(first?.id ?? '', false));
+    assert.equal(site.control.answerApproval(first?.id ?? '', true), false, 'answered once only');
+    const again = await b.post('/ap/cvf/approval', tokens(approval));
+    assert.match(again.text, /was denied\. We sent a new one/);
+    assert.equal(site.control.approvals(AMAZON_USERS.frank.login).length, 2);
+  });
 });
