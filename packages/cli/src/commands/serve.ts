@@ -87,7 +87,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
       `Outbox:      ${demo.outbox}   (codes "sent" by SMS and e-mail, and the fake authenticator's code)`,
       '',
       'Try: add a GitHub account as octocat / octocat-password (authenticator code from the outbox page),',
-      'or an Amazon account as alice@example.test / alice-amazon-password (code by SMS, in the outbox).',
+      'or an Amazon account as alice@example.test / alice-amazon-password (code by SMS, in the outbox),',
+      'or as frank@example.test / frank-amazon-password (approve the sign-in on the outbox page).',
       '',
     ].join('\n'),
   );
