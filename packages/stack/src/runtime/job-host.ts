@@ -274,9 +274,8 @@ export function createJobHost(
 
     waitForTwoFaCode: (params) => waitForCode(params),
     async twoFaApproved() {
-      const waiting = [...waiters];
-      if (waiting.length === 0) throw fail('UNKNOWN_ERROR');
-      for (const waiter of waiting) await waiter.approve();
+      // None left (it expired as the site said yes): the site's word is what counts, the run goes on.
+      for (const waiter of [...waiters]) await waiter.approve();
       return {};
     },
 
