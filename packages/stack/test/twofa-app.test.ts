@@ -15,6 +15,7 @@ describe("2FA by approval in the provider's app (type 'app'), with a real konnec
       const waiting = await recorder.waitFor(isPrompt(account.id, 'waiting'), 'the prompt');
       assert.equal(waiting.prompt.type, 'app');
       assert.equal((await stack.accounts.get(account.id)).state, 'TWOFA_NEEDED.APP');
+      assert.equal(await stack.prompts.answer(waiting.prompt.id, '123456'), 'bad_format', 'an approval takes no code');
 
       const answered = await recorder.waitFor(isPrompt(account.id, 'answered'), 'the approval');
       assert.equal(answered.prompt.id, waiting.prompt.id);

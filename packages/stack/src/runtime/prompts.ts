@@ -19,6 +19,8 @@ export class PromptService {
     for (let round = 0; round < 3; round++) {
       const prompt = await storage.prompts.get(promptId);
       if (!prompt) throw new StackError('not_found', `no prompt ${promptId}`);
+      // An approval in the provider's app takes no code: whatever is posted is not one.
+      if (prompt.type === 'app' && prompt.status === 'waiting') return 'bad_format';
       const now = clock.now();
       const step = reducePrompt(
         { status: prompt.status, attempts: prompt.attempts, expiresAt: Date.parse(prompt.expiresAt) },
