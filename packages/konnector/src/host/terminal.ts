@@ -6,10 +6,13 @@ const where: Record<TwoFaType, string> = {
   sms: 'the code sent to you by SMS',
   email: 'the code sent to you by e-mail',
   app_code: 'the code shown by your authenticator app',
-  app: 'nothing: approve the sign-in in your provider app, then press Enter',
+  app: '',
 };
 
 export function describeTwoFa(type: TwoFaType | undefined, retry: boolean): string {
+  if (type === 'app') {
+    return `${retry ? 'Not approved yet. ' : ''}Approve the sign-in in the provider's app on your phone (this goes on by itself once approved)`;
+  }
   const what = type ? where[type] : 'the code you received';
   return retry ? `Wrong code. Enter ${what} again` : `Enter ${what}`;
 }
