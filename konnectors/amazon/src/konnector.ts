@@ -3,10 +3,11 @@ import {
   KonnectorError,
   log,
   type BillToSave,
-  type CheerioAPI,
   type Fields,
   type FullResponse,
+  type Page,
   type TwoFaType,
+  submitForm,
 } from '@gleaner/konnector';
 
 /** Where the demo serves Gleaner's fake Amazon; a real deployment sets the `baseUrl` field. */
@@ -26,7 +27,6 @@ const FORMS = {
 } as const;
 
 type CodeDestination = 'sms' | 'email';
-type Page = { $: CheerioAPI; url: string };
 
 /**
  * Logs into Amazon (e-mail, then password with "Keep me signed in", then Two-Step Verification when
@@ -177,14 +177,7 @@ export class AmazonKonnector extends CookieKonnector {
 
   /** Submits a form of `page` as a browser would (its hidden fields kept), with `values` on top. */
   async post(page: Page, selector: string, values: Record<string, string>): Promise<Page> {
-    const form = page.$(selector).first();
-    const response = (await this.request({
-      url: new URL(form.attr('action') || page.url, page.url).href,
-      method: 'POST',
-      form: { ...formFields(page.$, selector), ...values },
-      resolveWithFullResponse: true,
-    })) as FullResponse;
-    return pageOf(response);
+    return pageOf((await submitForm(page, selector, values, { request: this.request })).response);
   }
 
   /** Every order of every page of the order history, as bills. */
@@ -271,22 +264,6 @@ function throwIfLocked(page: Page): void {
     log('error', 'Amazon locked the sign-in after too many attempts');
     throw new KonnectorError('LOGIN_FAILED.TOO_MANY_ATTEMPTS');
   }
-}
-
-/** The values a browser would send for the form (hidden fields included), before ours are added. */
-function formFields($: CheerioAPI, selector: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  $(selector)
-    .first()
-    .find('input[name]')
-    .each((_, element) => {
-      const input = $(element);
-      const type = (input.attr('type') ?? 'text').toLowerCase();
-      if (type === 'submit' || type === 'button' || input.is('[disabled]')) return;
-      if ((type === 'checkbox' || type === 'radio') && !input.is('[checked]')) return;
-      fields[input.attr('name') ?? ''] = input.attr('value') ?? '';
-    });
-  return fields;
 }
 
 function isPdf(bytes: Uint8Array): boolean {

@@ -3,10 +3,11 @@ import {
   KonnectorError,
   log,
   type BillToSave,
-  type CheerioAPI,
   type Fields,
   type FullResponse,
+  type Page,
   type TwoFaType,
+  submitForm,
 } from '@gleaner/konnector';
 
 /** Where the demo serves Gleaner's fake GitHub; a real deployment sets the `baseUrl` field. */
@@ -29,8 +30,6 @@ const TWOFA_STEPS: TwoFaStep[] = [
   { path: '/sessions/two-factor/app', type: 'app_code', form: 'form#two-factor-form', codeField: 'app_otp' },
   { path: '/sessions/verified-device', type: 'email', form: 'form#device-verification-form', codeField: 'otp' },
 ];
-
-type Page = { $: CheerioAPI; url: string };
 
 /**
  * Logs into GitHub (password, then an authenticator code or a device-verification code sent by
@@ -132,19 +131,14 @@ export class GithubKonnector extends CookieKonnector {
     let page = first;
     let retry = false;
     for (;;) {
-      const form = page.$(step.form).first();
-      if (form.length === 0) {
+      if (page.$(step.form).length === 0) {
         log('error', `GitHub's ${step.type} page has no ${step.form}`);
         throw new KonnectorError('UNKNOWN_ERROR');
       }
       const code = await this.waitForTwoFaCode({ type: step.type, retry });
-      const response = (await this.request({
-        url: new URL(form.attr('action') || page.url, page.url).href,
-        method: 'POST',
-        form: { ...formFields(page.$, step.form), [step.codeField]: code },
-        resolveWithFullResponse: true,
-      })) as FullResponse;
-      page = pageOf(response);
+      page = pageOf(
+        (await submitForm(page, step.form, { [step.codeField]: code }, { request: this.request })).response,
+      );
       throwIfLocked(page);
       if (page.$(step.form).length === 0) return page;
       const error = page.$('[data-error]').attr('data-error');
@@ -213,22 +207,6 @@ function throwIfLocked(page: Page): void {
     log('error', 'GitHub locked the sign-in after too many attempts');
     throw new KonnectorError('LOGIN_FAILED.TOO_MANY_ATTEMPTS');
   }
-}
-
-/** The values a browser would send for the form (hidden tokens included), before the code is added. */
-function formFields($: CheerioAPI, selector: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  $(selector)
-    .first()
-    .find('input[name]')
-    .each((_, element) => {
-      const input = $(element);
-      const type = (input.attr('type') ?? 'text').toLowerCase();
-      if (type === 'submit' || type === 'button' || input.is('[disabled]')) return;
-      if ((type === 'checkbox' || type === 'radio') && !input.is('[checked]')) return;
-      fields[input.attr('name') ?? ''] = input.attr('value') ?? '';
-    });
-  return fields;
 }
 
 function isPdf(bytes: Uint8Array): boolean {

@@ -4,11 +4,20 @@ export { CookieKonnector } from './cookie-konnector.js';
 export { errors, KonnectorError } from './errors.js';
 export { log, enableDebug } from './core/log.js';
 export { requestFactory, requestStream, HttpError, NetworkError, FileTooLargeError } from './request.js';
-export type { RequestFunction, RequestOptions, RequestInput, FullResponse, ResponseStream, StreamOptions } from './request.js';
+export type {
+  RequestFunction,
+  RequestOptions,
+  RequestInput,
+  FullResponse,
+  ResponseStream,
+  StreamOptions,
+} from './request.js';
 export type { HtmlParser } from './http/html.js';
 export type { SigninOptions } from './signin.js';
 export type { FileToSave, BillToSave, SaveFilesOptions, SaveFilesResult } from './save-files.js';
 export type { KonnectorHost, TwoFaRequest, SaveFileRequest, LogEntry } from './host/host.js';
+
+export { submitForm, formValues, FormNotFoundError, type Page } from './form.js';
 
 /** Fills and posts a login form with a fresh cookie jar; see `SigninOptions`. */
 export async function signin(options: import('./signin.js').SigninOptions) {
