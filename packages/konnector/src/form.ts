@@ -54,7 +54,7 @@ export function formValues($: CheerioAPI, selector: string): Record<string, stri
 
 /**
  * Submits the form `selector` of `page` as a browser would: its own values (see `formValues`) with
- * `values` on top, to its action, with its method (POST by default). Resolves to the page that
+ * `values` on top, to its action, with its method (GET when it names none, as in a browser). Resolves to the page that
  * answered (a `$` even when the answer is not HTML) and the full response; 4xx answers are returned,
  * 429 and 502–504 throw HttpError (VENDOR_DOWN).
  *
@@ -75,7 +75,8 @@ export async function submitForm(
   const form = page.$(selector).first();
   const fields = { ...own, ...values };
   const action = new URL(form.attr('action') || page.url, page.url).href;
-  const method = (form.attr('method') || 'POST').toUpperCase();
+  // A form without a method is a GET, as in a browser.
+  const method = (form.attr('method') || 'GET').toUpperCase();
   const request = options.request.defaults({
     cheerio: true,
     json: false,

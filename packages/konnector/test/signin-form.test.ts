@@ -5,6 +5,8 @@ import { after, describe, test } from 'node:test';
 import { setLogSink } from '../src/core/log.js';
 import type { LogEntry } from '../src/host/host.js';
 import { closeAllAgents, requestFactory } from '../src/request.js';
+import type { CheerioAPI } from 'cheerio';
+import { formValues, submitForm } from '../src/form.js';
 import { signin } from '../src/signin.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -48,7 +50,8 @@ function loginSite(received: Array<Record<string, string>>): Handler {
     } else if (req.method === 'POST' && req.url === '/auth/session') {
       const form = Object.fromEntries(new URLSearchParams(body));
       received.push(form);
-      const ok = form['csrf'] === 'tok-8c1f' && req.headers.cookie === 'pre=abcd1234' && form['password'] === 'right-password';
+      const ok =
+        form['csrf'] === 'tok-8c1f' && req.headers.cookie === 'pre=abcd1234' && form['password'] === 'right-password';
       if (ok) {
         res.writeHead(302, { location: '/home', 'set-cookie': 'sid=logged-in-0001; Path=/' });
         res.end();
@@ -161,6 +164,37 @@ void describe('signin', () => {
     });
   }
 
+  void test('submitForm: a form without a method is sent as a GET with its values in the query; a 4xx answer is returned', async () => {
+    const seen: string[] = [];
+    const site = await serve((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(req.url?.startsWith('/search') ? 404 : 200, { 'content-type': 'text/html' }).end(LOGIN_PAGE);
+    });
+    try {
+      const request = requestFactory({ jar: true, cheerio: true });
+      const $ = (await request(`${site.url}/auth/login`)) as CheerioAPI;
+      assert.deepEqual(formValues($, 'form#login'), {
+        csrf: 'tok-8c1f',
+        login: '',
+        password: '',
+        remember: 'on',
+        lang: 'fr',
+      });
+      assert.equal(formValues($, 'form#nope'), null);
+      const page = await submitForm(
+        { $, url: `${site.url}/auth/login` },
+        'form#search',
+        { q: 'bills 2030' },
+        { request },
+      );
+      assert.equal(page.response.statusCode, 404);
+      assert.equal(seen.at(-1), 'GET /search?q=bills+2030');
+      assert.equal(page.$('form#login').length, 1, 'the answer is parsed');
+    } finally {
+      await site.close();
+    }
+  });
+
   void test('a missing form fails clearly, naming the selector and the URL', async () => {
     const lines: LogEntry[] = [];
     setLogSink((entry) => lines.push(entry));
@@ -176,7 +210,11 @@ void describe('signin', () => {
           return true;
         },
       );
-      assert.ok(lines.some((l) => l.level === 'error' && l.message.includes('form#signin') && l.message.includes('/auth/login')));
+      assert.ok(
+        lines.some(
+          (l) => l.level === 'error' && l.message.includes('form#signin') && l.message.includes('/auth/login'),
+        ),
+      );
     } finally {
       setLogSink(null);
       await site.close();
