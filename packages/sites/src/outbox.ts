@@ -33,6 +33,18 @@ export interface AuthenticatorEntry {
   secret: string;
 }
 
+export type OutboxFilter = { site?: string; login?: string };
+
+function newestFirst<T extends { site: string; login: string }>(items: T[], filter: OutboxFilter): T[] {
+  return items
+    .filter(
+      (item) =>
+        (filter.site === undefined || item.site === filter.site) &&
+        (filter.login === undefined || item.login === filter.login),
+    )
+    .reverse();
+}
+
 /**
  * The person's phone and mailbox for the demo and tests: every code a fake site
  * "sends" lands here, and nowhere else.
@@ -52,14 +64,8 @@ export class Outbox {
   }
 
   /** Messages, newest first, optionally for one site and/or login. */
-  list(filter: { site?: string; login?: string } = {}): OutboxMessage[] {
-    return this.messages
-      .filter(
-        (m) =>
-          (filter.site === undefined || m.site === filter.site) &&
-          (filter.login === undefined || m.login === filter.login),
-      )
-      .reverse();
+  list(filter: OutboxFilter = {}): OutboxMessage[] {
+    return newestFirst(this.messages, filter);
   }
 
   clear(site?: string): void {
@@ -98,14 +104,8 @@ export class Outbox {
   }
 
   /** Approval requests, newest first, optionally for one site and/or login. */
-  approvalRequests(filter: { site?: string; login?: string } = {}): ApprovalRequest[] {
-    return this.approvals
-      .filter(
-        (a) =>
-          (filter.site === undefined || a.site === filter.site) &&
-          (filter.login === undefined || a.login === filter.login),
-      )
-      .reverse();
+  approvalRequests(filter: OutboxFilter = {}): ApprovalRequest[] {
+    return newestFirst(this.approvals, filter);
   }
 
   /** Lets a site show its authenticator users' current codes on the outbox page. */
