@@ -26,7 +26,8 @@ export type DemoOptions = {
 export async function startDemo(options: DemoOptions = {}) {
   const dataDir = options.dataDir ?? join(repo, 'data', 'demo');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const given = options.adminPassword ?? process.env.GLEANER_ADMIN_PASSWORD;
+  // An empty GLEANER_ADMIN_PASSWORD counts as none, as in serve.
+  const given = options.adminPassword || process.env.GLEANER_ADMIN_PASSWORD || undefined;
   const adminPassword = given ?? demoAdminPassword(dataDir);
   // An operator's own password is never echoed; the demo's is, since it exists to be typed in.
   const signIn = given ? 'the admin password you set (GLEANER_ADMIN_PASSWORD)' : `admin password ${adminPassword}`;
