@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccountState, RunMode } from '@gleaner/contracts';
+import type { AccountState, FileEntry, RunMode } from '@gleaner/contracts';
 import type { BaseKonnector, RunResult } from './base-konnector.js';
 import type { LogEntry } from './host/host.js';
 import { StandaloneHost, type CodeReader, type CodeRequest } from './host/standalone-host.js';
@@ -60,16 +60,10 @@ export async function runKonnector(
   return { result, states, logs, codeRequests, host };
 }
 
-export type SavedFile = {
-  name: string;
-  attributes: Record<string, string>;
-  bill?: { vendor: string; amount: number; date: string; vendorRef?: string };
-};
-
 /** The index of saved files (`files.json`) the standalone host keeps in `dataDir`. */
-export function savedIndex(dataDir: string): SavedFile[] {
+export function savedIndex(dataDir: string): FileEntry[] {
   try {
-    return JSON.parse(readFileSync(join(dataDir, 'files.json'), 'utf8')) as SavedFile[];
+    return JSON.parse(readFileSync(join(dataDir, 'files.json'), 'utf8')) as FileEntry[];
   } catch {
     return [];
   }

@@ -48,6 +48,8 @@ export interface SiteControl {
 }
 
 export function createControl(state: SiteState): SiteControl {
+  /** This site's entries in the shared outbox, for one login if given. */
+  const mine = (login?: string) => (login === undefined ? { site: state.site } : { site: state.site, login });
   return {
     site: state.site,
     clock: state.clock,
@@ -71,13 +73,10 @@ export function createControl(state: SiteState): SiteControl {
     advance: (ms) => state.clock.advance(ms),
     injectFault: (fault) => state.addFault(fault),
     clearFaults: () => state.clearFaults(),
-    outbox: (login) => state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login }),
-    lastCode: (login) =>
-      state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login })[0]?.code,
-    codesSent: (login) =>
-      state.outbox.list(login === undefined ? { site: state.site } : { site: state.site, login }).length,
-    approvals: (login) =>
-      state.outbox.approvalRequests(login === undefined ? { site: state.site } : { site: state.site, login }),
+    outbox: (login) => state.outbox.list(mine(login)),
+    lastCode: (login) => state.outbox.list(mine(login))[0]?.code,
+    codesSent: (login) => state.outbox.list(mine(login)).length,
+    approvals: (login) => state.outbox.approvalRequests(mine(login)),
     answerApproval: (id, approve) => state.outbox.answerApproval(id, approve),
     requestCounts: () => state.requestCounts(),
     requestCount: (path, method) => state.requestCount(path, method),

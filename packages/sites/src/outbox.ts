@@ -74,9 +74,9 @@ export class Outbox {
       this.approvals.length = 0;
       return;
     }
-    for (let i = this.messages.length - 1; i >= 0; i--) if (this.messages[i]?.site === site) this.messages.splice(i, 1);
-    for (let i = this.approvals.length - 1; i >= 0; i--)
-      if (this.approvals[i]?.site === site) this.approvals.splice(i, 1);
+    for (const list of [this.messages, this.approvals]) {
+      for (let i = list.length - 1; i >= 0; i--) if (list[i]?.site === site) list.splice(i, 1);
+    }
   }
 
   /** "Sends" a push notification asking the person to approve a sign-in; it waits on the outbox page. */

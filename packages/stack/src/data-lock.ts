@@ -36,8 +36,8 @@ export function lockDataFolder(dataDir: string): DataFolderLock {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = holder(file);
-      if (pid !== null && pid !== process.pid && isAlive(pid)) throw new DataFolderBusyError(dataDir, pid);
-      if (pid === process.pid) throw new DataFolderBusyError(dataDir, pid);
+      // This process, or another one still alive: busy. Otherwise the lock is left from a crash.
+      if (pid !== null && (pid === process.pid || isAlive(pid))) throw new DataFolderBusyError(dataDir, pid);
       rmSync(file, { force: true }); // stale: its process is gone
     }
   }

@@ -56,13 +56,13 @@ export class IpcHost implements KonnectorHost {
     method: M,
     params: HostParams<M>,
     deadlineMs = 60_000,
-    signals: AbortSignal[] = [],
+    signal?: AbortSignal,
   ): Promise<HostResult<M>> {
     const id = this.#nextId++;
     return new Promise<HostResult<M>>((resolve, reject) => {
       const settle = () => {
         clearTimeout(timer);
-        for (const signal of signals) signal.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
         this.#pending.delete(id);
       };
       // Every wait has a deadline: a host that never answers must not hang the konnector forever.
@@ -72,15 +72,13 @@ export class IpcHost implements KonnectorHost {
       }, deadlineMs);
       timer.unref();
       // A cancelled run stops waiting at once, whatever the host does with its request.
-      const onAbort = (event: Event) => {
+      const onAbort = () => {
         settle();
-        const reason: unknown = (event.target as AbortSignal).reason;
+        const reason: unknown = signal?.reason;
         reject(new KonnectorError(toErrorCode(typeof reason === 'string' ? reason : 'JOB_CANCELLED')));
       };
-      for (const signal of signals) {
-        if (signal.aborted) return onAbort({ target: signal } as unknown as Event);
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(id, {
         resolve: (value) => {
           settle();
@@ -116,8 +114,8 @@ export class IpcHost implements KonnectorHost {
   async waitForTwoFaCode(request: TwoFaRequest): Promise<string> {
     const params = { type: request.type, timeoutMs: request.timeoutMs, retry: request.retry };
     // The host expires the prompt; our own deadline only guards against a host that went silent.
-    const signals = [this.#abort.signal, ...(request.signal ? [request.signal] : [])];
-    return (await this.#call('waitForTwoFaCode', params, request.timeoutMs + 10_000, signals)).code;
+    const signal = request.signal ? AbortSignal.any([this.#abort.signal, request.signal]) : this.#abort.signal;
+    return (await this.#call('waitForTwoFaCode', params, request.timeoutMs + 10_000, signal)).code;
   }
   async twoFaApproved(): Promise<void> {
     await this.#call('twoFaApproved', {});
@@ -129,7 +127,12 @@ export class IpcHost implements KonnectorHost {
     return this.#call('saveFile', request, 120_000);
   }
   log(entry: LogEntry): void {
-    this.#send({ kind: 'log', level: entry.level, message: entry.message.slice(0, 4000), at: new Date().toISOString() });
+    this.#send({
+      kind: 'log',
+      level: entry.level,
+      message: entry.message.slice(0, 4000),
+      at: new Date().toISOString(),
+    });
   }
   async finish(outcome: { outcome: 'ok' | 'error'; error?: string }): Promise<void> {
     const error = outcome.error === undefined ? undefined : toErrorCode(outcome.error);

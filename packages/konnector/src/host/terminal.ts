@@ -2,11 +2,10 @@ import { createInterface } from 'node:readline';
 import type { TwoFaType } from '@gleaner/contracts';
 import type { CodeReader } from './standalone-host.js';
 
-const where: Record<TwoFaType, string> = {
+const where: Record<Exclude<TwoFaType, 'app'>, string> = {
   sms: 'the code sent to you by SMS',
   email: 'the code sent to you by e-mail',
   app_code: 'the code shown by your authenticator app',
-  app: '',
 };
 
 export function describeTwoFa(type: TwoFaType | undefined, retry: boolean): string {

@@ -134,27 +134,24 @@ export function createJobHost(
         finish({ error: 'JOB_CANCELLED' });
       }
     });
+    /** Closes the prompt (if still waiting), tells Home, and ends the wait with `outcome`. */
+    const end = async (status: Exclude<PromptStatus, 'waiting'>, outcome: { code: string } | { error: string }) => {
+      if (settled) return;
+      if (await storage.prompts.closeIfWaiting(promptId, status)) await publishPrompt(ctx, promptId);
+      finish(outcome);
+    };
     const waiter: Waiter = {
       promptId,
-      async approve() {
-        if (settled) return;
-        const closed = await storage.prompts.closeIfWaiting(promptId, 'answered');
-        if (closed) await publishPrompt(ctx, promptId);
-        finish({ code: '' });
-      },
-      async close(status) {
-        if (settled) return;
-        const closed = await storage.prompts.closeIfWaiting(promptId, status);
-        if (closed) await publishPrompt(ctx, promptId);
-        finish({
+      approve: () => end('answered', { code: '' }),
+      close: (status) =>
+        end(status, {
           error:
             status === 'expired'
               ? 'USER_ACTION_NEEDED.TWOFA_EXPIRED'
               : status === 'cancelled'
                 ? 'JOB_CANCELLED'
                 : 'JOB_INTERRUPTED',
-        });
-      },
+        }),
     };
     waiters.add(waiter);
 

@@ -123,8 +123,10 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
   };
 }
 
-/** Brings the schema up to date; throws with the failing migration's name. */
-/** Applies every migration not yet applied, each in its own transaction; returns the names applied. */
+/**
+ * Brings the schema up to date, each migration in its own transaction; returns the names applied,
+ * or throws with the failing migration's name.
+ */
 export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: DialectName): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db, provider });
