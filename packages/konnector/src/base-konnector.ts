@@ -36,7 +36,7 @@ export type WaitForTwoFaCodeOptions = {
 export const DEFAULT_TWOFA_TIMEOUT_MS = 3 * 60_000;
 
 /** Field names whose values are secrets: scrubbed from every log line of the run. */
-const SECRET_FIELD = /pass|secret|token|otp|key|pin|code|cookie/i;
+const SECRET_FIELD = /pass|pwd|secret|token|otp|key|pin|code|cookie/i;
 
 /**
  * The base of every konnector: `run()` asks the host for the account, then calls

@@ -1,23 +1,21 @@
+import { SecretScrubber } from './secret-forms.js';
+
 /**
  * Keeps the secrets a run has seen (credentials, codes, cookie values) and scrubs them out of any
- * text before it is logged. One per process: a konnector process runs one account.
+ * text before it is logged, in every form they take (URL- and form-encoded, JSON-escaped, hex,
+ * base64: see `secret-forms.ts`, the same scrubber the stack applies to the run's output). One per
+ * process: a konnector process runs one account.
  */
 export class Redactor {
-  readonly #secrets = new Set<string>();
-
   /** Secrets shorter than 4 characters would redact ordinary words; codes and passwords are longer. */
+  readonly #scrubber = new SecretScrubber(4);
+
   add(...values: Array<string | null | undefined>): void {
-    for (const value of values) if (value && value.length >= 4) this.#secrets.add(value);
+    this.#scrubber.add(...values);
   }
 
   scrub(text: string): string {
-    let out = text;
-    for (const secret of this.#secrets) {
-      if (out.includes(secret)) out = out.split(secret).join('[redacted]');
-      const encoded = encodeURIComponent(secret);
-      if (encoded !== secret && out.includes(encoded)) out = out.split(encoded).join('[redacted]');
-    }
-    return out;
+    return this.#scrubber.scrub(text);
   }
 }
 

@@ -7,3 +7,4 @@ export { handlersFor } from './serve-standalone.js';
 export { terminalCodeReader, describeTwoFa } from './terminal.js';
 export { safeJoin } from './safe-path.js';
 export { loadOrCreateKey, seal, open } from '../core/local-crypto.js';
+export { SecretScrubber, secretForms, encodedPattern, REDACTED } from '../core/secret-forms.js';

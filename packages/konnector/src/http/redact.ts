@@ -1,5 +1,7 @@
+import { redactor } from '../core/redact.js';
+
 /** Field, query and JSON key names whose values are never printed. */
-export const SECRET_NAME = /pass|secret|token|otp|code|csrf|key|auth|session|sid|pin\b|cvv|iban/i;
+export const SECRET_NAME = /pass|pwd|secret|token|otp|code|csrf|key|auth|session|sid|pin\b|cvv|iban/i;
 
 export const REDACTED = '[redacted]';
 
@@ -28,11 +30,15 @@ export function describeForm(form: Record<string, unknown>): string {
     .join(', ');
 }
 
-/** A JSON body for a debug line, secret-looking keys redacted at any depth, truncated. */
+/**
+ * A JSON body for a debug line, secret-looking keys redacted at any depth, the run's secrets
+ * scrubbed, then truncated: scrubbed first, so that a cut never leaves the start of a secret.
+ */
 export function describeJson(value: unknown, max = 500): string {
-  const text = JSON.stringify(value, (key, inner: unknown) =>
+  const json = JSON.stringify(value, (key, inner: unknown) =>
     key && SECRET_NAME.test(key) && inner !== null && typeof inner !== 'object' ? REDACTED : inner,
   );
-  if (text === undefined) return '';
+  if (json === undefined) return '';
+  const text = redactor.scrub(json);
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -41,7 +41,14 @@ const INHERITED_ENV = ['PATH', 'NODE_ENV', 'LANG', 'TZ'] as const;
 /** Node's own baseline, young generation and buffers on top of the capped heap. */
 export const RSS_HEADROOM_MB = 128;
 const MEMORY_CHECK_MS = 1000;
-const MAX_LINE_CHARS = 4000;
+/** A stored log line is cut to this many characters, after scrubbing (see the job host). */
+export const MAX_LINE_CHARS = 4000;
+/**
+ * What is kept of one line of output for the job host to scrub: the rest of a longer line is dropped
+ * (memory stays bounded). Far above MAX_LINE_CHARS, so that a secret in any form that starts before
+ * the stored cut lies whole inside what the job host sees.
+ */
+export const RAW_LINE_CHARS = 64 * 1024;
 /** Per stream and per run: a konnector printing without end must not fill the job log. */
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
 const STDIO_CLOSE_WAIT_MS = 2000;
@@ -188,10 +195,16 @@ function resolveMain(konnectorDir: string, main: string): string {
   return file;
 }
 
-/** Sends each line of a stream to the job log, cut to a size, and resolves when the stream closes. */
+/**
+ * Sends each line of a stream to the job log and resolves when the stream closes. Lines go out whole
+ * up to RAW_LINE_CHARS (the job host scrubs them, then cuts them to MAX_LINE_CHARS); the rest of a
+ * longer line is dropped, never sent as a line of its own that would start inside a secret.
+ */
 function forwardLines(stream: Readable | null, level: 'info' | 'warn', handlers: HostHandlers): Promise<void> {
   if (!stream) return Promise.resolve();
   let pending = '';
+  /** Inside a line longer than RAW_LINE_CHARS whose head went out: dropped until its end. */
+  let skipping = false;
   let budget = MAX_OUTPUT_BYTES;
   let truncatedSaid = false;
   const emit = (line: string): void => {
@@ -203,28 +216,31 @@ function forwardLines(stream: Readable | null, level: 'info' | 'warn', handlers:
       }
       return;
     }
-    const message = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
-    budget -= Buffer.byteLength(message);
-    handlers.onLog({ level, message, at: new Date().toISOString() });
+    // Counted as stored: at most MAX_LINE_CHARS of it is kept.
+    budget -= Buffer.byteLength(line.slice(0, MAX_LINE_CHARS));
+    handlers.onLog({ level, message: line, at: new Date().toISOString() });
   };
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
     pending += chunk;
     let newline = pending.indexOf('\n');
     while (newline !== -1) {
-      emit(pending.slice(0, newline).replace(/\r$/, ''));
+      if (!skipping) emit(pending.slice(0, newline).replace(/\r$/, ''));
+      skipping = false;
       pending = pending.slice(newline + 1);
       newline = pending.indexOf('\n');
     }
-    // A line without end must not grow without bound.
-    if (pending.length > MAX_LINE_CHARS) {
-      emit(pending);
+    if (skipping) pending = '';
+    // A line without end must not grow without bound: its head goes out, the rest is dropped.
+    if (pending.length > RAW_LINE_CHARS) {
+      emit(pending.slice(0, RAW_LINE_CHARS));
       pending = '';
+      skipping = true;
     }
   });
   return new Promise((resolveClosed) => {
     const finish = (): void => {
-      emit(pending);
+      if (!skipping) emit(pending);
       pending = '';
       resolveClosed();
     };

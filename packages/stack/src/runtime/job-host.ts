@@ -3,8 +3,9 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
-import { safeJoin, type HostHandlers } from '@gleaner/konnector/host';
+import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import type { InstalledKonnector } from '../registry/registry.js';
+import { MAX_LINE_CHARS } from '../runner/spawn-konnector.js';
 import { accountAad } from '../secrets/sealed.js';
 import type { FileRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
@@ -25,7 +26,6 @@ const MAX_ACCOUNT_DATA_BYTES = 1024 * 1024;
 const MAX_SESSION_BYTES = 4 * 1024 * 1024;
 /** After a prompt's deadline, an answer accepted at the last moment may still be on its way. */
 const LATE_CODE_GRACE_MS = 5_000;
-const REDACTED = '[redacted]';
 
 type Waiter = {
   promptId: string;
@@ -56,16 +56,22 @@ export function createJobHost(
   const { storage, keyring, config, logger } = ctx;
   const accountId = job.accountId;
   const staging = join(stagingRoot(config.dataDir), job.id);
-  const secrets = new Set<string>();
+  /** The run's secrets (password fields, codes), scrubbed from its output in every form they take. */
+  const secrets = new SecretScrubber(3);
   const waiters = new Set<Waiter>();
   let logSeq = 0;
   let logChain: Promise<void> = Promise.resolve();
   let truncated = false;
 
-  const scrub = (text: string): string => {
-    let out = text;
-    for (const secret of secrets) if (secret.length >= 3) out = out.split(secret).join(REDACTED);
-    return out;
+  /**
+   * Scrubbed before it is cut, so that a cut never leaves the start of a secret. A line at the cut's
+   * length or longer may itself be the head of a longer one (the runner and the SDK cut too): its
+   * last characters, where a secret cut off there would start, are dropped unless a whole one is found.
+   */
+  const clean = (text: string): string => {
+    if (text.length < MAX_LINE_CHARS) return secrets.scrub(text);
+    const head = secrets.scrubHead(text);
+    return `${head.slice(0, MAX_LINE_CHARS)}…`;
   };
 
   const account = async () => {
@@ -83,7 +89,7 @@ export function createJobHost(
   const log = (level: LogLevel, message: string, at: string): void => {
     if (truncated) return;
     const seq = logSeq++;
-    let line = { jobId: job.id, seq, level, message: scrub(message), at };
+    let line = { jobId: job.id, seq, level, message: clean(message), at };
     if (seq >= config.maxLogLinesPerJob) {
       truncated = true;
       line = { ...line, level: 'warn', message: `log truncated after ${config.maxLogLinesPerJob} lines` };
@@ -209,7 +215,7 @@ export function createJobHost(
       >;
       for (const [name, spec] of Object.entries(konnector.manifest.fields)) {
         const value = fields[name];
-        if (spec.type === 'password' && value) secrets.add(value);
+        if (spec.type === 'password') secrets.add(value);
       }
       await mkdir(staging, { recursive: true, mode: 0o700 });
       return {
