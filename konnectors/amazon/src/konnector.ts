@@ -14,6 +14,8 @@ import {
 export const DEFAULT_BASE_URL = 'http://127.0.0.1:8080/amazon';
 
 const ORDERS_PATH = '/gp/css/order-history';
+/** The cookie with which Amazon remembers a browser that passed Two-Step Verification. */
+const DEVICE_COOKIE = 'x-amz-otp-device';
 /** A bound on the order history walk, in case a "Next" link ever pointed back. */
 const MAX_ORDER_PAGES = 500;
 
@@ -84,12 +86,8 @@ export class AmazonKonnector extends CookieKonnector {
       throw new KonnectorError('USER_ACTION_NEEDED');
     }
     if (page.$(FORMS.password).length === 0) unexpected(page, 'the password form');
-    // An account that approves sign-ins in the Amazon app gets a notification as soon as the password
-    // is in: not in a background run, where nobody would see it.
-    if (!this.canWaitForTwoFaCode() && (await this.getAccountData()).twoFaType === 'app') {
-      log('warn', 'Amazon would ask for an approval in its app and nobody is there: a manual run is needed');
-      throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
-    }
+    // Once the password is in, Amazon texts or e-mails a code or pushes an approval to the app: in a
+    // background run, the SDK stops before posting it unless this browser is remembered (loginIsSilent).
     page = await this.post(page, FORMS.password, { password, rememberMe: 'true' });
     if (page.$('[data-error="bad-credentials"]').length > 0) throw new KonnectorError('LOGIN_FAILED');
     throwIfLocked(page);
@@ -123,7 +121,6 @@ export class AmazonKonnector extends CookieKonnector {
 
     if (!this.canWaitForTwoFaCode()) {
       log('warn', `Amazon would send a code by ${choice} and nobody is there to type it: a manual run is needed`);
-      await this.saveAccountData({ twoFaType: choice });
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }
     log('info', `asking Amazon to send the code by ${choice}`);
@@ -136,7 +133,6 @@ export class AmazonKonnector extends CookieKonnector {
     let retry = false;
     for (;;) {
       const type = codeType(page);
-      await this.saveAccountData({ twoFaType: type });
       const code = await this.waitForTwoFaCode({ type, retry });
       page = await this.post(page, FORMS.code, { otpCode: code, rememberDevice: 'true' });
       throwIfLocked(page);
@@ -152,7 +148,6 @@ export class AmazonKonnector extends CookieKonnector {
    * is polled, as Amazon's own page does; once approved, the sign-in goes on, this browser remembered.
    */
   async awaitApproval(page: Page): Promise<Page> {
-    await this.saveAccountData({ twoFaType: 'app' });
     const poll = new URL(
       page.$('#channelDetailsForApprovalNotification').attr('data-approval-status-url') ?? 'approval/poll',
       page.url,
@@ -169,10 +164,17 @@ export class AmazonKonnector extends CookieKonnector {
         return status === 'approved';
       },
     });
-    const next = await this.post(page, FORMS.approval, { rememberDevice: 'true' });
     // This browser is remembered now: a later background run may log in without asking anyone.
-    await this.saveAccountData({ twoFaType: null });
-    return next;
+    return this.post(page, FORMS.approval, { rememberDevice: 'true' });
+  }
+
+  /**
+   * Amazon asks no second factor on a browser it remembers ("Don't require OTP on this browser"):
+   * then a background run may post the password, whatever Amazon asked before.
+   */
+  override async loginIsSilent(): Promise<boolean> {
+    const cookies = await this.jar.getCookies(`${this.baseUrl}/ap/signin`);
+    return cookies.some((cookie) => cookie.key === DEVICE_COOKIE);
   }
 
   /** Submits a form of `page` as a browser would (its hidden fields kept), with `values` on top. */

@@ -66,8 +66,9 @@ export class GithubKonnector extends CookieKonnector {
     const login = fields.login?.trim() ?? '';
     const password = fields.password ?? '';
     if (!login || !password) throw new KonnectorError('LOGIN_FAILED');
-    await this.stopIfNobodyCanAnswer();
 
+    // In a background run, the SDK's signin stops before the password is posted when GitHub would
+    // ask for a code (see loginIsSilent).
     await this.deactivateAutoSuccessfulLogin();
     const { $, response } = await this.signin({
       url: `${this.baseUrl}/login`,
@@ -88,7 +89,6 @@ export class GithubKonnector extends CookieKonnector {
         'info',
         `GitHub asks for ${step.type === 'email' ? 'a device verification code sent by e-mail' : 'an authenticator code'}`,
       );
-      await this.saveAccountData({ twoFaType: step.type });
       page = await this.answerTwoFa(page, step);
     }
 
@@ -100,24 +100,12 @@ export class GithubKonnector extends CookieKonnector {
   }
 
   /**
-   * A background run cannot type a code. An authenticator code is asked at every sign-in; a device
-   * code is e-mailed as soon as the password is posted on a device GitHub does not know: in both
-   * cases, stop before posting the password.
+   * GitHub asks nothing when the account's only second factor is device verification by e-mail and
+   * this device is still verified: then a background run may post the password. An authenticator
+   * code is asked at every sign-in, and an unknown device gets an e-mail as soon as the password is in.
    */
-  async stopIfNobodyCanAnswer(): Promise<void> {
-    if (this.canWaitForTwoFaCode()) return;
-    const { twoFaType } = await this.getAccountData();
-    if (twoFaType === 'app_code') {
-      log('warn', 'the session expired and GitHub will ask for an authenticator code: a manual run is needed');
-      throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
-    }
-    if (twoFaType === 'email' && !(await this.hasDeviceCookie())) {
-      log(
-        'warn',
-        'the session expired and this device is no longer verified: GitHub would e-mail a code; a manual run is needed',
-      );
-      throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
-    }
+  override async loginIsSilent(): Promise<boolean> {
+    return this.context.siteTwoFa.every((kind) => kind === 'email') && (await this.hasDeviceCookie());
   }
 
   /** True when the jar holds an unexpired verified-device cookie for the site. */

@@ -49,3 +49,34 @@ export function isTwoFaState(state: AccountState | undefined): boolean {
 export function isTransientState(state: AccountState | undefined): boolean {
   return state === 'HANDLE_LOGIN_SUCCESS' || isTwoFaState(state);
 }
+
+/** The 2FA type a TWOFA_NEEDED state names: undefined for another state, null for a bare TWOFA_NEEDED. */
+export function twoFaTypeOf(state: AccountState | undefined): TwoFaType | null | undefined {
+  if (!isTwoFaState(state)) return undefined;
+  const named = state?.split('.')[1];
+  return TWOFA_TYPES.find((type) => suffix[type] === named) ?? null;
+}
+
+/**
+ * What a run is told of the second factors its site asks for (`RunContext.siteTwoFa`): the kinds of
+ * the account's earlier 2FA requests (one that named no kind counts as every kind the manifest
+ * names, or every kind when it names none), and, while the account has never logged in, every kind
+ * the manifest names. In TWOFA_TYPES order.
+ *
+ * @example
+ * siteTwoFa({ asked: [], everLoggedIn: false, manifest: ['sms'] }) // ['sms']: nothing known yet, the manifest says what may come
+ * siteTwoFa({ asked: [], everLoggedIn: true, manifest: ['sms'] })  // []: it logged in before and was never asked
+ */
+export function siteTwoFa(known: {
+  asked: ReadonlyArray<TwoFaType | null>;
+  everLoggedIn: boolean;
+  manifest: readonly TwoFaType[];
+}): TwoFaType[] {
+  const kinds = new Set<TwoFaType>();
+  for (const type of known.asked) {
+    if (type) kinds.add(type);
+    else for (const any of known.manifest.length ? known.manifest : TWOFA_TYPES) kinds.add(any);
+  }
+  if (!known.everLoggedIn) for (const type of known.manifest) kinds.add(type);
+  return TWOFA_TYPES.filter((type) => kinds.has(type));
+}

@@ -48,6 +48,12 @@ export const RunContext = z.strictObject({
   stagingDir: z.string(),
   /** The longest a single `waitForTwoFaCode` may wait, whatever the konnector asks. */
   twoFaTimeoutCapMs: z.number().int().positive(),
+  /**
+   * The kinds of second factor this account's site has asked for: those of its earlier prompts and,
+   * while the account has never logged in, every kind the manifest's `twofa` names. Non-empty: a
+   * login may make the site send a code, so a background run does not post the credentials.
+   */
+  siteTwoFa: z.array(TwoFaType),
 });
 export type RunContext = z.infer<typeof RunContext>;
 

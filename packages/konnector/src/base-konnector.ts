@@ -8,6 +8,7 @@ import {
   type TwoFaType,
 } from '@gleaner/contracts/codes';
 import { KonnectorError } from './errors.js';
+import { setCredentialGate } from './core/credential-gate.js';
 import { log, setLogSink } from './core/log.js';
 import { redactor } from './core/redact.js';
 import type { KonnectorHost } from './host/host.js';
@@ -35,7 +36,10 @@ export type WaitForTwoFaCodeOptions = {
 
 export const DEFAULT_TWOFA_TIMEOUT_MS = 3 * 60_000;
 
-/** Field names whose values are secrets: scrubbed from every log line of the run. */
+/**
+ * Field names whose values are secrets: scrubbed from every log line of the run, and (4 characters
+ * or more) the credentials that a background run does not post to a site that asks for a code.
+ */
 const SECRET_FIELD = /pass|pwd|secret|token|otp|key|pin|code|cookie/i;
 
 /**
@@ -53,6 +57,8 @@ export class BaseKonnector {
   fields: Fields = {};
   #host: KonnectorHost | undefined;
   #context: RunContext | undefined;
+  /** The values of the account's secret fields: what `#guardCredentials` looks for in a form. */
+  readonly #credentials = new Set<string>();
   readonly #fetch: FetchFunction | undefined;
 
   constructor(fetch?: FetchFunction) {
@@ -94,7 +100,12 @@ export class BaseKonnector {
     try {
       this.#context = await host.start();
       this.fields = this.#context.fields;
-      for (const [name, value] of Object.entries(this.fields)) if (SECRET_FIELD.test(name)) redactor.add(value);
+      for (const [name, value] of Object.entries(this.fields)) {
+        if (!SECRET_FIELD.test(name)) continue;
+        redactor.add(value);
+        if (value.length >= 4) this.#credentials.add(value);
+      }
+      setCredentialGate((values, what) => this.#guardCredentials(values, what));
       await this.init(this.fields);
       await this.main(this.fields);
       await this.end();
@@ -112,6 +123,7 @@ export class BaseKonnector {
       process.stderr.write(`could not report the end of the run: ${redactor.scrub(String(error))}\n`);
     }
     setLogSink(null);
+    setCredentialGate(null);
     if (!options.host) {
       if (!result.ok) process.exitCode = 1;
       await (await import('./request.js')).closeAllAgents();
@@ -139,6 +151,40 @@ export class BaseKonnector {
   /** True when a person is there to type a code: ask before making a site send one. */
   canWaitForTwoFaCode(): boolean {
     return this.context.mode === 'manual';
+  }
+
+  /**
+   * True when logging in asks nothing of a person even though the site has asked for a second
+   * factor before (`context.siteTwoFa`): the konnector computes the code from a stored TOTP secret,
+   * say, or the site remembers this device. Only then may a background run post the credentials to
+   * such a site. Default false; override it (it may be async).
+   *
+   * @example
+   * override loginIsSilent() { return Boolean(this.fields.totpSecret) }
+   */
+  loginIsSilent(): boolean | Promise<boolean> {
+    return false;
+  }
+
+  /**
+   * The background rule, asked by `submitForm` (and so `signin`) before a form leaves: nobody can
+   * answer a code, the site asks for one, and the form carries the credentials: stop before the
+   * site sends anything, unless the konnector says its login is silent.
+   */
+  async #guardCredentials(values: Record<string, string>, what: string): Promise<void> {
+    if (this.canWaitForTwoFaCode()) return;
+    const kinds = this.context.siteTwoFa;
+    if (kinds.length === 0) return;
+    if (!Object.values(values).some((value) => this.#credentials.has(value))) return;
+    if (await this.loginIsSilent()) {
+      log('info', `${what} carries the credentials; the konnector says this login asks nothing of a person`);
+      return;
+    }
+    log(
+      'warn',
+      `${what} would send the credentials, and this site asks for a second factor (${kinds.join(', ')}) that nobody can give in a background run: a manual run is needed`,
+    );
+    throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
   }
 
   /**

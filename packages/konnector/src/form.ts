@@ -1,4 +1,5 @@
 import type { CheerioAPI } from 'cheerio';
+import { checkCredentials } from './core/credential-gate.js';
 import { log } from './core/log.js';
 import { KonnectorError } from './errors.js';
 import { codeForStatus, HttpError } from './http/errors.js';
@@ -74,6 +75,8 @@ export async function submitForm(
   }
   const form = page.$(selector).first();
   const fields = { ...own, ...values };
+  // In a background run, the credentials are not sent to a site that would ask for a code.
+  await checkCredentials(fields, `the form ${selector}`);
   const action = new URL(form.attr('action') || page.url, page.url).href;
   // A form without a method is a GET, as in a browser.
   const method = (form.attr('method') || 'GET').toUpperCase();

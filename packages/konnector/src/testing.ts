@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccountState, FileEntry, RunMode } from '@gleaner/contracts';
+import type { AccountState, FileEntry, RunMode, TwoFaType } from '@gleaner/contracts';
 import type { BaseKonnector, RunResult } from './base-konnector.js';
 import type { LogEntry } from './host/host.js';
 import { StandaloneHost, type CodeReader, type CodeRequest } from './host/standalone-host.js';
@@ -28,7 +28,8 @@ export function newDataDir(prefix = 'gleaner-account'): string {
 
 /**
  * Runs `konnector` once as `mode` (default manual) on a standalone host over `dataDir`. `readCode`
- * answers each code request (a run that asks without one fails: it was not expected to ask).
+ * answers each code request (a run that asks without one fails: it was not expected to ask);
+ * `twofa`, the manifest's, is what a background run of an account that never logged in expects.
  */
 export async function runKonnector(
   konnector: BaseKonnector,
@@ -38,6 +39,8 @@ export async function runKonnector(
     mode?: RunMode;
     readCode?: CodeReader;
     twoFaTimeoutCapMs?: number;
+    /** The manifest's `twofa` (see StandaloneHostOptions): what a background run is told to expect. */
+    twofa?: TwoFaType[];
   },
 ): Promise<RecordedRun> {
   const states: AccountState[] = [];
@@ -48,6 +51,7 @@ export async function runKonnector(
     fields: options.fields,
     mode: options.mode ?? 'manual',
     ...(options.twoFaTimeoutCapMs ? { twoFaTimeoutCapMs: options.twoFaTimeoutCapMs } : {}),
+    ...(options.twofa ? { twofa: options.twofa } : {}),
     codeReader: (request) => {
       codeRequests.push({ type: request.type, retry: request.retry });
       if (!options.readCode) throw new Error('this run was not expected to ask for a code');

@@ -182,6 +182,29 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(p2?.retry, true);
     });
 
+    it("what an account's site asked for: distinct prompt types of the account, and whether a job ever logged in", async () => {
+      assert.deepEqual(await s.prompts.typesAsked('a1'), []);
+      assert.equal(await s.jobs.everLoggedIn('a1'), false);
+      await s.prompts.insert(prompt('p1', { type: 'sms', status: 'answered' }));
+      await s.prompts.insert(prompt('p2', { type: 'sms', retry: true, status: 'expired' }));
+      await s.prompts.insert(prompt('p3', { type: null, status: 'cancelled' }));
+      await s.prompts.insert(prompt('p4', { type: 'app', status: 'interrupted' }));
+      await s.prompts.insert(prompt('p5', { accountId: 'a2', type: 'email' }));
+      assert.deepEqual(
+        [...(await s.prompts.typesAsked('a1'))].sort((a, b) => String(a).localeCompare(String(b))),
+        ['app', null, 'sms'],
+        'each kind once, whatever became of its prompt; null for one that named none',
+      );
+      assert.deepEqual(await s.prompts.typesAsked('a2'), ['email']);
+
+      await s.jobs.insertIfNoActive(job('j1', 'a1', { status: 'errored', loginStatus: 'failed' }));
+      await s.jobs.insertIfNoActive(job('j2', 'a2', { status: 'done', loginStatus: 'succeeded' }));
+      assert.equal(await s.jobs.everLoggedIn('a1'), false, 'a failed login is not a login');
+      assert.equal(await s.jobs.everLoggedIn('a2'), true);
+      await s.jobs.insertIfNoActive(job('j3', 'a1', { status: 'done', loginStatus: 'succeeded' }));
+      assert.equal(await s.jobs.everLoggedIn('a1'), true);
+    });
+
     it('files: upsert keeps one record per account, folder and name', async () => {
       const file = {
         id: 'f1',

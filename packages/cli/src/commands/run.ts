@@ -89,6 +89,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     fields,
     mode,
     konnector: manifest.slug,
+    twofa: manifest.twofa,
     twoFaTimeoutCapMs: timeoutSeconds * 1000,
     codeReader: terminalCodeReader(process.stdin, process.stderr),
     onLog: ({ level, message }) => say(`  ${level === 'info' ? '·' : level} ${message}`),

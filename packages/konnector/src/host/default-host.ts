@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isTwoFaType, type TwoFaType } from '@gleaner/contracts/codes';
 import type { KonnectorHost } from './host.js';
 
 export const DEV_CONFIG_FILE = 'konnector-dev-config.json';
@@ -28,7 +29,18 @@ export async function defaultHost(): Promise<KonnectorHost> {
   return new StandaloneHost({
     dataDir: process.env.GLEANER_DATA ?? 'data',
     fields: config.fields ?? {},
+    twofa: manifestTwoFa(),
     mode: process.env.GLEANER_MODE === 'background' ? 'background' : 'manual',
     codeReader: terminalCodeReader(),
   });
+}
+
+/** The `twofa` of the manifest.konnector in this folder, if there is one: what a background run expects. */
+function manifestTwoFa(): TwoFaType[] {
+  try {
+    const manifest = JSON.parse(readFileSync(resolve('manifest.konnector'), 'utf8')) as { twofa?: unknown };
+    return Array.isArray(manifest.twofa) ? manifest.twofa.filter(isTwoFaType) : [];
+  } catch {
+    return [];
+  }
 }

@@ -3,7 +3,14 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { AccountAttributes, FileEntry, RunContext, RunMode } from '@gleaner/contracts';
-import { isTransientState, twoFaState, type AccountState, type TwoFaType } from '@gleaner/contracts/codes';
+import {
+  isTransientState,
+  siteTwoFa,
+  twoFaState,
+  twoFaTypeOf,
+  type AccountState,
+  type TwoFaType,
+} from '@gleaner/contracts/codes';
 import { KonnectorError } from '../errors.js';
 import { loadOrCreateKey, open, seal } from '../core/local-crypto.js';
 import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest } from './host.js';
@@ -20,12 +27,26 @@ export type StandaloneHostOptions = {
   mode?: RunMode;
   codeReader?: CodeReader;
   konnector?: string;
+  /**
+   * The manifest's `twofa`: the kinds of second factor the site may ask for. While the account has
+   * never logged in, a background run is told all of them (`RunContext.siteTwoFa`).
+   */
+  twofa?: TwoFaType[];
   twoFaTimeoutCapMs?: number;
   onLog?: (entry: LogEntry) => void;
   onStateChange?: (state: AccountState) => void;
 };
 
-type AccountFile = { state: AccountState; data: Record<string, unknown>; history: AccountState[] };
+type AccountFile = {
+  state: AccountState;
+  data: Record<string, unknown>;
+  /** The last states, newest last (HISTORY_LIMIT of them). */
+  history: AccountState[];
+  /** Every kind of 2FA the account was ever asked for (null: a request that named none); kept whole. */
+  twoFaAsked?: Array<TwoFaType | null>;
+  /** Whether it ever reached LOGIN_SUCCESS. */
+  everLoggedIn?: boolean;
+};
 
 const HISTORY_LIMIT = 50;
 
@@ -75,6 +96,11 @@ export class StandaloneHost implements KonnectorHost {
     const account = await this.#readAccount();
     account.state = state;
     account.history = [...account.history, state].slice(-HISTORY_LIMIT);
+    const asked = twoFaTypeOf(state);
+    if (asked !== undefined && !(account.twoFaAsked ?? []).includes(asked)) {
+      account.twoFaAsked = [...(account.twoFaAsked ?? []), asked];
+    }
+    if (state === 'LOGIN_SUCCESS') account.everLoggedIn = true;
     await this.#writeAccount(account);
     this.#options.onStateChange?.(state);
   }
@@ -91,6 +117,12 @@ export class StandaloneHost implements KonnectorHost {
       state: account.state,
       stagingDir: join(this.#dir, 'staging'),
       twoFaTimeoutCapMs: this.#options.twoFaTimeoutCapMs ?? 10 * 60_000,
+      siteTwoFa: siteTwoFa({
+        // An account.json written before these fields existed: its history says what it can.
+        asked: account.twoFaAsked ?? account.history.map(twoFaTypeOf).filter((type) => type !== undefined),
+        everLoggedIn: account.everLoggedIn ?? account.history.includes('LOGIN_SUCCESS'),
+        manifest: this.#options.twofa ?? [],
+      }),
     };
   }
 

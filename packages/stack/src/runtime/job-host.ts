@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
+import { siteTwoFa, twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import type { InstalledKonnector } from '../registry/registry.js';
 import { MAX_LINE_CHARS } from '../runner/spawn-konnector.js';
@@ -218,6 +218,11 @@ export function createJobHost(
         if (spec.type === 'password') secrets.add(value);
       }
       await mkdir(staging, { recursive: true, mode: 0o700 });
+      // What the site may ask for decides whether a background run may post the credentials.
+      const [asked, everLoggedIn] = await Promise.all([
+        storage.prompts.typesAsked(accountId),
+        storage.jobs.everLoggedIn(accountId),
+      ]);
       return {
         jobId: job.id,
         accountId,
@@ -227,6 +232,7 @@ export function createJobHost(
         state: record.state,
         stagingDir: staging,
         twoFaTimeoutCapMs: config.twoFaTimeoutCapMs,
+        siteTwoFa: siteTwoFa({ asked, everLoggedIn, manifest: konnector.manifest.twofa }),
       };
     },
 

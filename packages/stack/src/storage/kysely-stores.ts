@@ -235,6 +235,16 @@ function jobStore(db: Kysely<Database>): JobStore {
         .where('id', '=', id)
         .execute();
     },
+    async everLoggedIn(accountId) {
+      const row = await db
+        .selectFrom('jobs')
+        .select('id')
+        .where('account_id', '=', accountId)
+        .where('login_status', '=', 'succeeded')
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
     async deleteForAccount(accountId) {
       await db.deleteFrom('jobs').where('account_id', '=', accountId).execute();
     },
@@ -366,6 +376,16 @@ function promptStore(db: Kysely<Database>): PromptStore {
           .where('status', '=', 'waiting')
           .executeTakeFirst(),
       );
+    },
+    async typesAsked(accountId) {
+      const rows = await db
+        .selectFrom('prompts')
+        .select('type')
+        .distinct()
+        .where('account_id', '=', accountId)
+        .orderBy('type')
+        .execute();
+      return rows.map((row) => row.type as TwoFaType | null);
     },
     async deleteForAccount(accountId) {
       await db.deleteFrom('prompts').where('account_id', '=', accountId).execute();

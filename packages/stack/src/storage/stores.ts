@@ -78,6 +78,8 @@ export interface JobStore {
   active(accountId: string): Promise<JobRecord | undefined>;
   latest(accountId: string): Promise<JobRecord | undefined>;
   incrementFilesSaved(id: string): Promise<void>;
+  /** Whether a job of the account ever logged in (loginStatus `succeeded`). */
+  everLoggedIn(accountId: string): Promise<boolean>;
   deleteForAccount(accountId: string): Promise<void>;
 }
 
@@ -123,6 +125,8 @@ export interface PromptStore {
   recordAttempt(id: string, options: { now: string; maxAttempts: number; answer: boolean }): Promise<boolean>;
   /** Closes a waiting prompt (expired, cancelled, interrupted); returns whether it was waiting. */
   closeIfWaiting(id: string, status: Exclude<PromptStatus, 'waiting'>): Promise<boolean>;
+  /** The distinct kinds of 2FA the account's prompts asked for, whatever became of them (null: untyped). */
+  typesAsked(accountId: string): Promise<Array<TwoFaType | null>>;
   deleteForAccount(accountId: string): Promise<void>;
 }
 

@@ -32,6 +32,7 @@ export function recordingHandlers(options: { fields?: Record<string, string>; co
     state: null,
     stagingDir,
     twoFaTimeoutCapMs: 60_000,
+    siteTwoFa: [],
   };
   const handlers: HostHandlers = {
     start: async () => context,
