@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestSite, TEST_SITE_USERS, type RunningSite } from '@gleaner/sites';
+import { startTestSite, TEST_SITE_TOTP_SECRET, TEST_SITE_USERS, type RunningSite } from '@gleaner/sites';
 import { enableDebug, type BaseKonnector } from '../src/index.js';
 import { compileGuide } from './support/guide.js';
 import { newDataDir, runKonnector } from '../src/testing.js';
@@ -14,12 +14,16 @@ describe('the two-factor guide, run against the test site', () => {
   let site: RunningSite;
   let TestSiteKonnector: KonnectorClass;
   let functionStyle: BaseKonnector;
+  let TotpTestSiteKonnector: KonnectorClass;
   const alice = TEST_SITE_USERS.alice;
 
   before(async () => {
     const dist = compileGuide();
     ({ TestSiteKonnector } = (await import(join(dist, 'konnector.js'))) as { TestSiteKonnector: KonnectorClass });
     ({ functionStyle } = (await import(join(dist, 'function-style.js'))) as { functionStyle: BaseKonnector });
+    ({ TotpTestSiteKonnector } = (await import(join(dist, 'totp-konnector.js'))) as {
+      TotpTestSiteKonnector: KonnectorClass;
+    });
     site = await startTestSite();
   });
   after(() => site.close());
@@ -65,6 +69,43 @@ describe('the two-factor guide, run against the test site', () => {
     assert.deepEqual(background.result, { ok: false, error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
     assert.equal(background.codeRequests.length, 0);
     assert.equal(site.control.codesSent(alice.login), codesBefore, 'no code was sent');
+  });
+
+  test('a background run of a new account sends nothing to any 2FA user: signin stops before the password', async () => {
+    for (const user of [alice, TEST_SITE_USERS.bob, TEST_SITE_USERS.carol]) {
+      const posts = site.control.requestCount('/login', 'POST');
+      const codes = site.control.codesSent(user.login);
+      const background = await runKonnector(new TestSiteKonnector(), {
+        dataDir: newDataDir(),
+        fields: fieldsOf(user),
+        mode: 'background',
+        twofa: ['sms', 'email', 'app_code'],
+      });
+      assert.deepEqual(background.result, { ok: false, error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }, user.login);
+      assert.equal(site.control.requestCount('/login', 'POST'), posts, `${user.login}: the password was not posted`);
+      assert.equal(site.control.codesSent(user.login), codes, `${user.login}: no code sent`);
+    }
+  });
+
+  test('with the authenticator secret, the login is silent: a background run logs in and nobody is asked', async () => {
+    // A site of its own: its clock is the real one, as the konnector's TOTP is.
+    const own = await startTestSite();
+    try {
+      const carol = TEST_SITE_USERS.carol;
+      const run = await runKonnector(new TotpTestSiteKonnector(), {
+        dataDir: newDataDir(),
+        fields: { login: carol.login, password: carol.password, baseUrl: own.url, totpSecret: TEST_SITE_TOTP_SECRET },
+        mode: 'background',
+        twofa: ['sms', 'email', 'app_code'],
+      });
+      assert.deepEqual(run.result, { ok: true });
+      assert.deepEqual(run.codeRequests, []);
+      assert.equal(own.control.requestCount('/login', 'POST'), 1);
+      assert.ok(run.states.includes('LOGIN_SUCCESS'));
+      assert.ok(!run.logs.some((line) => line.message.includes(TEST_SITE_TOTP_SECRET)));
+    } finally {
+      await own.close();
+    }
   });
 
   test('a wrong code leads to TWOFA_NEEDED_RETRY, then the right one succeeds', async () => {
