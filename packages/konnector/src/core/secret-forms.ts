@@ -109,6 +109,9 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
+/** What an encoded form needs: a percent sign, a backslash (JSON) or a plus (a form's space). */
+const ESCAPES = /[%\\+]/;
+
 /**
  * The secrets of one run, and a scrubber for every form they take (see `secretForms` and
  * `encodedPattern`). Secrets shorter than `minLength` are not kept: they would redact ordinary words.
@@ -119,9 +122,15 @@ function escapeRegExp(text: string): string {
  * scrubber.scrub('?p=hunter2%20x&b=aHVudGVyMiB4') // '?p=[redacted]&b=[redacted]'
  */
 export class SecretScrubber {
-  readonly #secrets = new Set<string>();
   readonly #minLength: number;
-  #pattern: RegExp | null = null;
+  /**
+   * Each kept secret, longest first: its fixed forms (itself included), its character-by-character
+   * pattern, and the expression of both, compiled when first needed. One expression per secret:
+   * a union of many runs far slower in V8 than each of them in turn.
+   */
+  #entries: Array<{ secret: string; fixed: string[]; pattern: string; all: RegExp | null }> = [];
+  /** Every fixed form of every secret, longest first: replaced whole before any shorter one. */
+  #fixed: string[] = [];
   #longest = 0;
 
   constructor(minLength = 4) {
@@ -129,17 +138,20 @@ export class SecretScrubber {
   }
 
   add(...values: Array<string | null | undefined>): void {
-    let changed = false;
     for (const value of values) {
-      if (!value || value.length < this.#minLength || this.#secrets.has(value)) continue;
-      this.#secrets.add(value);
-      changed = true;
+      if (!value || value.length < this.#minLength || this.#entries.some((entry) => entry.secret === value)) continue;
+      // The secret itself even when it is shorter than the shortest form worth a search.
+      const fixed = [...new Set([value, ...secretForms(value)])].sort((a, b) => b.length - a.length);
+      this.#entries = [...this.#entries, { secret: value, fixed, pattern: encodedPattern(value), all: null }].sort(
+        (a, b) => b.secret.length - a.secret.length,
+      );
+      this.#fixed = [...new Set([...this.#fixed, ...fixed])].sort((a, b) => b.length - a.length);
+      this.#longest = Math.max(this.#longest, longestEncoded(value), ...fixed.map((form) => form.length));
     }
-    if (changed) this.#compile();
   }
 
   get size(): number {
-    return this.#secrets.size;
+    return this.#entries.length;
   }
 
   /** The longest text any kept secret can take in any form (0 with none). */
@@ -149,9 +161,15 @@ export class SecretScrubber {
 
   /** `text` with every form of every kept secret replaced by `[redacted]`. */
   scrub(text: string): string {
-    if (!this.#pattern) return text;
-    this.#pattern.lastIndex = 0;
-    return text.replace(this.#pattern, REDACTED);
+    let out = text;
+    // Without a `%`, a backslash or a `+`, no encoded form can be there: plain searches are enough,
+    // and they are what almost every line needs.
+    if (ESCAPES.test(text)) {
+      for (const entry of this.#entries) out = out.replace(SecretScrubber.#expression(entry), REDACTED);
+      return out;
+    }
+    for (const form of this.#fixed) if (out.includes(form)) out = out.split(form).join(REDACTED);
+    return out;
   }
 
   /**
@@ -162,33 +180,31 @@ export class SecretScrubber {
    */
   scrubHead(text: string): string {
     const limit = Math.max(0, text.length - this.#longest);
-    if (!this.#pattern) return text.slice(0, limit);
+    const found: Array<[number, number]> = [];
+    for (const entry of this.#entries) {
+      for (const match of text.matchAll(SecretScrubber.#expression(entry))) {
+        if (match.index < limit) found.push([match.index, match.index + match[0].length]);
+      }
+    }
+    found.sort((a, b) => a[0] - b[0]);
     let out = '';
     let at = 0;
-    for (const match of text.matchAll(this.#pattern)) {
-      if (match.index >= limit) break;
-      out += text.slice(at, match.index) + REDACTED;
-      at = match.index + match[0].length;
+    for (const [start, end] of found) {
+      // Overlapping finds of two secrets are one redaction.
+      if (end <= at) continue;
+      if (start >= at) out += text.slice(at, start) + REDACTED;
+      at = end;
     }
     return out + text.slice(at, Math.max(at, limit));
   }
 
-  #compile(): void {
-    // Longer secrets first: one that holds another is replaced whole. Fixed forms before the
-    // character-by-character pattern, longest first, so that the widest match wins at each place.
-    const secrets = [...this.#secrets].sort((a, b) => b.length - a.length);
-    const alternatives: string[] = [];
-    let longest = 0;
-    for (const secret of secrets) {
-      const fixed = secretForms(secret).sort((a, b) => b.length - a.length);
-      for (const form of fixed) {
-        if (form !== secret) alternatives.push(escapeRegExp(form));
-        longest = Math.max(longest, form.length);
-      }
-      alternatives.push(encodedPattern(secret));
-      longest = Math.max(longest, longestEncoded(secret));
-    }
-    this.#pattern = new RegExp(alternatives.join('|'), 'g');
-    this.#longest = longest;
+  static #expression(entry: { secret: string; fixed: string[]; pattern: string; all: RegExp | null }): RegExp {
+    // Fixed forms first, longest first, so that the widest match wins at each place; the secret
+    // itself is in the pattern.
+    entry.all ??= new RegExp(
+      [...entry.fixed.filter((form) => form !== entry.secret).map(escapeRegExp), entry.pattern].join('|'),
+      'g',
+    );
+    return entry.all;
   }
 }
