@@ -1,6 +1,6 @@
-import { join, resolve } from 'node:path';
 import { startServer } from '@gleaner/stack';
 import { defineCommand } from '../command.js';
+import { homeDistDir } from '../home-dir.js';
 import { untilSignal } from '../until-signal.js';
 
 /** Shared by serve and demo: how long running jobs get when the stack stops. */
@@ -56,7 +56,7 @@ export const serveCommand = defineCommand({
       dataDir: options.data,
       port: options.port,
       konnectorDirs: options.konnectors,
-      homeDir: resolve(join('packages', 'home', 'dist')),
+      homeDir: homeDistDir(),
       ...(options['no-sandbox'] ? { stackOptions: { noSandbox: true } } : {}),
     });
     process.stderr.write(`Gleaner is serving on ${server.url}\n`);
