@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { commands } from '../src/commands/index.js';
-import { gleaner } from './support/cli.js';
+import { gleaner, repoRoot } from './support/cli.js';
 
 async function finish(args: string[]): Promise<{ code: number | null; output: string }> {
   const session = gleaner(args);
@@ -63,4 +67,12 @@ test('a wrong value names the option and what it expects; a missing argument or 
   const arg = await finish(['run']);
   assert.equal(arg.code, 2);
   assert.match(arg.output, /^gleaner run: expected <konnector-folder>\n\ngleaner run <konnector-folder>/);
+});
+
+test('the checkout links the gleaner bin: node_modules/.bin/gleaner runs the built CLI', async () => {
+  const bin = join(repoRoot, 'node_modules', '.bin', 'gleaner');
+  assert.ok(existsSync(bin), `${bin} is missing: npm ci links it from packages/cli/bin/gleaner.js`);
+  const { stdout, status } = spawnSync(bin, ['--help'], { cwd: tmpdir(), encoding: 'utf8' });
+  assert.equal(status, 0);
+  assert.match(stdout, /^gleaner <command> \[options\]\n/);
 });
