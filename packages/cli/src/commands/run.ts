@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AccountState } from '@gleaner/contracts';
+import { needsPerson, type AccountState } from '@gleaner/contracts';
 import { handlersFor, serveHost, StandaloneHost, terminalCodeReader } from '@gleaner/konnector/host';
 import { ask } from '../ask.js';
 import { defineCommand } from '../command.js';
@@ -90,8 +90,9 @@ async function run(folder: string, values: RunOptions): Promise<number> {
 
   const timeoutSeconds = values.timeout;
   const mode = values.background ? 'background' : 'manual';
+  const dataDir = values.data ?? join(dir, 'data');
   const host = new StandaloneHost({
-    dataDir: values.data ?? join(dir, 'data'),
+    dataDir,
     fields,
     mode,
     konnector: manifest.slug,
@@ -105,6 +106,7 @@ async function run(folder: string, values: RunOptions): Promise<number> {
   });
 
   say(`${manifest.name} ${manifest.version}: ${mode} run`);
+  const before = (await host.listFiles()).length;
   const child = fork(main, [], {
     cwd: dir,
     // The konnector gets its fields over IPC, never from the environment.
@@ -127,14 +129,27 @@ async function run(folder: string, values: RunOptions): Promise<number> {
   process.once('SIGINT', onInterrupt);
   const outcome = await served.done;
   process.removeListener('SIGINT', onInterrupt);
-  await host.finish();
+  const code =
+    outcome.finish?.outcome === 'ok'
+      ? null
+      : (outcome.finish?.error ?? (outcome.signal ? 'JOB_INTERRUPTED' : 'UNKNOWN_ERROR'));
+  // account.json records how the run ended, even when the konnector could not say it.
+  await host.finish(code === null ? { outcome: 'ok' } : { outcome: 'error', error: code });
 
-  const files = await host.listFiles();
-  if (outcome.finish?.outcome === 'ok') {
-    say(`✔ run succeeded: ${files.length} file(s) in the account`);
+  const files = (await host.listFiles()).length;
+  const where = `in ${join(dataDir, 'files')}`;
+  if (code === null) {
+    say(`✔ run succeeded: ${files - before} new file(s), ${files} in all, ${where}`);
     return 0;
   }
-  const code = outcome.finish?.error ?? (outcome.signal ? 'JOB_INTERRUPTED' : 'UNKNOWN_ERROR');
   say(`✘ run failed: ${code}`);
+  if (files > 0) say(`  the account's ${files} file(s) are ${where}`);
+  if (needsPerson(code)) {
+    say(
+      mode === 'background'
+        ? '  the account needs you: run it again without --background, to type the code'
+        : '  the account needs you: check the fields, then run it again',
+    );
+  }
   return 1;
 }
