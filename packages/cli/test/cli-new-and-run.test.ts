@@ -53,7 +53,9 @@ describe('gleaner new, then gleaner run on what it made', () => {
     const code = site.control.lastCode(alice.login);
     assert.ok(code);
     run.type(`${code}\r`);
-    await run.waitFor(/run succeeded: 5 file\(s\)/);
+    await run.waitFor(/run succeeded: 5 new file\(s\), 5 in all, in \S+\r?\n/);
+    assert.ok(run.output().includes(`in ${join(dataDir, 'files')}`), 'it says where the files went');
+    assert.match(run.output(), /· waiting for the code sent by SMS, up to 180 s/);
     assert.equal(await run.exit, 0);
     assert.ok(!run.output().includes(alice.password), 'the password is not echoed');
 
@@ -80,6 +82,13 @@ describe('gleaner new, then gleaner run on what it made', () => {
     background.child.stdin.end();
     assert.equal(await background.exit, 1);
     assert.match(background.output(), /run failed: USER_ACTION_NEEDED\.TWOFA_EXPIRED/);
+    assert.match(background.output(), /the account needs you: run it again without --background, to type the code/);
+    const account = JSON.parse(readFileSync(join(dataDir, 'account.json'), 'utf8')) as {
+      needsAction: string | null;
+      lastRun: { mode: string; error: string | null };
+    };
+    assert.equal(account.needsAction, 'USER_ACTION_NEEDED.TWOFA_EXPIRED', 'account.json has the new state');
+    assert.deepEqual([account.lastRun.mode, account.lastRun.error], ['background', 'USER_ACTION_NEEDED.TWOFA_EXPIRED']);
     assert.equal(site.control.codesSent(alice.login), codes, 'the site sent no code');
   });
 

@@ -36,6 +36,13 @@ export type WaitForTwoFaCodeOptions = {
 
 export const DEFAULT_TWOFA_TIMEOUT_MS = 3 * 60_000;
 
+/** What the run waits for, in words, for its log (the terminal shows it): not the type's name. */
+const AWAITED_CODE: Record<Exclude<TwoFaType, 'app'>, string> = {
+  sms: 'the code sent by SMS',
+  email: 'the code sent by e-mail',
+  app_code: 'the code from your authenticator app',
+};
+
 /**
  * Field names whose values are secrets: scrubbed from every log line of the run, and (4 characters
  * or more) the credentials that a background run does not post to a site that asks for a code.
@@ -206,7 +213,7 @@ export class BaseKonnector {
     if (type === 'app') return this.#waitForApproval(options, timeoutMs);
     log(
       'info',
-      `waiting for a ${type ?? '2FA'} code${retry ? ' (retry)' : ''}, up to ${Math.round(timeoutMs / 1000)} s`,
+      `waiting for ${type ? AWAITED_CODE[type] : 'a 2FA code'}${retry ? ' (the last one was refused)' : ''}, up to ${Math.round(timeoutMs / 1000)} s`,
     );
     const code = await this.host.waitForTwoFaCode({
       ...(type ? { type } : {}),

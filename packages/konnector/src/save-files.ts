@@ -14,7 +14,7 @@ import { safeUrl } from './http/redact.js';
 import { requestFactory, requestStream, type RequestFunction } from './request.js';
 
 export type FileToSave = {
-  /** Where to download it from (with `options.request`, so with the session's cookies). */
+  /** Where to download it from, with `options.request` (see there for the default). */
   fileurl?: string;
   /** Or: a function that produces the bytes. */
   fetchFile?: () => Promise<Uint8Array | NodeJS.ReadableStream>;
@@ -45,6 +45,10 @@ export type SaveFilesOptions = {
   maxFileSize?: number;
   /** Per file, ms (default 60 000). */
   timeout?: number;
+  /**
+   * The request function downloads go through. Default: in a CookieKonnector, its `this.request`
+   * (the session's cookies); otherwise a new one with an empty cookie jar.
+   */
   request?: RequestFunction;
   /** E.g. check the bytes are a PDF; false counts as a failed download. */
   validateFile?: (bytes: Uint8Array, entry: FileToSave) => boolean;

@@ -73,18 +73,27 @@ export function savedIndex(dataDir: string): FileEntry[] {
   }
 }
 
-/** The names of the saved files on disk, sorted. */
+/** Every saved file on disk, as its path under `files/` (`a.pdf`, `bills/2024/b.pdf`), sorted. */
 export function filesOnDisk(dataDir: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, prefix: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name), `${prefix}${entry.name}/`);
+      else found.push(`${prefix}${entry.name}`);
+    }
+  };
   try {
-    return readdirSync(join(dataDir, 'files')).sort();
-  } catch {
-    return [];
+    walk(join(dataDir, 'files'), '');
+  } catch (error) {
+    // No files/ yet: nothing saved.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
+  return found.sort();
 }
 
-/** One saved file's bytes, as latin1 text (PDFs compare byte for byte). */
-export function readSaved(dataDir: string, name: string): string {
-  return readFileSync(join(dataDir, 'files', name), 'latin1');
+/** One saved file's bytes by its path under `files/`, as latin1 text (PDFs compare byte for byte). */
+export function readSaved(dataDir: string, path: string): string {
+  return readFileSync(join(dataDir, 'files', path), 'latin1');
 }
 
 /** A six-digit code that is none of `valid`. */

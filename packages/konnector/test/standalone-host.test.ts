@@ -39,7 +39,9 @@ test('a CookieKonnector without testSession() is refused with a clear message', 
 test('RESET_SESSION drops the saved session at init and clears the state', async () => {
   const dataDir = newDataDir();
   const host = new StandaloneHost({ dataDir, fields: {} });
-  await host.saveSession('{"version":"tough-cookie@6","storeType":"MemoryCookieStore","rejectPublicSuffixes":true,"cookies":[]}');
+  await host.saveSession(
+    '{"version":"tough-cookie@6","storeType":"MemoryCookieStore","rejectPublicSuffixes":true,"cookies":[]}',
+  );
   await host.updateAccountAttributes({ state: 'RESET_SESSION' });
   let sessionAtFetch: string | null = 'unset';
   class K extends CookieKonnector {
@@ -66,4 +68,46 @@ test('an unknown 2FA type is a programming error, reported as such', async () =>
   );
   assert.deepEqual(run.result, { ok: false, error: 'UNKNOWN_ERROR' });
   assert.ok(run.logs.some((l) => /unknown type "pigeon"/.test(l.message)));
+});
+
+test('account.json records how a run ended: a background run that needed a code marks the account, a manual success clears it', async () => {
+  const dataDir = newDataDir();
+  const asksForCode = () =>
+    new BaseKonnector(async function () {
+      await this.deactivateAutoSuccessfulLogin();
+      await this.waitForTwoFaCode({ type: 'app_code' });
+      await this.notifySuccessfulLogin();
+    });
+  const account = () =>
+    JSON.parse(readFileSync(join(dataDir, 'account.json'), 'utf8')) as {
+      state: string | null;
+      needsAction?: string | null;
+      lastRun?: { mode: string; outcome: string; error: string | null; endedAt: string };
+    };
+
+  const background = await runKonnector(asksForCode(), { dataDir, fields: {}, mode: 'background' });
+  assert.deepEqual(background.result, { ok: false, error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
+  const marked = account();
+  assert.equal(marked.needsAction, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
+  assert.deepEqual(
+    { ...marked.lastRun, endedAt: undefined },
+    {
+      mode: 'background',
+      outcome: 'error',
+      error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED',
+      endedAt: undefined,
+    },
+  );
+  assert.ok(Date.now() - Date.parse(marked.lastRun!.endedAt) < 60_000);
+
+  const manual = await runKonnector(asksForCode(), { dataDir, fields: {}, readCode: async () => '135790' });
+  assert.deepEqual(manual.result, { ok: true });
+  assert.ok(
+    manual.logs.some((l) => l.message === 'waiting for the code from your authenticator app, up to 180 s'),
+    'the log says what is awaited in words',
+  );
+  const cleared = account();
+  assert.equal(cleared.needsAction, null);
+  assert.equal(cleared.lastRun?.outcome, 'ok');
+  assert.equal(cleared.state, 'LOGIN_SUCCESS');
 });

@@ -2,8 +2,28 @@ export { createClock, type SiteClock } from './clock.js';
 export type { SiteControl } from './control.js';
 export { Outbox, type ApprovalRequest, type OutboxMessage, type AuthenticatorEntry } from './outbox.js';
 export { renderPdf, type PdfInvoice } from './pdf.js';
-export { createSiteApp, serveSite, type RunningSite, type SiteApp, type StartSiteOptions } from './site-app.js';
-export type { FaultSpec, SiteDocument, SiteSettings, SiteUser, TwoFactorMethod } from './site-state.js';
+export {
+  createSiteApp,
+  serveSite,
+  siteParts,
+  type RunningSite,
+  type SiteApp,
+  type SiteParts,
+  type StartSiteOptions,
+} from './site-app.js';
+// The kit a fake site of your own is built with (docs/testing.md): users, sessions, CSRF, codes, routes.
+export {
+  SiteState,
+  type CodeCheck,
+  type FaultSpec,
+  type Pending,
+  type SiteDocument,
+  type SiteSettings,
+  type SiteStateOptions,
+  type SiteUser,
+  type TwoFactorMethod,
+} from './site-state.js';
+export { Ctx, esc, Router, type CookieOptions, type Handler } from './http-kit.js';
 export { startSites, type RunningSites, type StartSitesOptions } from './server.js';
 export {
   createTestSite,

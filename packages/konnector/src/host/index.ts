@@ -1,6 +1,6 @@
 // What hosts (the stack, `gleaner run`, tests) need: not part of a konnector's everyday surface.
 export { StandaloneHost } from './standalone-host.js';
-export type { CodeReader, CodeRequest, StandaloneHostOptions } from './standalone-host.js';
+export type { CodeReader, CodeRequest, LastRun, StandaloneHostOptions } from './standalone-host.js';
 export { serveHost } from './ipc-server.js';
 export type { HostHandlers, ChildOutcome } from './ipc-server.js';
 export { handlersFor } from './serve-standalone.js';

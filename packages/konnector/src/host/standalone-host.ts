@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { AccountAttributes, FileEntry, RunContext, RunMode } from '@gleaner/contracts';
 import {
   isTransientState,
+  needsPerson,
   siteTwoFa,
   twoFaState,
   twoFaTypeOf,
@@ -46,7 +47,17 @@ type AccountFile = {
   twoFaAsked?: Array<TwoFaType | null>;
   /** Whether it ever reached LOGIN_SUCCESS. */
   everLoggedIn?: boolean;
+  /** How the last run ended (absent before the first). */
+  lastRun?: LastRun;
+  /**
+   * The error that needs the person (LOGIN_FAILED*, USER_ACTION_NEEDED*), as the stack's accounts
+   * have it: set when a run ends with one, cleared when a manual run succeeds.
+   */
+  needsAction?: string | null;
 };
+
+/** What `account.json` keeps of the last run. */
+export type LastRun = { mode: RunMode; outcome: 'ok' | 'error'; error: string | null; endedAt: string };
 
 const HISTORY_LIMIT = 50;
 
@@ -169,9 +180,7 @@ export class StandaloneHost implements KonnectorHost {
     const signal = AbortSignal.any(signals);
     const expired = new Promise<never>((_, reject) => {
       const onAbort = () =>
-        reject(
-          new KonnectorError(this.#abort.signal.aborted ? 'JOB_CANCELLED' : 'USER_ACTION_NEEDED.TWOFA_EXPIRED'),
-        );
+        reject(new KonnectorError(this.#abort.signal.aborted ? 'JOB_CANCELLED' : 'USER_ACTION_NEEDED.TWOFA_EXPIRED'));
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
@@ -225,10 +234,23 @@ export class StandaloneHost implements KonnectorHost {
     else process.stderr.write(`${entry.level.padEnd(5)} ${entry.message}\n`);
   }
 
-  async finish(): Promise<void> {
+  /**
+   * Ends the run: no one is waiting any more (2FA and login-pending states are cleared), and, given
+   * the outcome, `account.json` says how it ended (`lastRun`) and whether the account needs the
+   * person (`needsAction`), as the stack records them.
+   */
+  async finish(outcome?: { outcome: 'ok' | 'error'; error?: string }): Promise<void> {
     const account = await this.#readAccount();
-    // A run that ends leaves no one waiting: 2FA and login-pending states are cleared.
     if (isTransientState(account.state)) await this.#setState(null);
+    if (outcome) {
+      const ended = await this.#readAccount();
+      const mode = this.#options.mode ?? 'manual';
+      const error = outcome.outcome === 'ok' ? null : (outcome.error ?? 'UNKNOWN_ERROR');
+      ended.lastRun = { mode, outcome: outcome.outcome, error, endedAt: new Date().toISOString() };
+      if (needsPerson(error)) ended.needsAction = error;
+      else if (error === null && mode === 'manual') ended.needsAction = null;
+      await this.#writeAccount(ended);
+    }
     await rm(join(this.#dir, 'staging'), { recursive: true, force: true });
   }
 }
