@@ -1,0 +1,21 @@
+import type { Command } from '../command.js';
+import { demoCommand } from './demo.js';
+import { migrateCommand } from './migrate.js';
+import { newCommand } from './new.js';
+import { resetAdminPasswordCommand } from './reset-admin-password.js';
+import { rotateKeyCommand } from './rotate-key.js';
+import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
+import { sitesCommand } from './sites.js';
+
+/** Every `gleaner` command, in the order the main usage lists them. */
+export const commands: readonly Command[] = [
+  runCommand,
+  newCommand,
+  serveCommand,
+  demoCommand,
+  sitesCommand,
+  migrateCommand,
+  rotateKeyCommand,
+  resetAdminPasswordCommand,
+];
