@@ -156,6 +156,18 @@ describe('gleaner install, konnectors, uninstall', () => {
     assert.match((await finish(['konnectors', '--data', data])).output, /no konnector installed/);
   });
 
+  test('installers in separate processes at once take turns: every package lands whole', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'gleaner-packages-'));
+    const data = join(work, 'data');
+    const slugs = ['one', 'two', 'three', 'four'];
+    for (const slug of slugs) writeFileSync(join(work, `${slug}.tgz`), cliTestPackage(slug, '1.0.0'));
+    const results = await Promise.all(slugs.map((slug) => finish(['install', join(work, `${slug}.tgz`), '--data', data])));
+    for (const result of results) assert.equal(result.code, 0, result.output);
+    const list = await finish(['konnectors', '--data', data]);
+    for (const slug of slugs) assert.match(list.output, new RegExp(`^${slug} +1\\.0\\.0 +installed`, 'm'));
+    assert.deepEqual(readdirSync(join(data, 'konnectors')).sort(), ['four', 'one', 'three', 'two'], 'no lock or unpacking left');
+  });
+
   test('gleaner konnectors shows what a restarted stack keeps, and a refused konnector with its reason', async () => {
     const work = mkdtempSync(join(tmpdir(), 'gleaner-packages-'));
     const data = join(work, 'data');
