@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { demoCommand } from './demo.js';
+import { installCommand, konnectorsCommand, uninstallCommand } from './konnector-packages.js';
 import { migrateCommand } from './migrate.js';
 import { newCommand } from './new.js';
 import { resetAdminPasswordCommand } from './reset-admin-password.js';
@@ -15,6 +16,9 @@ export const commands: readonly Command[] = [
   serveCommand,
   demoCommand,
   sitesCommand,
+  installCommand,
+  konnectorsCommand,
+  uninstallCommand,
   migrateCommand,
   rotateKeyCommand,
   resetAdminPasswordCommand,
