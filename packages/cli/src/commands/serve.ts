@@ -1,8 +1,9 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer } from '@gleaner/stack';
 import { startSites } from '@gleaner/sites';
 import { startDemo } from '../demo.js';
+import { homeDistDir } from '../home-dir.js';
 import { UsageError } from '../usage-error.js';
 
 function port(value: string | undefined, fallback: number): number {
@@ -57,7 +58,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     dataDir: resolve(values.data ?? 'data'),
     port: port(values.port, 3000),
     konnectorDirs: (values.konnectors ?? ['konnectors']).map((d) => resolve(d)),
-    homeDir: resolve(join('packages', 'home', 'dist')),
+    homeDir: homeDistDir(),
   });
   process.stderr.write(`Gleaner is serving on ${server.url}\n`);
   return untilSignal(() => server.close(grace), grace);
