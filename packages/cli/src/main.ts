@@ -6,6 +6,8 @@ const usage = `gleaner <command> [options]
 Commands:
   run <folder>     run a konnector standalone (fields from a config file or the terminal)
   new <name>       scaffold a konnector with a test against a local 2FA test site
+  build [folder]   bundle a konnector, the SDK included, into one ESM file
+  pack [folder]    build, then write the konnector package <slug>-<version>.tgz
   serve            start the stack (API, Home, jobs, scheduler) on the embedded SQLite
   demo             the stack with the fake sites and the GitHub and Amazon konnectors
   sites            start the fake websites alone
@@ -15,13 +17,14 @@ Commands:
 Run \`gleaner <command> --help\` for a command's options.`;
 
 /** Errors whose message is the whole story (a busy data folder, an unsafe key file, a bad manifest). */
-const REFUSALS = new Set(['DataFolderBusyError', 'SecretKeyError', 'ManifestError', 'MissingDataError']);
+const REFUSALS = new Set(['DataFolderBusyError', 'SecretKeyError', 'ManifestError', 'MissingDataError', 'BundleError']);
 
 type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.js')).runCommand,
   new: async () => (await import('./commands/new.js')).newCommand,
+  build: async () => (await import('./commands/build.js')).buildCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   demo: async () => (await import('./commands/serve.js')).demoCommand,
   sites: async () => (await import('./commands/serve.js')).sitesCommand,
