@@ -17,7 +17,7 @@ Commands:
 Run \`gleaner <command> --help\` for a command's options.`;
 
 /** Errors whose message is the whole story (a busy data folder, an unsafe key file, a bad manifest). */
-const REFUSALS = new Set(['DataFolderBusyError', 'SecretKeyError', 'ManifestError', 'MissingDataError', 'BundleError']);
+const REFUSALS = new Set(['DataFolderBusyError', 'SecretKeyError', 'ManifestError', 'MissingDataError', 'BundleError', 'PackageError']);
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -25,6 +25,7 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.js')).runCommand,
   new: async () => (await import('./commands/new.js')).newCommand,
   build: async () => (await import('./commands/build.js')).buildCommand,
+  pack: async () => (await import('./commands/pack.js')).packCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   demo: async () => (await import('./commands/serve.js')).demoCommand,
   sites: async () => (await import('./commands/serve.js')).sitesCommand,

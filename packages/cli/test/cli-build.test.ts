@@ -4,11 +4,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { readKonnectorPackage } from '@gleaner/stack';
 import { startTestSite, TEST_SITE_USERS, type RunningSite } from '@gleaner/sites';
 import { gleaner, repoRoot } from './support/cli.js';
 
 // One scaffold, built once; the bundle then runs from a folder with nothing else in it.
-describe('gleaner build', { concurrency: true }, () => {
+describe('gleaner build and gleaner pack', { concurrency: true }, () => {
   let site: RunningSite;
   let konnector: string;
   let built: Promise<string>;
@@ -65,5 +66,33 @@ describe('gleaner build', { concurrency: true }, () => {
     const build = gleaner(['build', broken]);
     assert.equal(await build.exit, 1);
     assert.match(build.output(), /src\/index\.ts:1:\d+: Could not resolve "no-such-package-anywhere"/);
+  });
+
+  test('gleaner pack writes <slug>-<version>.tgz with the manifest, the bundle, the icon and the README, which the stack reads back', async () => {
+    await built;
+    const out = mkdtempSync(join(tmpdir(), 'gleaner-pack-'));
+    const pack = gleaner(['pack', konnector, '--out', out]);
+    assert.equal(await pack.exit, 0, pack.output());
+    const file = join(out, 'bundled-site-0.1.0.tgz');
+    const tgz = readFileSync(file);
+    const read = readKonnectorPackage(tgz);
+    assert.deepEqual([...read.files.keys()].sort(), ['README.md', 'gleaner-package.json', 'icon.svg', 'index.mjs', 'manifest.konnector']);
+    assert.equal(read.manifest.main, 'index.mjs');
+    assert.equal(read.manifest.icon, 'icon.svg');
+    assert.deepEqual(read.files.get('icon.svg'), readFileSync(join(konnector, 'icon.svg')));
+    const bundleSha = createHash('sha256').update(read.files.get('index.mjs')!).digest('hex');
+    assert.equal(read.info.files['index.mjs'], bundleSha);
+    assert.match(pack.output(), new RegExp(`packed ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*\\(${tgz.byteLength} bytes\\); bundle .*sha256 ${bundleSha}`));
+  });
+
+  test('gleaner pack refuses a manifest whose icon is missing, naming it', async () => {
+    await built;
+    const folder = mkdtempSync(join(tmpdir(), 'gleaner-pack-noicon-'));
+    copyFileSync(join(konnector, 'build', 'index.mjs'), join(folder, 'index.mjs'));
+    const manifest = JSON.parse(readFileSync(join(konnector, 'manifest.konnector'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(folder, 'manifest.konnector'), JSON.stringify({ ...manifest, main: 'index.mjs', icon: 'logo.svg' }));
+    const pack = gleaner(['pack', folder, '--out', folder]);
+    assert.equal(await pack.exit, 2);
+    assert.match(pack.output(), /the manifest's icon logo\.svg does not exist/);
   });
 });
