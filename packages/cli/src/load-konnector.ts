@@ -7,7 +7,11 @@ import { UsageError } from './usage-error.js';
  * Reads and checks a konnector folder's manifest (not its entry file, which a build may not have made
  * yet); `raw` is the manifest as the author wrote it, without the defaults the schema fills in.
  */
-export function readKonnectorManifest(folder: string): { dir: string; manifest: Manifest; raw: Record<string, unknown> } {
+export function readKonnectorManifest(folder: string): {
+  dir: string;
+  manifest: Manifest;
+  raw: Record<string, unknown>;
+} {
   const dir = resolve(folder);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`no such konnector folder: ${dir}`);
   const manifestPath = join(dir, MANIFEST_FILE);

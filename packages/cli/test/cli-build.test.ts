@@ -37,8 +37,15 @@ describe('gleaner build and gleaner pack', { concurrency: true }, () => {
     const source = bundle.toString('utf8');
     const imported = [...source.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
     assert.ok(imported.length > 0);
-    assert.deepEqual(imported.filter((spec) => !spec?.startsWith('node:')), [], 'only node: built-ins are imported');
-    assert.ok(!source.includes('createRequire(import.meta.url)("tough-cookie")'), 'tough-cookie is bundled, not required at run time');
+    assert.deepEqual(
+      imported.filter((spec) => !spec?.startsWith('node:')),
+      [],
+      'only node: built-ins are imported',
+    );
+    assert.ok(
+      !source.includes('createRequire(import.meta.url)("tough-cookie")'),
+      'tough-cookie is bundled, not required at run time',
+    );
   });
 
   test('the bundle runs from a folder with no node_modules: 2FA code typed, every bill saved', async () => {
@@ -50,7 +57,18 @@ describe('gleaner build and gleaner pack', { concurrency: true }, () => {
     const dataDir = join(alone, 'data');
     mkdirSync(dataDir);
     const { login, password } = TEST_SITE_USERS.alice;
-    const run = gleaner(['run', alone, '--data', dataDir, '--field', `login=${login}`, '--field', `password=${password}`, '--field', `baseUrl=${site.url}`]);
+    const run = gleaner([
+      'run',
+      alone,
+      '--data',
+      dataDir,
+      '--field',
+      `login=${login}`,
+      '--field',
+      `password=${password}`,
+      '--field',
+      `baseUrl=${site.url}`,
+    ]);
     await run.waitFor(/Enter the code sent to you by SMS/);
     run.type(`${site.control.lastCode(login)}\n`);
     await run.waitFor(/run succeeded: 5 file\(s\)/);
@@ -76,13 +94,24 @@ describe('gleaner build and gleaner pack', { concurrency: true }, () => {
     const file = join(out, 'bundled-site-0.1.0.tgz');
     const tgz = readFileSync(file);
     const read = readKonnectorPackage(tgz);
-    assert.deepEqual([...read.files.keys()].sort(), ['README.md', 'gleaner-package.json', 'icon.svg', 'index.mjs', 'manifest.konnector']);
+    assert.deepEqual([...read.files.keys()].sort(), [
+      'README.md',
+      'gleaner-package.json',
+      'icon.svg',
+      'index.mjs',
+      'manifest.konnector',
+    ]);
     assert.equal(read.manifest.main, 'index.mjs');
     assert.equal(read.manifest.icon, 'icon.svg');
     assert.deepEqual(read.files.get('icon.svg'), readFileSync(join(konnector, 'icon.svg')));
     const bundleSha = createHash('sha256').update(read.files.get('index.mjs')!).digest('hex');
     assert.equal(read.info.files['index.mjs'], bundleSha);
-    assert.match(pack.output(), new RegExp(`packed ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*\\(${tgz.byteLength} bytes\\); bundle .*sha256 ${bundleSha}`));
+    assert.match(
+      pack.output(),
+      new RegExp(
+        `packed ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*\\(${tgz.byteLength} bytes\\); bundle .*sha256 ${bundleSha}`,
+      ),
+    );
   });
 
   test('gleaner pack refuses a manifest whose icon is missing, naming it', async () => {
@@ -90,7 +119,10 @@ describe('gleaner build and gleaner pack', { concurrency: true }, () => {
     const folder = mkdtempSync(join(tmpdir(), 'gleaner-pack-noicon-'));
     copyFileSync(join(konnector, 'build', 'index.mjs'), join(folder, 'index.mjs'));
     const manifest = JSON.parse(readFileSync(join(konnector, 'manifest.konnector'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(folder, 'manifest.konnector'), JSON.stringify({ ...manifest, main: 'index.mjs', icon: 'logo.svg' }));
+    writeFileSync(
+      join(folder, 'manifest.konnector'),
+      JSON.stringify({ ...manifest, main: 'index.mjs', icon: 'logo.svg' }),
+    );
     const pack = gleaner(['pack', folder, '--out', folder]);
     assert.equal(await pack.exit, 2);
     assert.match(pack.output(), /the manifest's icon logo\.svg does not exist/);

@@ -32,7 +32,11 @@ export function shownPath(path: string): string {
 /** `1234567` → `1.2 MB (1234567 bytes)`. */
 export function formatSize(bytes: number): string {
   const human =
-    bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} kB` : `${bytes} B`;
+    bytes >= 1024 * 1024
+      ? `${(bytes / 1024 / 1024).toFixed(1)} MB`
+      : bytes >= 1024
+        ? `${(bytes / 1024).toFixed(1)} kB`
+        : `${bytes} B`;
   return `${human} (${bytes} bytes)`;
 }
 
@@ -41,8 +45,10 @@ function entryOf(dir: string, manifest: Manifest): string {
   const source = join(dir, 'src', 'index.ts');
   if (existsSync(source)) return source;
   const main = resolve(dir, manifest.main);
-  if (!main.startsWith(dir + '/')) throw new UsageError(`${dir}: the manifest's main must stay inside the konnector folder`);
-  if (!existsSync(main)) throw new UsageError(`${dir}: no src/index.ts, and the manifest's main ${manifest.main} does not exist`);
+  if (!main.startsWith(dir + '/'))
+    throw new UsageError(`${dir}: the manifest's main must stay inside the konnector folder`);
+  if (!existsSync(main))
+    throw new UsageError(`${dir}: no src/index.ts, and the manifest's main ${manifest.main} does not exist`);
   return main;
 }
 

@@ -17,7 +17,8 @@ one, with the sha256 of each file. \`gleaner install\` installs it into a stack.
 function readIcon(dir: string, icon: string | undefined): { name: 'icon.svg' | 'icon.png'; data: Buffer } | undefined {
   if (icon === undefined) return undefined;
   const path = resolve(dir, icon);
-  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`${dir}: the manifest's icon ${icon} does not exist`);
+  if (!existsSync(path) || !statSync(path).isFile())
+    throw new UsageError(`${dir}: the manifest's icon ${icon} does not exist`);
   return { name: extname(icon) === '.png' ? 'icon.png' : 'icon.svg', data: readFileSync(path) };
 }
 

@@ -16,15 +16,21 @@ export type LocalRegistry = {
 /** The package.json inside an `npm pack` tarball (a gzip'd tar whose entries are under `package/`). */
 export function packageJsonOf(tgz: Buffer): Record<string, unknown> & { name: string; version: string } {
   const tar = gunzipSync(tgz);
-  for (let offset = 0; offset + 512 <= tar.length; ) {
+  for (let offset = 0; offset + 512 <= tar.length;) {
     const header = tar.subarray(offset, offset + 512);
     if (header.every((byte) => byte === 0)) break;
-    const text = (start: number, length: number) => header.subarray(start, start + length).toString('utf8').replace(/\0.*$/s, '');
+    const text = (start: number, length: number) =>
+      header
+        .subarray(start, start + length)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const prefix = text(345, 155);
     const name = prefix ? `${prefix}/${text(0, 100)}` : text(0, 100);
     const size = parseInt(text(124, 12).trim() || '0', 8);
     if (name === 'package/package.json') {
-      return JSON.parse(tar.subarray(offset + 512, offset + 512 + size).toString('utf8')) as ReturnType<typeof packageJsonOf>;
+      return JSON.parse(tar.subarray(offset + 512, offset + 512 + size).toString('utf8')) as ReturnType<
+        typeof packageJsonOf
+      >;
     }
     offset += 512 + Math.ceil(size / 512) * 512;
   }
@@ -32,7 +38,7 @@ export function packageJsonOf(tgz: Buffer): Record<string, unknown> & { name: st
 }
 
 /**
- * Serves a packument per package (every version given, `latest` the highest given last) with
+ * Serves a packument per package (every version given; `latest` is the last one given) with
  * `dist.tarball`, `dist.integrity` (sha512) and `dist.shasum`, and the tarballs themselves. npm asks
  * for `/@scope%2fname` and downloads `/@scope/name/-/name-<version>.tgz`.
  */
@@ -59,7 +65,8 @@ export async function startLocalRegistry(tarballPaths: string[]): Promise<LocalR
     const tarball = byFile.get(path);
     if (req.method === 'GET' && tarball) return send(200, tarball, 'application/octet-stream');
     const published = byName.get(path.slice(1));
-    if (req.method !== 'GET' || !published) return send(404, JSON.stringify({ error: 'not found' }), 'application/json');
+    if (req.method !== 'GET' || !published)
+      return send(404, JSON.stringify({ error: 'not found' }), 'application/json');
     const versions = Object.fromEntries(
       published.map(({ pkg, tgz, file }) => [
         pkg.version,
