@@ -23,6 +23,8 @@ function dryRun(name: string): Promise<Packed> {
 }
 
 const LIBRARIES = ['contracts', 'konnector', 'sites', 'stack', 'cli'];
+// Besides dist/src: the cli's committed bin and the SDK's manifest JSON Schema, when they exist.
+const TOP_LEVEL = new Set(['package.json', 'README.md', 'bin/gleaner.js', 'manifest.schema.json']);
 
 describe('what npm pack puts in each @gleaner package', { concurrency: true }, () => {
   for (const name of LIBRARIES) {
@@ -38,17 +40,21 @@ describe('what npm pack puts in each @gleaner package', { concurrency: true }, (
       );
       const others = paths.filter((p) => !p.startsWith('dist/') && !p.startsWith('templates/'));
       assert.deepEqual(
-        others.filter((p) => p !== 'package.json' && p !== 'README.md'),
+        others.filter((p) => !TOP_LEVEL.has(p)),
         [],
         'nothing else at the top',
       );
       const pkg = JSON.parse(readFileSync(join(repoRoot, 'packages', name, 'package.json'), 'utf8')) as {
         private?: boolean;
-        exports: Record<string, { types: string; default: string }>;
+        exports: Record<string, string | { types: string; default: string }>;
         dependencies?: Record<string, string>;
       };
       assert.equal(pkg.private, undefined);
       for (const [path, target] of Object.entries(pkg.exports)) {
+        if (typeof target === 'string') {
+          assert.ok(paths.includes(target.slice(2)), `export ${path} → ${target} ships`);
+          continue;
+        }
         assert.ok(paths.includes(target.default.slice(2)), `export ${path} → ${target.default} ships`);
         assert.ok(paths.includes(target.types.slice(2)), `export ${path}'s types ${target.types} ship`);
       }
