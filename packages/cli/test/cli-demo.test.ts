@@ -5,12 +5,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gleaner } from './support/cli.js';
 
-test('gleaner demo: the banner gives Home, its password (the same at the next start), the outbox and demo users; the password signs in', async () => {
+test('gleaner demo, started outside the checkout: the banner gives Home, its password (the same at the next start), the outbox and demo users; the password signs in', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gleaner-demo-'));
+  // Anywhere but the checkout: the demo finds its konnectors and Home from its own files.
+  const cwd = mkdtempSync(join(tmpdir(), 'gleaner-demo-cwd-'));
   const banner = /Home:\s+(http:\/\/\S+)\s+\(sign in with admin password (\S+)\)[\s\S]*Outbox:\s+(http:\/\/\S+)/;
   const start = async () => {
     const demo = gleaner(['demo', '--data', dataDir, '--port', '0', '--sites-port', '0', '--grace', '1'], {
       env: { GLEANER_ADMIN_PASSWORD: '' },
+      cwd,
     });
     await demo.waitFor(/or as frank@example\.test/, 30_000);
     const [, url, password, outbox] = banner.exec(demo.output())!;

@@ -27,7 +27,7 @@ const good = {
 
 describe('gleaner run refuses bad input with a clear message and exit code 2', () => {
   const cases: Array<[string, () => string[], RegExp]> = [
-    ['a missing folder', () => ['run', '/nonexistent/konnector'], /no such konnector folder: \/nonexistent\/konnector/],
+    ['a missing folder', () => ['run', '/nonexistent/konnector'], /^gleaner run: <konnector-folder>: no such folder: \/nonexistent\/konnector\n/],
     ['a folder without manifest', () => ['run', konnectorFolder(undefined)], /has no manifest\.konnector/],
     ['a manifest that is not JSON', () => ['run', konnectorFolder('{ nope')], /manifest\.konnector is not valid JSON/],
     [
@@ -42,8 +42,8 @@ describe('gleaner run refuses bad input with a clear message and exit code 2', (
       () => ['run', konnectorFolder(good), '--field', 'login=someone'],
       /missing required field "password"/,
     ],
-    ['an unknown option', () => ['run', konnectorFolder(good), '--frobnicate'], /Unknown option '--frobnicate'/],
-    ['an unknown command', () => ['frobnicate'], /unknown command "frobnicate"/],
+    ['an unknown option', () => ['run', konnectorFolder(good), '--frobnicate'], /^gleaner run: unknown option '--frobnicate'\n\ngleaner run <konnector-folder>/],
+    ['an unknown command', () => ['frobnicate'], /^gleaner: unknown command 'frobnicate'\n/],
   ];
   for (const [what, args, message] of cases) {
     test(what, async () => {

@@ -107,17 +107,10 @@ test(
   async (t) => {
     const timings: string[] = [];
     const root = mkdtempSync(join(tmpdir(), 'gleaner-travels-'));
-    const [pkgs, tools, work, third, data, noKonnectors] = [
-      'pkgs',
-      'tools',
-      'work',
-      'third',
-      'data',
-      'no-konnectors',
-    ].map((name) => {
+    const [pkgs, tools, work, third, data] = ['pkgs', 'tools', 'work', 'third', 'data'].map((name) => {
       mkdirSync(join(root, name));
       return join(root, name);
-    }) as [string, string, string, string, string, string];
+    }) as [string, string, string, string, string];
     const gleanerBin = join(tools, 'bin', 'gleaner');
     const project = join(work, SLUG);
     let registry: LocalRegistry | undefined;
@@ -203,7 +196,7 @@ test(
         'gleaner serve from a third folder on a fresh data folder serves Home',
         timings,
         async () => {
-          serve = session([gleanerBin, 'serve', '--data', data, '--port', '0', '--konnectors', noKonnectors], {
+          serve = session([gleanerBin, 'serve', '--data', data, '--port', '0'], {
             cwd: third,
             baseEnv: cleanEnv,
             env: { GLEANER_ADMIN_PASSWORD: ADMIN_PASSWORD, GLEANER_LOG_LEVEL: 'warn' },

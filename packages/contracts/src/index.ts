@@ -4,3 +4,4 @@ export { TwoFaType, AccountState } from './account-state-schema.js';
 export * from './manifest.js';
 export * from './host-protocol.js';
 export * from './api.js';
+export { manifestJsonSchema } from './manifest-json-schema.js';

@@ -24,7 +24,11 @@ export type ManifestField = z.infer<typeof ManifestField>;
 export const Manifest = z.strictObject({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lowercase letters, digits and dashes'),
   name: z.string().min(1),
-  version: z.string().regex(/^\d+\.\d+\.\d+/, 'a semantic version such as 1.0.0'),
+  // Whole semantic versions only: an installed version is a folder name.
+  version: z
+    .string()
+    .max(64)
+    .regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'a semantic version such as 1.0.0'),
   description: z.string().default(''),
   vendor_link: z.string().url().optional(),
   /** The entry file, relative to the konnector's folder. */

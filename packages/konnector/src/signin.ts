@@ -1,7 +1,7 @@
 import type { CheerioAPI } from 'cheerio';
 import { log } from './core/log.js';
 import { KonnectorError } from './errors.js';
-import { submitForm } from './form.js';
+import { submitForm, type Page } from './form.js';
 import { safeUrl } from './http/redact.js';
 import { HttpError } from './http/errors.js';
 import { parseHtml } from './http/html.js';
@@ -25,6 +25,8 @@ export { FormNotFoundError } from './form.js';
 /**
  * Fills and posts a login form: GETs `url`, keeps the form's own inputs (hidden CSRF tokens),
  * overlays `formData`, posts to the form's action and parses the answer; `validate` false → LOGIN_FAILED.
+ * The result is a `Page` (`$` and the `url` it came from): the next form (a 2FA code) is
+ * `submitForm(result, '#otp', { code }, { request })`.
  *
  * @example
  * await signin({
@@ -35,7 +37,7 @@ export { FormNotFoundError } from './form.js';
  *   request: this.request,
  * })
  */
-export async function signin(options: SigninOptions): Promise<{ $: CheerioAPI; response: FullResponse }> {
+export async function signin(options: SigninOptions): Promise<Page & { response: FullResponse }> {
   const { url, formSelector, formData, validate } = options;
   const base = options.request ?? requestFactory({ jar: true });
   // Whatever the caller's request was set up for, signin needs pages, full responses and no throw on 4xx.
@@ -57,5 +59,5 @@ export async function signin(options: SigninOptions): Promise<{ $: CheerioAPI; r
     log('warn', `signin: the site did not accept the login (status ${response.statusCode})`);
     throw new KonnectorError('LOGIN_FAILED');
   }
-  return { $, response: { ...response, $ } };
+  return { $, url: response.url, response: { ...response, $ } };
 }

@@ -100,6 +100,39 @@ void describe('signin', () => {
     }
   });
 
+  void test("signin's result chains into submitForm: the page after the login is a Page, its form posted from its own URL", async () => {
+    const received: Array<Record<string, string>> = [];
+    const handler = loginSite(received);
+    const site = await serve((req, res, body) => {
+      if (req.url === '/home') {
+        // After the login, a code form whose action is relative to the page it is on.
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(
+          '<a href="/logout">Log out</a><form id="otp" method="post" action="otp/check"><input type="hidden" name="step" value="2"><input name="code"></form>',
+        );
+      } else if (req.method === 'POST' && req.url === '/otp/check') {
+        received.push(Object.fromEntries(new URLSearchParams(body)));
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<p id="done">in</p>');
+      } else handler(req, res, body);
+    });
+    try {
+      const request = requestFactory({ jar: true });
+      const login = await signin({
+        url: `${site.url}/auth/login`,
+        formSelector: 'form#login',
+        formData: { login: 'alice', password: 'right-password' },
+        request,
+      });
+      assert.equal(login.url, `${site.url}/home`);
+      const next = await submitForm(login, '#otp', { code: '246810' }, { request });
+      assert.equal(next.$('#done').text(), 'in');
+      assert.equal(next.url, `${site.url}/otp/check`);
+      assert.deepEqual(received.at(-1), { step: '2', code: '246810' });
+    } finally {
+      await site.close();
+    }
+  });
+
   void test('formData may be a function of the page', async () => {
     const received: Array<Record<string, string>> = [];
     const site = await serve(loginSite(received));

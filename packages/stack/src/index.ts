@@ -12,4 +12,11 @@ export type { TickResult } from './runtime/scheduler.js';
 export type { RecoveryResult } from './runtime/recovery.js';
 export { startServer, type ServerOptions, type RunningServer } from './server.js';
 export { lockDataFolder, DataFolderBusyError, type DataFolderLock } from './data-lock.js';
-export { migrateDataFolder, MissingDataError, rotateDataFolderKey, type MigrationReport } from './maintenance.js';
+export {
+  migrateDataFolder,
+  MissingDataError,
+  resetAdminPassword,
+  rotateDataFolderKey,
+  type AdminPasswordReset,
+  type MigrationReport,
+} from './maintenance.js';

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { openSqliteAuthStore, type ApiTokenInfo } from './api/auth-store.js';
+import { hashPassword } from './api/credentials.js';
 import { lockDataFolder } from './data-lock.js';
 import { rotateSecretKey, type RotationResult } from './secrets/rotate.js';
 import { migrateToLatest, migrations } from './storage/migrations.js';
@@ -41,6 +43,42 @@ export async function rotateDataFolderKey(
       return { keyId, accounts, resealed };
     } finally {
       await storage.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+export type AdminPasswordReset = {
+  /** Admin sessions ended: every browser signed in must sign in again. */
+  sessionsRevoked: number;
+  /** API tokens revoked (only with `revokeTokens`). */
+  tokensRevoked: number;
+  /** The API tokens still valid (without `revokeTokens`): scripts keep working. */
+  tokensKept: ApiTokenInfo[];
+};
+
+/**
+ * `gleaner reset-admin-password`: a new admin password hash, and every admin session ended. API
+ * tokens stay unless `revokeTokens` (a lost password is not a leaked one; a suspected leak is).
+ * Refused while a stack holds the folder: stop it first, so that no sign-in races the reset.
+ */
+export async function resetAdminPassword(
+  dataDir: string,
+  password: string,
+  options: { revokeTokens?: boolean } = {},
+): Promise<AdminPasswordReset> {
+  const dir = existingDataFolder(dataDir);
+  const lock = lockDataFolder(dir);
+  try {
+    const auth = openSqliteAuthStore(dir);
+    try {
+      await auth.setPasswordHash(await hashPassword(password));
+      const sessionsRevoked = await auth.deleteAllSessions();
+      const tokensRevoked = options.revokeTokens ? await auth.deleteAllTokens() : 0;
+      return { sessionsRevoked, tokensRevoked, tokensKept: await auth.listTokens() };
+    } finally {
+      await auth.close();
     }
   } finally {
     lock.release();

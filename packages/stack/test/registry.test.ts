@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -101,5 +101,78 @@ describe('konnector registry', () => {
       () => KonnectorRegistry.load([dir], { fieldDefaults: { site: { other: 'x' } } }),
       /has no field "other"/,
     );
+  });
+});
+
+describe('konnector registry: bounded manifests and files that stay inside', () => {
+  it('refuses a manifest over 64 KiB before reading it, and one with more than 64 fields', () => {
+    const root = mkdtempSync(join(tmpdir(), 'gleaner-registry-'));
+    const big = konnector(root, 'big', { ...good('big'), description: 'x'.repeat(65 * 1024) });
+    assert.throws(
+      () => KonnectorRegistry.load([big]),
+      (e: unknown) => e instanceof ManifestError && /over the limit of 64 KiB/.test(e.problems[0]?.message ?? ''),
+    );
+    const fields = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`f${i}`, { type: 'text' }]));
+    const many = konnector(root, 'many', { ...good('many'), fields });
+    assert.throws(
+      () => KonnectorRegistry.load([many]),
+      (e: unknown) => e instanceof ManifestError && e.problems.some((p) => p.path === 'fields' && /at most 64/.test(p.message)),
+    );
+  });
+
+  it('refuses a main that is a symlink, that sits behind a symlinked folder, or that leaves the folder', () => {
+    const root = mkdtempSync(join(tmpdir(), 'gleaner-registry-'));
+    const outside = join(root, 'outside.js');
+    writeFileSync(outside, 'export {};\n');
+    const linked = konnector(root, 'linked', { ...good('linked'), main: 'link.js' });
+    symlinkSync(outside, join(linked, 'link.js'));
+    const parent = konnector(root, 'parent', { ...good('parent'), main: 'lib/index.js' });
+    symlinkSync(root, join(parent, 'lib'));
+    writeFileSync(join(root, 'index.js'), 'export {};\n');
+    const leaves = konnector(root, 'leaves', { ...good('leaves'), main: '../outside.js' });
+    for (const [dir, message] of [
+      [linked, /link\.js is a symbolic link/],
+      [parent, /lib is a symbolic link/],
+      [leaves, /must stay inside the konnector folder/],
+    ] as const) {
+      assert.throws(
+        () => KonnectorRegistry.load([dir]),
+        (e: unknown) => e instanceof ManifestError && e.problems[0]?.path === 'main' && message.test(e.problems[0].message),
+        dir,
+      );
+    }
+    // In a folder of konnectors, the refused ones are reported with their reason, the good ones load.
+    konnector(root, 'fine', good('fine'));
+    const registry = KonnectorRegistry.load([root]);
+    assert.deepEqual(registry.list().map((k) => k.manifest.slug), ['fine']);
+    assert.deepEqual(
+      registry.problems.map((p) => `${p.dir.slice(root.length + 1)} ${p.problems[0]?.path}`).sort(),
+      ['leaves main', 'linked main', 'parent main'],
+    );
+  });
+
+  it('an icon must be a .svg or .png file inside the folder, at most 256 KiB', () => {
+    const root = mkdtempSync(join(tmpdir(), 'gleaner-registry-'));
+    const ok = konnector(root, 'ok', { ...good('ok'), icon: 'icon.svg' });
+    writeFileSync(join(ok, 'icon.svg'), '<svg/>');
+    const shown = KonnectorRegistry.load([ok]).get('ok');
+    assert.equal(shown?.info.icon, '/api/konnectors/ok/icon');
+    assert.equal(shown?.info.source, 'development');
+    assert.equal(shown?.trusted, true);
+    const big = konnector(root, 'bigicon', { ...good('bigicon'), icon: 'icon.png' });
+    writeFileSync(join(big, 'icon.png'), Buffer.alloc(257 * 1024));
+    const missing = konnector(root, 'noicon', { ...good('noicon'), icon: 'icon.png' });
+    const gif = konnector(root, 'gif', { ...good('gif'), icon: 'icon.gif' });
+    for (const [dir, message] of [
+      [big, /over the limit of 256 KiB/],
+      [missing, /does not exist/],
+      [gif, /\.svg or \.png/],
+    ] as const) {
+      assert.throws(
+        () => KonnectorRegistry.load([dir]),
+        (e: unknown) => e instanceof ManifestError && e.problems[0]?.path === 'icon' && message.test(e.problems[0].message),
+        dir,
+      );
+    }
   });
 });

@@ -1,18 +1,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Manifest } from '@gleaner/contracts';
 import { bundleKonnector, type KonnectorBundle } from '../bundle-konnector.js';
+import { defineCommand } from '../command.js';
 import { readKonnectorManifest } from '../load-konnector.js';
 import { UsageError } from '../usage-error.js';
-
-export const buildUsage = `gleaner build [folder] [--out FILE]
-
-Bundles a konnector (default: the current folder) with everything it imports, the SDK included,
-into one ESM file for Node 20 that needs no node_modules. The entry is src/index.ts if there is
-one, else the manifest's main.
-
-  --out FILE   where to write the bundle (default <folder>/build/index.mjs)`;
 
 /** What a build made: the manifest it read (as written and as checked) and the bundle, written to `out`. */
 export type BuiltKonnector = {
@@ -62,20 +54,26 @@ export async function buildKonnector(folder: string, out?: string): Promise<Buil
   return { dir, manifest, raw, out: target, bundle };
 }
 
-export async function buildCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) {
-    process.stderr.write(`${buildUsage}\n`);
+export const buildCommand = defineCommand({
+  name: 'build',
+  summary: 'bundle a konnector, the SDK included, into one ESM file',
+  usage: 'gleaner build [folder] [--out FILE]',
+  description: [
+    'Bundles a konnector with everything it imports, the SDK included, into one ESM file for Node 20',
+    "that needs no node_modules. The entry is src/index.ts if there is one, else the manifest's main.",
+    "Prints the bundle's size and sha256.",
+  ].join('\n'),
+  args: [
+    { name: 'folder', description: 'the konnector folder (default: the current folder)', type: 'dir', optional: true },
+  ],
+  options: {
+    out: { type: 'path', value: 'FILE', description: 'where to write the bundle (default <folder>/build/index.mjs)' },
+  },
+  async run({ options, args }) {
+    const built = await buildKonnector(args[0] ?? '.', options.out);
+    process.stdout.write(
+      `built ${shownPath(built.out)}: ${formatSize(built.bundle.bytes)}, sha256 ${built.bundle.sha256}\n`,
+    );
     return 0;
-  }
-  if (positionals.length > 1) throw new UsageError(`expected at most one konnector folder\n\n${buildUsage}`);
-  const built = await buildKonnector(positionals[0] ?? '.', values.out);
-  process.stdout.write(
-    `built ${shownPath(built.out)}: ${formatSize(built.bundle.bytes)}, sha256 ${built.bundle.sha256}\n`,
-  );
-  return 0;
-}
+  },
+});

@@ -1,16 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { defineCommand } from '../command.js';
 import { UsageError } from '../usage-error.js';
-
-export const newUsage = `gleaner new <name> [--dir DIR]
-
-Scaffolds a konnector: manifest, source (a CookieKonnector with 2FA and a kept session) and a test
-that runs it against Gleaner's local 2FA test site. Inside a Gleaner checkout, put it under
-konnectors/ so that npm links the SDK.
-
-  --dir DIR   where to create it (default ./<slug>)`;
 
 const templateDir = fileURLToPath(new URL('../../../templates/konnector/', import.meta.url));
 
@@ -34,32 +26,37 @@ function templateFiles(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-export async function newCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) {
-    process.stderr.write(`${newUsage}\n`);
+export const newCommand = defineCommand({
+  name: 'new',
+  summary: 'scaffold a konnector with a test against a local 2FA test site',
+  usage: 'gleaner new <name> [--dir DIR]',
+  description: [
+    'Scaffolds a konnector: manifest, source (a CookieKonnector with 2FA and a kept session) and a test',
+    "that runs it against Gleaner's local 2FA test site. Inside a Gleaner checkout, put it under",
+    'konnectors/ so that npm links the SDK.',
+  ].join('\n'),
+  args: [{ name: 'name', description: "the konnector's name (its slug names the folder)", variadic: true }],
+  options: {
+    dir: { type: 'path', value: 'DIR', description: 'where to create it (default ./<slug>)' },
+  },
+  async run({ options, args }) {
+    const name = args.join(' ').trim();
+    if (!name) throw new UsageError('expected a name');
+    const slug = slugify(name);
+    if (!slug) throw new UsageError(`"${name}" has no letters or digits to make a slug from`);
+    const target = options.dir ?? resolve(slug);
+    if (existsSync(target) && readdirSync(target).length > 0) {
+      throw new UsageError(`${target} exists and is not empty: choose another --dir`);
+    }
+    for (const file of templateFiles(templateDir)) {
+      const rel = relative(templateDir, file).replace(/^gitignore$/, '.gitignore');
+      const content = readFileSync(file, 'utf8').replaceAll('__SLUG__', slug).replaceAll('__NAME__', name);
+      mkdirSync(join(target, rel, '..'), { recursive: true });
+      writeFileSync(join(target, rel), content);
+    }
+    process.stderr.write(
+      `created ${target}\n\nnext:\n  cd ${relative(process.cwd(), target) || '.'}\n  npm install\n  npm test      # runs it against the local 2FA test site\n  gleaner pack  # writes the package a stack installs\n`,
+    );
     return 0;
-  }
-  const name = positionals.join(' ').trim();
-  if (!name) throw new UsageError(`expected a name\n\n${newUsage}`);
-  const slug = slugify(name);
-  if (!slug) throw new UsageError(`"${name}" has no letters or digits to make a slug from`);
-  const target = resolve(values.dir ?? slug);
-  if (existsSync(target) && readdirSync(target).length > 0) {
-    throw new UsageError(`${target} exists and is not empty: choose another --dir`);
-  }
-  for (const file of templateFiles(templateDir)) {
-    const rel = relative(templateDir, file).replace(/^gitignore$/, '.gitignore');
-    const content = readFileSync(file, 'utf8').replaceAll('__SLUG__', slug).replaceAll('__NAME__', name);
-    mkdirSync(join(target, rel, '..'), { recursive: true });
-    writeFileSync(join(target, rel), content);
-  }
-  process.stderr.write(
-    `created ${target}\n\nnext:\n  cd ${relative(process.cwd(), target) || '.'}\n  npm install\n  npm test      # runs it against the local 2FA test site\n  gleaner pack  # writes the package a stack installs\n`,
-  );
-  return 0;
-}
+  },
+});

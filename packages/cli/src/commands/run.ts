@@ -1,22 +1,12 @@
 import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import type { AccountState } from '@gleaner/contracts';
 import { handlersFor, serveHost, StandaloneHost, terminalCodeReader } from '@gleaner/konnector/host';
 import { ask } from '../ask.js';
+import { defineCommand } from '../command.js';
 import { loadKonnectorFolder } from '../load-konnector.js';
 import { UsageError } from '../usage-error.js';
-
-export const runUsage = `gleaner run <konnector-folder> [options]
-
-Runs a konnector on this machine, with its account kept in a local folder.
-
-  --config FILE      fields from this JSON file ({"fields": {...}}); default <folder>/konnector-dev-config.json
-  --field NAME=VALUE set one field (repeatable)
-  --data DIR         where the account, its sealed session and files live; default <folder>/data
-  --background       run as a scheduled run would: nobody is there to type a code
-  --timeout SECONDS  the longest one 2FA code wait may last (default 180)`;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -27,31 +17,49 @@ function describeState(state: AccountState): string | null {
   return null;
 }
 
-/** `gleaner run`: returns the process exit code. */
-export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string' },
-      field: { type: 'string', multiple: true },
-      data: { type: 'string' },
-      background: { type: 'boolean', default: false },
-      timeout: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+export const runCommand = defineCommand({
+  name: 'run',
+  summary: 'run a konnector standalone (fields from a config file or the terminal)',
+  usage: 'gleaner run <konnector-folder> [options]',
+  description: 'Runs a konnector on this machine, with its account kept in a local folder.',
+  args: [{ name: 'konnector-folder', type: 'dir', description: "the konnector's folder (its manifest.konnector)" }],
+  options: {
+    config: {
+      type: 'file',
+      value: 'FILE',
+      description: 'fields from this JSON file ({"fields": {...}}); default <folder>/konnector-dev-config.json',
     },
-  });
-  if (values.help) {
-    say(runUsage);
-    return 0;
-  }
-  const [folder, ...extra] = positionals;
-  if (!folder || extra.length) throw new UsageError(`expected one konnector folder\n\n${runUsage}`);
+    field: { type: 'string', value: 'NAME=VALUE', multiple: true, description: 'set one field' },
+    data: {
+      type: 'path',
+      value: 'DIR',
+      description: 'where the account, its sealed session and files live; default <folder>/data',
+    },
+    background: { type: 'boolean', description: 'run as a scheduled run would: nobody is there to type a code' },
+    timeout: {
+      type: 'number',
+      value: 'SECONDS',
+      min: 1,
+      default: '180',
+      description: 'the longest one 2FA code wait may last',
+    },
+  },
+  run: ({ options, args }) => run(args[0]!, options),
+});
+
+type RunOptions = {
+  config: string | undefined;
+  field: string[];
+  data: string | undefined;
+  background: boolean;
+  timeout: number;
+};
+
+async function run(folder: string, values: RunOptions): Promise<number> {
   const { dir, manifest, main } = loadKonnectorFolder(folder);
 
   const fields: Record<string, string> = {};
-  const configFile = values.config ? resolve(values.config) : join(dir, 'konnector-dev-config.json');
-  if (values.config && !existsSync(configFile)) throw new UsageError(`no such config file: ${configFile}`);
+  const configFile = values.config ?? join(dir, 'konnector-dev-config.json');
   if (existsSync(configFile)) {
     let config: { fields?: Record<string, unknown> };
     try {
@@ -61,7 +69,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     for (const [name, value] of Object.entries(config.fields ?? {})) fields[name] = String(value);
   }
-  for (const pair of values.field ?? []) {
+  for (const pair of values.field) {
     const at = pair.indexOf('=');
     if (at < 1) throw new UsageError(`--field expects NAME=VALUE, got ${JSON.stringify(pair)}`);
     fields[pair.slice(0, at)] = pair.slice(at + 1);
@@ -80,12 +88,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (!fields[name]) throw new UsageError(`missing required field "${name}"`);
   }
 
-  const timeoutSeconds = values.timeout === undefined ? 180 : Number(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
-    throw new UsageError('--timeout expects a number of seconds');
+  const timeoutSeconds = values.timeout;
   const mode = values.background ? 'background' : 'manual';
   const host = new StandaloneHost({
-    dataDir: values.data ? resolve(values.data) : join(dir, 'data'),
+    dataDir: values.data ?? join(dir, 'data'),
     fields,
     mode,
     konnector: manifest.slug,

@@ -1,106 +1,65 @@
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startServer } from '@gleaner/stack';
-import { startSites } from '@gleaner/sites';
-import { startDemo } from '../demo.js';
+import { defineCommand } from '../command.js';
 import { homeDistDir } from '../home-dir.js';
-import { UsageError } from '../usage-error.js';
+import { untilSignal } from '../until-signal.js';
 
-function port(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`not a port: ${value}`);
-  return n;
-}
+/** Shared by serve and demo: how long running jobs get when the stack stops. */
+export const graceOption = {
+  type: 'number',
+  value: 'SECONDS',
+  min: 0,
+  default: '10',
+  description: 'on SIGTERM/SIGINT, how long running jobs get before they end JOB_INTERRUPTED',
+} as const;
 
-function graceMs(value: string | undefined): number {
-  if (value === undefined) return 10_000;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 0)
-    throw new UsageError(`--grace expects seconds, got ${JSON.stringify(value)}`);
-  return seconds * 1000;
-}
+export const portOption = (fallback: number, what: string) =>
+  ({
+    type: 'number',
+    value: 'PORT',
+    integer: true,
+    min: 0,
+    max: 65535,
+    default: String(fallback),
+    description: `${what} (0 picks a free port)`,
+  }) as const;
 
-/** Stops gracefully on SIGTERM/SIGINT: no new jobs, running ones get a grace period. */
-function untilSignal(close: () => Promise<void>, grace?: number): Promise<number> {
-  return new Promise((done) => {
-    const stop = (signal: string) => {
-      process.stderr.write(
-        grace === undefined
-          ? `\n${signal}: stopping\n`
-          : `\n${signal}: stopping (running jobs get ${grace / 1000} s, then end JOB_INTERRUPTED)\n`,
-      );
-      close().then(
-        () => done(0),
-        (error: unknown) => {
-          process.stderr.write(`${String(error)}\n`);
-          done(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-}
-
-export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: 'string' },
-      port: { type: 'string' },
-      konnectors: { type: 'string', multiple: true },
-      grace: { type: 'string' },
+export const serveCommand = defineCommand({
+  name: 'serve',
+  summary: 'start the stack (API, Home, jobs, scheduler) on the embedded SQLite',
+  usage: 'gleaner serve [options]',
+  description: [
+    'Starts the stack: the HTTP API and Home, the jobs and the scheduler, on the SQLite database in the',
+    'data folder. It runs the konnectors installed in the data folder; `--konnectors DIR` adds a',
+    "folder of konnector sources, for a konnector's author (re-read at each job start).",
+    '',
+    'The admin password is GLEANER_ADMIN_PASSWORD if set, else generated on the first start and printed',
+    'once (lost it? `gleaner reset-admin-password`).',
+  ].join('\n'),
+  options: {
+    data: { type: 'path', value: 'DIR', default: 'data', description: 'the data folder, made if missing' },
+    port: portOption(3000, 'where Home and the API listen'),
+    konnectors: {
+      type: 'dir',
+      value: 'DIR',
+      multiple: true,
+      description: 'a konnector folder, or a folder of konnector folders, to run from its sources',
     },
-  });
-  const grace = graceMs(values.grace);
-  const server = await startServer({
-    dataDir: resolve(values.data ?? 'data'),
-    port: port(values.port, 3000),
-    konnectorDirs: (values.konnectors ?? ['konnectors']).map((d) => resolve(d)),
-    homeDir: homeDistDir(),
-  });
-  process.stderr.write(`Gleaner is serving on ${server.url}\n`);
-  return untilSignal(() => server.close(grace), grace);
-}
-
-export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: 'string' },
-      port: { type: 'string' },
-      'sites-port': { type: 'string' },
-      grace: { type: 'string' },
+    grace: graceOption,
+    'no-sandbox': {
+      type: 'boolean',
+      description: 'run konnectors without the bwrap sandbox (only where bwrap cannot run)',
     },
-  });
-  const grace = graceMs(values.grace);
-  const demo = await startDemo({
-    ...(values.data ? { dataDir: resolve(values.data) } : {}),
-    port: port(values.port, 3000),
-    sitesPort: port(values['sites-port'], 8080),
-  });
-  process.stderr.write(
-    [
-      '',
-      `Home:        ${demo.url}   (sign in with ${demo.signIn})`,
-      `Fake sites:  ${demo.sitesUrl}`,
-      `Outbox:      ${demo.outbox}   (codes "sent" by SMS and e-mail, and the fake authenticator's code)`,
-      '',
-      'Try: add a GitHub account as octocat / octocat-password (authenticator code from the outbox page),',
-      'or an Amazon account as alice@example.test / alice-amazon-password (code by SMS, in the outbox),',
-      'or as frank@example.test / frank-amazon-password (approve the sign-in on the outbox page).',
-      '',
-    ].join('\n'),
-  );
-  return untilSignal(() => demo.close(grace), grace);
-}
-
-export async function sitesCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } } });
-  const sites = await startSites({ port: port(values.port, 8080) });
-  process.stderr.write(
-    `Fake sites on ${sites.url} (GitHub ${sites.github}, Amazon ${sites.amazon}, test ${sites.test}); outbox ${sites.outbox}\n`,
-  );
-  return untilSignal(() => sites.close());
-}
+  },
+  async run({ options }) {
+    const graceMs = options.grace * 1000;
+    const server = await startServer({
+      dataDir: options.data,
+      port: options.port,
+      konnectorDirs: options.konnectors,
+      homeDir: homeDistDir(),
+      ...(options['no-sandbox'] ? { stackOptions: { noSandbox: true } } : {}),
+    });
+    process.stderr.write(`Gleaner is serving on ${server.url}\n`);
+    return untilSignal(() => server.close(graceMs), graceMs);
+  },
+});

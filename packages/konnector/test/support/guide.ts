@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
 export const guidePath = join(repoRoot, 'docs', 'two-factor.md');
 
-/** The guide's code blocks that name a file: ```ts file=konnector.ts */
+/** A guide's code blocks that name a file: ```ts file=konnector.ts */
 export function guideFiles(markdown = readFileSync(guidePath, 'utf8')): Map<string, string> {
   const files = new Map<string, string>();
   for (const match of markdown.matchAll(/```ts file=([\w.-]+)\n([\s\S]*?)```/g)) {
@@ -17,13 +17,13 @@ export function guideFiles(markdown = readFileSync(guidePath, 'utf8')): Map<stri
 }
 
 /**
- * Writes the guide's files into a fresh folder, type-checks and compiles them with the project's
- * TypeScript (strict), and returns the folder of the compiled JavaScript.
+ * Writes a guide's files (default docs/two-factor.md) into a fresh folder, type-checks and compiles
+ * them with the project's TypeScript (strict), and returns the folder of the compiled JavaScript.
  */
-export function compileGuide(): string {
+export function compileGuide(path = guidePath): string {
   const dir = mkdtempSync(join(tmpdir(), 'gleaner-guide-'));
   mkdirSync(join(dir, 'src'));
-  for (const [name, source] of guideFiles()) writeFileSync(join(dir, 'src', name), source);
+  for (const [name, source] of guideFiles(readFileSync(path, 'utf8'))) writeFileSync(join(dir, 'src', name), source);
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
   writeFileSync(

@@ -17,11 +17,15 @@ export interface AuthStore {
   deleteSession(idHash: string): Promise<void>;
   /** Drops expired sessions; returns how many. */
   pruneSessions(now: Date): Promise<number>;
+  /** Drops every session (a password reset signs everyone out); returns how many. */
+  deleteAllSessions(): Promise<number>;
   createToken(token: { id: string; name: string; hash: string; createdAt: Date }): Promise<void>;
   /** Finds a token by its hash and records its use. */
   useToken(hash: string, now: Date): Promise<ApiTokenInfo | null>;
   listTokens(): Promise<ApiTokenInfo[]>;
   deleteToken(id: string): Promise<boolean>;
+  /** Revokes every API token; returns how many. */
+  deleteAllTokens(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -63,6 +67,7 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
     ),
     deleteSession: db.prepare<[string]>('DELETE FROM auth_sessions WHERE id_hash = ?'),
     pruneSessions: db.prepare<[string]>('DELETE FROM auth_sessions WHERE expires_at <= ?'),
+    deleteAllSessions: db.prepare<[]>('DELETE FROM auth_sessions'),
     insertToken: db.prepare<[string, string, string, string]>(
       'INSERT INTO auth_tokens (id, name, hash, created_at) VALUES (?, ?, ?, ?)',
     ),
@@ -74,6 +79,7 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
       'SELECT id, name, created_at, last_used_at FROM auth_tokens ORDER BY created_at',
     ),
     deleteToken: db.prepare<[string]>('DELETE FROM auth_tokens WHERE id = ?'),
+    deleteAllTokens: db.prepare<[]>('DELETE FROM auth_tokens'),
   };
   return {
     async passwordHash() {
@@ -95,6 +101,9 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
     async pruneSessions(now) {
       return statements.pruneSessions.run(now.toISOString()).changes;
     },
+    async deleteAllSessions() {
+      return statements.deleteAllSessions.run().changes;
+    },
     async createToken({ id, name, hash, createdAt }) {
       statements.insertToken.run(id, name, hash, createdAt.toISOString());
     },
@@ -109,6 +118,9 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
     },
     async deleteToken(id) {
       return statements.deleteToken.run(id).changes > 0;
+    },
+    async deleteAllTokens() {
+      return statements.deleteAllTokens.run().changes;
     },
     async close() {
       db.close();

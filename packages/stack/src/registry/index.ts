@@ -2,7 +2,9 @@ export {
   KonnectorRegistry,
   ManifestError,
   readKonnector,
+  iconContentType,
   type InstalledKonnector,
+  type RegistryOptions,
   type FieldDefaults,
   type RegistryProblem,
 } from './registry.js';
@@ -20,3 +22,16 @@ export {
   type TarEntry,
   type WritePackageInput,
 } from './konnector-package.js';
+export {
+  installPackage,
+  uninstallPackage,
+  pruneInstalled,
+  listInstalled,
+  readCurrent,
+  compareVersions,
+  installedRoot,
+  type InstallResult,
+  type InstallOptions,
+  type UninstallOptions,
+  type InstalledEntry,
+} from './install-store.js';

@@ -1,0 +1,25 @@
+import type { Command } from '../command.js';
+import { buildCommand } from './build.js';
+import { demoCommand } from './demo.js';
+import { migrateCommand } from './migrate.js';
+import { newCommand } from './new.js';
+import { packCommand } from './pack.js';
+import { resetAdminPasswordCommand } from './reset-admin-password.js';
+import { rotateKeyCommand } from './rotate-key.js';
+import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
+import { sitesCommand } from './sites.js';
+
+/** Every `gleaner` command, in the order the main usage lists them. */
+export const commands: readonly Command[] = [
+  runCommand,
+  newCommand,
+  buildCommand,
+  packCommand,
+  serveCommand,
+  demoCommand,
+  sitesCommand,
+  migrateCommand,
+  rotateKeyCommand,
+  resetAdminPasswordCommand,
+];
