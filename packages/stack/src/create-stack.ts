@@ -121,7 +121,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
   // Versions that no job can use any more (nothing runs yet): replaced, uninstalled, half-unpacked.
   const prune = () => {
     try {
-      const removed = pruneInstalled(dataDir, registry.inUse());
+      const removed = pruneInstalled(dataDir, () => registry.inUse());
       if (removed.length) logger.info({ removed }, 'old konnector versions removed');
     } catch (error) {
       logger.warn({ err: error }, 'could not prune old konnector versions');
@@ -195,7 +195,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
         return registry.problems;
       },
       async install(tgz, installOptions = {}) {
-        const result = await installPackage(dataDir, tgz, { force: installOptions.force ?? false, inUse: registry.inUse() });
+        const result = await installPackage(dataDir, tgz, { force: installOptions.force ?? false, inUse: () => registry.inUse() });
         registry.refresh();
         const konnector = registry.get(result.konnector.manifest.slug);
         logger.info(
@@ -211,7 +211,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
         const { version } = await uninstallPackage(dataDir, slug, {
           force: uninstallOptions.force ?? false,
           accounts: using,
-          inUse: registry.inUse(),
+          inUse: () => registry.inUse(),
         });
         registry.refresh();
         logger.info({ konnector: slug, version, accounts: using }, 'konnector uninstalled');

@@ -13,8 +13,12 @@ export type { RecoveryResult } from './runtime/recovery.js';
 export { startServer, type ServerOptions, type RunningServer } from './server.js';
 export { lockDataFolder, DataFolderBusyError, type DataFolderLock } from './data-lock.js';
 export {
+  countAccountsUsing,
+  installIntoDataFolder,
+  listDataFolderKonnectors,
   migrateDataFolder,
   MissingDataError,
+  uninstallFromDataFolder,
   resetAdminPassword,
   rotateDataFolderKey,
   type AdminPasswordReset,

@@ -1,5 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { KonnectorInfo, KonnectorProblem } from '@gleaner/contracts';
+import { installPackage, uninstallPackage, type InstallResult } from './registry/install-store.js';
+import { KonnectorRegistry } from './registry/registry.js';
 import { openSqliteAuthStore, type ApiTokenInfo } from './api/auth-store.js';
 import { hashPassword } from './api/credentials.js';
 import { lockDataFolder } from './data-lock.js';
@@ -83,6 +87,58 @@ export async function resetAdminPassword(
   } finally {
     lock.release();
   }
+}
+
+/**
+ * `gleaner install`: installs a package into the data folder, as `POST /api/konnectors` does. Needs
+ * no stack lock: a stack running on the folder sees it at its next job start.
+ */
+export async function installIntoDataFolder(
+  dataDir: string,
+  tgz: Buffer,
+  options: { force?: boolean } = {},
+): Promise<InstallResult> {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return installPackage(dir, tgz, { force: options.force ?? false });
+}
+
+/**
+ * `gleaner uninstall`: counts the accounts that use the konnector (the database opened read-only, so
+ * it works while `serve` runs) and removes it, refused while any does unless `force`.
+ */
+export async function uninstallFromDataFolder(
+  dataDir: string,
+  slug: string,
+  options: { force?: boolean } = {},
+): Promise<{ version: string; accounts: number }> {
+  const dir = resolve(dataDir);
+  const accounts = countAccountsUsing(dir, slug);
+  const { version } = await uninstallPackage(dir, slug, { force: options.force ?? false, accounts });
+  return { version, accounts };
+}
+
+/** The accounts of a konnector, read from `gleaner.db` without writing to it (0 without a database). */
+export function countAccountsUsing(dataDir: string, slug: string): number {
+  const file = join(resolve(dataDir), 'gleaner.db');
+  if (!existsSync(file)) return 0;
+  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const row = db.prepare('SELECT count(*) AS n FROM accounts WHERE konnector = ?').get(slug) as { n: number };
+    return row.n;
+  } finally {
+    db.close();
+  }
+}
+
+/** `gleaner konnectors`: what a stack on this folder would run (installed, and `konnectorDirs`), and what it would refuse. */
+export function listDataFolderKonnectors(
+  dataDir: string,
+  konnectorDirs: string[] = [],
+): { konnectors: KonnectorInfo[]; problems: KonnectorProblem[] } {
+  const registry = KonnectorRegistry.load(konnectorDirs, { dataDir: resolve(dataDir) });
+  return { konnectors: registry.list().map((k) => k.info), problems: registry.problems };
 }
 
 function existingDataFolder(dataDir: string): string {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GleanerStack } from '../src/create-stack.js';
@@ -238,6 +238,25 @@ describe('installed konnectors across restarts and beside development folders', 
       assert.equal(ran.job.konnectorVersion, '0.1.1');
       assert.ok(ran.logs.includes('running version 0.1.1'));
       assert.equal(stack.konnectors.get('dev')?.source, 'development');
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('a stack that starts removes what a crash left: a half-unpacked install, an uninstalled konnector, a stray temp file', async () => {
+    const dataDir = tmpDataDir();
+    await installPackage(dataDir, testPackage('kept', '1.0.0'));
+    await installPackage(dataDir, testPackage('gone', '1.0.0'));
+    const root = join(dataDir, 'konnectors');
+    mkdirSync(join(root, '.incoming/deadbeef/nested'), { recursive: true });
+    writeFileSync(join(root, '.incoming/deadbeef/nested/index.mjs'), 'half');
+    writeFileSync(join(root, 'kept/.current-0123'), '9.9.9');
+    // A crash between removing current and pruning: the version folder is left alone.
+    rmSync(join(root, 'gone/current'));
+    const stack = await openStack(dataDir, { konnectorDirs: [] });
+    try {
+      assert.deepEqual(tree(root), ['.incoming', 'kept', 'kept/1.0.0', ...tree(join(root, 'kept/1.0.0')).map((p) => `kept/1.0.0/${p}`), 'kept/current']);
+      assert.deepEqual(stack.konnectors.list().map((k) => k.slug), ['kept']);
     } finally {
       await stack.close();
     }

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { buildCommand } from './build.js';
 import { demoCommand } from './demo.js';
+import { installCommand, konnectorsCommand, uninstallCommand } from './konnector-packages.js';
 import { migrateCommand } from './migrate.js';
 import { newCommand } from './new.js';
 import { packCommand } from './pack.js';
@@ -19,6 +20,9 @@ export const commands: readonly Command[] = [
   serveCommand,
   demoCommand,
   sitesCommand,
+  installCommand,
+  konnectorsCommand,
+  uninstallCommand,
   migrateCommand,
   rotateKeyCommand,
   resetAdminPasswordCommand,

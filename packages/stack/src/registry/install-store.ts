@@ -202,8 +202,12 @@ function checkVersion(manifest: Manifest, current: string | null, force: boolean
 export type InstallOptions = {
   /** Allows a downgrade, or a reinstall of the same version. */
   force?: boolean;
-  /** Dirs of versions in use by running jobs: a prune keeps them. Default: prune only when no stack runs on the folder. */
-  inUse?: ReadonlySet<string>;
+  /**
+   * The folders of versions running jobs use, asked at the moment of the prune (a job may start
+   * while the install waits for the lock): a prune keeps them. Default: prune only when no stack
+   * runs on the folder.
+   */
+  inUse?: () => ReadonlySet<string>;
 };
 
 /**
@@ -281,7 +285,7 @@ export type UninstallOptions = {
   force?: boolean;
   /** How many accounts use the konnector: more than 0 refuses without `force`. */
   accounts: number;
-  inUse?: ReadonlySet<string>;
+  inUse?: () => ReadonlySet<string>;
 };
 
 /**
@@ -318,7 +322,7 @@ export async function uninstallPackage(
  * unpackings a crash left behind. Without `inUse`, prunes only when no stack holds the data folder
  * (a running stack prunes itself, knowing its jobs). Skipped when an installer holds the lock.
  */
-export function pruneInstalled(dataDir: string, inUse?: ReadonlySet<string>): string[] {
+export function pruneInstalled(dataDir: string, inUse?: () => ReadonlySet<string>): string[] {
   if (!isDirectory(installedRoot(dataDir))) return [];
   const taken = tryLockFile(join(installedRoot(dataDir), LOCK));
   if ('busy' in taken) return [];
@@ -329,9 +333,10 @@ export function pruneInstalled(dataDir: string, inUse?: ReadonlySet<string>): st
   }
 }
 
-function pruneLocked(dataDir: string, inUse: ReadonlySet<string> | undefined): string[] {
+function pruneLocked(dataDir: string, inUse: (() => ReadonlySet<string>) | undefined): string[] {
   if (!inUse && dataFolderHolder(dataDir) !== null) return [];
-  const keep = inUse ?? new Set<string>();
+  // Asked now, and nothing below waits: a job of this process cannot start in between.
+  const keep = inUse?.() ?? new Set<string>();
   const root = installedRoot(dataDir);
   const removed: string[] = [];
   const remove = (path: string) => {

@@ -62,7 +62,10 @@ function fileInside(dir: string, relative: string, what: string): { path: string
     } catch {
       return { problem: `${relative} does not exist` };
     }
-    if (stat.isSymbolicLink()) return { problem: `${relative}: ${at.slice(dir.length + 1)} is a symbolic link` };
+    if (stat.isSymbolicLink()) {
+      const link = at.slice(dir.length + 1);
+      return { problem: link === relative ? `${relative} is a symbolic link` : `${relative}: ${link} is a symbolic link` };
+    }
     if (i < parts.length - 1 ? !stat.isDirectory() : !stat.isFile())
       return { problem: `${relative} is not a ${i < parts.length - 1 ? 'folder' : 'file'}` };
   }

@@ -1,0 +1,39 @@
+import { writeKonnectorPackage, type WritePackageInput } from '@gleaner/stack';
+
+/**
+ * A package as `gleaner pack` makes one, with a hand-written bundle that imports nothing and speaks
+ * the host protocol itself; it logs the version it is.
+ */
+export function cliTestPackage(slug: string, version: string, extra: Partial<WritePackageInput> = {}): Buffer {
+  const bundle = `const VERSION = ${JSON.stringify(version)};
+let next = 1;
+const pending = new Map();
+process.on('message', (m) => {
+  if (m.kind !== 'response') return;
+  const p = pending.get(m.id);
+  pending.delete(m.id);
+  m.ok ? p.resolve(m.result) : p.reject(new Error(m.error.code));
+});
+const call = (method, params = {}) =>
+  new Promise((resolve, reject) => {
+    const id = next++;
+    pending.set(id, { resolve, reject });
+    process.send({ kind: 'request', id, method, params });
+  });
+await call('start');
+process.send({ kind: 'log', level: 'info', message: 'running version ' + VERSION, at: new Date().toISOString() });
+process.send({ kind: 'finish', outcome: 'ok' }, () => process.disconnect());
+`;
+  return writeKonnectorPackage({
+    manifest: {
+      slug,
+      name: `CLI test ${slug}`,
+      version,
+      main: 'index.js',
+      twofa: ['app_code', 'sms'],
+      fields: { login: { type: 'text' }, password: { type: 'password' } },
+    },
+    bundle,
+    ...extra,
+  });
+}
