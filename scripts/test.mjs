@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The whole test suite: provisions what the tests need from the system, builds, checks, runs every
 // test file by explicit path (a glob that matches nothing must fail, not pass with zero tests).
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -18,7 +18,9 @@ const run = (cmd, args, opts = {}) => {
 function ensureChromium() {
   if (existsSync('/usr/bin/chromium')) return;
   if (process.getuid?.() !== 0) {
-    process.stderr.write('missing: Debian chromium (/usr/bin/chromium). Install it: sudo apt-get install -y chromium\n');
+    process.stderr.write(
+      'missing: Debian chromium (/usr/bin/chromium). Install it: sudo apt-get install -y chromium\n',
+    );
     process.exit(1);
   }
   step('installing chromium (apt-get)');
@@ -51,17 +53,47 @@ for (const group of ['packages', 'konnectors']) {
     testRoots.push(join(root, group, name, 'dist', 'test'), join(root, group, name, 'dist-test'));
   }
 }
-let files = testRoots.flatMap((dir) => findTests(dir)).map((f) => relative(root, f)).sort();
+let files = testRoots
+  .flatMap((dir) => findTests(dir))
+  .map((f) => relative(root, f))
+  .sort();
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 if (files.length === 0) {
   process.stderr.write('no test files found: did the build run?\n');
   process.exit(1);
 }
-step(`running ${files.length} test files`);
+// A file whose first line is `// gleaner-test: long` (one long end-to-end test) runs in a process of
+// its own, beside the others, with a longer limit; its report is printed when it ends.
+const LONG_MARK = '// gleaner-test: long';
+const isLong = (file) => readFileSync(join(root, file), 'utf8').startsWith(LONG_MARK);
+const long = files.filter(isLong);
+const rest = files.filter((file) => !isLong(file));
+const testEnv = { ...process.env, NODE_ENV: 'test' };
+const runTests = (args, capture) =>
+  new Promise((done) => {
+    const child = spawn(process.execPath, ['--test', ...args], {
+      stdio: ['ignore', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'],
+      cwd: root,
+      env: testEnv,
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    child.on('close', (code) => done({ code: code ?? 1, output }));
+  });
+step(
+  `running ${files.length} test files${long.length ? ` (${long.length} long, in parallel: ${long.join(', ')})` : ''}`,
+);
+const longRun = long.length
+  ? runTests(['--test-timeout=1200000', ...long], true)
+  : Promise.resolve({ code: 0, output: '' });
 // A test that hangs fails after 4 minutes, naming itself, instead of eating CI's time.
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=240000', ...files], {
-  stdio: 'inherit',
-  cwd: root,
-  env: { ...process.env, NODE_ENV: 'test' },
-});
-process.exit(result.status ?? 1);
+const restRun = rest.length
+  ? runTests(['--test-concurrency=2', '--test-timeout=240000', ...rest], false)
+  : Promise.resolve({ code: 0, output: '' });
+const [restResult, longResult] = await Promise.all([restRun, longRun]);
+if (long.length) {
+  step(`long tests: ${long.join(', ')}`);
+  process.stdout.write(longResult.output);
+}
+process.exit(restResult.code || longResult.code);

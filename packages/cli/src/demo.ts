@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, startServer } from '@gleaner/stack';
 import { startSites } from '@gleaner/sites';
+import { homeDistDir } from './home-dir.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -38,7 +39,7 @@ export async function startDemo(options: DemoOptions = {}) {
       dataDir,
       port: options.port ?? 3000,
       konnectorDirs: [join(repo, 'konnectors')],
-      homeDir: join(repo, 'packages', 'home', 'dist'),
+      homeDir: homeDistDir(),
       adminPassword,
       ...(options.print ? { print: options.print } : {}),
       logger: createLogger({ level: options.logLevel ?? process.env.GLEANER_LOG_LEVEL ?? 'warn' }),

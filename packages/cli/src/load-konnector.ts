@@ -3,8 +3,15 @@ import { join, resolve } from 'node:path';
 import { MANIFEST_FILE, parseManifest, type Manifest } from '@gleaner/contracts';
 import { UsageError } from './usage-error.js';
 
-/** Reads and checks a konnector folder: its manifest, and the entry file it names. */
-export function loadKonnectorFolder(folder: string): { dir: string; manifest: Manifest; main: string } {
+/**
+ * Reads and checks a konnector folder's manifest (not its entry file, which a build may not have made
+ * yet); `raw` is the manifest as the author wrote it, without the defaults the schema fills in.
+ */
+export function readKonnectorManifest(folder: string): {
+  dir: string;
+  manifest: Manifest;
+  raw: Record<string, unknown>;
+} {
   const dir = resolve(folder);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`no such konnector folder: ${dir}`);
   const manifestPath = join(dir, MANIFEST_FILE);
@@ -20,10 +27,17 @@ export function loadKonnectorFolder(folder: string): { dir: string; manifest: Ma
     const lines = parsed.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
     throw new UsageError(`${manifestPath} is invalid:\n${lines}`);
   }
-  const main = resolve(dir, parsed.manifest.main);
+  return { dir, manifest: parsed.manifest, raw: raw as Record<string, unknown> };
+}
+
+/** Reads and checks a konnector folder: its manifest, and the entry file it names. */
+export function loadKonnectorFolder(folder: string): { dir: string; manifest: Manifest; main: string } {
+  const { dir, manifest } = readKonnectorManifest(folder);
+  const manifestPath = join(dir, MANIFEST_FILE);
+  const main = resolve(dir, manifest.main);
   if (!main.startsWith(dir + '/')) throw new UsageError(`${manifestPath}: main must stay inside the konnector folder`);
   if (!existsSync(main)) {
-    throw new UsageError(`${manifestPath}: main file ${parsed.manifest.main} not found (build the konnector first?)`);
+    throw new UsageError(`${manifestPath}: main file ${manifest.main} not found (build the konnector first?)`);
   }
-  return { dir, manifest: parsed.manifest, main };
+  return { dir, manifest, main };
 }

@@ -1,8 +1,10 @@
 import type { Command } from '../command.js';
+import { buildCommand } from './build.js';
 import { demoCommand } from './demo.js';
 import { installCommand, konnectorsCommand, uninstallCommand } from './konnector-packages.js';
 import { migrateCommand } from './migrate.js';
 import { newCommand } from './new.js';
+import { packCommand } from './pack.js';
 import { resetAdminPasswordCommand } from './reset-admin-password.js';
 import { rotateKeyCommand } from './rotate-key.js';
 import { runCommand } from './run.js';
@@ -13,6 +15,8 @@ import { sitesCommand } from './sites.js';
 export const commands: readonly Command[] = [
   runCommand,
   newCommand,
+  buildCommand,
+  packCommand,
   serveCommand,
   demoCommand,
   sitesCommand,

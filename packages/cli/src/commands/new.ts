@@ -55,7 +55,7 @@ export const newCommand = defineCommand({
       writeFileSync(join(target, rel), content);
     }
     process.stderr.write(
-      `created ${target}\n\nnext:\n  cd ${relative(process.cwd(), target) || '.'}\n  npm test      # runs it against the local 2FA test site\n`,
+      `created ${target}\n\nnext:\n  cd ${relative(process.cwd(), target) || '.'}\n  npm install\n  npm test      # runs it against the local 2FA test site\n  gleaner pack  # writes the package a stack installs\n`,
     );
     return 0;
   },

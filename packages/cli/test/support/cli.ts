@@ -18,14 +18,26 @@ export type Session = {
  * Runs `gleaner …`. With `tty`, it runs under `script`, which gives it a pseudo-terminal: the
  * program sees a real terminal (hidden password input, live countdown) and we type into it.
  */
-export function gleaner(args: string[], options: { cwd?: string; tty?: boolean; env?: Record<string, string> } = {}): Session {
-  const command = [process.execPath, cliMain, ...args];
+export function gleaner(args: string[], options: SessionOptions = {}): Session {
+  return session([process.execPath, cliMain, ...args], options);
+}
+
+export type SessionOptions = {
+  cwd?: string;
+  tty?: boolean;
+  env?: Record<string, string>;
+  /** The environment `env` is added to (default: this process's). */
+  baseEnv?: NodeJS.ProcessEnv;
+};
+
+/** Runs any program as `gleaner` does (e.g. an installed `gleaner` or `npm`), its output collected. */
+export function session(command: string[], options: SessionOptions = {}): Session {
   const child = options.tty
     ? spawn('script', ['-qfec', command.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' '), '/dev/null'], {
         cwd: options.cwd,
-        env: { ...process.env, ...options.env, TERM: 'dumb' },
+        env: { ...(options.baseEnv ?? process.env), ...options.env, TERM: 'dumb' },
       })
-    : spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: { ...process.env, ...options.env } });
+    : spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: { ...(options.baseEnv ?? process.env), ...options.env } });
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer) => {

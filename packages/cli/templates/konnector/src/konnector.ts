@@ -4,9 +4,12 @@ import { CookieKonnector, KonnectorError, type CheerioAPI, type Fields, type Two
 const TWOFA_TYPES: Record<string, TwoFaType> = { sms: 'sms', email: 'email', totp: 'app_code' };
 
 export class TestSiteKonnector extends CookieKonnector {
-  /** The site's address is a field, so that tests can point the konnector at a local fake. */
+  /**
+   * The site's address is a field, so that tests can point the konnector at a local fake; the
+   * fallback is the manifest's default (the test site under `gleaner sites`).
+   */
   get baseUrl(): string {
-    return this.fields.baseUrl ?? 'http://127.0.0.1:8080';
+    return this.fields.baseUrl ?? 'http://127.0.0.1:8080/test';
   }
 
   /** A session works when the account page does not send us back to the login page. */
