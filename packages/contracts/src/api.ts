@@ -19,6 +19,10 @@ export const KonnectorInfo = z.object({
   vendor_link: z.string().optional(),
   twofa: z.array(TwoFaType),
   fields: z.record(z.string(), ManifestField),
+  /** `installed`: a package in the data folder; `development`: a folder of sources (`--konnectors`). */
+  source: z.enum(['installed', 'development']),
+  /** The icon's URL (`/api/konnectors/<slug>/icon`); absent when the konnector has none. */
+  icon: z.string().optional(),
 });
 export type KonnectorInfo = z.infer<typeof KonnectorInfo>;
 

@@ -68,6 +68,7 @@ export function readKonnector(folder: string): InstalledKonnector {
       ...(manifest.vendor_link ? { vendor_link: manifest.vendor_link } : {}),
       twofa: manifest.twofa,
       fields: manifest.fields,
+      source: 'development',
     },
   };
 }

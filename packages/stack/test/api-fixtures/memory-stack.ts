@@ -28,6 +28,7 @@ const KONNECTOR: KonnectorInfo = {
   version: '1.0.0',
   description: 'A test shop',
   twofa: ['sms'],
+  source: 'development',
   fields: {
     login: { type: 'text', required: true, advanced: false },
     password: { type: 'password', required: true, advanced: false },
