@@ -11,6 +11,9 @@ import { ManifestField } from './manifest.js';
 
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
 
+export const KonnectorSource = z.enum(['installed', 'development']);
+export type KonnectorSource = z.infer<typeof KonnectorSource>;
+
 export const KonnectorInfo = z.object({
   slug: z.string(),
   name: z.string(),
@@ -19,12 +22,25 @@ export const KonnectorInfo = z.object({
   vendor_link: z.string().optional(),
   twofa: z.array(TwoFaType),
   fields: z.record(z.string(), ManifestField),
-  /** `installed`: a package in the data folder; `development`: a folder of sources (`--konnectors`). */
-  source: z.enum(['installed', 'development']),
-  /** The icon's URL (`/api/konnectors/<slug>/icon`); absent when the konnector has none. */
+  /** `installed`: a package in the data folder; `development`: a folder given to the stack (`--konnectors`). */
+  source: KonnectorSource,
+  /** The icon's URL (`/api/konnectors/<slug>/icon`); absent without one. */
   icon: z.string().optional(),
 });
 export type KonnectorInfo = z.infer<typeof KonnectorInfo>;
+
+/** A konnector the stack found but refused (a bad manifest, a main that leaves its folder, a slug twice), or one hidden by another. */
+export const KonnectorProblem = z.object({
+  source: KonnectorSource,
+  slug: z.string().nullable(),
+  dir: z.string(),
+  problems: z.array(z.object({ path: z.string(), message: z.string() })),
+});
+export type KonnectorProblem = z.infer<typeof KonnectorProblem>;
+
+/** The answer to installing a package (`POST /api/konnectors`). */
+export const InstalledKonnectorResult = z.object({ konnector: KonnectorInfo, previousVersion: z.string().nullable() });
+export type InstalledKonnectorResult = z.infer<typeof InstalledKonnectorResult>;
 
 export const JobStatus = z.enum(['queued', 'running', 'done', 'errored']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -35,6 +51,8 @@ export const Job = z.object({
   id: z.string(),
   accountId: z.string(),
   konnector: z.string(),
+  /** The konnector version the job ran (set when it starts running); null before, and for jobs older than this field. */
+  konnectorVersion: z.string().nullable(),
   mode: RunMode,
   status: JobStatus,
   loginStatus: LoginStatus,
@@ -165,5 +183,13 @@ export const StackEvent = z.discriminatedUnion('type', [
 export type StackEvent = z.infer<typeof StackEvent>;
 
 /** Error body of every non-2xx API answer. */
-export const ApiError = z.object({ error: z.string(), message: z.string(), details: z.unknown().optional() });
+export const ApiError = z.object({
+  error: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+  /** A refused konnector package: each problem names the entry or the manifest field. */
+  problems: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  /** A konnector that cannot be removed: how many accounts use it. */
+  accounts: z.number().int().optional(),
+});
 export type ApiError = z.infer<typeof ApiError>;

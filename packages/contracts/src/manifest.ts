@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
 export const MANIFEST_FILE = 'manifest.konnector';
+/** A manifest file larger than this is refused before it is read whole. */
+export const MANIFEST_MAX_BYTES = 64 * 1024;
+/** At most this many entries in a manifest's `fields`. */
+export const MANIFEST_MAX_FIELDS = 64;
+/** An icon file larger than this is refused. */
+export const ICON_MAX_BYTES = 256 * 1024;
 
 export const ManifestField = z.strictObject({
   type: z.enum(['text', 'email', 'password', 'url', 'number']),
@@ -18,17 +24,36 @@ export type ManifestField = z.infer<typeof ManifestField>;
 export const Manifest = z.strictObject({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lowercase letters, digits and dashes'),
   name: z.string().min(1),
-  version: z.string().regex(/^\d+\.\d+\.\d+/, 'a semantic version such as 1.0.0'),
+  // Whole semantic versions only: an installed version is a folder name.
+  version: z
+    .string()
+    .max(64)
+    .regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'a semantic version such as 1.0.0'),
   description: z.string().default(''),
   vendor_link: z.string().url().optional(),
   /** The entry file, relative to the konnector's folder. */
   main: z.string().min(1),
   /** The kinds of second factor this konnector may ask for; shown in the catalogue. */
   twofa: z.array(z.enum(['email', 'sms', 'app_code', 'app'])).default([]),
-  fields: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), ManifestField).refine(
-    (fields) => Object.keys(fields).length > 0,
-    'at least one field',
-  ),
+  /** The icon, a file inside the konnector's folder (`.svg` or `.png`, at most 256 KiB). */
+  icon: z
+    .string()
+    .refine(
+      (icon) =>
+        /\.(svg|png)$/.test(icon) &&
+        !icon.startsWith('/') &&
+        !icon.includes('\\') &&
+        icon.split('/').every((part) => part !== '' && part !== '.' && part !== '..'),
+      'a .svg or .png file inside the konnector folder',
+    )
+    .optional(),
+  fields: z
+    .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), ManifestField)
+    .refine((fields) => Object.keys(fields).length > 0, 'at least one field')
+    .refine(
+      (fields) => Object.keys(fields).length <= MANIFEST_MAX_FIELDS,
+      `at most ${MANIFEST_MAX_FIELDS} fields`,
+    ),
   /** Scheduled runs: once a day, at a time spread over this window of hours (local time). */
   time_interval: z.tuple([z.number().int().min(0).max(23), z.number().int().min(1).max(24)]).default([0, 5]),
   frequency: z.enum(['daily', 'weekly']).default('daily'),

@@ -1,11 +1,12 @@
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { lockDataFolder } from './data-lock.js';
 import { StackError } from './errors.js';
 import { createLogger } from './logger.js';
-import { KonnectorRegistry, type FieldDefaults, type RegistryProblem } from './registry/registry.js';
+import { KonnectorRegistry, iconContentType, type FieldDefaults, type RegistryProblem } from './registry/registry.js';
+import { installPackage, pruneInstalled, uninstallPackage } from './registry/install-store.js';
 import { loadKeyring, type Keyring } from './secrets/keyring.js';
 import { resealAll, rotateSecretKey, type RotationResult } from './secrets/rotate.js';
 import { openSqliteStorage } from './storage/sqlite.js';
@@ -106,6 +107,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
   try {
     keyring = loadKeyring({ dataDir, env: options.env ?? process.env });
     registry = KonnectorRegistry.load(options.konnectorDirs ?? [], {
+      dataDir,
       ...(options.fieldDefaults ? { fieldDefaults: options.fieldDefaults } : {}),
     });
     storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
@@ -114,8 +116,18 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     throw error;
   }
   for (const problem of registry.problems) {
-    logger.error({ dir: problem.dir, problems: problem.problems }, 'konnector refused: bad manifest');
+    logger.error({ dir: problem.dir, source: problem.source, problems: problem.problems }, 'konnector refused or hidden');
   }
+  // Versions that no job can use any more (nothing runs yet): replaced, uninstalled, half-unpacked.
+  const prune = () => {
+    try {
+      const removed = pruneInstalled(dataDir, registry.inUse());
+      if (removed.length) logger.info({ removed }, 'old konnector versions removed');
+    } catch (error) {
+      logger.warn({ err: error }, 'could not prune old konnector versions');
+    }
+  };
+  prune();
 
   const config: StackConfig = {
     dataDir,
@@ -134,7 +146,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     now: () => clock.now(),
   });
   const promptBus = options.promptBus ?? new InProcessPromptBus();
-  const ctx: StackContext = { config, storage, keyring, registry, events, promptBus, logger, clock };
+  const ctx: StackContext = { config, storage, keyring, registry, events, promptBus, logger, clock, onJobEnded: prune };
 
   let recovered: RecoveryResult;
   let resealed: RotationResult;
@@ -164,12 +176,53 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
 
   return {
     dataDir,
-    konnectorProblems: registry.problems,
+    get konnectorProblems() {
+      return registry.problems;
+    },
     recovered,
     storage,
     konnectors: {
-      list: () => registry.list().map((k) => k.info),
-      get: (slug) => registry.get(slug)?.info,
+      list() {
+        registry.refresh();
+        return registry.list().map((k) => k.info);
+      },
+      get(slug) {
+        registry.refresh();
+        return registry.get(slug)?.info;
+      },
+      problems() {
+        registry.refresh();
+        return registry.problems;
+      },
+      async install(tgz, installOptions = {}) {
+        const result = await installPackage(dataDir, tgz, { force: installOptions.force ?? false, inUse: registry.inUse() });
+        registry.refresh();
+        const konnector = registry.get(result.konnector.manifest.slug);
+        logger.info(
+          { konnector: result.konnector.manifest.slug, version: result.konnector.manifest.version, previousVersion: result.previousVersion },
+          'konnector installed',
+        );
+        if (konnector?.source === 'development')
+          logger.warn({ konnector: konnector.manifest.slug, dir: konnector.dir }, 'installed, but a development folder of the same slug wins');
+        return { konnector: konnector?.source === 'installed' ? konnector.info : result.konnector.info, previousVersion: result.previousVersion };
+      },
+      async uninstall(slug, uninstallOptions = {}) {
+        const using = (await storage.accounts.list()).filter((a) => a.konnector === slug).length;
+        const { version } = await uninstallPackage(dataDir, slug, {
+          force: uninstallOptions.force ?? false,
+          accounts: using,
+          inUse: registry.inUse(),
+        });
+        registry.refresh();
+        logger.info({ konnector: slug, version, accounts: using }, 'konnector uninstalled');
+      },
+      async icon(slug) {
+        registry.refresh();
+        const konnector = registry.get(slug);
+        if (!konnector) throw new StackError('not_found', `no konnector ${slug}`);
+        if (!konnector.iconPath) throw new StackError('not_found', `konnector ${slug} has no icon`);
+        return { contentType: iconContentType(konnector.iconPath), data: await readFile(konnector.iconPath) };
+      },
     },
     accounts: {
       list: () => accounts.list(),

@@ -18,7 +18,19 @@ export type DataFolderLock = { readonly file: string; release(): void };
  * is taken over; one held by a live process is refused with DataFolderBusyError.
  */
 export function lockDataFolder(dataDir: string): DataFolderLock {
-  const file = join(dataDir, 'gleaner.lock');
+  const taken = tryLockFile(join(dataDir, 'gleaner.lock'));
+  if ('busy' in taken) throw new DataFolderBusyError(dataDir, taken.busy);
+  return taken;
+}
+
+/** The live process holding `<dataDir>/gleaner.lock` (a running stack), or null. */
+export function dataFolderHolder(dataDir: string): number | null {
+  const pid = holder(join(dataDir, 'gleaner.lock'));
+  return pid !== null && (pid === process.pid || isAlive(pid)) ? pid : null;
+}
+
+/** Takes a lock file (its content: this pid); one left by a dead process is taken over; a live holder's pid comes back as `busy`. */
+export function tryLockFile(file: string): DataFolderLock | { busy: number } {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600);
@@ -37,7 +49,7 @@ export function lockDataFolder(dataDir: string): DataFolderLock {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = holder(file);
       // This process, or another one still alive: busy. Otherwise the lock is left from a crash.
-      if (pid !== null && (pid === process.pid || isAlive(pid))) throw new DataFolderBusyError(dataDir, pid);
+      if (pid !== null && (pid === process.pid || isAlive(pid))) return { busy: pid };
       rmSync(file, { force: true }); // stale: its process is gone
     }
   }

@@ -6,6 +6,7 @@ import type {
   Job,
   JobLogLine,
   KonnectorInfo,
+  KonnectorProblem,
   RunMode,
   StackEvent,
   Trigger,
@@ -21,6 +22,17 @@ export interface Stack {
   konnectors: {
     list(): KonnectorInfo[];
     get(slug: string): KonnectorInfo | undefined;
+    /** Konnectors found but refused (each problem names the manifest field), or hidden by a development folder. */
+    problems(): KonnectorProblem[];
+    /**
+     * Installs a package (.tgz bytes): `StackError('invalid')` with `details.problems` for a bad one,
+     * `'conflict'` for a same or older version without `force`.
+     */
+    install(tgz: Buffer, options?: { force?: boolean }): Promise<{ konnector: KonnectorInfo; previousVersion: string | null }>;
+    /** `StackError('conflict')` with `details.accounts` while accounts use it, unless `force`; `'not_found'` if not installed. */
+    uninstall(slug: string, options?: { force?: boolean }): Promise<void>;
+    /** The konnector's icon; `StackError('not_found')` without one. */
+    icon(slug: string): Promise<{ contentType: string; data: Buffer }>;
   };
   accounts: {
     list(): Promise<Account[]>;

@@ -36,6 +36,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       id,
       accountId,
       konnector: 'demo',
+      konnectorVersion: null,
       mode: 'manual',
       status: 'queued',
       loginStatus: 'pending',
@@ -92,7 +93,12 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(await s.jobs.insertIfNoActive(job('j2', 'a1')), false, 'a second active job is refused');
       assert.equal(await s.jobs.insertIfNoActive(job('j3', 'a2')), true, 'other accounts are independent');
       assert.equal((await s.jobs.active('a1'))?.id, 'j1');
-      assert.equal(await s.jobs.transition('j1', ['queued'], { status: 'running', startedAt: t0 }), true);
+      assert.equal(await s.jobs.get('j1').then((j) => j?.konnectorVersion), null, 'no version before it runs');
+      assert.equal(
+        await s.jobs.transition('j1', ['queued'], { status: 'running', startedAt: t0, konnectorVersion: '0.2.0' }),
+        true,
+      );
+      assert.equal((await s.jobs.get('j1'))?.konnectorVersion, '0.2.0', 'the version it ran is kept');
       assert.equal(await s.jobs.transition('j1', ['queued'], { status: 'running' }), false, 'not queued any more');
       await s.jobs.incrementFilesSaved('j1');
       await s.jobs.incrementFilesSaved('j1');

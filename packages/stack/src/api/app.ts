@@ -15,6 +15,7 @@ import { docsPage, openApiDocument } from './openapi.js';
 import { RequestValidationError, RouteTable } from './route.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
+import { konnectorRoutes } from './routes/konnector-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { eventStreams } from './sse.js';
 
@@ -49,6 +50,10 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
     ajv: { customOptions: { strict: false } },
   });
   await app.register(fastifyCookie);
+  // A konnector package is posted as its raw bytes; the routes that take one set their own limit.
+  app.addContentTypeParser(['application/gzip', 'application/octet-stream'], { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -62,7 +67,7 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
     const send = (status: number, body: ApiError, headers: Record<string, string> = {}) =>
       reply.code(status).headers(headers).send(body);
     if (error instanceof ApiHttpError)
-      return send(error.status, { error: error.error, message: error.message }, error.headers);
+      return send(error.status, { ...error.extra, error: error.error, message: error.message }, error.headers);
     if (error instanceof RequestValidationError) {
       return send(error.status, { error: 'invalid', message: error.message, details: error.issues });
     }
@@ -103,6 +108,7 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
     sessionTtlMs: options.sessionTtlMs ?? 7 * 24 * 3600_000,
     now,
   });
+  konnectorRoutes(routes, stack);
   accountRoutes(routes, stack);
   jobRoutes(routes, stack, streams);
 

@@ -26,6 +26,8 @@ export class ApiHttpError extends Error {
     readonly error: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** More fields of the error body (a refused package's `problems`, say). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }

@@ -52,7 +52,14 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
       responses,
       security: route.access === 'public' ? [] : [{ session: [] }, { token: [] }],
     };
-    if (route.body) {
+    if (route.body && route.bodyContentType) {
+      operation.requestBody = {
+        required: true,
+        content: Object.fromEntries(
+          route.bodyContentType.map((type) => [type, { schema: { type: 'string', contentMediaType: type } }]),
+        ),
+      };
+    } else if (route.body) {
       operation.requestBody = {
         required: true,
         content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
@@ -100,8 +107,8 @@ export function docsPage(document: JsonSchema): string {
       const body = operation.requestBody
         ? `<details><summary>body</summary><pre>${escapeHtml(
             JSON.stringify(
-              (operation.requestBody as { content: Record<string, { schema: unknown }> }).content['application/json']
-                ?.schema,
+              Object.values((operation.requestBody as { content: Record<string, { schema: unknown }> }).content)[0]
+                ?.schema ?? null,
               null,
               2,
             ),

@@ -22,6 +22,10 @@ export type RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   params?: P;
   query?: Q;
   body?: B;
+  /** The body's content type when it is not JSON (raw bytes: the schema sees a Buffer). */
+  bodyContentType?: string[];
+  /** Bytes; default the app's (1 MiB). */
+  bodyLimit?: number;
   /** The status of a success; the handler may set another with reply.code(). */
   status?: number;
   responses: Record<number, ResponseSpec>;
@@ -75,6 +79,7 @@ export class RouteTable {
       method: spec.method,
       url: spec.url,
       config: { access: spec.access ?? 'authenticated' },
+      ...(spec.bodyLimit !== undefined ? { bodyLimit: spec.bodyLimit } : {}),
       handler: async (request, reply) => {
         const params = parse(spec.params, request.params, 'params');
         const query = parse(spec.query, request.query, 'query');

@@ -33,6 +33,7 @@ export class AccountService {
 
   async create(input: { konnector: string; label?: string; fields: Record<string, string> }): Promise<Account> {
     const { storage, registry, keyring, clock } = this.ctx;
+    registry.refresh();
     const konnector = registry.get(input.konnector);
     if (!konnector)
       throw new StackError('invalid', `konnector ${input.konnector} is not installed`, { path: 'konnector' });

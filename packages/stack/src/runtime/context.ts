@@ -29,12 +29,15 @@ export type StackContext = {
   promptBus: PromptBus;
   logger: Logger;
   clock: Clock;
+  /** Called when a job no longer uses its konnector's folder (the stack prunes old versions then). */
+  onJobEnded?: () => void;
 };
 
 export const jobView = (j: JobRecord): Job => ({
   id: j.id,
   accountId: j.accountId,
   konnector: j.konnector,
+  konnectorVersion: j.konnectorVersion,
   mode: j.mode,
   status: j.status,
   loginStatus: j.loginStatus,

@@ -10,7 +10,8 @@ import {
 import { reduceSkipPolicy } from '../core/skip-policy.js';
 import { StackError } from '../errors.js';
 import { spawnKonnector, type CancelReason, type RunningKonnector } from '../runner/spawn-konnector.js';
-import type { JobRecord } from '../storage/stores.js';
+import type { InstalledKonnector } from '../registry/registry.js';
+import type { AccountRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
 import { jobView, publishAccount, publishJob, publishPrompt, type StackContext } from './context.js';
 import { createJobHost, type JobHost } from './job-host.js';
@@ -47,12 +48,14 @@ export class JobService {
     if (this.#closing) throw new StackError('conflict', 'the stack is shutting down: no new jobs');
     const account = await storage.accounts.get(accountId);
     if (!account) throw new StackError('not_found', `no account ${accountId}`);
+    registry.refresh();
     if (!registry.get(account.konnector))
       throw new StackError('invalid', `konnector ${account.konnector} is not installed`);
     const job: JobRecord = {
       id: randomUUID(),
       accountId,
       konnector: account.konnector,
+      konnectorVersion: null,
       mode,
       status: 'queued',
       loginStatus: 'pending',
@@ -159,18 +162,48 @@ export class JobService {
   }
 
   async #run(id: string, entry: Active): Promise<void> {
-    const { storage, registry, clock, config, logger } = this.#ctx;
+    const { storage, registry, clock } = this.#ctx;
     const startedAt = iso(clock.now());
-    if (!(await storage.jobs.transition(id, ['queued'], { status: 'running', startedAt }))) return;
-    const job = (await storage.jobs.get(id))!;
-    entry.job = job;
-    await publishJob(this.#ctx, id);
-    const account = await storage.accounts.get(job.accountId);
-    const konnector = registry.get(job.konnector);
-    if (!account || !konnector) {
-      await this.#finalize(job, account ? 'UNKNOWN_ERROR' : 'USER_ACTION_NEEDED.ACCOUNT_REMOVED', initialLoginState);
-      return;
+    const queued = await storage.jobs.get(id);
+    if (!queued) return;
+    // The konnector is read again now: the version installed at this moment is the one this job runs,
+    // and its folder stays (a newer install or an uninstall does not remove it) until the job ends.
+    const lease = registry.acquire(queued.konnector);
+    try {
+      const konnectorVersion = lease?.konnector.manifest.version ?? null;
+      if (!(await storage.jobs.transition(id, ['queued'], { status: 'running', startedAt, konnectorVersion }))) return;
+      const job = (await storage.jobs.get(id))!;
+      entry.job = job;
+      await publishJob(this.#ctx, id);
+      const account = await storage.accounts.get(job.accountId);
+      if (!account || !lease) {
+        if (!lease) {
+          await storage.logs.append({
+            jobId: id,
+            seq: 0,
+            level: 'error',
+            message: `konnector ${job.konnector} is not installed (any more)`,
+            at: startedAt,
+          });
+        }
+        await this.#finalize(job, account ? 'UNKNOWN_ERROR' : 'USER_ACTION_NEEDED.ACCOUNT_REMOVED', initialLoginState);
+        return;
+      }
+      await this.#runKonnector(id, entry, job, account, lease.konnector);
+    } finally {
+      lease?.release();
+      this.#ctx.onJobEnded?.();
     }
+  }
+
+  async #runKonnector(
+    id: string,
+    entry: Active,
+    job: JobRecord,
+    account: AccountRecord,
+    konnector: InstalledKonnector,
+  ): Promise<void> {
+    const { storage, clock, config, logger } = this.#ctx;
 
     // The 8-second rule: a pure reducer; this shell applies its effects (status writes, wake-ups).
     let login: LoginState = initialLoginState;

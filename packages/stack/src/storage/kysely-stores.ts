@@ -132,6 +132,7 @@ function toJob(row: Selectable<JobsTable>): JobRecord {
     id: row.id,
     accountId: row.account_id,
     konnector: row.konnector,
+    konnectorVersion: row.konnector_version ?? null,
     mode: row.mode as RunMode,
     status: row.status as JobStatus,
     loginStatus: row.login_status as LoginStatus,
@@ -151,6 +152,7 @@ function jobValues(p: Partial<JobRecord>): Partial<JobsTable> {
   if (p.filesSaved !== undefined) v.files_saved = p.filesSaved;
   if (p.startedAt !== undefined) v.started_at = p.startedAt;
   if (p.endedAt !== undefined) v.ended_at = p.endedAt;
+  if (p.konnectorVersion !== undefined) v.konnector_version = p.konnectorVersion;
   return v;
 }
 
@@ -164,6 +166,7 @@ function jobStore(db: Kysely<Database>): JobStore {
             id: j.id,
             account_id: j.accountId,
             konnector: j.konnector,
+            konnector_version: j.konnectorVersion,
             mode: j.mode,
             status: j.status,
             login_status: j.loginStatus,

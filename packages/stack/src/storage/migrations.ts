@@ -120,6 +120,12 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_job_konnector_version': {
+      // The konnector version each job ran: installs change it between jobs.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('jobs').addColumn('konnector_version', 'text').execute();
+      },
+    },
   };
 }
 

@@ -40,6 +40,7 @@ export interface JobsTable {
   id: string;
   account_id: string;
   konnector: string;
+  konnector_version: string | null;
   mode: string;
   status: string;
   login_status: string;

@@ -51,6 +51,8 @@ export type JobRecord = {
   id: string;
   accountId: string;
   konnector: string;
+  /** Set when the job starts running: the version of the konnector it runs. */
+  konnectorVersion: string | null;
   mode: RunMode;
   status: JobStatus;
   loginStatus: LoginStatus;
@@ -61,7 +63,7 @@ export type JobRecord = {
   endedAt: string | null;
 };
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'loginStatus' | 'error' | 'filesSaved' | 'startedAt' | 'endedAt'>
+  Pick<JobRecord, 'status' | 'loginStatus' | 'error' | 'filesSaved' | 'startedAt' | 'endedAt' | 'konnectorVersion'>
 >;
 
 export const ACTIVE_JOB_STATUSES: JobStatus[] = ['queued', 'running'];

@@ -9,12 +9,14 @@ import {
   type Job,
   type JobLogLine,
   type KonnectorInfo,
+  type KonnectorProblem,
   type Prompt,
   type StackEvent,
   type Trigger,
   type TwoFaType,
 } from '@gleaner/contracts';
 import { StackError } from '../../src/errors.js';
+import { compareVersions, PackageError, readKonnectorPackage } from '../../src/registry/index.js';
 import type { Stack } from '../../src/stack.js';
 
 type StoredAccount = Omit<Account, 'lastJob' | 'prompt' | 'fields' | 'secretFieldsSet'> & {
@@ -28,11 +30,11 @@ const KONNECTOR: KonnectorInfo = {
   version: '1.0.0',
   description: 'A test shop',
   twofa: ['sms'],
-  source: 'development',
   fields: {
     login: { type: 'text', required: true, advanced: false },
     password: { type: 'password', required: true, advanced: false },
   },
+  source: 'development',
 };
 
 /**
@@ -89,9 +91,56 @@ export class MemoryStack implements Stack {
     this.#emit({ type: 'account.updated', account: this.#view(this.#account(id)) });
   }
 
+  /** Installed packages, read with the real package reader; the built-in shop is a development one. */
+  readonly installed = new Map<string, { info: KonnectorInfo; icon: { contentType: string; data: Buffer } | null }>();
+
   konnectors = {
-    list: (): KonnectorInfo[] => [KONNECTOR],
-    get: (slug: string): KonnectorInfo | undefined => (slug === KONNECTOR.slug ? KONNECTOR : undefined),
+    list: (): KonnectorInfo[] => [KONNECTOR, ...[...this.installed.values()].map((k) => k.info)],
+    get: (slug: string): KonnectorInfo | undefined =>
+      slug === KONNECTOR.slug ? KONNECTOR : this.installed.get(slug)?.info,
+    problems: (): KonnectorProblem[] => [],
+    install: async (tgz: Buffer, options: { force?: boolean } = {}) => {
+      let pkg;
+      try {
+        pkg = readKonnectorPackage(tgz);
+      } catch (error) {
+        if (error instanceof PackageError) throw new StackError('invalid', error.message, { problems: error.problems });
+        throw error;
+      }
+      const { manifest } = pkg;
+      const previous = this.installed.get(manifest.slug)?.info.version ?? null;
+      if (previous !== null && !options.force && compareVersions(manifest.version, previous) <= 0)
+        throw new StackError('conflict', `${manifest.slug} ${previous} is installed: force to downgrade or reinstall`);
+      const info: KonnectorInfo = {
+        slug: manifest.slug,
+        name: manifest.name,
+        version: manifest.version,
+        description: manifest.description,
+        twofa: manifest.twofa,
+        fields: manifest.fields,
+        source: 'installed',
+        ...(manifest.icon ? { icon: `/api/konnectors/${manifest.slug}/icon` } : {}),
+      };
+      const icon = manifest.icon
+        ? { contentType: manifest.icon.endsWith('.svg') ? 'image/svg+xml' : 'image/png', data: pkg.files.get(manifest.icon)! }
+        : null;
+      this.installed.set(manifest.slug, { info, icon });
+      return { konnector: info, previousVersion: previous };
+    },
+    uninstall: async (slug: string, options: { force?: boolean } = {}) => {
+      if (!this.installed.has(slug)) throw new StackError('not_found', `konnector ${slug} is not installed`);
+      const accounts = [...this.accountsById.values()].filter((a) => a.konnector === slug).length;
+      if (accounts > 0 && !options.force)
+        throw new StackError('conflict', `konnector ${slug} is used by ${accounts} account(s): remove them first, or force`, {
+          accounts,
+        });
+      this.installed.delete(slug);
+    },
+    icon: async (slug: string) => {
+      const icon = this.installed.get(slug)?.icon;
+      if (!icon) throw new StackError('not_found', `konnector ${slug} has no icon`);
+      return icon;
+    },
   };
 
   accounts = {
@@ -153,6 +202,7 @@ export class MemoryStack implements Stack {
         id: randomUUID(),
         accountId,
         konnector: account.konnector,
+        konnectorVersion: this.konnectors.get(account.konnector)?.version ?? null,
         mode,
         status: 'running',
         loginStatus: 'pending',

@@ -5,18 +5,15 @@ import {
   CreateAccountBody,
   FileInfo,
   Job,
-  KonnectorInfo,
   StartJobBody,
   Trigger,
   UpdateAccountBody,
   UpdateTriggerBody,
 } from '@gleaner/contracts';
 import type { Stack } from '../../stack.js';
-import { ApiHttpError } from '../auth.js';
 import type { RouteTable } from '../route.js';
 
 export const IdParams = z.strictObject({ id: z.string().min(1).max(200) });
-const SlugParams = z.strictObject({ slug: z.string().min(1).max(200) });
 export const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).optional() });
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -38,30 +35,8 @@ export function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(basename(name))}`;
 }
 
-/** Konnectors, accounts, their triggers and files. */
+/** Accounts, their triggers and files. */
 export function accountRoutes(routes: RouteTable, stack: Stack): void {
-  routes.add({
-    method: 'GET',
-    url: '/api/konnectors',
-    summary: 'Lists the installed konnectors',
-    tag: 'konnectors',
-    responses: { 200: { description: 'The konnectors', schema: z.array(KonnectorInfo) } },
-    handler: async () => stack.konnectors.list(),
-  });
-  routes.add({
-    method: 'GET',
-    url: '/api/konnectors/:slug',
-    summary: 'One konnector',
-    tag: 'konnectors',
-    params: SlugParams,
-    responses: { 200: { description: 'The konnector', schema: KonnectorInfo }, 404: { description: 'Not installed' } },
-    handler: async ({ params }) => {
-      const konnector = stack.konnectors.get(params.slug);
-      if (!konnector) throw new ApiHttpError(404, 'not_found', `no konnector ${params.slug}`);
-      return konnector;
-    },
-  });
-
   routes.add({
     method: 'GET',
     url: '/api/accounts',
