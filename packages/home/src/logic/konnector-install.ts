@@ -91,6 +91,12 @@ export function accountsUsing(count: number, what = 'it'): string {
   return count === 1 ? `1 account uses ${what}.` : `${count} accounts use ${what}.`;
 }
 
+/** The removal dialog's warning when accounts still use the konnector (the stack's 409). */
+export function removeInUseSentence(count: number, name: string): string {
+  const who = count === 1 ? 'that account stops' : 'those accounts stop';
+  return `${accountsUsing(count, name)} Removed anyway, ${who} running until ${name} is installed again; ${count === 1 ? 'its' : 'their'} documents stay.`;
+}
+
 /** What the upload is doing, for the progress line: the share sent, then the server's check. */
 export function uploadStatus(loaded: number, total: number): { percent: number; label: string } {
   if (total <= 0) return { percent: 0, label: 'Uploading…' };

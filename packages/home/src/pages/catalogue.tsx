@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { api, describeError } from '../api/client.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { KonnectorIcon, PageTitle } from '../components/layout.js';
-import { accountsUsing } from '../logic/konnector-install.js';
+import { removeInUseSentence } from '../logic/konnector-install.js';
 import { paths } from '../logic/routes.js';
 import { Link } from '../router.js';
 import { loadKonnectors } from '../state/actions.js';
@@ -123,11 +123,7 @@ function RemoveDialog({ konnector, onClose }: { konnector: KonnectorInfo; onClos
       {inUse === null ? (
         <p>Its package is deleted from this server. You can install it again later.</p>
       ) : (
-        <p data-testid="remove-in-use">
-          {accountsUsing(inUse, konnector.name)} Removed anyway,{' '}
-          {inUse === 1 ? 'that account stops' : 'those accounts stop'} running until {konnector.name} is installed
-          again; their documents stay.
-        </p>
+        <p data-testid="remove-in-use">{removeInUseSentence(inUse, konnector.name)}</p>
       )}
       {error && (
         <p className="inline-error" role="alert">

@@ -156,7 +156,8 @@ function InstallResult({ outcome, onForce }: { outcome: InstallOutcome; onForce:
     <div className="notice notice-error" role="alert" data-testid="install-result" data-outcome="refused">
       <div className="notice-body">
         <p className="notice-title">This package was refused; nothing was installed</p>
-        <p>{outcome.message}</p>
+        {/* The server's sentence lists the same problems: shown only when there is no list. */}
+        {outcome.problems.length === 0 && <p>{outcome.message}</p>}
         {outcome.problems.length > 0 && (
           <ul className="problems" aria-label="Problems found in the package">
             {outcome.problems.map((problem, i) => (

@@ -117,12 +117,19 @@ void test('a konnector installed through Home’s file picker: its version repla
   await shots.shot('downgrade');
   await result.getByRole('button', { name: 'Install anyway' }).click();
   await page.getByText('Forge 0.1.0 installed, replacing 0.2.0.').waitFor();
-  assert.match(await install(v020), /Forge 0\.2\.0 installed, replacing 0\.1\.0\./);
+  // This time by keyboard: from the file input, Tab reaches Install and Enter sends it.
+  await picker.setInputFiles(v020);
+  await picker.focus();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Install');
+  await page.keyboard.press('Enter');
+  await page.getByText('Forge 0.2.0 installed, replacing 0.1.0.').waitFor();
 
   // Bad packages: refused in words, naming what is wrong, and nothing of them kept.
   const refused = await install(broken);
   assert.equal(await result.getAttribute('data-outcome'), 'refused', refused);
   assert.match(refused, /This package was refused; nothing was installed/);
+  assert.match(refused, /manifest\.twofa\.0/, 'the field is named');
   const problems = await page.getByTestId('package-problem').allTextContents();
   assert.ok(
     problems.some((p) => /twofa/.test(p)),

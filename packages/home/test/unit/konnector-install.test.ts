@@ -8,6 +8,7 @@ import {
   installedSentence,
   installOutcome,
   PACKAGE_MAX_BYTES,
+  removeInUseSentence,
   uninstallOutcome,
   uploadStatus,
 } from '../../src/logic/konnector-install.js';
@@ -86,6 +87,14 @@ test('a removal is done on 204, in use on 409 with the count', () => {
   assert.equal(uninstallOutcome(404, {}), null);
   assert.equal(accountsUsing(1, 'GitHub'), '1 account uses GitHub.');
   assert.equal(accountsUsing(3), '3 accounts use it.');
+  assert.equal(
+    removeInUseSentence(1, 'Forge'),
+    '1 account uses Forge. Removed anyway, that account stops running until Forge is installed again; its documents stay.',
+  );
+  assert.match(
+    removeInUseSentence(2, 'Forge'),
+    /^2 accounts use Forge\. .*those accounts stop.*their documents stay\.$/,
+  );
 });
 
 test('a chosen file is checked before it is sent, naming the file and the limit', () => {
