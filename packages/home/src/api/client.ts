@@ -1,4 +1,13 @@
-import type { Account, AnswerOutcome, FileInfo, Job, JobLogLine, KonnectorInfo, Trigger } from '@gleaner/contracts';
+import type {
+  Account,
+  AnswerOutcome,
+  FileInfo,
+  Job,
+  JobLogLine,
+  KonnectorInfo,
+  KonnectorProblem,
+  Trigger,
+} from '@gleaner/contracts';
 import { answerOutcome } from '../logic/answer-outcome.js';
 import {
   installOutcome,
@@ -94,6 +103,10 @@ export class ApiClient {
   // Catalogue and accounts
   konnectors(): Promise<KonnectorInfo[]> {
     return this.request<unknown>('GET', '/api/konnectors').then((r) => unwrap<KonnectorInfo>(r, 'konnectors'));
+  }
+  /** Konnectors the stack found but refused, or installed ones hidden by a development folder of the same slug. */
+  konnectorProblems(): Promise<KonnectorProblem[]> {
+    return this.request<unknown>('GET', '/api/konnector-problems').then((r) => unwrap<KonnectorProblem>(r, 'problems'));
   }
   /**
    * Installs a konnector package (the .tgz that `gleaner pack` wrote). The outcome says whether it was

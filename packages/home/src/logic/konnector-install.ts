@@ -85,6 +85,17 @@ export function installedSentence(konnector: Pick<KonnectorInfo, 'name' | 'versi
   return `${what} installed, replacing ${previous}.`;
 }
 
+/**
+ * True when the konnector just installed is not the one jobs will use: a development folder of the same
+ * slug wins over an installed package.
+ */
+export function hiddenByDevelopment(
+  installed: Pick<KonnectorInfo, 'slug'>,
+  listed: readonly Pick<KonnectorInfo, 'slug' | 'source'>[] | null,
+): boolean {
+  return listed?.some((k) => k.slug === installed.slug && k.source === 'development') ?? false;
+}
+
 /** "1 account uses GitHub.", "3 accounts use it.", "No account uses it." */
 export function accountsUsing(count: number, what = 'it'): string {
   if (count === 0) return `No account uses ${what}.`;

@@ -1,5 +1,5 @@
-import type { KonnectorInfo } from '@gleaner/contracts';
-import { useState } from 'react';
+import type { KonnectorInfo, KonnectorProblem } from '@gleaner/contracts';
+import { useEffect, useState } from 'react';
 import { api, describeError } from '../api/client.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { KonnectorIcon, PageTitle } from '../components/layout.js';
@@ -17,7 +17,19 @@ const SOURCE_LABEL: Record<KonnectorInfo['source'], string> = {
 
 export function CataloguePage() {
   const konnectors = useHome((s) => s.konnectors);
-  const [removing, setRemoving] = useState<KonnectorInfo | null>(null);
+  const [removing, setRemoving] = useState<Removing | null>(null);
+  const [problems, setProblems] = useState<KonnectorProblem[]>([]);
+  useEffect(() => {
+    // Read again whenever the list changes (an install or a removal can add or clear a problem).
+    let live = true;
+    api
+      .konnectorProblems()
+      .then((found) => live && setProblems(found))
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [konnectors]);
   return (
     <div className="page">
       <div className="page-head">
@@ -40,9 +52,19 @@ export function CataloguePage() {
       ) : (
         <ul className="konnector-grid" aria-label="Available konnectors">
           {konnectors.map((k) => (
-            <KonnectorCard key={k.slug} konnector={k} onRemove={() => setRemoving(k)} />
+            <KonnectorCard
+              key={k.slug}
+              konnector={k}
+              onRemove={() => setRemoving({ slug: k.slug, name: k.name, title: `${k.name} ${k.version}` })}
+            />
           ))}
         </ul>
+      )}
+      {problems.length > 0 && (
+        <ProblemList
+          problems={problems}
+          onRemove={(slug) => setRemoving({ slug, name: slug, title: `the installed ${slug}` })}
+        />
       )}
       {removing && <RemoveDialog konnector={removing} onClose={() => setRemoving(null)} />}
     </div>
@@ -85,11 +107,42 @@ function KonnectorCard({ konnector: k, onRemove }: { konnector: KonnectorInfo; o
   );
 }
 
+/** The konnectors the stack found but does not offer, each with what is wrong, for the person who installs them. */
+function ProblemList({ problems, onRemove }: { problems: KonnectorProblem[]; onRemove: (slug: string) => void }) {
+  return (
+    <section className="section" aria-labelledby="konnector-problems-title">
+      <h2 id="konnector-problems-title">Not available</h2>
+      <ul className="card pad konnector-problems" data-testid="konnector-problems">
+        {problems.map((p, i) => (
+          <li key={i} data-testid="konnector-problem">
+            <strong>{p.slug ?? p.dir}</strong> <span className="muted">({SOURCE_LABEL[p.source].toLowerCase()})</span>
+            <ul className="problems">
+              {p.problems.map((problem, j) => (
+                <li key={j}>
+                  <code>{problem.path}</code> {problem.message}
+                </li>
+              ))}
+            </ul>
+            {p.source === 'installed' && p.slug && (
+              <button type="button" className="button small danger-outline" onClick={() => onRemove(p.slug as string)}>
+                Remove<span className="visually-hidden"> the installed {p.slug}</span>
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 /**
  * Asks before removing; when the stack answers that accounts still use the konnector, says how many and
  * offers to remove it anyway (those accounts then stop running).
  */
-function RemoveDialog({ konnector, onClose }: { konnector: KonnectorInfo; onClose: () => void }) {
+/** What the removal dialog is about: the slug sent, the name in its sentences, the title's words. */
+type Removing = { slug: string; name: string; title: string };
+
+function RemoveDialog({ konnector, onClose }: { konnector: Removing; onClose: () => void }) {
   const [inUse, setInUse] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -113,7 +166,7 @@ function RemoveDialog({ konnector, onClose }: { konnector: KonnectorInfo; onClos
   return (
     <ConfirmDialog
       open
-      title={`Remove ${konnector.name} ${konnector.version}?`}
+      title={`Remove ${konnector.title}?`}
       confirmLabel={inUse === null ? 'Remove' : 'Remove anyway'}
       danger
       busy={busy}

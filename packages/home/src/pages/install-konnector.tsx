@@ -4,6 +4,7 @@ import { KonnectorIcon, PageTitle } from '../components/layout.js';
 import {
   checkPackageFile,
   formatBytes,
+  hiddenByDevelopment,
   installedSentence,
   PACKAGE_MAX_BYTES,
   uploadStatus,
@@ -12,6 +13,7 @@ import {
 import { paths } from '../logic/routes.js';
 import { Link } from '../router.js';
 import { loadKonnectors } from '../state/actions.js';
+import { useHome } from '../state/store.js';
 import { twoFaKindsSentence } from '../twofa-text.js';
 
 type Phase =
@@ -118,14 +120,22 @@ export function InstallKonnectorPage() {
 }
 
 function InstallResult({ outcome, onForce }: { outcome: InstallOutcome; onForce: () => void }) {
+  const listed = useHome((s) => s.konnectors);
   if (outcome.kind === 'installed') {
     const { konnector, previousVersion } = outcome;
+    const hidden = hiddenByDevelopment(konnector, listed);
     return (
       <div className="notice notice-success" role="status" data-testid="install-result" data-outcome="installed">
         <KonnectorIcon name={konnector.name} src={konnector.icon} />
         <div className="notice-body">
           <p className="notice-title">{installedSentence(konnector, previousVersion)}</p>
           <p>{twoFaKindsSentence(konnector.twofa)}</p>
+          {hidden && (
+            <p data-testid="install-hidden">
+              A development folder with the same slug ({konnector.slug}) is loaded on this server: jobs use it, not this
+              package, until it is removed from the stack’s konnector folders.
+            </p>
+          )}
         </div>
         <div className="notice-actions">
           <Link to={paths.add(konnector.slug)} className="button primary">

@@ -85,6 +85,14 @@ void test('a konnector installed through Home’s file picker: its version repla
     ]),
   );
   const notes = write('notes.txt', Buffer.from('not a package'));
+  // The same slug as the demo's development folder: installed, but not the one jobs use.
+  const shadow = write(
+    'github-9.0.0.tgz',
+    writeKonnectorPackage({
+      manifest: { ...MANIFEST, slug: 'github', name: 'GitHub', version: '9.0.0' },
+      bundle: BUNDLE,
+    }),
+  );
 
   await signIn(page, demo.url);
   await page.getByRole('navigation').getByRole('link', { name: 'Add an account' }).click();
@@ -188,4 +196,27 @@ void test('a konnector installed through Home’s file picker: its version repla
   const listed = await api<{ konnectors?: KonnectorInfo[] } | KonnectorInfo[]>(page, 'GET', '/api/konnectors');
   const slugs = (Array.isArray(listed.body) ? listed.body : (listed.body.konnectors ?? [])).map((k) => k.slug);
   assert.ok(!slugs.includes('forge'), `forge is gone from ${slugs.join(', ')}`);
+
+  // A package whose slug a development folder already has: said at once, listed under Not available, removable.
+  await page.getByRole('link', { name: 'Install a konnector' }).click();
+  const shadowed = await install(shadow);
+  assert.match(shadowed, /GitHub 9\.0\.0 installed\./);
+  await result.getByTestId('install-hidden').waitFor();
+  await page.getByRole('link', { name: 'See all websites' }).click();
+  const problem = page.getByTestId('konnector-problem');
+  await problem.waitFor();
+  assert.match((await problem.textContent()) ?? '', /github.*hidden by the development folder/);
+  assert.equal(
+    await github.getByTestId('konnector-version').textContent(),
+    'Version 0.1.0',
+    'the development one is listed',
+  );
+  await shots.shot('hidden-by-development');
+  await problem.getByRole('button', { name: 'Remove the installed github' }).click();
+  await page
+    .getByRole('dialog', { name: 'Remove the installed github?' })
+    .getByRole('button', { name: 'Remove', exact: true })
+    .click();
+  await page.getByTestId('konnector-problems').waitFor({ state: 'detached' });
+  assert.ok(!existsSync(join(installedDir, 'github')), 'the installed github is gone from the data folder');
 });

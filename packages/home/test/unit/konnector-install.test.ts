@@ -5,6 +5,7 @@ import {
   accountsUsing,
   checkPackageFile,
   formatBytes,
+  hiddenByDevelopment,
   installedSentence,
   installOutcome,
   PACKAGE_MAX_BYTES,
@@ -134,4 +135,15 @@ test('the kinds of 2FA a konnector handles, in words', () => {
     twoFaKindsSentence(['sms', 'email', 'app_code']),
     'It handles 2FA by SMS code, e-mail code or authenticator app.',
   );
+});
+
+test('an installed package is hidden when a development folder has its slug', () => {
+  const listed = [
+    { slug: 'github', source: 'development' as const },
+    { slug: 'forge', source: 'installed' as const },
+  ];
+  assert.equal(hiddenByDevelopment({ slug: 'github' }, listed), true);
+  assert.equal(hiddenByDevelopment({ slug: 'forge' }, listed), false);
+  assert.equal(hiddenByDevelopment({ slug: 'new' }, listed), false);
+  assert.equal(hiddenByDevelopment({ slug: 'github' }, null), false);
 });
