@@ -10,6 +10,7 @@ import { AddAccountPage } from './pages/add-account.js';
 import { CataloguePage } from './pages/catalogue.js';
 import { ConnectingPage } from './pages/connecting.js';
 import { EditAccountPage } from './pages/edit-account.js';
+import { InstallKonnectorPage } from './pages/install-konnector.js';
 import { SignInPage } from './pages/sign-in.js';
 import { Link, useRoute } from './router.js';
 import { loadAccounts, loadKonnectors } from './state/actions.js';
@@ -63,6 +64,7 @@ export function App() {
     <Layout route={route}>
       {route.page === 'accounts' && <AccountsPage />}
       {route.page === 'catalogue' && <CataloguePage />}
+      {route.page === 'install' && <InstallKonnectorPage />}
       {route.page === 'add' && <AddAccountPage slug={route.slug} />}
       {route.page === 'account' && <AccountPage id={route.id} />}
       {route.page === 'connecting' && <ConnectingPage id={route.id} />}

@@ -57,3 +57,23 @@ export const RETRY_MESSAGE = 'Invalid code, please re-enter it';
 export function codeInputMode(type: TwoFaType | null | undefined): 'numeric' | 'text' {
   return type === 'sms' || type === 'app_code' ? 'numeric' : 'text';
 }
+
+const KIND_LABEL: Record<TwoFaType, string> = {
+  sms: 'SMS code',
+  email: 'e-mail code',
+  app_code: 'authenticator app',
+  app: 'approval in the website’s app',
+};
+
+/** A short name for a kind of 2FA, for the catalogue's tags: "SMS code", "authenticator app". */
+export function twoFaKindLabel(type: TwoFaType): string {
+  return KIND_LABEL[type];
+}
+
+/** The kinds of 2FA a konnector handles, in one sentence. */
+export function twoFaKindsSentence(types: readonly TwoFaType[]): string {
+  if (types.length === 0) return 'It signs in without a second factor.';
+  const labels = types.map(twoFaKindLabel);
+  const last = labels.pop() as string;
+  return `It handles 2FA by ${labels.length ? `${labels.join(', ')} or ${last}` : last}.`;
+}

@@ -1,5 +1,20 @@
-import type { Account, AnswerOutcome, FileInfo, Job, JobLogLine, KonnectorInfo, Trigger } from '@gleaner/contracts';
+import type {
+  Account,
+  AnswerOutcome,
+  FileInfo,
+  Job,
+  JobLogLine,
+  KonnectorInfo,
+  KonnectorProblem,
+  Trigger,
+} from '@gleaner/contracts';
 import { answerOutcome } from '../logic/answer-outcome.js';
+import {
+  installOutcome,
+  uninstallOutcome,
+  type InstallOutcome,
+  type UninstallOutcome,
+} from '../logic/konnector-install.js';
 
 /** A non-2xx answer of the API, with its stable `error` code and a sentence for people. */
 export class ApiRequestError extends Error {
@@ -7,6 +22,8 @@ export class ApiRequestError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The answer's JSON body, for the callers that read more than the code (problems, counts). */
+    readonly body: unknown = undefined,
   ) {
     super(message);
     this.name = 'ApiRequestError';
@@ -59,7 +76,7 @@ export class ApiClient {
       body: body === undefined ? null : JSON.stringify(body),
     });
     if (response.status === 401 && !opts.allow401) this.hooks.onSignedOut();
-    if (!response.ok) throw await toError(response);
+    if (!response.ok) throw errorFrom(response.status, await readJson(response));
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     return (text ? JSON.parse(text) : undefined) as T;
@@ -86,6 +103,36 @@ export class ApiClient {
   // Catalogue and accounts
   konnectors(): Promise<KonnectorInfo[]> {
     return this.request<unknown>('GET', '/api/konnectors').then((r) => unwrap<KonnectorInfo>(r, 'konnectors'));
+  }
+  /** Konnectors the stack found but refused, or installed ones hidden by a development folder of the same slug. */
+  konnectorProblems(): Promise<KonnectorProblem[]> {
+    return this.request<unknown>('GET', '/api/konnector-problems').then((r) => unwrap<KonnectorProblem>(r, 'problems'));
+  }
+  /**
+   * Installs a konnector package (the .tgz that `gleaner pack` wrote). The outcome says whether it was
+   * installed, refused (with the problems) or needs `force` (a downgrade, the same version again).
+   * Sent with XMLHttpRequest, the one browser API that reports upload progress.
+   */
+  async installKonnector(
+    file: Blob,
+    { force = false, onProgress }: { force?: boolean; onProgress?: (loaded: number, total: number) => void } = {},
+  ): Promise<InstallOutcome> {
+    const { status, body } = await this.upload(`/api/konnectors${force ? '?force=1' : ''}`, file, onProgress);
+    if (status === 401) this.hooks.onSignedOut();
+    const outcome = installOutcome(status, body);
+    if (!outcome) throw errorFrom(status, body);
+    return outcome;
+  }
+  /** Removes an installed konnector; `in-use` (with the count) when accounts still use it and `force` is off. */
+  async uninstallKonnector(slug: string, { force = false }: { force?: boolean } = {}): Promise<UninstallOutcome> {
+    try {
+      await this.request('DELETE', `/api/konnectors/${enc(slug)}${force ? '?force=1' : ''}`);
+      return { kind: 'removed' };
+    } catch (error) {
+      const outcome = error instanceof ApiRequestError ? uninstallOutcome(error.status, error.body) : null;
+      if (outcome) return outcome;
+      throw error;
+    }
   }
   accounts(): Promise<Account[]> {
     return this.request<unknown>('GET', '/api/accounts').then((r) => unwrap<Account>(r, 'accounts'));
@@ -162,6 +209,36 @@ export class ApiClient {
   cancelPrompt(promptId: string): Promise<unknown> {
     return this.request('POST', `/api/prompts/${enc(promptId)}/cancel`, {});
   }
+
+  private upload(
+    path: string,
+    file: Blob,
+    onProgress?: (loaded: number, total: number) => void,
+  ): Promise<{ status: number; body: unknown }> {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `${this.base}${path}`);
+      xhr.setRequestHeader('accept', 'application/json');
+      xhr.setRequestHeader('content-type', 'application/gzip');
+      if (this.csrfToken) xhr.setRequestHeader('x-csrf-token', this.csrfToken);
+      xhr.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress?.(event.loaded, event.total);
+      };
+      xhr.onload = () => {
+        let body: unknown;
+        try {
+          body = xhr.responseText ? JSON.parse(xhr.responseText) : undefined;
+        } catch {
+          body = undefined;
+        }
+        resolve({ status: xhr.status, body });
+      };
+      // A TypeError, as fetch throws, so that describeError says the server cannot be reached.
+      xhr.onerror = () => reject(new TypeError('network error'));
+      xhr.onabort = () => reject(new TypeError('upload aborted'));
+      xhr.send(file);
+    });
+  }
 }
 
 function enc(value: string): string {
@@ -187,19 +264,24 @@ function pick<T>(body: unknown, key: string): T {
   return body as T;
 }
 
-async function toError(response: Response): Promise<ApiRequestError> {
-  let code = `HTTP_${response.status}`;
-  let message = STATUS_MESSAGES[response.status] ?? `The server answered ${response.status}.`;
+async function readJson(response: Response): Promise<unknown> {
   try {
-    const body = (await response.json()) as { error?: unknown; message?: unknown };
-    if (typeof body.error === 'string') code = body.error;
-    // The server's sentence is kept for 4xx answers (they explain what was wrong with the request).
-    if (typeof body.message === 'string' && body.message && response.status < 500 && response.status !== 401)
-      message = body.message;
+    return await response.json();
   } catch {
-    // Not JSON: keep the generic sentence.
+    return undefined; // Not JSON: the generic sentence is kept.
   }
-  return new ApiRequestError(response.status, code, message);
+}
+
+function errorFrom(status: number, body: unknown): ApiRequestError {
+  let code = `HTTP_${status}`;
+  let message = STATUS_MESSAGES[status] ?? `The server answered ${status}.`;
+  if (body && typeof body === 'object') {
+    const { error, message: sentence } = body as { error?: unknown; message?: unknown };
+    if (typeof error === 'string') code = error;
+    // The server's sentence is kept for 4xx answers (they explain what was wrong with the request).
+    if (typeof sentence === 'string' && sentence && status < 500 && status !== 401) message = sentence;
+  }
+  return new ApiRequestError(status, code, message, body);
 }
 
 export const api = new ApiClient();

@@ -51,6 +51,7 @@ function JobItem({ job }: { job: Job }) {
           <span className="job-what">{summary.text}</span>
           <span className="job-meta">
             {job.mode === 'manual' ? 'Manual' : 'Scheduled'} · {formatDuration(job.startedAt, job.endedAt, now)}
+            {job.konnectorVersion && ` · version ${job.konnectorVersion}`}
           </span>
         </summary>
         {open && (

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { api } from '../api/client.js';
 import { paths, type Route } from '../logic/routes.js';
 import { Link } from '../router.js';
@@ -35,7 +35,7 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
                 </Link>
               </li>
               <li>
-                <Link to={paths.catalogue()} aria-current={current(['catalogue', 'add'])}>
+                <Link to={paths.catalogue()} aria-current={current(['catalogue', 'add', 'install'])}>
                   Add an account
                 </Link>
               </li>
@@ -69,13 +69,18 @@ export function PageTitle({ children, eyebrow }: { children: ReactNode; eyebrow?
   );
 }
 
-export function KonnectorIcon({ name }: { name: string }) {
+/** The konnector's own icon when it has one (and it loads); otherwise its initial on a colour of its name. */
+export function KonnectorIcon({ name, src }: { name: string; src?: string | undefined }) {
+  const [broken, setBroken] = useState<string | null>(null);
+  if (src && broken !== src)
+    return <img className="konnector-icon image" src={src} alt="" onError={() => setBroken(src)} />;
   const letter = name.trim().charAt(0).toUpperCase() || '?';
   let hash = 0;
   for (const ch of name) hash = (hash * 31 + ch.charCodeAt(0)) % 360;
   return (
     <span
       className="konnector-icon"
+      data-testid="icon-placeholder"
       aria-hidden="true"
       style={{ background: `hsl(${hash} 45% 92%)`, color: `hsl(${hash} 45% 30%)` }}
     >

@@ -2,6 +2,7 @@
 export type Route =
   | { page: 'accounts' }
   | { page: 'catalogue' }
+  | { page: 'install' }
   | { page: 'add'; slug: string }
   | { page: 'account'; id: string }
   | { page: 'connecting'; id: string }
@@ -22,6 +23,7 @@ export function parseRoute(pathname: string): Route {
   const [a, b, c] = parts;
   if (parts.length === 0) return { page: 'accounts' };
   if (a === 'add' && parts.length === 1) return { page: 'catalogue' };
+  if (a === 'konnectors' && b === 'install' && parts.length === 2) return { page: 'install' };
   if (a === 'add' && b && parts.length === 2) return { page: 'add', slug: b };
   if (a === 'accounts' && b && parts.length === 2) return { page: 'account', id: b };
   if (a === 'accounts' && b && c === 'connecting' && parts.length === 3) return { page: 'connecting', id: b };
@@ -32,6 +34,7 @@ export function parseRoute(pathname: string): Route {
 export const paths = {
   accounts: () => '/',
   catalogue: () => '/add',
+  install: () => '/konnectors/install',
   add: (slug: string) => `/add/${encodeURIComponent(slug)}`,
   account: (id: string) => `/accounts/${encodeURIComponent(id)}`,
   connecting: (id: string) => `/accounts/${encodeURIComponent(id)}/connecting`,

@@ -63,7 +63,8 @@ export function AccountPage({ id }: { id: string }) {
     );
   }
 
-  const name = konnectors?.find((k) => k.slug === account.konnector)?.name ?? account.konnector;
+  const konnector = konnectors?.find((k) => k.slug === account.konnector);
+  const name = konnector?.name ?? account.konnector;
   const job = account.lastJob;
   const active = job && (job.status === 'queued' || job.status === 'running');
   const lastEnded = jobs?.find((j) => j.endedAt)?.endedAt ?? job?.endedAt ?? null;
@@ -71,7 +72,7 @@ export function AccountPage({ id }: { id: string }) {
   return (
     <div className="page">
       <PageTitle eyebrow={<Link to={paths.accounts()}>← Accounts</Link>}>
-        <KonnectorIcon name={name} /> {name}
+        <KonnectorIcon name={name} src={konnector?.icon} /> {name}
       </PageTitle>
       <div className="account-head">
         <p className="muted account-label">{account.label}</p>

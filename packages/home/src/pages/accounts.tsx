@@ -17,6 +17,7 @@ export function AccountsPage() {
   const now = useNow(30_000);
   const accounts = accountList(accountsById);
   const nameOf = (slug: string) => konnectors?.find((k) => k.slug === slug)?.name ?? slug;
+  const iconOf = (slug: string) => konnectors?.find((k) => k.slug === slug)?.icon;
   const needing = accountsNeedingAction(accounts);
 
   return (
@@ -48,7 +49,13 @@ export function AccountsPage() {
       ) : (
         <ul className="account-grid" aria-label="Accounts">
           {accounts.map((account) => (
-            <AccountCard key={account.id} account={account} name={nameOf(account.konnector)} now={now} />
+            <AccountCard
+              key={account.id}
+              account={account}
+              name={nameOf(account.konnector)}
+              icon={iconOf(account.konnector)}
+              now={now}
+            />
           ))}
         </ul>
       )}
@@ -56,7 +63,17 @@ export function AccountsPage() {
   );
 }
 
-function AccountCard({ account, name, now }: { account: Account; name: string; now: number }) {
+function AccountCard({
+  account,
+  name,
+  icon,
+  now,
+}: {
+  account: Account;
+  name: string;
+  icon: string | undefined;
+  now: number;
+}) {
   const last = account.lastJob?.endedAt ?? account.lastJob?.startedAt ?? null;
   return (
     <li
@@ -64,7 +81,7 @@ function AccountCard({ account, name, now }: { account: Account; name: string; n
       data-testid="account-card"
       data-account-id={account.id}
     >
-      <KonnectorIcon name={name} />
+      <KonnectorIcon name={name} src={icon} />
       <div className="account-card-body">
         <h2>
           <Link to={paths.account(account.id)} className="stretched">

@@ -35,7 +35,7 @@ export function AddAccountPage({ slug }: { slug: string }) {
   return (
     <div className="page narrow">
       <PageTitle eyebrow={<Link to={paths.catalogue()}>← All websites</Link>}>
-        <KonnectorIcon name={konnector.name} /> Connect {konnector.name}
+        <KonnectorIcon name={konnector.name} src={konnector.icon} /> Connect {konnector.name}
       </PageTitle>
       <p className="lead">{konnector.description}</p>
       <div className="card pad">

@@ -30,7 +30,8 @@ export function ConnectingPage({ id }: { id: string }) {
   }, [id]);
 
   if (!account) return <p className="empty">Loading…</p>;
-  const name = konnectors?.find((k) => k.slug === account.konnector)?.name ?? account.konnector;
+  const konnector = konnectors?.find((k) => k.slug === account.konnector);
+  const name = konnector?.name ?? account.konnector;
   const job = account.lastJob;
   const progress = connectProgress(account, job, sawCode.current);
   const filesThisRun = job ? (files ?? []).filter((f) => f.jobId === job.id).length : 0;
@@ -46,7 +47,7 @@ export function ConnectingPage({ id }: { id: string }) {
           </Link>
         }
       >
-        <KonnectorIcon name={name} /> Connecting {name}
+        <KonnectorIcon name={name} src={konnector?.icon} /> Connecting {name}
       </PageTitle>
       <div className="card pad connecting" data-testid="connecting">
         <p className="connecting-headline" role="status" aria-live="polite" data-testid="connecting-headline">

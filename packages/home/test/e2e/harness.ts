@@ -190,6 +190,47 @@ export async function sites<T = unknown>(
   return (await response.json()) as T;
 }
 
+/** The visible form controls of the page that have no accessible name (no label, aria-label or aria-labelledby). */
+export async function unlabelled(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const controls = Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea')).filter(
+      (el) => (el as HTMLInputElement).type !== 'hidden' && el.getClientRects().length > 0,
+    );
+    return controls
+      .filter((el) => {
+        const labels = (el as HTMLInputElement).labels;
+        const labelled = el.getAttribute('aria-labelledby');
+        return (
+          !(labels && labels.length > 0) &&
+          !el.getAttribute('aria-label') &&
+          !(labelled && document.getElementById(labelled))
+        );
+      })
+      .map((el) => el.outerHTML.slice(0, 120));
+  });
+}
+
+/** What the stack's package module gives (shared decision 1), for tests that make konnector packages. */
+export interface PackageWriter {
+  writeKonnectorPackage: (input: {
+    manifest: Record<string, unknown>;
+    bundle: Buffer | string;
+    icon?: { name: 'icon.svg' | 'icon.png'; data: Buffer };
+    readme?: Buffer | string;
+  }) => Buffer;
+  writeTarGz: (
+    entries: { name: string; type?: 'file' | 'directory' | 'symlink'; data?: Buffer; linkname?: string }[],
+  ) => Buffer;
+}
+
+/** `@gleaner/stack`'s package writer, loaded by path from its build (as `startDemo` is). */
+export async function packageWriter(): Promise<PackageWriter> {
+  const stackModule = join(REPO_ROOT, 'packages/stack/dist/src/index.js');
+  if (!existsSync(stackModule))
+    throw new Error(`${stackModule} is missing: build the repository first (npm run build)`);
+  return (await import(stackModule)) as PackageWriter;
+}
+
 /** Types a code in the 2FA dialog and sends it. */
 export async function enterCode(page: Page, code: string): Promise<void> {
   const dialog = page.getByTestId('twofa-dialog');

@@ -1,27 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { ADMIN_PASSWORD, githubTotp, launchBrowser, screenshots, startDemo } from './harness.js';
-
-/** Every visible form control on the page has an accessible name (a label, aria-label or aria-labelledby). */
-async function unlabelled(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const controls = Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea')).filter(
-      (el) => (el as HTMLInputElement).type !== 'hidden' && el.getClientRects().length > 0,
-    );
-    return controls
-      .filter((el) => {
-        const labels = (el as HTMLInputElement).labels;
-        const labelled = el.getAttribute('aria-labelledby');
-        return (
-          !(labels && labels.length > 0) &&
-          !el.getAttribute('aria-label') &&
-          !(labelled && document.getElementById(labelled))
-        );
-      })
-      .map((el) => el.outerHTML.slice(0, 120));
-  });
-}
+import { ADMIN_PASSWORD, githubTotp, launchBrowser, screenshots, startDemo, unlabelled } from './harness.js';
 
 /** Presses Tab until the focused element matches `accessibleText` (its text or label), as a keyboard user would. */
 async function tabTo(page: Page, accessibleText: RegExp, most = 40): Promise<void> {

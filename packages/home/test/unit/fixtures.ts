@@ -8,7 +8,7 @@ export function job(overrides: Partial<Job> = {}): Job {
     id: 'job-1',
     accountId: 'acc-1',
     konnector: 'github',
-    konnectorVersion: null,
+    konnectorVersion: '0.1.0',
     mode: 'manual',
     status: 'running',
     loginStatus: 'pending',

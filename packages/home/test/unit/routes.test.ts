@@ -8,6 +8,7 @@ import { account, iso, job, prompt, T0 } from './fixtures.js';
 test('every page has a URL that parses back to it', () => {
   assert.deepEqual(parseRoute('/'), { page: 'accounts' });
   assert.deepEqual(parseRoute(paths.catalogue()), { page: 'catalogue' });
+  assert.deepEqual(parseRoute(paths.install()), { page: 'install' });
   assert.deepEqual(parseRoute(paths.add('github')), { page: 'add', slug: 'github' });
   assert.deepEqual(parseRoute(paths.account('a b')), { page: 'account', id: 'a b' });
   assert.deepEqual(parseRoute(paths.connecting('x')), { page: 'connecting', id: 'x' });
