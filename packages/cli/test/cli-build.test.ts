@@ -71,7 +71,7 @@ describe('gleaner build and gleaner pack', { concurrency: true }, () => {
     ]);
     await run.waitFor(/Enter the code sent to you by SMS/);
     run.type(`${site.control.lastCode(login)}\n`);
-    await run.waitFor(/run succeeded: 5 file\(s\)/);
+    await run.waitFor(/run succeeded: 5 new file\(s\), 5 in all/);
     assert.equal(await run.exit, 0, run.output());
   });
 

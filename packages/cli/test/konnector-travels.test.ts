@@ -178,7 +178,7 @@ test(
         assert.equal(installed.code, 0, installed.output);
         const tested = await run('npm test in the scaffold', ['npm', 'test'], { cwd: project });
         assert.equal(tested.code, 0, tested.output);
-        assert.match(tested.output, /# pass 1\b/, tested.output);
+        assert.match(tested.output, /# pass 2\b/, tested.output);
         assert.match(tested.output, /# fail 0\b/, tested.output);
       });
 
