@@ -127,4 +127,18 @@ describe('gleaner build and gleaner pack', { concurrency: true }, () => {
     assert.equal(await pack.exit, 2);
     assert.match(pack.output(), /the manifest's icon logo\.svg does not exist/);
   });
+
+  test('gleaner install <folder> builds and packs it, then installs it as gleaner pack would have made it', async () => {
+    await built;
+    const dataDir = mkdtempSync(join(tmpdir(), 'gleaner-install-folder-'));
+    const install = gleaner(['install', konnector, '--data', dataDir]);
+    assert.equal(await install.exit, 0, install.output());
+    assert.match(install.output(), /installed bundled-site 0\.1\.0/);
+    const installed = join(dataDir, 'konnectors', 'bundled-site', '0.1.0');
+    assert.equal(readFileSync(join(dataDir, 'konnectors', 'bundled-site', 'current'), 'utf8').trim(), '0.1.0');
+    assert.deepEqual(readFileSync(join(installed, 'index.mjs')), readFileSync(join(konnector, 'build', 'index.mjs')));
+    const missing = gleaner(['install', join(konnector, 'no-such-thing'), '--data', dataDir]);
+    assert.equal(await missing.exit, 2);
+    assert.match(missing.output(), /no-such-thing: no such file or folder/);
+  });
 });

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { packKonnector } from './pack.js';
 import {
   installIntoDataFolder,
   listDataFolderKonnectors,
@@ -24,25 +25,32 @@ function refused(error: unknown): number {
 export const installCommand = defineCommand({
   name: 'install',
   summary: 'install a konnector package (.tgz) into the data folder',
-  usage: 'gleaner install <package.tgz> [--data DIR] [--force]',
+  usage: 'gleaner install <package.tgz | folder> [--data DIR] [--force]',
   description: [
     'Checks the package whole (manifest, sizes, digests, no link or path leaving it) and installs it as',
     '<data>/konnectors/<slug>/<version>/. A newer version becomes current for the next job; running jobs',
     'finish on theirs. Works while `gleaner serve` runs on the folder. A package is what `gleaner pack`',
-    'makes.',
+    'makes; a konnector folder is built and packed first, as `gleaner pack` would.',
   ].join('\n'),
-  args: [{ name: 'package.tgz', description: 'the konnector package', type: 'file' }],
+  args: [{ name: 'package.tgz | folder', description: 'the konnector package, or a konnector folder', type: 'path' }],
   options: {
     data: dataOption,
     force: { type: 'boolean', description: 'allow a downgrade, or reinstalling the same version' },
   },
   async run({ options, args }) {
     const file = args[0]!;
-    const size = statSync(file).size;
+    let info;
+    try {
+      info = statSync(file);
+    } catch {
+      throw new UsageError(`${file}: no such file or folder`);
+    }
+    const tgz = info.isDirectory() ? (await packKonnector(file)).tgz : undefined;
+    const size = tgz ? tgz.byteLength : info.size;
     if (size > PACKAGE_MAX_BYTES)
       throw new UsageError(`${file} is ${size} bytes, over the limit of ${PACKAGE_MAX_BYTES / 1024 / 1024} MiB`);
     try {
-      const { konnector, previousVersion } = await installIntoDataFolder(options.data, readFileSync(file), {
+      const { konnector, previousVersion } = await installIntoDataFolder(options.data, tgz ?? readFileSync(file), {
         force: options.force,
       });
       const { slug, version } = konnector.manifest;

@@ -14,6 +14,20 @@ function readIcon(dir: string, icon: string | undefined): { name: 'icon.svg' | '
   return { name: extname(icon) === '.png' ? 'icon.png' : 'icon.svg', data: readFileSync(path) };
 }
 
+/** Builds a konnector folder and makes its package in memory (what `pack` writes and `install <folder>` installs). */
+export async function packKonnector(folder: string) {
+  const built = await buildKonnector(folder);
+  const icon = readIcon(built.dir, built.manifest.icon);
+  const readme = join(built.dir, 'README.md');
+  const tgz = writeKonnectorPackage({
+    manifest: built.raw,
+    bundle: Buffer.from(built.bundle.code),
+    ...(icon ? { icon } : {}),
+    ...(existsSync(readme) ? { readme: readFileSync(readme) } : {}),
+  });
+  return { built, tgz };
+}
+
 export const packCommand = defineCommand({
   name: 'pack',
   summary: 'build, then write the konnector package <slug>-<version>.tgz',
@@ -30,15 +44,7 @@ export const packCommand = defineCommand({
     out: { type: 'path', value: 'DIR', default: '.', description: 'where to write the package' },
   },
   async run({ options, args }) {
-    const built = await buildKonnector(args[0] ?? '.');
-    const icon = readIcon(built.dir, built.manifest.icon);
-    const readme = join(built.dir, 'README.md');
-    const tgz = writeKonnectorPackage({
-      manifest: built.raw,
-      bundle: Buffer.from(built.bundle.code),
-      ...(icon ? { icon } : {}),
-      ...(existsSync(readme) ? { readme: readFileSync(readme) } : {}),
-    });
+    const { built, tgz } = await packKonnector(args[0] ?? '.');
     mkdirSync(options.out, { recursive: true });
     const file = join(options.out, `${built.manifest.slug}-${built.manifest.version}.tgz`);
     writeFileSync(file, tgz);
