@@ -257,7 +257,7 @@ test(
             method: 'POST',
             json: { code: sent.lastCode },
           });
-          assert.equal(answered.status, 200, JSON.stringify(answered.body));
+          assert.deepEqual([answered.status, answered.body], [202, { outcome: 'accepted' }], 'the code is accepted');
           const job = await finished(api, (started.body as Job).id);
           assert.deepEqual([job.status, job.error, job.filesSaved], ['done', null, 5], JSON.stringify(job));
           assert.equal(job.konnectorVersion, '0.1.0', 'the job records the version it ran');
