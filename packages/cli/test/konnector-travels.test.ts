@@ -1,6 +1,6 @@
 // gleaner-test: long
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -116,6 +116,7 @@ test(
     let registry: LocalRegistry | undefined;
     let serve: Session | undefined;
     let sites: Session | undefined;
+    let passed = false;
     try {
       await step('npm pack the six @gleaner packages', timings, async () => {
         for (const name of PACKAGES) {
@@ -257,7 +258,7 @@ test(
             method: 'POST',
             json: { code: sent.lastCode },
           });
-          assert.equal(answered.status, 200, JSON.stringify(answered.body));
+          assert.deepEqual([answered.status, answered.body], [202, { outcome: 'accepted' }], 'the code is accepted');
           const job = await finished(api, (started.body as Job).id);
           assert.deepEqual([job.status, job.error, job.filesSaved], ['done', null, 5], JSON.stringify(job));
           assert.equal(job.konnectorVersion, '0.1.0', 'the job records the version it ran');
@@ -301,11 +302,15 @@ test(
           'the konnector is still installed',
         );
       });
+      passed = true;
     } finally {
       for (const line of timings) t.diagnostic(line);
       for (const child of [serve, sites]) if (child && child.child.exitCode === null) child.child.kill('SIGTERM');
       await Promise.all([serve?.exit, sites?.exit]);
       await registry?.close();
+      // The tools folder holds a whole installed CLI (~150 MB): kept only to look into a failure.
+      if (passed) rmSync(root, { recursive: true, force: true });
+      else t.diagnostic(`kept for a look: ${root}`);
     }
   },
 );
