@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnKonnector } from '../src/runner/spawn-konnector.js';
-import { fixture, isAlive, recordingHandlers } from './runner-fixtures/handlers.js';
+import { fixture, isAlive, recordingHandlers, sandboxed } from './runner-fixtures/handlers.js';
 
 for (const how of ['heap', 'buffers'] as const) {
   test(`a konnector allocating ${how} without bound dies under its memory cap`, async () => {
-    const { handlers } = recordingHandlers();
+    const { handlers, stagingDir } = recordingHandlers();
     const run = spawnKonnector({
       konnectorDir: fixture('runner-memory'),
       main: 'index.mjs',
@@ -13,6 +13,7 @@ for (const how of ['heap', 'buffers'] as const) {
       timeLimitMs: 30_000,
       memoryLimitMb: 64,
       extraEnv: { HOW: how },
+      ...sandboxed(stagingDir),
     });
     const outcome = await run.done;
     assert.equal(outcome.killedForTime, false, 'the memory cap ended it, not the time limit');
