@@ -15,6 +15,8 @@ export type InstalledKonnector = {
   /** `manifest.main`, relative to `dir`. */
   main: string;
   info: KonnectorInfo;
+  /** Chosen by the operator (a folder given to the stack): may run outside the sandbox where there is none. */
+  trusted: boolean;
 };
 
 /** A konnector folder that was refused, with the exact path of each problem in its manifest. */
@@ -60,6 +62,7 @@ export function readKonnector(folder: string): InstalledKonnector {
     manifest,
     dir,
     main: manifest.main,
+    trusted: true,
     info: {
       slug: manifest.slug,
       name: manifest.name,

@@ -11,10 +11,10 @@ import { iso } from './clock.js';
 import {
   fileView,
   filesRoot,
+  jobStaging,
   publishAccount,
   publishJob,
   publishPrompt,
-  stagingRoot,
   type StackContext,
 } from './context.js';
 
@@ -55,7 +55,7 @@ export function createJobHost(
 ): JobHost {
   const { storage, keyring, config, logger } = ctx;
   const accountId = job.accountId;
-  const staging = join(stagingRoot(config.dataDir), job.id);
+  const staging = jobStaging(config, job.id);
   const secrets = new Set<string>();
   const waiters = new Set<Waiter>();
   let logSeq = 0;
