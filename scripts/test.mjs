@@ -18,7 +18,9 @@ const run = (cmd, args, opts = {}) => {
 function ensureChromium() {
   if (existsSync('/usr/bin/chromium')) return;
   if (process.getuid?.() !== 0) {
-    process.stderr.write('missing: Debian chromium (/usr/bin/chromium). Install it: sudo apt-get install -y chromium\n');
+    process.stderr.write(
+      'missing: Debian chromium (/usr/bin/chromium). Install it: sudo apt-get install -y chromium\n',
+    );
     process.exit(1);
   }
   step('installing chromium (apt-get)');
@@ -66,7 +68,10 @@ for (const group of ['packages', 'konnectors']) {
     testRoots.push(join(root, group, name, 'dist', 'test'), join(root, group, name, 'dist-test'));
   }
 }
-let files = testRoots.flatMap((dir) => findTests(dir)).map((f) => relative(root, f)).sort();
+let files = testRoots
+  .flatMap((dir) => findTests(dir))
+  .map((f) => relative(root, f))
+  .sort();
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 if (files.length === 0) {
   process.stderr.write('no test files found: did the build run?\n');

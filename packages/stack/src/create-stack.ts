@@ -23,7 +23,7 @@ import {
   type StackConfig,
   type StackContext,
 } from './runtime/context.js';
-import { checkSandbox, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './runner/sandbox.js';
+import { BWRAP_PATH, checkSandbox, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './runner/sandbox.js';
 import { EventHub } from './runtime/events.js';
 import { InProcessPromptBus, type PromptBus } from './runtime/prompt-bus.js';
 import { PromptService } from './runtime/prompts.js';
@@ -73,6 +73,8 @@ export type CreateStackOptions = {
   sandbox?: boolean;
   /** The same as `sandbox: false`. */
   noSandbox?: boolean;
+  /** Default /usr/bin/bwrap. */
+  bwrapPath?: string;
   /** CPU seconds, processes, largest file and /tmp size of each sandboxed run (see SandboxLimits). */
   sandboxLimits?: Partial<SandboxLimits>;
   /** Most MiB a job's staging folder may hold before the run is stopped (DISK_QUOTA_EXCEEDED); default 1024. */
@@ -175,7 +177,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     killGraceMs: positive(options.killGraceMs, 2000),
     stagingDir,
     stagingLimitMb: positive(options.stagingLimitMb, 1024),
-    sandbox: { ...sandbox, limits: sandboxLimits },
+    sandbox: { ...sandbox, limits: sandboxLimits, bwrapPath: options.bwrapPath ?? BWRAP_PATH },
   };
   const events = new EventHub(storage.events, {
     logger,
@@ -305,7 +307,7 @@ function sandboxStatus(options: CreateStackOptions, limits: SandboxLimits, logge
     logger.warn('sandbox turned off: every konnector runs with the rights of the stack');
     return { state: 'off' };
   }
-  const check = checkSandbox(limits);
+  const check = checkSandbox(limits, options.bwrapPath);
   if (check.ok) return { state: 'on' };
   logger.error(
     { missing: check.missing, install: check.installLine },

@@ -226,11 +226,15 @@ export type SandboxCheck = { ok: true } | { ok: false; missing: string; installL
  * Runs bwrap once (node inside, `-e 0`) with the same namespaces and limits a job gets: a missing
  * tool, a kernel without unprivileged user namespaces or a refusing AppArmor shows here, at start.
  */
-export function checkSandbox(limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS): SandboxCheck {
-  if (!existsSync(BWRAP_PATH))
-    return { ok: false, missing: `bubblewrap (${BWRAP_PATH}) is not installed`, installLine: BWRAP_INSTALL_LINE };
+export function checkSandbox(limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS, bwrap = BWRAP_PATH): SandboxCheck {
+  if (!existsSync(bwrap))
+    return { ok: false, missing: `bubblewrap (${bwrap}) is not installed`, installLine: BWRAP_INSTALL_LINE };
   if (!existsSync(PRLIMIT_PATH))
-    return { ok: false, missing: `prlimit (${PRLIMIT_PATH}) is not installed`, installLine: 'apt-get install util-linux' };
+    return {
+      ok: false,
+      missing: `prlimit (${PRLIMIT_PATH}) is not installed`,
+      installLine: 'apt-get install util-linux',
+    };
   const asRoot = process.getuid?.() === 0;
   const nodeDir = dirname(realpathSync(process.execPath));
   const args = bwrapArgs({
@@ -246,7 +250,7 @@ export function checkSandbox(limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS): Sa
     command: [realpathSync(process.execPath), '-e', '0'],
     ipc: false,
   });
-  const result = spawnSync(PRLIMIT_PATH, [...prlimitArgs(limits), BWRAP_PATH, ...args], {
+  const result = spawnSync(PRLIMIT_PATH, [...prlimitArgs(limits), bwrap, ...args], {
     env: {},
     encoding: 'utf8',
     timeout: 15_000,

@@ -43,6 +43,8 @@ export type SpawnOptions = {
 
 export type SandboxSpawnOptions = {
   limits: SandboxLimits;
+  /** Default /usr/bin/bwrap. */
+  bwrapPath?: string;
   /** Folders to hide where they lie under a bound path (the data folder, the staging root). */
   masks: string[];
 };
@@ -372,15 +374,19 @@ function spawnSandboxed(options: SandboxedSpawn): ChildProcess {
       command: [realpathSync(process.execPath), ...options.execArgv, options.mainPath],
     });
     const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', 'ipc', ...fds];
-    return spawn(PRLIMIT_PATH, [...prlimitArgs(options.sandbox.limits), BWRAP_PATH, ...args], {
-      cwd: '/',
-      // bwrap's own environment shows as /proc/1/environ inside: nothing of the stack's.
-      env: {},
-      stdio,
-      detached: true,
-      serialization: 'json',
-      ...(ids ?? {}),
-    });
+    return spawn(
+      PRLIMIT_PATH,
+      [...prlimitArgs(options.sandbox.limits), options.sandbox.bwrapPath ?? BWRAP_PATH, ...args],
+      {
+        cwd: '/',
+        // bwrap's own environment shows as /proc/1/environ inside: nothing of the stack's.
+        env: {},
+        stdio,
+        detached: true,
+        serialization: 'json',
+        ...(ids ?? {}),
+      },
+    );
   } finally {
     for (const fd of fds) closeSync(fd);
   }

@@ -22,16 +22,14 @@ export type StackConfig = {
   stagingDir: string;
   /** Most MiB a job's staging folder may hold. */
   stagingLimitMb: number;
-  sandbox: SandboxStatus & { limits: SandboxLimits };
+  sandbox: SandboxStatus & { limits: SandboxLimits; bwrapPath: string };
 };
 
 /**
  * `on`: every job runs under bubblewrap; `off`: turned off by the operator (`--no-sandbox`), every
  * job runs as a plain process; `unavailable`: bubblewrap missing or broken, only trusted konnectors run.
  */
-export type SandboxStatus =
-  | { state: 'on' | 'off' }
-  | { state: 'unavailable'; missing: string; installLine: string };
+export type SandboxStatus = { state: 'on' | 'off' } | { state: 'unavailable'; missing: string; installLine: string };
 
 /** What the runtime's parts share. */
 export type StackContext = {

@@ -282,6 +282,8 @@ export function createJobHost(
 
     async saveFile(params) {
       try {
+        const root = filesRoot(config.dataDir, accountId);
+        const target = safeJoin(root, params.folder, params.name);
         // Nothing of the staged path is trusted: see openStagedFile.
         let staged;
         try {
@@ -291,10 +293,14 @@ export function createJobHost(
             log('warn', `refused to save ${JSON.stringify(params.stagedPath)}: ${error.message}`, iso(ctx.clock.now()));
           throw error;
         }
-        const root = filesRoot(config.dataDir, accountId);
-        const target = safeJoin(root, params.folder, params.name);
-        await mkdirPrivate(dirname(root), dirname(target));
-        const { size, sha256 } = await takeStagedFile(staged, target);
+        let taken;
+        try {
+          await mkdirPrivate(dirname(root), dirname(target));
+          taken = await takeStagedFile(staged, target);
+        } finally {
+          await staged.handle.close().catch(() => undefined);
+        }
+        const { size, sha256 } = taken;
         const record: FileRecord = {
           id: randomUUID(),
           accountId,

@@ -227,7 +227,13 @@ export class JobService {
         stagingDir,
         stagingLimitMb: config.stagingLimitMb,
         ...(sandbox.state === 'on'
-          ? { sandbox: { limits: sandbox.limits, masks: [config.dataDir, config.stagingDir] } }
+          ? {
+              sandbox: {
+                limits: sandbox.limits,
+                bwrapPath: sandbox.bwrapPath,
+                masks: [config.dataDir, config.stagingDir],
+              },
+            }
           : {}),
       });
       entry.run = run;

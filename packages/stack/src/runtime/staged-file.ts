@@ -49,7 +49,11 @@ export async function openStagedFile(staging: string, stagedPath: string): Promi
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new StagedFileRefused(
-      code === 'ELOOP' ? 'it is a symbolic link' : code === 'ENOENT' ? 'it does not exist' : `it cannot be opened (${code})`,
+      code === 'ELOOP'
+        ? 'it is a symbolic link'
+        : code === 'ENOENT'
+          ? 'it does not exist'
+          : `it cannot be opened (${code})`,
     );
   }
   try {
@@ -57,7 +61,8 @@ export async function openStagedFile(staging: string, stagedPath: string): Promi
     if (!info.isFile()) throw new StagedFileRefused('it is not a regular file');
     if (info.nlink !== 1) throw new StagedFileRefused('it has other hard links');
     const real = await readlink(`/proc/self/fd/${handle.fd}`);
-    if (escapes(relative(stagingReal, real))) throw new StagedFileRefused('its real path is outside the staging folder');
+    if (escapes(relative(stagingReal, real)))
+      throw new StagedFileRefused('its real path is outside the staging folder');
     return { handle, inside, stagingReal };
   } catch (error) {
     await handle.close();
@@ -67,7 +72,7 @@ export async function openStagedFile(staging: string, stagedPath: string): Promi
 
 /**
  * Copies an opened staged file into `target` by descriptor (a temp file beside it, then a rename),
- * hashing it on the way; then removes the staged file when it sits right in staging (a nested one
+ * hashing it on the way (the caller closes the handle); then removes the staged file when it sits right in staging (a nested one
  * goes with the staging folder: unlinking through folders the konnector controls could follow a link).
  */
 export async function takeStagedFile(staged: StagedFile, target: string): Promise<{ size: number; sha256: string }> {
@@ -91,8 +96,6 @@ export async function takeStagedFile(staged: StagedFile, target: string): Promis
     await out.close().catch(() => undefined);
     await rm(temp, { force: true });
     throw error;
-  } finally {
-    await staged.handle.close();
   }
   if (!staged.inside.includes(sep)) await unlink(join(staged.stagingReal, staged.inside)).catch(() => undefined);
   return { size, sha256: hash.digest('hex') };

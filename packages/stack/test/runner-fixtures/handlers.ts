@@ -4,7 +4,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AccountState, RunContext } from '@gleaner/contracts';
 import type { HostHandlers } from '@gleaner/konnector/host';
-import { BWRAP_INSTALL_LINE, BWRAP_PATH, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../../src/runner/sandbox.js';
+import {
+  BWRAP_INSTALL_LINE,
+  BWRAP_PATH,
+  DEFAULT_SANDBOX_LIMITS,
+  type SandboxLimits,
+} from '../../src/runner/sandbox.js';
 import type { SandboxSpawnOptions } from '../../src/runner/spawn-konnector.js';
 
 /** The fixtures stay in the source tree: tests run from dist/test/… */
