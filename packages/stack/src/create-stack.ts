@@ -103,6 +103,8 @@ export interface GleanerStack extends Stack {
   };
   /** Whether jobs run sandboxed, and if the sandbox is unavailable, what is missing. */
   readonly sandbox: SandboxStatus;
+  /** Where the jobs' staging folders are (`<stagingDir>/<jobId>`). */
+  readonly stagingDir: string;
   secrets: {
     /** New key file, made current, every secret re-sealed under it. */
     rotate(newKeyId?: string): Promise<RotationResult>;
@@ -224,6 +226,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     konnectorProblems: registry.problems,
     recovered,
     sandbox,
+    stagingDir,
     storage,
     konnectors: {
       list: () => registry.list().map((k) => k.info),

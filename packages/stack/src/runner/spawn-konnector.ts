@@ -191,6 +191,12 @@ export function spawnKonnector(options: SpawnOptions): RunningKonnector {
         message: `the konnector used up its CPU time (limit ${options.sandbox?.limits.cpuSeconds ?? '?'} s): stopped`,
         at: new Date().toISOString(),
       });
+    if (outcome.finish === null && !killing && !killedForMemory && !killedForDisk && !killedForCpu)
+      handlers.onLog({
+        level: 'error',
+        message: `the konnector exited without finishing (${outcome.signal ? `signal ${outcome.signal}` : `exit code ${String(outcome.exitCode)}`})`,
+        at: new Date().toISOString(),
+      });
     return { ...outcome, killedForTime, killedForMemory, killedForDisk, killedForCpu };
   });
 
