@@ -122,10 +122,12 @@ export function bwrapArgs(plan: SandboxPlan): string[] {
   return args;
 }
 
-/** prlimit's arguments for the limits (soft = hard), followed by the command it runs. */
+/** prlimit's arguments for the limits, followed by the command it runs. */
 export function prlimitArgs(limits: SandboxLimits): string[] {
+  const cpu = Math.max(1, Math.floor(limits.cpuSeconds));
   return [
-    `--cpu=${Math.max(1, Math.floor(limits.cpuSeconds))}`,
+    // SIGXCPU at the soft limit (the run says why it stopped), SIGKILL two seconds later.
+    `--cpu=${cpu}:${cpu + 2}`,
     `--nproc=${Math.max(8, Math.floor(limits.processes))}`,
     `--fsize=${Math.max(1, Math.floor(limits.fileSizeMb)) * 1024 * 1024}`,
     '--',
