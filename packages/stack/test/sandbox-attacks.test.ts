@@ -198,6 +198,29 @@ describe('a sandboxed konnector cannot hurt the stack', { concurrency: true }, (
     }
   });
 
+  test('a busy loop past its CPU time is stopped (JOB_TIMEOUT, the CPU limit named), its grandchild with it', async () => {
+    const marker = `gleaner-attack-${randomUUID()}`;
+    const cpu = await openStack(tmpDataDir(), {
+      konnectorDirs: [join(FIXTURES, 'attack-procs')],
+      untrusted: ['attack-procs'],
+      sandboxLimits: { cpuSeconds: 1 },
+      jobTimeLimitMs: 60_000,
+    });
+    const cpuRecorder = new EventRecorder(cpu);
+    try {
+      const { job, logs } = await runJob(cpu, cpuRecorder, 'attack-procs', { marker }, 30_000);
+      assert.equal(job.error, 'JOB_TIMEOUT');
+      assert.ok(
+        logs.some((l) => l.level === 'error' && l.message.includes('used up its CPU time (limit 1 s)')),
+        text(logs),
+      );
+      assert.deepEqual(await noneLeft(marker), []);
+    } finally {
+      cpuRecorder.stop();
+      await cpu.close(300);
+    }
+  });
+
   test('filling its staging folder beyond its limit ends the run with DISK_QUOTA_EXCEEDED', async () => {
     const { job, logs } = await runJob(stack, recorder, 'attack-fill', {});
     assert.equal(job.error, 'DISK_QUOTA_EXCEEDED', text(logs).slice(-1000));
