@@ -3,7 +3,17 @@
 // code, and the stack still answers.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -218,6 +228,40 @@ describe('a sandboxed konnector cannot hurt the stack', { concurrency: true }, (
     } finally {
       cpuRecorder.stop();
       await cpu.close(300);
+    }
+  });
+
+  test('a data folder inside the konnector’s own checkout (as the demo’s) is hidden from it', async () => {
+    // The checkout is bound read-only for a development konnector: its data folder must not show.
+    // Under a folder others may enter, so that only the mask hides it (not a 0700 parent).
+    const holder = join(FIXTURES, '../../../../artifacts', `sandbox-test-${randomUUID()}`);
+    mkdirSync(holder, { recursive: true, mode: 0o755 });
+    chmodSync(holder, 0o755);
+    const checkoutData = join(holder, 'data');
+    const inside = await openStack(checkoutData, {
+      konnectorDirs: [join(FIXTURES, 'attack-read')],
+      untrusted: ['attack-read'],
+    });
+    const insideRecorder = new EventRecorder(inside);
+    try {
+      const key = join(
+        checkoutData,
+        'keys',
+        `${readFileSync(join(checkoutData, 'keys', 'current'), 'utf8').trim()}.key`,
+      );
+      const targets = [join(checkoutData, 'gleaner.db'), key];
+      const { job, logs } = await runJob(inside, insideRecorder, 'attack-read', { targets: JSON.stringify(targets) });
+      assert.equal(job.status, 'done', text(logs).slice(0, 2000));
+      const guessed = attempts(logs).filter((a) => a.what.startsWith('guessed'));
+      assert.ok(guessed.length >= 8, `guessed attempts: ${guessed.length}`);
+      for (const a of guessed) assert.equal(a.ok, false, `${a.what} ${a.path} succeeded`);
+      assert.ok(!text(logs).includes(readFileSync(key, 'utf8').trim()));
+      const mounts = attempts(logs).find((a) => a.what === 'mount points')!;
+      assert.ok(mounts.names!.includes(realpathSync(checkoutData)), 'an empty tmpfs is mounted over the data folder');
+    } finally {
+      insideRecorder.stop();
+      await inside.close(300);
+      rmSync(holder, { recursive: true, force: true });
     }
   });
 

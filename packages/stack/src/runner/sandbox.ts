@@ -171,16 +171,16 @@ export function isSelfContained(konnectorDir: string): boolean {
 }
 
 /**
- * Whether uid/gid can reach `path` (search permission on each ancestor, read on the path itself),
- * by the mode bits; bwrap runs as that uid and must open every bound folder.
+ * Whether uid/gid can reach `path` (search permission on each ancestor, read on the path itself
+ * unless `read: false`), by the mode bits; bwrap runs as that uid and must open every bound folder.
  */
-export function reachableBy(path: string, uid: number, gid: number): boolean {
+export function reachableBy(path: string, uid: number, gid: number, { read = true } = {}): boolean {
   const allowed = (mode: number, owner: number, group: number, bit: number): boolean =>
     owner === uid ? (mode & (bit << 6)) !== 0 : group === gid ? (mode & (bit << 3)) !== 0 : (mode & bit) !== 0;
   let current = resolve(path);
   try {
     const own = statSync(current);
-    if (!allowed(own.mode, own.uid, own.gid, 4)) return false;
+    if (read && !allowed(own.mode, own.uid, own.gid, 4)) return false;
     for (;;) {
       const parent = dirname(current);
       const info = statSync(parent);

@@ -373,7 +373,9 @@ function spawnSandboxed(options: SandboxedSpawn): ChildProcess {
       konnectorDir,
       ...(copied ? { copied } : {}),
       projectRoot,
-      masks: options.sandbox.masks,
+      // A folder the sandbox uid cannot even look up (a 0700 parent) is hidden by its permissions
+      // already, and bwrap, running as that uid, could not mount over it.
+      masks: options.sandbox.masks.filter((mask) => !ids || reachableBy(mask, ids.uid, ids.gid, { read: false })),
       stagingDir: options.stagingDir ?? null,
       tmpMb: options.sandbox.limits.tmpMb,
       env: options.env,
