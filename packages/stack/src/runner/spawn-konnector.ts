@@ -51,7 +51,7 @@ export type SandboxSpawnOptions = {
 
 export type RunOutcome = ChildOutcome & {
   killedForTime: boolean;
-  /** The resident-memory watchdog killed it (a heap overflow shows as a crash instead). */
+  /** The resident-memory watchdog killed it, or V8 died at its heap cap. */
   killedForMemory: boolean;
   /** The staging watchdog killed it: its files outgrew `stagingLimitMb`. */
   killedForDisk: boolean;
@@ -81,6 +81,7 @@ const PAGE_SIZE = 4096;
 /** A staging folder with more entries than this is over its limit whatever their size. */
 const MAX_STAGING_ENTRIES = 10_000;
 const SIGXCPU_EXIT = 128 + 24;
+const HEAP_EXHAUSTED = /JavaScript heap out of memory|Reached heap limit/;
 
 /**
  * Starts a konnector in its own child process and serves the host protocol to it over IPC.
@@ -159,7 +160,14 @@ export function spawnKonnector(options: SpawnOptions): RunningKonnector {
   };
 
   const stdoutClosed = forwardLines(child.stdout, 'info', handlers);
-  const stderrClosed = forwardLines(child.stderr, 'warn', handlers);
+  // V8 dying at its heap cap says so on stderr: that run ended on its memory limit too.
+  const stderrClosed = forwardLines(child.stderr, 'warn', {
+    ...handlers,
+    onLog: (entry) => {
+      if (HEAP_EXHAUSTED.test(entry.message)) killedForMemory = true;
+      handlers.onLog(entry);
+    },
+  });
 
   const spawnFailed = new Promise<ChildOutcome>((resolveFailure) => {
     child.once('error', (error) => {
