@@ -3,8 +3,12 @@ import { test } from 'node:test';
 import { spawnKonnector } from '../src/runner/spawn-konnector.js';
 import { fixture, isAlive, recordingHandlers, sandboxed } from './runner-fixtures/handlers.js';
 
-for (const how of ['heap', 'buffers'] as const) {
-  test(`a konnector allocating ${how} without bound dies under its memory cap`, async () => {
+for (const [how, mode] of [
+  ['heap', 'sandboxed'],
+  ['buffers', 'sandboxed'],
+  ['buffers', 'plain'],
+] as const) {
+  test(`a ${mode} konnector allocating ${how} without bound dies under its memory cap`, async () => {
     const { handlers, stagingDir } = recordingHandlers();
     const run = spawnKonnector({
       konnectorDir: fixture('runner-memory'),
@@ -13,7 +17,7 @@ for (const how of ['heap', 'buffers'] as const) {
       timeLimitMs: 30_000,
       memoryLimitMb: 64,
       extraEnv: { HOW: how },
-      ...sandboxed(stagingDir),
+      ...(mode === 'sandboxed' ? sandboxed(stagingDir) : { stagingDir }),
     });
     const outcome = await run.done;
     assert.equal(outcome.killedForTime, false, 'the memory cap ended it, not the time limit');

@@ -232,7 +232,9 @@ export function spawnKonnector(options: SpawnOptions): RunningKonnector {
   const memoryWatch = setInterval(() => {
     if (child.pid === undefined || exited) return;
     let rss = 0;
-    for (const { pid } of processTree(child.pid)) rss += residentBytes(pid) ?? 0;
+    // The child itself (node, or bwrap) and all below it.
+    const tree = [child.pid, ...processTree(child.pid, MEMORY_CHECK_MS / 2).map((p) => p.pid)];
+    for (const pid of tree) rss += residentBytes(pid) ?? 0;
     if (rss === 0) return;
     if (rss > rssLimitBytes) {
       killedForMemory = true;
@@ -408,14 +410,36 @@ function spawnSandboxed(options: SandboxedSpawn): ChildProcess {
   }
 }
 
-/** The processes below `root` (not `root` itself), with their depth; a scan of /proc. */
-export function processTree(root: number): { pid: number; depth: number }[] {
+/** The processes below `root` (not `root` itself), with their depth, from a scan of /proc. */
+export function processTree(root: number, maxAgeMs = 0): { pid: number; depth: number }[] {
+  const children = childrenByParent(maxAgeMs);
+  const out: { pid: number; depth: number }[] = [];
+  const queue: { pid: number; depth: number }[] = [{ pid: root, depth: 0 }];
+  while (queue.length > 0) {
+    const { pid, depth } = queue.shift()!;
+    for (const kid of children.get(pid) ?? []) {
+      out.push({ pid: kid, depth: depth + 1 });
+      queue.push({ pid: kid, depth: depth + 1 });
+    }
+  }
+  return out;
+}
+
+let scanned: { at: number; children: Map<number, number[]> } | null = null;
+
+/**
+ * Every process's children, by a scan of /proc/<pid>/stat (the kernel may lack the children files);
+ * a scan younger than `maxAgeMs` is reused, so that the watchdogs of many runs share one.
+ */
+function childrenByParent(maxAgeMs: number): Map<number, number[]> {
+  const now = Date.now();
+  if (scanned && now - scanned.at <= maxAgeMs) return scanned.children;
   const children = new Map<number, number[]>();
-  let names: string[];
+  let names: string[] = [];
   try {
     names = readdirSync('/proc');
   } catch {
-    return [];
+    // No /proc: no tree.
   }
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
@@ -430,16 +454,8 @@ export function processTree(root: number): { pid: number; depth: number }[] {
       // Gone meanwhile.
     }
   }
-  const out: { pid: number; depth: number }[] = [];
-  const queue: { pid: number; depth: number }[] = [{ pid: root, depth: 0 }];
-  while (queue.length > 0) {
-    const { pid, depth } = queue.shift()!;
-    for (const kid of children.get(pid) ?? []) {
-      out.push({ pid: kid, depth: depth + 1 });
-      queue.push({ pid: kid, depth: depth + 1 });
-    }
-  }
-  return out;
+  scanned = { at: now, children };
+  return children;
 }
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {
