@@ -158,7 +158,10 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
   const sandboxLimits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS };
   for (const [name, value] of Object.entries(options.sandboxLimits ?? {}) as [keyof SandboxLimits, number][])
     sandboxLimits[name] = positive(value, DEFAULT_SANDBOX_LIMITS[name]);
-  const sandbox = sandboxStatus(options, sandboxLimits, logger);
+  const concurrency = positive(options.concurrency, 4);
+  // RLIMIT_NPROC counts per uid: nobody's, shared by every sandbox (see SandboxLimits.processes).
+  const nproc = process.getuid?.() === 0 ? sandboxLimits.processes * concurrency : null;
+  const sandbox = sandboxStatus(options, sandboxLimits, logger, nproc);
   // The sandbox's uid (nobody, when the stack is root) cannot enter the 0700 data folder.
   const stagingDir = resolve(
     options.stagingDir ??
@@ -169,7 +172,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
 
   const config: StackConfig = {
     dataDir,
-    concurrency: positive(options.concurrency, 4),
+    concurrency,
     jobTimeLimitMs: positive(options.jobTimeLimitMs, 15 * 60_000),
     memoryLimitMb: positive(options.memoryLimitMb, 512),
     twoFaTimeoutCapMs: positive(options.twoFaTimeoutCapMs, 10 * 60_000),
@@ -179,7 +182,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     killGraceMs: positive(options.killGraceMs, 2000),
     stagingDir,
     stagingLimitMb: positive(options.stagingLimitMb, 1024),
-    sandbox: { ...sandbox, limits: sandboxLimits, bwrapPath: options.bwrapPath ?? BWRAP_PATH },
+    sandbox: { ...sandbox, limits: sandboxLimits, bwrapPath: options.bwrapPath ?? BWRAP_PATH, nproc },
   };
   const events = new EventHub(storage.events, {
     logger,
@@ -305,12 +308,17 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
 let sandboxWarningPrinted = false;
 
 /** Off when asked; otherwise bwrap is run once: on, or unavailable with what is missing (logged and printed once). */
-function sandboxStatus(options: CreateStackOptions, limits: SandboxLimits, logger: Logger): SandboxStatus {
+function sandboxStatus(
+  options: CreateStackOptions,
+  limits: SandboxLimits,
+  logger: Logger,
+  nproc: number | null,
+): SandboxStatus {
   if (options.sandbox === false || options.noSandbox === true) {
     logger.warn('sandbox turned off: every konnector runs with the rights of the stack');
     return { state: 'off' };
   }
-  const check = checkSandbox(limits, options.bwrapPath);
+  const check = checkSandbox(limits, options.bwrapPath, nproc);
   if (check.ok) return { state: 'on' };
   logger.error(
     { missing: check.missing, install: check.installLine },

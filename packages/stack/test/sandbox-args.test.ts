@@ -102,12 +102,9 @@ test('an installed package: its own folder only, or copies by descriptor when th
 });
 
 test('prlimit sets CPU, processes and file size; isUnder is by path component', () => {
-  assert.deepEqual(prlimitArgs({ cpuSeconds: 30, processes: 100, fileSizeMb: 2, tmpMb: 1 }), [
-    '--cpu=30:32',
-    '--nproc=100',
-    `--fsize=${2 * 1024 * 1024}`,
-    '--',
-  ]);
+  const limits = { cpuSeconds: 30, processes: 100, fileSizeMb: 2, tmpMb: 1 };
+  assert.deepEqual(prlimitArgs(limits), ['--cpu=30:32', `--fsize=${2 * 1024 * 1024}`, '--']);
+  assert.deepEqual(prlimitArgs(limits, 400), ['--cpu=30:32', '--nproc=400', `--fsize=${2 * 1024 * 1024}`, '--']);
   assert.ok(isUnder('/a/b', '/a'));
   assert.ok(isUnder('/a', '/a'));
   assert.ok(!isUnder('/ab', '/a'));

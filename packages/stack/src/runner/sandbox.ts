@@ -25,7 +25,11 @@ export const ETC_PATHS = [
 export type SandboxLimits = {
   /** CPU seconds per process (RLIMIT_CPU): SIGXCPU, then SIGKILL. */
   cpuSeconds: number;
-  /** Processes of the sandbox's uid (RLIMIT_NPROC). */
+  /**
+   * Tasks (processes and threads: node alone has a dozen) a run may have. RLIMIT_NPROC counts them
+   * per uid, over every sandbox at once: the stack sets it to this × its concurrency, and only when it
+   * runs as root (the sandbox uid is then nobody's; otherwise every process of the stack's user counts).
+   */
   processes: number;
   /** Largest file the konnector may write (RLIMIT_FSIZE), in MiB. */
   fileSizeMb: number;
@@ -33,7 +37,7 @@ export type SandboxLimits = {
   tmpMb: number;
 };
 
-export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = { cpuSeconds: 600, processes: 1024, fileSizeMb: 1024, tmpMb: 64 };
+export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = { cpuSeconds: 600, processes: 256, fileSizeMb: 1024, tmpMb: 64 };
 
 /** A host path as the sandbox recreates it: a link stays a link, anything else is bound read-only. */
 export type SystemEntry = { path: string; linkTarget?: string };
@@ -122,13 +126,13 @@ export function bwrapArgs(plan: SandboxPlan): string[] {
   return args;
 }
 
-/** prlimit's arguments for the limits, followed by the command it runs. */
-export function prlimitArgs(limits: SandboxLimits): string[] {
+/** prlimit's arguments for the limits (RLIMIT_NPROC only with `nproc`: see `processes`), then `--`. */
+export function prlimitArgs(limits: SandboxLimits, nproc: number | null = null): string[] {
   const cpu = Math.max(1, Math.floor(limits.cpuSeconds));
   return [
     // SIGXCPU at the soft limit (the run says why it stopped), SIGKILL two seconds later.
     `--cpu=${cpu}:${cpu + 2}`,
-    `--nproc=${Math.max(8, Math.floor(limits.processes))}`,
+    ...(nproc === null ? [] : [`--nproc=${Math.max(16, Math.floor(nproc))}`]),
     `--fsize=${Math.max(1, Math.floor(limits.fileSizeMb)) * 1024 * 1024}`,
     '--',
   ];
@@ -228,7 +232,11 @@ export type SandboxCheck = { ok: true } | { ok: false; missing: string; installL
  * Runs bwrap once (node inside, `-e 0`) with the same namespaces and limits a job gets: a missing
  * tool, a kernel without unprivileged user namespaces or a refusing AppArmor shows here, at start.
  */
-export function checkSandbox(limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS, bwrap = BWRAP_PATH): SandboxCheck {
+export function checkSandbox(
+  limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS,
+  bwrap = BWRAP_PATH,
+  nproc: number | null = null,
+): SandboxCheck {
   if (!existsSync(bwrap))
     return { ok: false, missing: `bubblewrap (${bwrap}) is not installed`, installLine: BWRAP_INSTALL_LINE };
   if (!existsSync(PRLIMIT_PATH))
@@ -252,7 +260,7 @@ export function checkSandbox(limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS, bwr
     command: [realpathSync(process.execPath), '-e', '0'],
     ipc: false,
   });
-  const result = spawnSync(PRLIMIT_PATH, [...prlimitArgs(limits), bwrap, ...args], {
+  const result = spawnSync(PRLIMIT_PATH, [...prlimitArgs(limits, nproc), bwrap, ...args], {
     env: {},
     encoding: 'utf8',
     timeout: 15_000,

@@ -45,6 +45,8 @@ export type SandboxSpawnOptions = {
   limits: SandboxLimits;
   /** Default /usr/bin/bwrap. */
   bwrapPath?: string;
+  /** RLIMIT_NPROC of the sandbox uid (all its sandboxes at once); none when absent. */
+  nproc?: number;
   /** Folders to hide where they lie under a bound path (the data folder, the staging root). */
   masks: string[];
 };
@@ -394,7 +396,11 @@ function spawnSandboxed(options: SandboxedSpawn): ChildProcess {
     const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', 'ipc', ...fds];
     return spawn(
       PRLIMIT_PATH,
-      [...prlimitArgs(options.sandbox.limits), options.sandbox.bwrapPath ?? BWRAP_PATH, ...args],
+      [
+        ...prlimitArgs(options.sandbox.limits, options.sandbox.nproc ?? null),
+        options.sandbox.bwrapPath ?? BWRAP_PATH,
+        ...args,
+      ],
       {
         cwd: '/',
         // bwrap's own environment shows as /proc/1/environ inside: nothing of the stack's.

@@ -22,7 +22,7 @@ export type StackConfig = {
   stagingDir: string;
   /** Most MiB a job's staging folder may hold. */
   stagingLimitMb: number;
-  sandbox: SandboxStatus & { limits: SandboxLimits; bwrapPath: string };
+  sandbox: SandboxStatus & { limits: SandboxLimits; bwrapPath: string; nproc: number | null };
 };
 
 /**
