@@ -34,7 +34,7 @@ import { DEFAULT_MAX_ATTEMPTS } from './core/prompt-lifecycle.js';
 import { safeJoin } from '@gleaner/konnector/host';
 
 export type CreateStackOptions = {
-  /** Holds gleaner.db, keys/, files/ and staging/. */
+  /** Holds gleaner.db, keys/, files/ and staging/ (unless `stagingDir` puts staging elsewhere). */
   dataDir: string;
   /** Konnector folders, or folders of konnector folders (see KonnectorRegistry.load). */
   konnectorDirs?: string[];
