@@ -6,6 +6,7 @@ import * as fetchParse from './figures/fetch-parse.mjs';
 import * as codeDelivery from './figures/code-delivery.mjs';
 import * as wholeRun from './figures/whole-run.mjs';
 import * as manyWaiting from './figures/many-waiting.mjs';
+import * as sandbox from './figures/sandbox.mjs';
 import { rssMethod } from './lib/measure.mjs';
 import { progress } from './lib/progress.mjs';
 import { writeResults } from './lib/results.mjs';
@@ -13,7 +14,7 @@ import { RESULTS_FILE } from './lib/paths.mjs';
 import { renderTable } from './lib/table.mjs';
 import { removeWorkdirs } from './lib/workdir.mjs';
 
-const FIGURES = [coldStart, fetchParse, codeDelivery, wholeRun, manyWaiting];
+const FIGURES = [coldStart, fetchParse, codeDelivery, wholeRun, manyWaiting, sandbox];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((n) => !FIGURES.some((f) => f.name === n));

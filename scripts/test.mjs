@@ -28,6 +28,18 @@ function ensureChromium() {
   run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
+// Every job runs under bubblewrap: the sandbox and attack tests need the real one (0.8 or later).
+function ensureBubblewrap() {
+  if (existsSync('/usr/bin/bwrap')) return;
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('missing: bubblewrap (/usr/bin/bwrap). Install it: sudo apt-get install -y bubblewrap\n');
+    process.exit(1);
+  }
+  step('installing bubblewrap (apt-get)');
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-q', 'bubblewrap'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
 function findTests(dir, out = []) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
@@ -39,7 +51,10 @@ function findTests(dir, out = []) {
 }
 
 const only = process.argv.slice(2);
-if (!process.env.GLEANER_SKIP_PROVISION) ensureChromium();
+if (!process.env.GLEANER_SKIP_PROVISION) {
+  ensureChromium();
+  ensureBubblewrap();
+}
 if (!process.env.GLEANER_SKIP_BUILD) {
   step('build');
   run('npm', ['run', 'build']);

@@ -19,6 +19,7 @@ const SUBMIT_WINDOW_MS = 10_000;
 const HOLD_MS = SUBMIT_WINDOW_MS + 1_000;
 const SETTLE_MS = 1_000;
 const GOAL_P99_MS = 20;
+const PROCESSES_PER_RUN = 3;
 
 export const name = 'many-waiting';
 export const title = '5. Many waiting runs';
@@ -51,7 +52,7 @@ export const metrics = [
 ];
 export const notes = [
   'Many waiting runs: Gleaner only. The peer has no column here because what holds its waiting runs is cozy-stack (Go, CouchDB, one konnector process per job), which is not part of cozy-konnector-libs and is not installable on this machine; figure 3 fakes only the one endpoint a single run polls.',
-  `Gleaner: one stack (bench/gleaner/stack-server.mjs, its own process, concurrency raised to ${WAITING_RUNS}), ${WAITING_RUNS} accounts, one manual job each, every konnector waiting in waitForTwoFaCode({ type: 'sms' }) (each job is its own child process, as the design requires). Memory is read ${SETTLE_MS / 1000} s after the last one started waiting: the sum of VmRSS over the stack process and every descendant (/proc/<pid>/task/*/children, /proc/<pid>/status); per run = that total ÷ ${WAITING_RUNS}, the stack's own share included. RSS counts shared pages (the node binary, V8's read-only pages) once per process; the sum of Pss, which splits them, is in latest.json. Then the ${WAITING_RUNS} codes are POSTed at uniformly random moments over ${SUBMIT_WINDOW_MS / 1000} s, stamped and reported as in figure 3; each konnector stays alive ${HOLD_MS / 1000} s after its code so that all ${WAITING_RUNS} processes are there until the last code.`,
+  `Gleaner: one stack (bench/gleaner/stack-server.mjs, its own process, concurrency raised to ${WAITING_RUNS}), ${WAITING_RUNS} accounts, one manual job each, every konnector waiting in waitForTwoFaCode({ type: 'sms' }) (each job is its own sandbox: bwrap, its init and the konnector's node, as the design requires). Memory is read ${SETTLE_MS / 1000} s after the last one started waiting: the sum of VmRSS over the stack process and every descendant (/proc/<pid>/task/*/children, /proc/<pid>/status); per run = that total ÷ ${WAITING_RUNS}, the stack's own share included. RSS counts shared pages (the node binary, V8's read-only pages) once per process; the sum of Pss, which splits them, is in latest.json. Then the ${WAITING_RUNS} codes are POSTed at uniformly random moments over ${SUBMIT_WINDOW_MS / 1000} s, stamped and reported as in figure 3; each konnector stays alive ${HOLD_MS / 1000} s after its code so that all ${WAITING_RUNS} processes are there until the last code.`,
 ];
 
 export function runPeer() {
@@ -77,8 +78,11 @@ export async function runGleaner() {
     await sleep(SETTLE_MS);
     const idleCpuPercent = ((processTreeCpuMs(stack.pid) - cpuBefore) / SETTLE_MS) * 100;
     const memory = processTreeMemory(stack.pid);
-    if (memory.processes !== WAITING_RUNS + 1) {
-      throw new Error(`expected the stack and ${WAITING_RUNS} konnectors, found ${memory.processes} processes`);
+    // Each sandboxed run is bwrap (under prlimit, same process), bwrap's PID-namespace init, and node.
+    if (memory.processes !== WAITING_RUNS * PROCESSES_PER_RUN + 1) {
+      throw new Error(
+        `expected the stack and ${WAITING_RUNS} × ${PROCESSES_PER_RUN} sandbox processes, found ${memory.processes}`,
+      );
     }
     progress(
       `  all ${WAITING_RUNS} waiting after ${round(startMs / 1000, 1)} s: ${round(memory.rssMB, 0)} MB RSS (${round(memory.pssMB, 0)} MB PSS) in ${memory.processes} processes, ${round(idleCpuPercent, 0)}% of a core; delivering the codes`,

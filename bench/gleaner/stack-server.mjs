@@ -1,7 +1,7 @@
 // Figures 3 and 5 (Gleaner): the real stack (startServer: SQLite, HTTP API, konnector runner) in a
 // process of its own, so that the bench's HTTP and SSE client never shares its event loop and its
 // memory can be read from /proc. Prints BENCH_STACK {"url","pid"} once it listens; stops on SIGTERM.
-// Env: BENCH_DATA_DIR, BENCH_KONNECTOR_DIR, BENCH_ADMIN_PASSWORD, BENCH_CONCURRENCY.
+// Env: BENCH_DATA_DIR, BENCH_KONNECTOR_DIR, BENCH_ADMIN_PASSWORD, BENCH_CONCURRENCY, BENCH_SANDBOX (0: --no-sandbox).
 import { createLogger, startServer } from '@gleaner/stack';
 
 const server = await startServer({
@@ -12,7 +12,11 @@ const server = await startServer({
   adminPassword: process.env.BENCH_ADMIN_PASSWORD,
   logger: createLogger({ level: 'warn' }),
   print: () => {},
-  stackOptions: { concurrency: Number(process.env.BENCH_CONCURRENCY), schedulerIntervalMs: false },
+  stackOptions: {
+    concurrency: Number(process.env.BENCH_CONCURRENCY),
+    schedulerIntervalMs: false,
+    noSandbox: process.env.BENCH_SANDBOX === '0',
+  },
 });
 console.log('BENCH_STACK ' + JSON.stringify({ url: server.url, pid: process.pid }));
 

@@ -17,7 +17,7 @@ const START_TIMEOUT_MS = 30_000;
  * The real Gleaner stack (bench/gleaner/stack-server.mjs) in its own process on a fresh data folder,
  * with the bench 2FA konnector installed, an admin session, and one SSE stream of its events.
  */
-export async function startGleanerStack({ concurrency }) {
+export async function startGleanerStack({ concurrency, sandbox = true }) {
   const password = randomBytes(18).toString('base64url');
   const dataDir = join(makeWorkdir('gleaner-stack'), 'data');
   const child = spawn(process.execPath, [join(GLEANER_SCRIPTS, 'stack-server.mjs')], {
@@ -26,6 +26,7 @@ export async function startGleanerStack({ concurrency }) {
       BENCH_KONNECTOR_DIR,
       BENCH_ADMIN_PASSWORD: password,
       BENCH_CONCURRENCY: String(concurrency),
+      BENCH_SANDBOX: sandbox ? '1' : '0',
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -307,29 +308,35 @@ export function processTreeCpuMs(rootPid) {
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
-/** A process and all its descendants (through /proc/<pid>/task/<tid>/children). */
+/**
+ * A process and all its descendants: through /proc/<pid>/task/<tid>/children where the kernel has
+ * it (CONFIG_PROC_CHILDREN), else by a scan of every /proc/<pid>/stat's parent pid.
+ */
 function processTree(rootPid) {
+  const byParent = childrenByScan();
   const pids = [];
   const visit = (pid) => {
     pids.push(pid);
-    let tasks = [];
-    try {
-      tasks = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      return;
-    }
-    for (const task of tasks) {
-      let children = '';
-      try {
-        children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const child of children.trim().split(/\s+/).filter(Boolean)) visit(Number(child));
-    }
+    for (const child of byParent.get(pid) ?? []) visit(child);
   };
   visit(rootPid);
   return pids;
+}
+
+function childrenByScan() {
+  const byParent = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!byParent.has(ppid)) byParent.set(ppid, []);
+      byParent.get(ppid).push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return byParent;
 }
 
 /**

@@ -121,6 +121,17 @@ export const ERROR_MESSAGES = {
     message: 'There is no room left for new files. Free some space, then run again.',
     next: 'run-again',
   },
+  MEMORY_LIMIT_EXCEEDED: {
+    title: 'The run used too much memory',
+    message: 'The run was stopped at its memory limit. Run again; if it keeps happening, tell the konnector’s author.',
+    next: 'run-again',
+  },
+  SANDBOX_UNAVAILABLE: {
+    title: 'This konnector cannot run here yet',
+    message:
+      'This server has no sandbox (bubblewrap) to run installed konnectors safely. Ask its operator to install it.',
+    next: 'none',
+  },
   UNKNOWN_ERROR: {
     title: 'Something went wrong',
     message: 'The run stopped on an unexpected error. Run again; the run’s log has the details.',

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { lockDataFolder } from './data-lock.js';
@@ -14,7 +16,15 @@ import type { Storage, TriggerRecord } from './storage/stores.js';
 import type { Stack } from './stack.js';
 import { AccountService } from './runtime/accounts.js';
 import { systemClock, type Clock } from './runtime/clock.js';
-import { fileView, filesRoot, type StackConfig, type StackContext } from './runtime/context.js';
+import {
+  fileView,
+  filesRoot,
+  stagingRoot,
+  type SandboxStatus,
+  type StackConfig,
+  type StackContext,
+} from './runtime/context.js';
+import { BWRAP_PATH, checkSandbox, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './runner/sandbox.js';
 import { EventHub } from './runtime/events.js';
 import { InProcessPromptBus, type PromptBus } from './runtime/prompt-bus.js';
 import { PromptService } from './runtime/prompts.js';
@@ -25,7 +35,7 @@ import { DEFAULT_MAX_ATTEMPTS } from './core/prompt-lifecycle.js';
 import { safeJoin } from '@gleaner/konnector/host';
 
 export type CreateStackOptions = {
-  /** Holds gleaner.db, keys/, files/ and staging/. */
+  /** Holds gleaner.db, keys/, files/ and staging/ (unless `stagingDir` puts staging elsewhere). */
   dataDir: string;
   /** Konnector folders, or folders of konnector folders (see KonnectorRegistry.load). */
   konnectorDirs?: string[];
@@ -57,6 +67,26 @@ export type CreateStackOptions = {
   clock?: Clock;
   /** Another node's way of reaching waiting jobs (PostgreSQL later); default in-process. */
   promptBus?: PromptBus;
+  /**
+   * Every job under bubblewrap; default true. `false` (or `noSandbox: true`, the CLI's `--no-sandbox`)
+   * runs every konnector as a plain process with the stack's rights. See docs/sandbox.md.
+   */
+  sandbox?: boolean;
+  /** The same as `sandbox: false`. */
+  noSandbox?: boolean;
+  /** Default /usr/bin/bwrap. */
+  bwrapPath?: string;
+  /** CPU seconds, processes, largest file and /tmp size of each sandboxed run (see SandboxLimits). */
+  sandboxLimits?: Partial<SandboxLimits>;
+  /** Most MiB a job's staging folder may hold before the run is stopped (DISK_QUOTA_EXCEEDED); default 1024. */
+  stagingLimitMb?: number;
+  /**
+   * Where the jobs' staging folders go; default `<data>/staging`, or, when the stack runs as root
+   * with the sandbox, `<tmpdir>/gleaner-staging-<hash of the data folder>` (the sandbox's uid must reach it).
+   */
+  stagingDir?: string;
+  /** Konnector slugs to treat as untrusted (as installed packages are): without a sandbox they do not run. */
+  untrusted?: string[];
 };
 
 /** The Stack, plus what the CLI, Home's server and tests need beyond the API. */
@@ -72,6 +102,10 @@ export interface GleanerStack extends Stack {
     /** The trigger's full record: last skip and its reason. */
     record(accountId: string): Promise<TriggerRecord>;
   };
+  /** Whether jobs run sandboxed, and if the sandbox is unavailable, what is missing. */
+  readonly sandbox: SandboxStatus;
+  /** Where the jobs' staging folders are (`<stagingDir>/<jobId>`). */
+  readonly stagingDir: string;
   secrets: {
     /** New key file, made current, every secret re-sealed under it. */
     rotate(newKeyId?: string): Promise<RotationResult>;
@@ -109,6 +143,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     registry = KonnectorRegistry.load(options.konnectorDirs ?? [], {
       dataDir,
       ...(options.fieldDefaults ? { fieldDefaults: options.fieldDefaults } : {}),
+      ...(options.untrusted ? { untrusted: options.untrusted } : {}),
     });
     storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
   } catch (error) {
@@ -129,9 +164,24 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
   };
   prune();
 
+  const sandboxLimits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS };
+  for (const [name, value] of Object.entries(options.sandboxLimits ?? {}) as [keyof SandboxLimits, number][])
+    sandboxLimits[name] = positive(value, DEFAULT_SANDBOX_LIMITS[name]);
+  const concurrency = positive(options.concurrency, 4);
+  // RLIMIT_NPROC counts per uid: nobody's, shared by every sandbox (see SandboxLimits.processes).
+  const nproc = process.getuid?.() === 0 ? sandboxLimits.processes * concurrency : null;
+  const sandbox = sandboxStatus(options, sandboxLimits, logger, nproc);
+  // The sandbox's uid (nobody, when the stack is root) cannot enter the 0700 data folder.
+  const stagingDir = resolve(
+    options.stagingDir ??
+      (sandbox.state === 'on' && process.getuid?.() === 0
+        ? join(tmpdir(), `gleaner-staging-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`)
+        : stagingRoot(dataDir)),
+  );
+
   const config: StackConfig = {
     dataDir,
-    concurrency: positive(options.concurrency, 4),
+    concurrency,
     jobTimeLimitMs: positive(options.jobTimeLimitMs, 15 * 60_000),
     memoryLimitMb: positive(options.memoryLimitMb, 512),
     twoFaTimeoutCapMs: positive(options.twoFaTimeoutCapMs, 10 * 60_000),
@@ -139,6 +189,9 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     maxPromptsPerJob: positive(options.maxPromptsPerJob, 10),
     maxLogLinesPerJob: positive(options.maxLogLinesPerJob, 2000),
     killGraceMs: positive(options.killGraceMs, 2000),
+    stagingDir,
+    stagingLimitMb: positive(options.stagingLimitMb, 1024),
+    sandbox: { ...sandbox, limits: sandboxLimits, bwrapPath: options.bwrapPath ?? BWRAP_PATH, nproc },
   };
   const events = new EventHub(storage.events, {
     logger,
@@ -154,6 +207,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     recovered = await recoverInterrupted(ctx);
     // Anything sealed under an older key is re-sealed under the current one, so old keys can go.
     resealed = await resealAll(storage, keyring);
+    await prepareStagingRoot(stagingDir, sandbox.state === 'on' && process.getuid?.() === 0);
   } catch (error) {
     await storage.close();
     lock.release();
@@ -170,7 +224,12 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
 
   let closing: Promise<void> | null = null;
   logger.info(
-    { dataDir, konnectors: registry.list().map((k) => k.manifest.slug), keyId: keyring.currentId },
+    {
+      dataDir,
+      konnectors: registry.list().map((k) => k.manifest.slug),
+      keyId: keyring.currentId,
+      sandbox: sandbox.state,
+    },
     'stack started',
   );
 
@@ -180,6 +239,8 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
       return registry.problems;
     },
     recovered,
+    sandbox,
+    stagingDir,
     storage,
     konnectors: {
       list() {
@@ -292,6 +353,48 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
       return closing;
     },
   };
+}
+
+let sandboxWarningPrinted = false;
+
+/** Off when asked; otherwise bwrap is run once: on, or unavailable with what is missing (logged and printed once). */
+function sandboxStatus(
+  options: CreateStackOptions,
+  limits: SandboxLimits,
+  logger: Logger,
+  nproc: number | null,
+): SandboxStatus {
+  if (options.sandbox === false || options.noSandbox === true) {
+    logger.warn('sandbox turned off: every konnector runs with the rights of the stack');
+    return { state: 'off' };
+  }
+  const check = checkSandbox(limits, options.bwrapPath, nproc);
+  if (check.ok) return { state: 'on' };
+  logger.error(
+    { missing: check.missing, install: check.installLine },
+    'no sandbox: only trusted konnectors will run (install bubblewrap, or start with --no-sandbox)',
+  );
+  if (!sandboxWarningPrinted) {
+    sandboxWarningPrinted = true;
+    process.stderr.write(
+      `gleaner: no sandbox for konnectors: ${check.missing}.\n` +
+        `  Install it: ${check.installLine}\n` +
+        '  Until then only trusted konnectors (your own folders) run; installed packages do not.\n',
+    );
+  }
+  return { state: 'unavailable', missing: check.missing, installLine: check.installLine };
+}
+
+/**
+ * The staging root: made if missing; one the sandbox uid must traverse (outside the data folder)
+ * is 0711 and must be ours and not a link, or another local user could have planted it.
+ */
+async function prepareStagingRoot(dir: string, traversable: boolean): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const info = await lstat(dir);
+  if (!info.isDirectory() || info.uid !== process.getuid?.())
+    throw new StackError('invalid', `the staging folder ${dir} is not a folder of this user: remove it`);
+  await chmod(dir, traversable ? 0o711 : 0o700);
 }
 
 function positive(value: number | undefined | false, fallback: number): number {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { realpathSync } from 'node:fs';
 import { test } from 'node:test';
 import { spawnKonnector } from '../src/runner/spawn-konnector.js';
-import { fixture, recordingHandlers } from './runner-fixtures/handlers.js';
+import { fixture, recordingHandlers, sandboxed } from './runner-fixtures/handlers.js';
 
-test('the konnector sees a scrubbed environment, and no secret on its command line', async () => {
+test('the sandboxed konnector sees a scrubbed environment, and no secret on its command line', async () => {
   process.env.GLEANER_CANARY_SECRET = 'canary-8f1d2c';
   process.env.NODE_OPTIONS = '--require=/nonexistent/never-loaded.cjs';
   try {
-    const { handlers, recorded } = recordingHandlers({ fields: { password: 'canary-8f1d2c' } });
+    const { handlers, recorded, stagingDir } = recordingHandlers({ fields: { password: 'canary-8f1d2c' } });
     const run = spawnKonnector({
       konnectorDir: fixture('runner-env'),
       main: 'index.mjs',
@@ -16,6 +16,7 @@ test('the konnector sees a scrubbed environment, and no secret on its command li
       timeLimitMs: 10_000,
       memoryLimitMb: 64,
       extraEnv: { GLEANER_JOB: 'job-1' },
+      ...sandboxed(stagingDir),
     });
     const outcome = await run.done;
     assert.equal(outcome.exitCode, 0, JSON.stringify(recorded.logs));
@@ -35,6 +36,8 @@ test('the konnector sees a scrubbed environment, and no secret on its command li
       'GLEANER_JOB',
       'NODE_CHANNEL_FD',
       'NODE_CHANNEL_SERIALIZATION_MODE',
+      // bwrap's --chdir sets it: the konnector's own folder.
+      'PWD',
     ]);
     for (const name of Object.keys(seen.env)) assert.ok(allowed.has(name), `unexpected variable ${name}`);
     assert.equal(seen.env.GLEANER_JOB, 'job-1');
@@ -43,6 +46,7 @@ test('the konnector sees a scrubbed environment, and no secret on its command li
     assert.ok(!report.message.includes('canary-8f1d2c'), 'the canary appears nowhere in what the konnector sees');
     assert.deepEqual(seen.execArgv, ['--max-old-space-size=64']);
     assert.equal(seen.cwd, realpathSync(fixture('runner-env')));
+    assert.equal(seen.env.PWD, seen.cwd);
   } finally {
     delete process.env.GLEANER_CANARY_SECRET;
     delete process.env.NODE_OPTIONS;

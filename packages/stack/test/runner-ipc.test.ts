@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { spawnKonnector } from '../src/runner/spawn-konnector.js';
-import { fixture, recordingHandlers } from './runner-fixtures/handlers.js';
+import { fixture, recordingHandlers, sandboxed } from './runner-fixtures/handlers.js';
 
 test('a real SDK konnector talks to its host over IPC: states, a pushed 2FA code, account data, logs', async () => {
   let pushCode!: (code: string) => void;
   const code = new Promise<string>((resolve) => (pushCode = resolve));
-  const { handlers, recorded } = recordingHandlers({
+  const { handlers, recorded, stagingDir } = recordingHandlers({
     fields: { login: 'ada', password: 'canary-pw-77' },
     code: () => code,
   });
@@ -17,6 +17,7 @@ test('a real SDK konnector talks to its host over IPC: states, a pushed 2FA code
     handlers,
     timeLimitMs: 20_000,
     memoryLimitMb: 128,
+    ...sandboxed(stagingDir),
   });
   for (let i = 0; i < 200 && recorded.codesAsked === 0; i++) await sleep(25);
   assert.equal(recorded.codesAsked, 1, 'the konnector waits for a code');
@@ -39,13 +40,17 @@ test('a real SDK konnector talks to its host over IPC: states, a pushed 2FA code
 });
 
 test("a wrong code ends the run with the konnector's error code", async () => {
-  const { handlers } = recordingHandlers({ fields: { login: 'ada', password: 'x' }, code: async () => '000000' });
+  const { handlers, stagingDir } = recordingHandlers({
+    fields: { login: 'ada', password: 'x' },
+    code: async () => '000000',
+  });
   const run = spawnKonnector({
     konnectorDir: fixture('runner-sdk'),
     main: 'index.mjs',
     handlers,
     timeLimitMs: 20_000,
     memoryLimitMb: 128,
+    ...sandboxed(stagingDir),
   });
   const outcome = await run.done;
   assert.deepEqual(outcome.finish, { outcome: 'error', error: 'USER_ACTION_NEEDED.WRONG_TWOFA_CODE' });

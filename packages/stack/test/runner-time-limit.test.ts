@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { spawnKonnector } from '../src/runner/spawn-konnector.js';
-import { fixture, isAlive, recordingHandlers } from './runner-fixtures/handlers.js';
+import { processTree, spawnKonnector } from '../src/runner/spawn-konnector.js';
+import { fixture, isAlive, recordingHandlers, sandboxed } from './runner-fixtures/handlers.js';
 
 async function readPids(file: string): Promise<{ konnector: number; grandchild: number }> {
   for (let i = 0; i < 100; i++) {
@@ -18,9 +17,22 @@ async function readPids(file: string): Promise<{ konnector: number; grandchild: 
   throw new Error('the fixture never wrote its pids');
 }
 
-test('a konnector that never ends is killed at its time limit, with its children', async () => {
-  const pidsFile = join(mkdtempSync(join(tmpdir(), 'gleaner-runner-')), 'pids.json');
-  const { handlers, recorded } = recordingHandlers();
+/** The host pids of the sandbox's processes (the pids the fixture writes are its namespace's). */
+function hostPids(root: number): number[] {
+  return processTree(root).map((p) => p.pid);
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+test('a sandboxed konnector that never ends is killed at its time limit, with its children', async () => {
+  const { handlers, recorded, stagingDir } = recordingHandlers();
+  const pidsFile = join(stagingDir, 'pids.json');
   const started = Date.now();
   const run = spawnKonnector({
     konnectorDir: fixture('runner-forever'),
@@ -30,10 +42,15 @@ test('a konnector that never ends is killed at its time limit, with its children
     memoryLimitMb: 128,
     killGraceMs: 300,
     extraEnv: { PIDS_FILE: pidsFile },
+    ...sandboxed(stagingDir),
   });
   const pids = await readPids(pidsFile);
-  assert.equal(pids.konnector, run.pid);
-  assert.ok(isAlive(pids.grandchild), 'the grandchild runs before the limit');
+  assert.equal(pids.konnector, 2, 'the konnector is the first process of its own PID namespace after its init');
+  const before = hostPids(run.pid);
+  assert.ok(
+    before.some((pid) => cmdline(pid).startsWith('sleep 1000')),
+    'the grandchild runs before the limit',
+  );
 
   const outcome = await run.done;
   const elapsed = Date.now() - started;
@@ -42,9 +59,8 @@ test('a konnector that never ends is killed at its time limit, with its children
   // It ignores SIGTERM: only the SIGKILL after the grace ends it.
   assert.equal(outcome.signal, 'SIGKILL');
   assert.ok(elapsed >= 1000 && elapsed < 5000, `ended after ${elapsed} ms`);
-  assert.equal(isAlive(pids.konnector), false, 'the konnector is gone');
-  for (let i = 0; i < 20 && isAlive(pids.grandchild); i++) await sleep(50);
-  assert.equal(isAlive(pids.grandchild), false, 'its child is gone too');
+  for (let i = 0; i < 20 && before.some(isAlive); i++) await sleep(50);
+  assert.deepEqual(before.filter(isAlive), [], 'the konnector and its child are gone');
   assert.ok(
     recorded.logs.some((line) => line.message === 'started' && line.level === 'info'),
     'stdout reached the log',
@@ -52,8 +68,8 @@ test('a konnector that never ends is killed at its time limit, with its children
 });
 
 test('kill() on demand ends the konnector and its children; done says it was not the time limit', async () => {
-  const pidsFile = join(mkdtempSync(join(tmpdir(), 'gleaner-runner-')), 'pids.json');
-  const { handlers } = recordingHandlers();
+  const { handlers, stagingDir } = recordingHandlers();
+  const pidsFile = join(stagingDir, 'pids.json');
   const run = spawnKonnector({
     konnectorDir: fixture('runner-forever'),
     main: 'index.mjs',
@@ -62,16 +78,18 @@ test('kill() on demand ends the konnector and its children; done says it was not
     memoryLimitMb: 128,
     killGraceMs: 200,
     extraEnv: { PIDS_FILE: pidsFile },
+    ...sandboxed(stagingDir),
   });
-  const pids = await readPids(pidsFile);
+  await readPids(pidsFile);
+  const before = hostPids(run.pid);
+  assert.ok(before.length >= 3, `bwrap's init, the konnector and its child: ${before.length}`);
   await run.kill();
   await run.kill(); // idempotent
   const outcome = await run.done;
   assert.equal(outcome.killedForTime, false);
   assert.notEqual(outcome.signal, null);
-  for (let i = 0; i < 20 && isAlive(pids.grandchild); i++) await sleep(50);
-  assert.equal(isAlive(pids.konnector), false);
-  assert.equal(isAlive(pids.grandchild), false);
+  for (let i = 0; i < 20 && before.some(isAlive); i++) await sleep(50);
+  assert.deepEqual(before.filter(isAlive), []);
 });
 
 test('an entry file outside the konnector folder is refused', () => {

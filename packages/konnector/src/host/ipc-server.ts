@@ -17,6 +17,8 @@ export type HostHandlers = {
   onLog(entry: { level: LogLevel; message: string; at: string }): void;
 };
 
+const CHANNEL_CLOSE_WAIT_MS = 1000;
+
 export type ChildOutcome = {
   /** What the konnector said when it finished, if it did. */
   finish: { outcome: 'ok' | 'error'; error?: ErrorCode } | null;
@@ -29,7 +31,10 @@ export type ChildOutcome = {
  * validated: a konnector is untrusted code and may only ask what the protocol allows.
  * Resolves when the child exits.
  */
-export function serveHost(child: ChildProcess, handlers: HostHandlers): {
+export function serveHost(
+  child: ChildProcess,
+  handlers: HostHandlers,
+): {
   done: Promise<ChildOutcome>;
   cancel(reason: 'JOB_TIMEOUT' | 'JOB_CANCELLED' | 'JOB_INTERRUPTED'): void;
 } {
@@ -41,7 +46,11 @@ export function serveHost(child: ChildProcess, handlers: HostHandlers): {
   child.on('message', (raw) => {
     const parsed = KonnectorMessage.safeParse(raw);
     if (!parsed.success) {
-      handlers.onLog({ level: 'warn', message: 'ignored a malformed message from the konnector', at: new Date().toISOString() });
+      handlers.onLog({
+        level: 'warn',
+        message: 'ignored a malformed message from the konnector',
+        at: new Date().toISOString(),
+      });
       return;
     }
     const message = parsed.data;
@@ -64,8 +73,22 @@ export function serveHost(child: ChildProcess, handlers: HostHandlers): {
     );
   });
 
+  // 'exit' can come before the last messages are read (its `finish` among them), more so through a
+  // sandbox's extra processes: wait for the channel to close too, briefly (a grandchild may hold it).
+  const disconnected = new Promise<void>((resolve) => {
+    if (!child.connected) resolve();
+    else child.once('disconnect', () => resolve());
+  });
   const done = new Promise<ChildOutcome>((resolve) => {
-    child.once('exit', (exitCode, signal) => resolve({ finish, exitCode, signal }));
+    child.once('exit', (exitCode, signal) => {
+      let timer: NodeJS.Timeout | undefined;
+      void Promise.race([disconnected, new Promise<void>((r) => (timer = setTimeout(r, CHANNEL_CLOSE_WAIT_MS)))]).then(
+        () => {
+          clearTimeout(timer);
+          resolve({ finish, exitCode, signal });
+        },
+      );
+    });
   });
 
   return {

@@ -21,7 +21,10 @@ export type InstalledKonnector = {
   main: string;
   /** `installed`: a package in the data folder; `development`: a folder given as `konnectorDirs`. */
   source: KonnectorSource;
-  /** Development folders are the operator's own code; installed packages are not trusted. */
+  /**
+   * Development folders are the operator's own code and may run outside the sandbox where there is
+   * none; installed packages are not trusted.
+   */
   trusted: boolean;
   /** The icon file, absolute, when the manifest names one. */
   iconPath: string | null;
@@ -171,6 +174,8 @@ export type RegistryOptions = {
   fieldDefaults?: FieldDefaults;
   /** The data folder whose `konnectors/` holds installed packages; none: development folders only. */
   dataDir?: string;
+  /** Slugs of development konnectors to treat as untrusted, as installed packages are (tests, the cautious). */
+  untrusted?: string[];
 };
 
 /**
@@ -295,6 +300,10 @@ export class KonnectorRegistry {
       }
     }
 
+    for (const slug of this.#options.untrusted ?? []) {
+      const konnector = bySlug.get(slug);
+      if (konnector) konnector.trusted = false;
+    }
     for (const [slug, defaults] of Object.entries(this.#options.fieldDefaults ?? {})) {
       const konnector = bySlug.get(slug);
       if (!konnector) continue;

@@ -3,6 +3,7 @@ import type { Account, FileInfo, Job, Prompt } from '@gleaner/contracts';
 import type { KonnectorRegistry } from '../registry/registry.js';
 import type { Keyring } from '../secrets/keyring.js';
 import type { AccountRecord, FileRecord, JobRecord, PromptRecord, Storage, Stores } from '../storage/stores.js';
+import type { SandboxLimits } from '../runner/sandbox.js';
 import type { Clock } from './clock.js';
 import type { EventHub } from './events.js';
 import type { PromptBus } from './prompt-bus.js';
@@ -17,7 +18,18 @@ export type StackConfig = {
   maxPromptsPerJob: number;
   maxLogLinesPerJob: number;
   killGraceMs: number;
+  /** Where each job's staging folder is made (`<stagingDir>/<jobId>`). */
+  stagingDir: string;
+  /** Most MiB a job's staging folder may hold. */
+  stagingLimitMb: number;
+  sandbox: SandboxStatus & { limits: SandboxLimits; bwrapPath: string; nproc: number | null };
 };
+
+/**
+ * `on`: every job runs under bubblewrap; `off`: turned off by the operator (`--no-sandbox`), every
+ * job runs as a plain process; `unavailable`: bubblewrap missing or broken, only trusted konnectors run.
+ */
+export type SandboxStatus = { state: 'on' | 'off' } | { state: 'unavailable'; missing: string; installLine: string };
 
 /** What the runtime's parts share. */
 export type StackContext = {
@@ -117,6 +129,12 @@ export function filesRoot(dataDir: string, accountId: string): string {
   return `${dataDir}/files/${accountId}`;
 }
 
+/** The default staging root, inside the data folder. */
 export function stagingRoot(dataDir: string): string {
   return `${dataDir}/staging`;
+}
+
+/** One job's staging folder: the only place its konnector may write. */
+export function jobStaging(config: StackConfig, jobId: string): string {
+  return `${config.stagingDir}/${jobId}`;
 }

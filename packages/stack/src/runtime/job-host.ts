@@ -1,7 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { siteTwoFa, twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import type { InstalledKonnector } from '../registry/registry.js';
@@ -9,13 +8,14 @@ import { MAX_LINE_CHARS } from '../runner/spawn-konnector.js';
 import { accountAad } from '../secrets/sealed.js';
 import type { FileRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
+import { mkdirPrivate, openStagedFile, StagedFileRefused, takeStagedFile } from './staged-file.js';
 import {
   fileView,
   filesRoot,
+  jobStaging,
   publishAccount,
   publishJob,
   publishPrompt,
-  stagingRoot,
   type StackContext,
 } from './context.js';
 
@@ -55,7 +55,7 @@ export function createJobHost(
 ): JobHost {
   const { storage, keyring, config, logger } = ctx;
   const accountId = job.accountId;
-  const staging = join(stagingRoot(config.dataDir), job.id);
+  const staging = jobStaging(config, job.id);
   /** The run's secrets (password fields, codes), scrubbed from its output in every form they take. */
   const secrets = new SecretScrubber(3);
   const waiters = new Set<Waiter>();
@@ -294,26 +294,33 @@ export function createJobHost(
 
     async saveFile(params) {
       try {
-        const stagingReal = await realpath(staging);
-        const staged = resolve(stagingReal, params.stagedPath);
-        const inside = relative(stagingReal, staged);
-        if (inside === '' || inside.startsWith('..') || isAbsolute(inside))
-          throw new Error('staged file outside the staging folder');
-        // A symlink would let the konnector move a link to any file of the host into its files.
-        const info = await lstat(staged);
-        if (!info.isFile()) throw new Error('staged path is not a regular file');
         const root = filesRoot(config.dataDir, accountId);
         const target = safeJoin(root, params.folder, params.name);
-        await mkdir(dirname(target), { recursive: true });
-        await rename(staged, target);
+        // Nothing of the staged path is trusted: see openStagedFile.
+        let staged;
+        try {
+          staged = await openStagedFile(staging, params.stagedPath);
+        } catch (error) {
+          if (error instanceof StagedFileRefused)
+            log('warn', `refused to save ${JSON.stringify(params.stagedPath)}: ${error.message}`, iso(ctx.clock.now()));
+          throw error;
+        }
+        let taken;
+        try {
+          await mkdirPrivate(dirname(root), dirname(target));
+          taken = await takeStagedFile(staged, target);
+        } finally {
+          await staged.handle.close().catch(() => undefined);
+        }
+        const { size, sha256 } = taken;
         const record: FileRecord = {
           id: randomUUID(),
           accountId,
           jobId: job.id,
           name: params.name,
           folder: params.folder,
-          size: (await stat(target)).size,
-          sha256: await sha256File(target),
+          size,
+          sha256,
           attributes: params.attributes,
           bill: params.bill ?? null,
           savedAt: iso(ctx.clock.now()),
@@ -373,14 +380,4 @@ function toEntry(f: FileRecord): FileEntry {
     ...(f.bill ? { bill: f.bill } : {}),
     savedAt: f.savedAt,
   };
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolvePromise(hash.digest('hex')))
-      .on('error', reject);
-  });
 }

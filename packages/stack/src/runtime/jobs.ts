@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { isTransientState, type ErrorCode, type Job, type JobLogLine, type RunMode } from '@gleaner/contracts';
 import {
   reduceLoginStatus,
@@ -13,7 +14,7 @@ import { spawnKonnector, type CancelReason, type RunningKonnector } from '../run
 import type { InstalledKonnector } from '../registry/registry.js';
 import type { AccountRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
-import { jobView, publishAccount, publishJob, publishPrompt, type StackContext } from './context.js';
+import { jobStaging, jobView, publishAccount, publishJob, publishPrompt, type StackContext } from './context.js';
 import { createJobHost, type JobHost } from './job-host.js';
 
 type Active = {
@@ -23,6 +24,9 @@ type Active = {
   cancelReason: CancelReason | null;
   ended: Promise<void>;
 };
+
+/** An untrusted konnector where there is no sandbox: refused before it starts. */
+class SandboxRefusal extends Error {}
 
 /**
  * Jobs: one active per account (the storage's unique index says so), a queue with a concurrency
@@ -235,6 +239,17 @@ export class JobService {
     let error: ErrorCode | null;
     try {
       if (entry.cancelReason) throw new Error(entry.cancelReason);
+      const { sandbox } = config;
+      if (sandbox.state === 'unavailable' && !konnector.trusted) {
+        host.handlers.onLog({
+          level: 'error',
+          message: `not run: konnector ${job.konnector} is not trusted and there is no sandbox here (${sandbox.missing}); install it: ${sandbox.installLine}`,
+          at: iso(clock.now()),
+        });
+        throw new SandboxRefusal();
+      }
+      const stagingDir = jobStaging(config, id);
+      await mkdir(stagingDir, { recursive: true, mode: 0o700 });
       const run = spawnKonnector({
         konnectorDir: konnector.dir,
         main: konnector.main,
@@ -242,21 +257,51 @@ export class JobService {
         timeLimitMs: config.jobTimeLimitMs,
         memoryLimitMb: config.memoryLimitMb,
         killGraceMs: config.killGraceMs,
+        stagingDir,
+        stagingLimitMb: config.stagingLimitMb,
+        ...(sandbox.state === 'on'
+          ? {
+              sandbox: {
+                limits: sandbox.limits,
+                bwrapPath: sandbox.bwrapPath,
+                masks: [config.dataDir, config.stagingDir],
+              },
+            }
+          : {}),
       });
       entry.run = run;
       logger.info(
-        { jobId: id, accountId: job.accountId, konnector: job.konnector, mode: job.mode, pid: run.pid },
+        {
+          jobId: id,
+          accountId: job.accountId,
+          konnector: job.konnector,
+          mode: job.mode,
+          pid: run.pid,
+          sandbox: sandbox.state === 'on',
+        },
         'job started',
       );
       const outcome = await run.done;
       if (outcome.finish?.outcome === 'ok' && !outcome.killedForTime) error = null;
-      else if (outcome.killedForTime) error = 'JOB_TIMEOUT';
+      else if (outcome.killedForTime || outcome.killedForCpu) error = 'JOB_TIMEOUT';
       else if (entry.cancelReason) error = entry.cancelReason;
-      else if (outcome.killedForMemory) error = 'UNKNOWN_ERROR';
+      else if (outcome.killedForMemory) error = 'MEMORY_LIMIT_EXCEEDED';
+      else if (outcome.killedForDisk) error = 'DISK_QUOTA_EXCEEDED';
       else error = outcome.finish?.error ?? 'UNKNOWN_ERROR';
     } catch (thrown) {
-      error = entry.cancelReason ?? 'UNKNOWN_ERROR';
-      logger.error({ err: thrown, jobId: id }, 'could not run the konnector');
+      if (thrown instanceof SandboxRefusal) {
+        error = 'SANDBOX_UNAVAILABLE';
+        logger.warn({ jobId: id, konnector: job.konnector }, 'untrusted konnector not run: no sandbox');
+      } else {
+        error = entry.cancelReason ?? 'UNKNOWN_ERROR';
+        logger.error({ err: thrown, jobId: id }, 'could not run the konnector');
+        if (!entry.cancelReason)
+          host.handlers.onLog({
+            level: 'error',
+            message: `could not run the konnector: ${(thrown as Error).message}`,
+            at: iso(clock.now()),
+          });
+      }
     }
     clearTimeout(wake);
     await host.close(error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled');

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { isTransientState, type AccountState } from '@gleaner/contracts';
 import { ACTIVE_JOB_STATUSES } from '../storage/stores.js';
 import { iso } from './clock.js';
-import { publishAccount, publishJob, publishPrompt, stagingRoot, type StackContext } from './context.js';
+import { publishAccount, publishJob, publishPrompt, type StackContext } from './context.js';
 
 const TRANSIENT: NonNullable<AccountState>[] = [
   'HANDLE_LOGIN_SUCCESS',
@@ -44,7 +44,8 @@ export async function recoverInterrupted(ctx: StackContext): Promise<RecoveryRes
     for (const prompt of prompts) await tx.prompts.closeIfWaiting(prompt.id, 'interrupted');
     for (const account of accounts) await tx.accounts.update(account.id, { state: null, updatedAt: now });
   });
-  await rm(stagingRoot(ctx.config.dataDir), { recursive: true, force: true });
+  // What a killed stack's jobs left in staging (their processes died with it: see the runner).
+  await rm(ctx.config.stagingDir, { recursive: true, force: true });
   for (const job of jobs) await publishJob(ctx, job.id);
   for (const prompt of prompts) await publishPrompt(ctx, prompt.id);
   const touched = new Set([...jobs.map((j) => j.accountId), ...accounts.map((a) => a.id)]);

@@ -1,13 +1,35 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AccountState, RunContext } from '@gleaner/contracts';
 import type { HostHandlers } from '@gleaner/konnector/host';
+import {
+  BWRAP_INSTALL_LINE,
+  BWRAP_PATH,
+  DEFAULT_SANDBOX_LIMITS,
+  type SandboxLimits,
+} from '../../src/runner/sandbox.js';
+import type { SandboxSpawnOptions } from '../../src/runner/spawn-konnector.js';
 
 /** The fixtures stay in the source tree: tests run from dist/test/… */
 export const FIXTURES = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../test/fixtures');
 export const fixture = (name: string): string => join(FIXTURES, name);
+
+/** Fails (never skips) where bubblewrap is missing, naming the install line. */
+export function requireBwrap(): void {
+  if (!existsSync(BWRAP_PATH))
+    throw new Error(`bubblewrap is missing (${BWRAP_PATH}): install it with \`${BWRAP_INSTALL_LINE}\``);
+}
+
+/** The spawn options of a sandboxed run on this staging folder. */
+export function sandboxed(
+  stagingDir: string,
+  limits: Partial<SandboxLimits> = {},
+): { sandbox: SandboxSpawnOptions; stagingDir: string } {
+  requireBwrap();
+  return { sandbox: { limits: { ...DEFAULT_SANDBOX_LIMITS, ...limits }, masks: [] }, stagingDir };
+}
 
 export type Recorded = {
   logs: { level: string; message: string }[];
@@ -20,6 +42,7 @@ export type Recorded = {
 export function recordingHandlers(options: { fields?: Record<string, string>; code?: () => Promise<string> } = {}): {
   handlers: HostHandlers;
   recorded: Recorded;
+  stagingDir: string;
 } {
   const recorded: Recorded = { logs: [], states: [], data: {}, codesAsked: 0 };
   const stagingDir = mkdtempSync(join(tmpdir(), 'gleaner-runner-'));
@@ -60,7 +83,7 @@ export function recordingHandlers(options: { fields?: Record<string, string>; co
       recorded.logs.push({ level: entry.level, message: entry.message });
     },
   };
-  return { handlers, recorded };
+  return { handlers, recorded, stagingDir };
 }
 
 /** True while the process exists and is not a zombie (PID 1 here may not reap orphans). */
