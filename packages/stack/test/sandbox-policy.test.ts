@@ -3,7 +3,7 @@
 // sandboxed from copies.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -15,6 +15,7 @@ import {
   tmpDataDir,
 } from './helpers/stack-harness.js';
 import { requireBwrap } from './runner-fixtures/handlers.js';
+import { writeKonnectorPackage } from '../src/index.js';
 
 requireBwrap();
 
@@ -81,23 +82,23 @@ describe('sandbox policy', { concurrency: true }, () => {
 
   test('an installed package under the 0700 data folder runs sandboxed, from copies, and reads nothing there', async () => {
     const dataDir = tmpDataDir();
-    const dir = join(dataDir, 'konnectors', 'attack-read', '1.0.0');
-    mkdirSync(dir, { recursive: true });
     const esbuild = resolve(FIXTURES, '../../../../node_modules/.bin/esbuild');
-    execFileSync(esbuild, [
+    const bundle = execFileSync(esbuild, [
       join(FIXTURES, 'attack-read', 'index.mjs'),
       '--bundle',
       '--platform=node',
       '--format=esm',
       '--target=node20',
-      `--outfile=${join(dir, 'index.mjs')}`,
       '--log-level=warning',
-    ]);
-    copyFileSync(join(FIXTURES, 'attack-read', 'manifest.konnector'), join(dir, 'manifest.konnector'));
-    // Its marker (see isSelfContained); helper "install" writes the real one.
-    copyFileSync(join(FIXTURES, 'attack-read', 'manifest.konnector'), join(dir, 'gleaner-package.json'));
+    ], { maxBuffer: 64 * 1024 * 1024 });
+    const manifest = JSON.parse(readFileSync(join(FIXTURES, 'attack-read', 'manifest.konnector'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     assert.equal(statSync(dataDir).mode & 0o777, 0o700);
-    const stack = await openStack(dataDir, { konnectorDirs: [dir], untrusted: ['attack-read'] });
+    const stack = await openStack(dataDir, {});
+    await stack.konnectors.install(writeKonnectorPackage({ manifest: { ...manifest, main: 'index.mjs' }, bundle }));
+    assert.equal(stack.konnectors.get('attack-read')?.source, 'installed');
     const recorder = new EventRecorder(stack);
     try {
       assert.equal(stack.sandbox.state, 'on');
