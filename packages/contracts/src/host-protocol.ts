@@ -54,6 +54,11 @@ export const RunContext = z.strictObject({
    * login may make the site send a code, so a background run does not post the credentials.
    */
   siteTwoFa: z.array(TwoFaType),
+  /**
+   * The fields the manifest types `password`: secrets whatever their name (scrubbed from the run's
+   * log, never posted by a background run to a site that asks for a code). Absent from older hosts.
+   */
+  secretFields: z.array(z.string()).optional(),
 });
 export type RunContext = z.infer<typeof RunContext>;
 

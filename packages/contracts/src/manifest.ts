@@ -60,6 +60,13 @@ export const Manifest = z.strictObject({
 });
 export type Manifest = z.infer<typeof Manifest>;
 
+/** The names of the fields a manifest types `password`: the account's secrets, whatever their name. */
+export function secretFieldNames(fields: Record<string, { type: string }>): string[] {
+  return Object.entries(fields)
+    .filter(([, field]) => field.type === 'password')
+    .map(([name]) => name);
+}
+
 export type ManifestProblem = { path: string; message: string };
 
 /** Validates a parsed manifest; problems name the exact path (e.g. `fields.login.type`). */

@@ -44,8 +44,9 @@ const AWAITED_CODE: Record<Exclude<TwoFaType, 'app'>, string> = {
 };
 
 /**
- * Field names whose values are secrets: scrubbed from every log line of the run, and (4 characters
- * or more) the credentials that a background run does not post to a site that asks for a code.
+ * Field names whose values are secrets, besides the fields the manifest types `password`
+ * (`RunContext.secretFields`): scrubbed from every log line of the run, and (4 characters or more)
+ * the credentials that a background run does not post to a site that asks for a code.
  */
 const SECRET_FIELD = /pass|pwd|secret|token|otp|key|pin|code|cookie/i;
 
@@ -107,8 +108,9 @@ export class BaseKonnector {
     try {
       this.#context = await host.start();
       this.fields = this.#context.fields;
+      const typedSecret = new Set(this.#context.secretFields ?? []);
       for (const [name, value] of Object.entries(this.fields)) {
-        if (!SECRET_FIELD.test(name)) continue;
+        if (!typedSecret.has(name) && !SECRET_FIELD.test(name)) continue;
         redactor.add(value);
         if (value.length >= 4) this.#credentials.add(value);
       }

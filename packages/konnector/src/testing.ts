@@ -41,6 +41,8 @@ export async function runKonnector(
     twoFaTimeoutCapMs?: number;
     /** The manifest's `twofa` (see StandaloneHostOptions): what a background run is told to expect. */
     twofa?: TwoFaType[];
+    /** The fields the manifest types `password` (see StandaloneHostOptions). */
+    secretFields?: string[];
   },
 ): Promise<RecordedRun> {
   const states: AccountState[] = [];
@@ -52,6 +54,7 @@ export async function runKonnector(
     mode: options.mode ?? 'manual',
     ...(options.twoFaTimeoutCapMs ? { twoFaTimeoutCapMs: options.twoFaTimeoutCapMs } : {}),
     ...(options.twofa ? { twofa: options.twofa } : {}),
+    ...(options.secretFields ? { secretFields: options.secretFields } : {}),
     codeReader: (request) => {
       codeRequests.push({ type: request.type, retry: request.retry });
       if (!options.readCode) throw new Error('this run was not expected to ask for a code');

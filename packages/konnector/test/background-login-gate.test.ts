@@ -56,6 +56,34 @@ describe('the background rule in the SDK: signin and submitForm do not post the 
     assert.ok(!run.logs.some((line) => line.message.includes(alice.password)));
   });
 
+  test('a password field with a name that says nothing is still a secret when the manifest types it password', async () => {
+    const { alice } = TEST_SITE_USERS;
+    /** Posts its `motDeCle` field as the password: only the manifest says it is one. */
+    class NamedOddly extends PostsPassword {
+      override async fetch(fields: Fields): Promise<void> {
+        await this.signin({
+          url: `${fields.baseUrl}/login`,
+          formSelector: '#login-form',
+          formData: { login: fields.login ?? '', password: fields.motDeCle ?? '' },
+          request: this.request,
+        });
+      }
+    }
+    const fields = { login: alice.login, motDeCle: alice.password, baseUrl: site.url };
+    const before = { posts: posts(), codes: site.control.codesSent(alice.login) };
+    const run = await runKonnector(new NamedOddly(), {
+      dataDir: newDataDir(),
+      fields,
+      mode: 'background',
+      twofa: ['sms'],
+      secretFields: ['motDeCle'],
+    });
+    assert.deepEqual(run.result, { ok: false, error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
+    assert.equal(posts(), before.posts, 'nothing posted');
+    assert.equal(site.control.codesSent(alice.login), before.codes, 'no code sent');
+    assert.ok(!run.logs.some((line) => line.message.includes(alice.password)));
+  });
+
   test('it goes through when the login is declared silent, when the run is manual, or when nothing was ever asked', async () => {
     const { dave } = TEST_SITE_USERS;
     const silent = new PostsPassword();

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { needsPerson, type AccountState } from '@gleaner/contracts';
+import { needsPerson, secretFieldNames, type AccountState } from '@gleaner/contracts';
 import { handlersFor, serveHost, StandaloneHost, terminalCodeReader } from '@gleaner/konnector/host';
 import { ask } from '../ask.js';
 import { defineCommand } from '../command.js';
@@ -97,6 +97,7 @@ async function run(folder: string, values: RunOptions): Promise<number> {
     mode,
     konnector: manifest.slug,
     twofa: manifest.twofa,
+    secretFields: secretFieldNames(manifest.fields),
     twoFaTimeoutCapMs: timeoutSeconds * 1000,
     codeReader: terminalCodeReader(process.stdin, process.stderr),
     onLog: ({ level, message }) => say(`  ${level === 'info' ? '·' : level} ${message}`),

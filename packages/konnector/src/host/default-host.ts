@@ -29,18 +29,27 @@ export async function defaultHost(): Promise<KonnectorHost> {
   return new StandaloneHost({
     dataDir: process.env.GLEANER_DATA ?? 'data',
     fields: config.fields ?? {},
-    twofa: manifestTwoFa(),
+    ...manifestHints(),
     mode: process.env.GLEANER_MODE === 'background' ? 'background' : 'manual',
     codeReader: terminalCodeReader(),
   });
 }
 
-/** The `twofa` of the manifest.konnector in this folder, if there is one: what a background run expects. */
-function manifestTwoFa(): TwoFaType[] {
+/**
+ * From the manifest.konnector in this folder, if there is one: its `twofa` (what a background run
+ * expects) and the fields it types `password` (the run's secrets).
+ */
+function manifestHints(): { twofa: TwoFaType[]; secretFields: string[] } {
   try {
-    const manifest = JSON.parse(readFileSync(resolve('manifest.konnector'), 'utf8')) as { twofa?: unknown };
-    return Array.isArray(manifest.twofa) ? manifest.twofa.filter(isTwoFaType) : [];
+    const manifest = JSON.parse(readFileSync(resolve('manifest.konnector'), 'utf8')) as { twofa?: unknown; fields?: unknown };
+    const fields = typeof manifest.fields === 'object' && manifest.fields !== null ? manifest.fields : {};
+    return {
+      twofa: Array.isArray(manifest.twofa) ? manifest.twofa.filter(isTwoFaType) : [],
+      secretFields: Object.entries(fields as Record<string, { type?: unknown }>)
+        .filter(([, field]) => field?.type === 'password')
+        .map(([name]) => name),
+    };
   } catch {
-    return [];
+    return { twofa: [], secretFields: [] };
   }
 }

@@ -33,6 +33,8 @@ export type StandaloneHostOptions = {
    * never logged in, a background run is told all of them (`RunContext.siteTwoFa`).
    */
   twofa?: TwoFaType[];
+  /** The fields the manifest types `password` (`RunContext.secretFields`). */
+  secretFields?: string[];
   twoFaTimeoutCapMs?: number;
   onLog?: (entry: LogEntry) => void;
   onStateChange?: (state: AccountState) => void;
@@ -134,6 +136,7 @@ export class StandaloneHost implements KonnectorHost {
         everLoggedIn: account.everLoggedIn ?? account.history.includes('LOGIN_SUCCESS'),
         manifest: this.#options.twofa ?? [],
       }),
+      ...(this.#options.secretFields ? { secretFields: this.#options.secretFields } : {}),
     };
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { siteTwoFa, twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
+import { secretFieldNames, siteTwoFa, twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import type { InstalledKonnector } from '../registry/registry.js';
 import { MAX_LINE_CHARS } from '../runner/spawn-konnector.js';
@@ -233,6 +233,7 @@ export function createJobHost(
         stagingDir: staging,
         twoFaTimeoutCapMs: config.twoFaTimeoutCapMs,
         siteTwoFa: siteTwoFa({ asked, everLoggedIn, manifest: konnector.manifest.twofa }),
+        secretFields: secretFieldNames(konnector.manifest.fields),
       };
     },
 
