@@ -50,7 +50,7 @@ describe('API: installing and removing konnector packages (a real stack)', () =>
     const down = await post(testPackage('shop', '0.1.0'), '', session, 'application/octet-stream');
     assert.equal(down.status, 409);
     assert.match((down.body as { message: string }).message, /0\.2\.0 is installed, newer than 0\.1\.0: force/);
-    const forced = await post(testPackage('shop', '0.1.0'), '?force=1');
+    const forced = await post(testPackage('shop', '0.1.0'), '?force=1', session, 'application/x-gzip');
     assert.equal(forced.status, 201);
     assert.equal((forced.body as { previousVersion: string }).previousVersion, '0.2.0');
     assert.equal((await api.call('/api/konnectors/shop/icon', { session })).status, 404, '0.1.0 has no icon');

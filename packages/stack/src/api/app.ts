@@ -51,7 +51,7 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
   });
   await app.register(fastifyCookie);
   // A konnector package is posted as its raw bytes; the routes that take one set their own limit.
-  app.addContentTypeParser(['application/gzip', 'application/octet-stream'], { parseAs: 'buffer' }, (_request, body, done) =>
+  app.addContentTypeParser(['application/gzip', 'application/x-gzip', 'application/octet-stream'], { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, body),
   );
 

@@ -9,7 +9,8 @@ import type { RouteTable } from '../route.js';
 const SlugParams = z.strictObject({ slug: z.string().min(1).max(200) });
 const ForceQuery = z.strictObject({ force: z.enum(['0', '1', 'true', 'false']).optional() });
 const forced = (query: z.infer<typeof ForceQuery>) => query.force === '1' || query.force === 'true';
-const PACKAGE_TYPES = ['application/gzip', 'application/octet-stream'];
+/** `application/x-gzip` is what browsers and many tools call a .tgz. */
+const PACKAGE_TYPES = ['application/gzip', 'application/x-gzip', 'application/octet-stream'];
 
 /** A refused package → 400 with its problems; a conflict → 409 with what it says (the accounts' count). */
 function packageError(error: unknown): never {
@@ -61,7 +62,7 @@ export function konnectorRoutes(routes: RouteTable, stack: Stack): void {
       'Installs a konnector package (the raw .tgz of `gleaner pack`); a newer version replaces the current one for the next job; force=1 allows a downgrade or a reinstall',
     tag: 'konnectors',
     query: ForceQuery,
-    body: z.instanceof(Buffer, { message: 'send the .tgz as application/gzip or application/octet-stream' }),
+    body: z.instanceof(Buffer, { message: 'send the .tgz as application/gzip, application/x-gzip or application/octet-stream' }),
     bodyContentType: PACKAGE_TYPES,
     bodyLimit: PACKAGE_MAX_BYTES,
     status: 201,
