@@ -84,18 +84,28 @@ const isLong = (file) => readFileSync(join(root, file), 'utf8').startsWith(LONG_
 const long = files.filter(isLong);
 const rest = files.filter((file) => !isLong(file));
 const testEnv = { ...process.env, NODE_ENV: 'test' };
+/** Runs node's test runner; `capture`: keep its report for later, else show it as it comes (and keep it too). */
 const runTests = (args, capture) =>
   new Promise((done) => {
     const child = spawn(process.execPath, ['--test', ...args], {
-      stdio: ['ignore', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       cwd: root,
       env: testEnv,
     });
     let output = '';
-    child.stdout?.on('data', (chunk) => (output += chunk));
-    child.stderr?.on('data', (chunk) => (output += chunk));
+    const take = (sink) => (chunk) => {
+      output += chunk;
+      if (!capture) sink.write(chunk);
+    };
+    child.stdout.on('data', take(process.stdout));
+    child.stderr.on('data', take(process.stderr));
     child.on('close', (code) => done({ code: code ?? 1, output }));
   });
+/** The last `# tests/pass/fail N` of a report (0 where there is none). */
+const counts = (output) => {
+  const last = (name) => Number([...output.matchAll(new RegExp(`^# ${name} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
+  return { tests: last('tests'), pass: last('pass'), fail: last('fail') + last('cancelled') };
+};
 step(
   `running ${files.length} test files${long.length ? ` (${long.length} long, in parallel: ${long.join(', ')})` : ''}`,
 );
@@ -111,4 +121,12 @@ if (long.length) {
   step(`long tests: ${long.join(', ')}`);
   process.stdout.write(longResult.output);
 }
+// One summary for both runs, last, for CI to read.
+const total = [restResult, longResult].map((r) => counts(r.output)).reduce((a, b) => ({
+  tests: a.tests + b.tests,
+  pass: a.pass + b.pass,
+  fail: a.fail + b.fail,
+}));
+step('all test files');
+process.stdout.write(`# tests ${total.tests}\n# pass ${total.pass}\n# fail ${total.fail}\n${total.pass} passed, ${total.fail} failed\n`);
 process.exit(restResult.code || longResult.code);
