@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { processTree, spawnKonnector } from '../src/runner/spawn-konnector.js';
+import { processTree } from '../src/runner/process-probes.js';
+import { spawnKonnector } from '../src/runner/spawn-konnector.js';
 import { fixture, isAlive, recordingHandlers, sandboxed } from './runner-fixtures/handlers.js';
 
 async function readPids(file: string): Promise<{ konnector: number; grandchild: number }> {

@@ -1,23 +1,12 @@
-import { fork, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { chownSync, closeSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fork, type ChildProcess } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { serveHost, type ChildOutcome, type HostHandlers } from '@gleaner/konnector/host';
 import { StackError } from '../errors.js';
-import {
-  BWRAP_PATH,
-  PRLIMIT_PATH,
-  SANDBOX_GID,
-  SANDBOX_UID,
-  bwrapArgs,
-  findProjectRoot,
-  isSelfContained,
-  listForCopy,
-  prlimitArgs,
-  probeSystem,
-  reachableBy,
-  type SandboxLimits,
-} from './sandbox.js';
+import { folderUsage, processTree, residentBytes, signalPid } from './process-probes.js';
+import { spawnSandboxed } from './sandboxed-spawn.js';
+import type { SandboxLimits } from './sandbox.js';
 
 export type CancelReason = 'JOB_TIMEOUT' | 'JOB_CANCELLED' | 'JOB_INTERRUPTED';
 
@@ -86,7 +75,6 @@ export const RAW_LINE_CHARS = 64 * 1024;
 /** Per stream and per run: a konnector printing without end must not fill the job log. */
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
 const STDIO_CLOSE_WAIT_MS = 2000;
-const PAGE_SIZE = 4096;
 /** A staging folder with more entries than this is over its limit whatever their size. */
 const MAX_STAGING_ENTRIES = 10_000;
 const SIGXCPU_EXIT = 128 + 24;
@@ -354,174 +342,6 @@ function forwardLines(stream: Readable | null, level: 'info' | 'warn', handlers:
     stream.once('close', finish);
     stream.once('error', finish);
   });
-}
-
-type SandboxedSpawn = {
-  konnectorDir: string;
-  mainPath: string;
-  execArgv: string[];
-  env: Record<string, string>;
-  sandbox: SandboxSpawnOptions;
-  stagingDir?: string;
-};
-
-/**
- * `prlimit … bwrap … -- node <execArgv> <main>` with the IPC channel on fd 3. As root, bwrap itself
- * runs as the sandbox uid; a konnector folder that uid cannot reach (an installed package under the
- * 0700 data folder) comes in as copies, one descriptor per file.
- */
-function spawnSandboxed(options: SandboxedSpawn): ChildProcess {
-  const asRoot = process.getuid?.() === 0;
-  const ids = asRoot ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : null;
-  const { konnectorDir } = options;
-  const projectRoot = isSelfContained(konnectorDir) ? null : findProjectRoot(konnectorDir);
-  if (ids && projectRoot && !reachableBy(projectRoot, ids.uid, ids.gid))
-    throw new StackError(
-      'invalid',
-      `the sandbox (uid ${ids.uid}) cannot read the konnector's project folder ${projectRoot}: make it readable by others, or bundle the konnector`,
-    );
-  const copy = ids !== null && !(projectRoot ?? reachableBy(konnectorDir, ids.uid, ids.gid));
-  // The sandbox uid writes there; the stack (root) still reads and removes what it leaves.
-  if (ids && options.stagingDir) chownSync(options.stagingDir, ids.uid, ids.gid);
-  const fds: number[] = [];
-  let copied: { dirs: string[]; files: { fd: number; dest: string }[] } | undefined;
-  try {
-    if (copy) {
-      const listed = listForCopy(konnectorDir);
-      copied = { dirs: listed.dirs, files: [] };
-      for (const file of listed.files) {
-        fds.push(openSync(file, 'r'));
-        copied.files.push({ fd: 3 + fds.length, dest: file });
-      }
-    }
-    const args = bwrapArgs({
-      ids,
-      system: probeSystem(),
-      nodeDir: dirname(realpathSync(process.execPath)),
-      konnectorDir,
-      ...(copied ? { copied } : {}),
-      projectRoot,
-      // A folder the sandbox uid cannot even look up (a 0700 parent) is hidden by its permissions
-      // already, and bwrap, running as that uid, could not mount over it.
-      masks: options.sandbox.masks.filter((mask) => !ids || reachableBy(mask, ids.uid, ids.gid, { read: false })),
-      stagingDir: options.stagingDir ?? null,
-      tmpMb: options.sandbox.limits.tmpMb,
-      env: options.env,
-      command: [realpathSync(process.execPath), ...options.execArgv, options.mainPath],
-    });
-    const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', 'ipc', ...fds];
-    return spawn(
-      PRLIMIT_PATH,
-      [
-        ...prlimitArgs(options.sandbox.limits, options.sandbox.nproc ?? null),
-        options.sandbox.bwrapPath ?? BWRAP_PATH,
-        ...args,
-      ],
-      {
-        cwd: '/',
-        // bwrap's own environment shows as /proc/1/environ inside: nothing of the stack's.
-        env: {},
-        stdio,
-        detached: true,
-        serialization: 'json',
-        ...(ids ?? {}),
-      },
-    );
-  } finally {
-    for (const fd of fds) closeSync(fd);
-  }
-}
-
-/** The processes below `root` (not `root` itself), with their depth, from a scan of /proc. */
-export function processTree(root: number, maxAgeMs = 0): { pid: number; depth: number }[] {
-  const children = childrenByParent(maxAgeMs);
-  const out: { pid: number; depth: number }[] = [];
-  const queue: { pid: number; depth: number }[] = [{ pid: root, depth: 0 }];
-  while (queue.length > 0) {
-    const { pid, depth } = queue.shift()!;
-    for (const kid of children.get(pid) ?? []) {
-      out.push({ pid: kid, depth: depth + 1 });
-      queue.push({ pid: kid, depth: depth + 1 });
-    }
-  }
-  return out;
-}
-
-let scanned: { at: number; children: Map<number, number[]> } | null = null;
-
-/**
- * Every process's children, by a scan of /proc/<pid>/stat (the kernel may lack the children files);
- * a scan younger than `maxAgeMs` is reused, so that the watchdogs of many runs share one.
- */
-function childrenByParent(maxAgeMs: number): Map<number, number[]> {
-  const now = Date.now();
-  if (scanned && now - scanned.at <= maxAgeMs) return scanned.children;
-  const children = new Map<number, number[]>();
-  let names: string[] = [];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    // No /proc: no tree.
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // "pid (comm) S ppid …": comm may hold spaces and parentheses, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(name));
-      children.set(ppid, list);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  scanned = { at: now, children };
-  return children;
-}
-
-function signalPid(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // ESRCH: already gone.
-  }
-}
-
-/** Bytes of the regular files under `dir` (links not followed), stopping past `maxEntries`. */
-export function folderUsage(dir: string, maxEntries: number): { bytes: number; entries: number } {
-  let bytes = 0;
-  let entries = 0;
-  const walk = (path: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(path);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (++entries > maxEntries) return;
-      try {
-        const info = lstatSync(join(path, name));
-        if (info.isDirectory()) walk(join(path, name));
-        else bytes += info.blocks * 512 > info.size ? info.blocks * 512 : info.size;
-      } catch {
-        // Removed meanwhile.
-      }
-    }
-  };
-  walk(dir);
-  return { bytes, entries };
-}
-
-function residentBytes(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
-    const pages = Number(fields[1]);
-    return Number.isFinite(pages) ? pages * PAGE_SIZE : null;
-  } catch {
-    return null;
-  }
 }
 
 async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
