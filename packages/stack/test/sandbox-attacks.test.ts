@@ -265,6 +265,44 @@ describe('a sandboxed konnector cannot hurt the stack', { concurrency: true }, (
     }
   });
 
+  test('a trusted checkout that uid 65534 cannot read (under a 0700 folder, as /root) runs sandboxed as the stack’s user, its data folder still hidden', async () => {
+    const holder = mkdtempSync(join(tmpdir(), 'gleaner-private-'));
+    chmodSync(holder, 0o700);
+    const project = join(holder, 'checkout');
+    const folder = join(project, 'konnectors', 'attack-read');
+    mkdirSync(join(project, 'node_modules'), { recursive: true });
+    mkdirSync(folder, { recursive: true });
+    // Bundled, so that it needs nothing of node_modules; still a development folder (no package file).
+    const esbuild = join(FIXTURES, '../../../../node_modules/.bin/esbuild');
+    execFileSync(esbuild, [join(FIXTURES, 'attack-read', 'index.mjs'), '--bundle', '--platform=node', '--format=esm',
+      '--target=node20', `--outfile=${join(folder, 'index.mjs')}`, '--log-level=warning']);
+    writeFileSync(join(folder, 'manifest.konnector'), readFileSync(join(FIXTURES, 'attack-read', 'manifest.konnector')));
+    const dataDir = join(project, 'data');
+    const stack = await openStack(dataDir, { konnectorDirs: [folder] });
+    const recorder = new EventRecorder(stack);
+    try {
+      const key = join(dataDir, 'keys', `${readFileSync(join(dataDir, 'keys', 'current'), 'utf8').trim()}.key`);
+      const { job, logs } = await runJob(stack, recorder, 'attack-read', {
+        targets: JSON.stringify([join(dataDir, 'gleaner.db'), key]),
+      });
+      assert.equal(job.status, 'done', text(logs).slice(0, 2000));
+      assert.ok(
+        logs.some((l) => l.level === 'warn' && /the sandbox runs as the stack's user: uid 65534 cannot read/.test(l.message)),
+        text(logs).slice(0, 2000),
+      );
+      const guessed = attempts(logs).filter((a) => a.what.startsWith('guessed'));
+      assert.ok(guessed.length >= 8, `guessed attempts: ${guessed.length}`);
+      for (const a of guessed) assert.equal(a.ok, false, `${a.what} ${a.path} succeeded`);
+      assert.ok(!text(logs).includes(readFileSync(key, 'utf8').trim()));
+      const mounts = attempts(logs).find((a) => a.what === 'mount points')!;
+      assert.ok(mounts.names!.includes(realpathSync(dataDir)), 'an empty tmpfs is mounted over the data folder');
+    } finally {
+      recorder.stop();
+      await stack.close(300);
+      rmSync(holder, { recursive: true, force: true });
+    }
+  });
+
   test('filling its staging folder beyond its limit ends the run with DISK_QUOTA_EXCEEDED', async () => {
     const { job, logs } = await runJob(stack, recorder, 'attack-fill', {});
     assert.equal(job.error, 'DISK_QUOTA_EXCEEDED', text(logs).slice(-1000));

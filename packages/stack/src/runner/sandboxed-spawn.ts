@@ -24,23 +24,34 @@ export type SandboxedSpawn = {
   env: Record<string, string>;
   sandbox: SandboxSpawnOptions;
   stagingDir?: string;
+  /** Told when the sandbox runs as the stack's user (see `trusted`): the job's log says so. */
+  notice?: (message: string) => void;
 };
 
 /**
  * `prlimit … bwrap … -- node <execArgv> <main>` with the IPC channel on fd 3. As root, bwrap itself
  * runs as the sandbox uid; a konnector folder that uid cannot reach (an installed package under the
- * 0700 data folder) comes in as copies, one descriptor per file.
+ * 0700 data folder) comes in as copies, one descriptor per file. A trusted development folder that
+ * uid cannot read (a checkout under root's 0700 home) is sandboxed as a non-root stack's is: bwrap
+ * runs as the stack's user, the konnector is uid 65534 inside, with every namespace and bind the same.
  */
 export function spawnSandboxed(options: SandboxedSpawn): ChildProcess {
   const asRoot = process.getuid?.() === 0;
-  const ids = asRoot ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : null;
+  const nobody = { uid: SANDBOX_UID, gid: SANDBOX_GID };
   const { konnectorDir } = options;
   const projectRoot = isSelfContained(konnectorDir) ? null : findProjectRoot(konnectorDir);
-  if (ids && projectRoot && !reachableBy(projectRoot, ids.uid, ids.gid))
+  const unreadable = asRoot && projectRoot !== null && !reachableBy(projectRoot, nobody.uid, nobody.gid);
+  if (unreadable && !options.sandbox.trusted)
     throw new StackError(
       'invalid',
-      `the sandbox (uid ${ids.uid}) cannot read the konnector's project folder ${projectRoot}: make it readable by others, or bundle the konnector`,
+      `the sandbox (uid ${nobody.uid}) cannot read the konnector's project folder ${projectRoot}: make it readable by others, or bundle the konnector`,
     );
+  if (unreadable)
+    options.notice?.(
+      `the sandbox runs as the stack's user: uid ${nobody.uid} cannot read ${projectRoot} (make it readable by others to drop to that uid)`,
+    );
+  // The uid bwrap runs as, outside (as root: nobody, unless the folder forbids it); null: the stack's own.
+  const ids = asRoot && !unreadable ? nobody : null;
   const copy = ids !== null && !(projectRoot ?? reachableBy(konnectorDir, ids.uid, ids.gid));
   // The sandbox uid writes there; the stack (root) still reads and removes what it leaves.
   if (ids && options.stagingDir) chownSync(options.stagingDir, ids.uid, ids.gid);
@@ -56,7 +67,8 @@ export function spawnSandboxed(options: SandboxedSpawn): ChildProcess {
       }
     }
     const args = bwrapArgs({
-      ids,
+      // Inside, never root: nobody even when bwrap runs as the stack's (root) user.
+      ids: asRoot ? nobody : null,
       system: probeSystem(),
       nodeDir: dirname(realpathSync(process.execPath)),
       konnectorDir,
@@ -74,7 +86,7 @@ export function spawnSandboxed(options: SandboxedSpawn): ChildProcess {
     return spawn(
       PRLIMIT_PATH,
       [
-        ...prlimitArgs(options.sandbox.limits, options.sandbox.nproc ?? null),
+        ...prlimitArgs(options.sandbox.limits, ids ? (options.sandbox.nproc ?? null) : null),
         options.sandbox.bwrapPath ?? BWRAP_PATH,
         ...args,
       ],

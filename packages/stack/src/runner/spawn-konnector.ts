@@ -38,6 +38,11 @@ export type SandboxSpawnOptions = {
   nproc?: number;
   /** Folders to hide where they lie under a bound path (the data folder, the staging root). */
   masks: string[];
+  /**
+   * The operator's own code (a development folder): where the sandbox uid cannot read its project
+   * folder, bwrap runs as the stack's user rather than refusing the run.
+   */
+  trusted?: boolean;
 };
 
 export type RunOutcome = ChildOutcome & {
@@ -118,6 +123,7 @@ export function spawnKonnector(options: SpawnOptions): RunningKonnector {
         env,
         sandbox: options.sandbox,
         ...(options.stagingDir ? { stagingDir: options.stagingDir } : {}),
+        notice: (message) => options.handlers.onLog({ level: 'warn', message, at: new Date().toISOString() }),
       })
     : fork(mainPath, [], {
         cwd: realpathSync(konnectorDir),

@@ -265,6 +265,7 @@ export class JobService {
                 limits: sandbox.limits,
                 bwrapPath: sandbox.bwrapPath,
                 masks: [config.dataDir, config.stagingDir],
+                trusted: konnector.trusted,
               },
             }
           : {}),
