@@ -304,9 +304,19 @@ export class JobService {
       }
     }
     clearTimeout(wake);
-    await host.close(error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled');
-    await loginChain;
-    const current = (await storage.jobs.get(id)) ?? job;
+    // The process is gone: whatever the cleanup throws (a read-only staging folder, a log that cannot
+    // be stored), the job still ends with the outcome it had.
+    try {
+      await host.close(error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled');
+    } catch (thrown) {
+      logger.error({ err: thrown, jobId: id }, 'the job could not be cleaned up');
+    }
+    try {
+      await loginChain;
+    } catch (thrown) {
+      logger.error({ err: thrown, jobId: id }, 'could not store the login status');
+    }
+    const current = (await storage.jobs.get(id).catch(() => undefined)) ?? job;
     await this.#finalize(current, error, login);
     logger.info({ jobId: id, error }, 'job ended');
   }
