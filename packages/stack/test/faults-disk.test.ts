@@ -51,7 +51,12 @@ test('disk full mid-run: the job ends DISK_QUOTA_EXCEEDED naming the folder; API
     assert.equal(ended.error, 'DISK_QUOTA_EXCEEDED');
     const logs = await stack.jobs.logs(job.id);
     assert.ok(
-      logs.some((l) => l.level === 'error' && l.message.includes(`the disk holding ${join(dataDir, 'files')}`) && l.message.includes('is full')),
+      logs.some(
+        (l) =>
+          l.level === 'error' &&
+          l.message.includes(`the disk holding ${join(dataDir, 'files')}`) &&
+          l.message.includes('is full'),
+      ),
       JSON.stringify(logs.map((l) => l.message)),
     );
 
@@ -66,7 +71,11 @@ test('disk full mid-run: the job ends DISK_QUOTA_EXCEEDED naming the folder; API
       fetch(`${server.url}/api/accounts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
-        body: JSON.stringify({ konnector: 'faults-test', label: `account ${i}`, fields: { login: `u${i}-${'x'.repeat(2000)}` } }),
+        body: JSON.stringify({
+          konnector: 'faults-test',
+          label: `account ${i}`,
+          fields: { login: `u${i}-${'x'.repeat(2000)}` },
+        }),
       });
 
     fill(join(tmpfs.dir, 'filler'));

@@ -64,7 +64,12 @@ test(`${RUNS} short runs with ${CLIENTS} event-stream clients, ${ROUNDS} rounds:
         .map((job, i) => {
           const outcome = OUTCOMES[i % OUTCOMES.length]!;
           const want = outcome === 'ok' ? 'done/null' : `errored/${outcome}`;
-          return { scenario: SCENARIOS[i % SCENARIOS.length], want, got: `${job.status}/${job.error}`, files: job.filesSaved };
+          return {
+            scenario: SCENARIOS[i % SCENARIOS.length],
+            want,
+            got: `${job.status}/${job.error}`,
+            files: job.filesSaved,
+          };
         })
         .filter((r) => r.want !== r.got || r.files !== 1);
       assert.deepEqual(wrong, [], `round ${round + 1}: zero lost outcomes, every file counted`);

@@ -27,7 +27,9 @@ export function mountTmpfs(size: string): { dir: string; unmount(): void } {
 export function makeReadOnly(dir: string): { undo(): void } {
   const bound = run(['mount', '--bind', dir, dir]);
   if (!bound.ok)
-    throw new Error(`the fault suite needs bind mounts: run it as root with mount(8) (mount --bind ${dir} ${dir}): ${bound.stderr}`);
+    throw new Error(
+      `the fault suite needs bind mounts: run it as root with mount(8) (mount --bind ${dir} ${dir}): ${bound.stderr}`,
+    );
   const ro = run(['mount', '-o', 'remount,ro,bind', dir]);
   if (!ro.ok) {
     run(['umount', dir]);
