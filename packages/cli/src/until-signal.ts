@@ -13,8 +13,10 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 export function untilSignal(
   close: () => Promise<void>,
   graceMs?: number,
-  exit: (code: number) => void = (code) => process.exit(code),
+  /** Tests pass their own exit and a shorter bound. */
+  ends: { exit?: (code: number) => void; boundMs?: number } = {},
 ): Promise<number> {
+  const exit = ends.exit ?? ((code: number) => process.exit(code));
   return new Promise((done) => {
     const stop = (signal: string) => {
       process.off('SIGTERM', onTerm);
@@ -30,7 +32,7 @@ export function untilSignal(
           ? `\n${signal}: stopping\n`
           : `\n${signal}: stopping (running jobs get ${graceMs / 1000} s, then end JOB_INTERRUPTED)\n`,
       );
-      const boundMs = (graceMs ?? 0) + STOP_BOUND_MS;
+      const boundMs = (graceMs ?? 0) + (ends.boundMs ?? STOP_BOUND_MS);
       setTimeout(() => {
         process.stderr.write(`gleaner: the stop took longer than ${boundMs / 1000} s: ending now\n`);
         exit(1);

@@ -143,6 +143,34 @@ describe('faults: shutdown', () => {
     }
   });
 
+  it('SIGTERM while a job waits: serve ends after the grace (exit 0); restarted, the job is JOB_INTERRUPTED', async () => {
+    const dataDir = tmp();
+    const first = await serve(dataDir, 1);
+    let jobId: string;
+    try {
+      const { job } = await first.startJob({ login: 'ada', scenario: 'wait-then-save', delayMs: '60000' });
+      jobId = job.id;
+      await first.until('the konnector to wait', async () =>
+        (await first.logs(job.id)).some((l) => l.message === 'waiting'),
+      );
+      first.cli.child.kill('SIGTERM');
+      const { ms, code } = await timedExit(first.cli);
+      assert.equal(code, 0, first.cli.output());
+      assert.ok(ms < 1000 + 10_000, `within the grace plus the bound (${ms} ms)`);
+    } finally {
+      first.cli.child.kill('SIGKILL');
+    }
+    const second = await serve(dataDir, 1);
+    try {
+      const ended = (await second.call<Job>(`/api/jobs/${jobId}`)).body;
+      assert.equal(ended.status, 'errored');
+      assert.equal(ended.error, 'JOB_INTERRUPTED');
+    } finally {
+      second.cli.child.kill('SIGTERM');
+      await second.cli.exit;
+    }
+  });
+
   it('a second SIGTERM ends serve at once, while a job still has its grace', async () => {
     const dataDir = tmp();
     const server = await serve(dataDir, 60);
