@@ -124,6 +124,10 @@ describe('faults: shutdown', () => {
         'SAVE_FILE_FAILED',
         JSON.stringify(nextMessages),
       );
+      assert.ok(
+        nextMessages.some((m) => /could not run the konnector: the folder .*gleaner-staging-.* is read-only/.test(m)),
+        JSON.stringify(nextMessages),
+      );
 
       server.cli.child.kill('SIGTERM');
       const { ms, code } = await timedExit(server.cli);

@@ -29,7 +29,7 @@ export type ChildOutcome = {
 /**
  * Serves a host to a konnector child process over its IPC channel. Every message from the child is
  * validated: a konnector is untrusted code and may only ask what the protocol allows.
- * Resolves when the child exits.
+ * `done` resolves once the child has exited and its outcome is read: its `finish`, or its channel closed.
  */
 export function serveHost(
   child: ChildProcess,

@@ -9,7 +9,7 @@ import {
   type LoginState,
 } from '../core/login-status.js';
 import { reduceSkipPolicy } from '../core/skip-policy.js';
-import { asDiskFault, diskFaultKind } from '../disk-faults.js';
+import { asDiskFault, DiskFaultError } from '../disk-faults.js';
 import { StackError } from '../errors.js';
 import { spawnKonnector, type CancelReason, type RunningKonnector } from '../runner/spawn-konnector.js';
 import type { InstalledKonnector } from '../registry/registry.js';
@@ -252,10 +252,14 @@ export class JobService {
       const stagingDir = jobStaging(config, id);
       // Recursive only when the root is gone (a tmp cleaner): a recursive mkdir says ENOENT, not
       // EROFS, on a read-only folder.
-      await mkdir(stagingDir, { mode: 0o700 }).catch(async (made: NodeJS.ErrnoException) => {
-        if (made.code === 'ENOENT') await mkdir(stagingDir, { recursive: true, mode: 0o700 });
-        else if (made.code !== 'EEXIST') throw made;
-      });
+      await mkdir(stagingDir, { mode: 0o700 })
+        .catch(async (made: NodeJS.ErrnoException) => {
+          if (made.code === 'ENOENT') await mkdir(stagingDir, { recursive: true, mode: 0o700 });
+          else if (made.code !== 'EEXIST') throw made;
+        })
+        .catch((made: unknown) => {
+          throw asDiskFault(made, config.stagingDir);
+        });
       const run = spawnKonnector({
         konnectorDir: konnector.dir,
         main: konnector.main,
@@ -300,14 +304,14 @@ export class JobService {
         logger.warn({ jobId: id, konnector: job.konnector }, 'untrusted konnector not run: no sandbox');
       } else {
         // A full or read-only disk (the staging folder cannot be made): its own code, the folder named.
-        const fault = diskFaultKind(thrown);
+        const fault = thrown instanceof DiskFaultError ? thrown.kind : null;
         const faultCode = fault === 'full' ? 'DISK_QUOTA_EXCEEDED' : fault ? 'SAVE_FILE_FAILED' : 'UNKNOWN_ERROR';
         error = entry.cancelReason ?? faultCode;
         logger.error({ err: thrown, jobId: id }, 'could not run the konnector');
         if (!entry.cancelReason)
           host.handlers.onLog({
             level: 'error',
-            message: `could not run the konnector: ${fault ? (asDiskFault(thrown, config.stagingDir) as Error).message : (thrown as Error).message}`,
+            message: `could not run the konnector: ${(thrown as Error).message}`,
             at: iso(clock.now()),
           });
       }
