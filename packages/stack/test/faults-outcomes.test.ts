@@ -75,4 +75,30 @@ describe('the outcome of a run', () => {
       await stack.close(1000);
     }
   });
+
+  it('log lines that cannot be stored (the disk full under the job log) never keep a job running', async () => {
+    const dataDir = tmpDataDir();
+    const stack = await openStack(dataDir, { konnectorDirs: [FAULTS_KONNECTOR] });
+    const recorder = new EventRecorder(stack);
+    // The store of log lines fails as SQLite does on a full disk; everything else works.
+    const append = stack.storage.logs.append.bind(stack.storage.logs);
+    stack.storage.logs.append = () =>
+      Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    try {
+      const account = await stack.accounts.create({
+        konnector: 'faults-test',
+        fields: { login: 'ada', scenario: 'exit-at-once', outcome: 'VENDOR_DOWN', delayMs: '50' },
+      });
+      const job = await stack.jobs.start(account.id, 'manual');
+      await recorder.waitFor(isJobEnded(job.id), 'the end of the job', 30_000);
+      const ended = await stack.jobs.get(job.id);
+      assert.equal(ended.status, 'errored');
+      assert.equal(ended.error, 'VENDOR_DOWN', 'the outcome it reported');
+      assert.deepEqual(await stack.storage.logs.list(job.id), [], 'no line could be stored');
+    } finally {
+      stack.storage.logs.append = append;
+      recorder.stop();
+      await stack.close(1000);
+    }
+  });
 });
