@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, startServer } from '@gleaner/stack';
+import { asDiskFault, createLogger, startServer } from '@gleaner/stack';
 import { startSites } from '@gleaner/sites';
 import { homeDistDir } from './home-dir.js';
 
@@ -26,10 +26,16 @@ export type DemoOptions = {
 /** The stack with Home, the fake sites, and the GitHub and Amazon konnectors installed. */
 export async function startDemo(options: DemoOptions = {}) {
   const dataDir = options.dataDir ?? join(repo, 'data', 'demo');
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // An empty GLEANER_ADMIN_PASSWORD counts as none, as in serve.
   const given = options.adminPassword || process.env.GLEANER_ADMIN_PASSWORD || undefined;
-  const adminPassword = given ?? demoAdminPassword(dataDir);
+  let adminPassword: string;
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    adminPassword = given ?? demoAdminPassword(dataDir);
+  } catch (error) {
+    // A full or read-only data folder: one sentence naming it.
+    throw asDiskFault(error, resolve(dataDir));
+  }
   // An operator's own password is never echoed; the demo's is, since it exists to be typed in.
   const signIn = given ? 'the admin password you set (GLEANER_ADMIN_PASSWORD)' : `admin password ${adminPassword}`;
   const sites = await startSites({ port: options.sitesPort ?? 8080 });
@@ -74,8 +80,18 @@ export async function startDemo(options: DemoOptions = {}) {
  */
 function demoAdminPassword(dataDir: string): string {
   const file = join(dataDir, 'demo-admin-password');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  // An empty one (left by an older start that failed on a full disk) is replaced, never shown.
+  if (kept) return kept;
   const password = randomBytes(12).toString('base64url');
-  writeFileSync(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
+  // Temp file + rename: a start that fails half-way never leaves an empty file behind.
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, `${password}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
   return password;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { lockDataFolder } from './data-lock.js';
+import { asDiskFault } from './disk-faults.js';
 import { StackError } from './errors.js';
 import { createLogger } from './logger.js';
 import { KonnectorRegistry, iconContentType, type FieldDefaults, type RegistryProblem } from './registry/registry.js';
@@ -130,6 +131,15 @@ export interface GleanerStack extends Stack {
  * await stack.jobs.start(account.id, 'manual')
  */
 export async function createStack(options: CreateStackOptions): Promise<GleanerStack> {
+  try {
+    return await openStack(options);
+  } catch (error) {
+    // A full, read-only or forbidden data folder is said in one sentence naming it (no stack trace).
+    throw asDiskFault(error, resolve(options.dataDir));
+  }
+}
+
+async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const logger = options.logger ?? createLogger();
@@ -342,13 +352,18 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     },
     close(graceMs = 10_000) {
       closing ??= (async () => {
-        scheduler.stop();
-        await jobs.close(graceMs);
-        await events.flush();
-        await promptBus.close();
-        await storage.close();
-        lock.release();
+        // Every step is tried whatever the one before threw (a full disk, a read-only lock file):
+        // a stop always ends; the first failure is reported once all are done.
+        const failures = await allSteps(logger, [
+          ['the scheduler', () => scheduler.stop()],
+          ['the jobs', () => jobs.close(graceMs)],
+          ['the event log', () => events.flush()],
+          ['the prompt bus', () => promptBus.close()],
+          ['the database', () => storage.close()],
+          ['the lock', () => lock.release()],
+        ]);
         logger.info('stack stopped');
+        if (failures[0]) throw asDiskFault(failures[0], dataDir);
       })();
       return closing;
     },
@@ -395,6 +410,20 @@ async function prepareStagingRoot(dir: string, traversable: boolean): Promise<vo
   if (!info.isDirectory() || info.uid !== process.getuid?.())
     throw new StackError('invalid', `the staging folder ${dir} is not a folder of this user: remove it`);
   await chmod(dir, traversable ? 0o711 : 0o700);
+}
+
+/** Runs every step in turn, each even if one before failed; the failures are logged and returned. */
+export async function allSteps(logger: Logger, steps: [string, () => unknown][]): Promise<Error[]> {
+  const failures: Error[] = [];
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (error) {
+      logger.error({ err: error }, `could not stop ${what}`);
+      failures.push(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+  return failures;
 }
 
 function positive(value: number | undefined | false, fallback: number): number {

@@ -1,5 +1,6 @@
 export type { Stack } from './stack.js';
 export { StackError, type StackErrorCode } from './errors.js';
+export { asDiskFault, DiskFaultError, diskFaultKind, type DiskFaultKind } from './disk-faults.js';
 export { createStack, type CreateStackOptions, type GleanerStack } from './create-stack.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
 export * from './storage/index.js';

@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { openSqliteAuthStore, type AuthStore } from './api/auth-store.js';
 import { generatePassword, hashPassword, verifyPassword } from './api/credentials.js';
+import { asDiskFault } from './disk-faults.js';
 import { createLogger } from './logger.js';
 import type { Stack } from './stack.js';
 
@@ -71,6 +73,15 @@ export async function ensureAdminPassword(
 
 /** Starts the stack and its HTTP API (and Home) on the embedded default. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  try {
+    return await serve(options);
+  } catch (error) {
+    // A full, read-only or forbidden data folder is said in one sentence naming it.
+    throw asDiskFault(error, resolve(options.dataDir));
+  }
+}
+
+async function serve(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const auth = openSqliteAuthStore(options.dataDir);
   try {
@@ -117,9 +128,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     auth,
     close(graceMs) {
       closing ??= (async () => {
-        await app.close();
-        await stack.close(graceMs);
-        await auth.close();
+        // Each step whatever the one before threw: the stop always ends (the first failure is kept).
+        let failure: unknown = null;
+        for (const step of [() => app.close(), () => stack.close(graceMs), () => auth.close()]) {
+          try {
+            await step();
+          } catch (error) {
+            logger.error({ err: error }, 'a step of the stop failed');
+            failure ??= error;
+          }
+        }
+        if (failure) throw asDiskFault(failure, resolve(options.dataDir));
       })();
       return closing;
     },

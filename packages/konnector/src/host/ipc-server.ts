@@ -29,7 +29,7 @@ export type ChildOutcome = {
 /**
  * Serves a host to a konnector child process over its IPC channel. Every message from the child is
  * validated: a konnector is untrusted code and may only ask what the protocol allows.
- * Resolves when the child exits.
+ * `done` resolves once the child has exited and its outcome is read: its `finish`, or its channel closed.
  */
 export function serveHost(
   child: ChildProcess,
@@ -39,6 +39,7 @@ export function serveHost(
   cancel(reason: 'JOB_TIMEOUT' | 'JOB_CANCELLED' | 'JOB_INTERRUPTED'): void;
 } {
   let finish: ChildOutcome['finish'] = null;
+  let onFinish = (): void => undefined;
   const reply = (message: unknown) => {
     if (child.connected) child.send(message as object);
   };
@@ -57,7 +58,7 @@ export function serveHost(
     if (message.kind === 'log') return handlers.onLog(message);
     if (message.kind === 'finish') {
       finish = { outcome: message.outcome, ...(message.error ? { error: message.error } : {}) };
-      return;
+      return onFinish();
     }
     const { id, method } = message;
     const params = hostMethods[method].params.safeParse(message.params);
@@ -74,22 +75,28 @@ export function serveHost(
   });
 
   // 'exit' can come before the last messages are read (its `finish` among them), more so through a
-  // sandbox's extra processes: wait for the channel to close too, briefly (a grandchild may hold it).
-  const disconnected = new Promise<void>((resolve) => {
-    if (!child.connected) resolve();
-    else child.once('disconnect', () => resolve());
-  });
+  // sandbox's extra processes or on a busy stack. After the exit, the outcome is settled by `finish`
+  // (the last message a konnector sends) or by the channel closing (every message read); a channel
+  // still open after CHANNEL_CLOSE_WAIT_MS (a grandchild may hold it) is read once more, then left.
+  let exit: { exitCode: number | null; signal: NodeJS.Signals | null } | null = null;
+  let settle: (() => void) | null = null;
   const done = new Promise<ChildOutcome>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    settle = () => {
+      if (!exit) return;
+      clearTimeout(timer);
+      settle = null;
+      resolve({ finish, exitCode: exit.exitCode, signal: exit.signal });
+    };
     child.once('exit', (exitCode, signal) => {
-      let timer: NodeJS.Timeout | undefined;
-      void Promise.race([disconnected, new Promise<void>((r) => (timer = setTimeout(r, CHANNEL_CLOSE_WAIT_MS)))]).then(
-        () => {
-          clearTimeout(timer);
-          resolve({ finish, exitCode, signal });
-        },
-      );
+      exit = { exitCode, signal };
+      if (finish || !child.connected) return settle?.();
+      // A timer fires before the poll phase that reads the socket: the immediate comes after it.
+      timer = setTimeout(() => setImmediate(() => settle?.()), CHANNEL_CLOSE_WAIT_MS);
     });
   });
+  child.once('disconnect', () => settle?.());
+  onFinish = () => settle?.();
 
   return {
     done,

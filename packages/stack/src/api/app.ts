@@ -5,6 +5,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { StackEvent, type ApiError } from '@gleaner/contracts';
+import { diskFaultKind, diskFaultStatus, DiskFaultError, diskFaultSentence } from '../disk-faults.js';
 import { StackError, type StackErrorCode } from '../errors.js';
 import type { Stack } from '../stack.js';
 import { ApiHttpError, registerAuthHook } from './auth.js';
@@ -76,6 +77,16 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
         error: error.code,
         message: error.message,
         ...(error.details !== undefined ? { details: error.details } : {}),
+      });
+    }
+    // A full, read-only or forbidden disk is the operator's to fix: said plainly, never a raw errno.
+    const fault = diskFaultKind(error);
+    if (fault) {
+      const folder = error instanceof DiskFaultError ? error.folder : stack.dataDir;
+      request.log.error({ err: { message: error.message, name: error.name }, fault, folder }, 'a write was refused by the disk');
+      return send(diskFaultStatus(fault), {
+        error: fault === 'full' ? 'disk_full' : fault === 'read-only' ? 'read_only' : 'permission_denied',
+        message: diskFaultSentence(fault, folder),
       });
     }
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;

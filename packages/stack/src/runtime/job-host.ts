@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { secretFieldNames, siteTwoFa, twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
+import { diskFaultKind, diskFaultSentence } from '../disk-faults.js';
 import type { InstalledKonnector } from '../registry/registry.js';
 import { MAX_LINE_CHARS } from '../runner/spawn-konnector.js';
 import { accountAad } from '../secrets/sealed.js';
@@ -333,6 +334,16 @@ export function createJobHost(
         return toEntry(saved);
       } catch (error) {
         logger.warn({ err: error, jobId: job.id }, 'a konnector could not save a file');
+        const fault = diskFaultKind(error);
+        if (fault) {
+          // The operator's to fix: the job log says which folder, the code says full or not.
+          log(
+            'error',
+            `could not save ${params.name}: ${diskFaultSentence(fault, filesRoot(config.dataDir, accountId))}`,
+            iso(ctx.clock.now()),
+          );
+          throw fail(fault === 'full' ? 'DISK_QUOTA_EXCEEDED' : 'SAVE_FILE_FAILED');
+        }
         throw fail('SAVE_FILE_FAILED');
       }
     },
@@ -365,8 +376,18 @@ export function createJobHost(
     async close(status) {
       ended = true;
       await abortWaits(status);
+      try {
+        await rm(staging, { recursive: true, force: true });
+      } catch (error) {
+        // Logged for the job; never in the way of its end.
+        logger.warn({ err: error, jobId: job.id }, 'could not remove the staging folder');
+        log(
+          'warn',
+          `could not remove the staging folder ${staging}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          iso(ctx.clock.now()),
+        );
+      }
       await logChain;
-      await rm(staging, { recursive: true, force: true });
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   type LoginState,
 } from '../core/login-status.js';
 import { reduceSkipPolicy } from '../core/skip-policy.js';
+import { asDiskFault, DiskFaultError } from '../disk-faults.js';
 import { StackError } from '../errors.js';
 import { spawnKonnector, type CancelReason, type RunningKonnector } from '../runner/spawn-konnector.js';
 import type { InstalledKonnector } from '../registry/registry.js';
@@ -249,7 +250,16 @@ export class JobService {
         throw new SandboxRefusal();
       }
       const stagingDir = jobStaging(config, id);
-      await mkdir(stagingDir, { recursive: true, mode: 0o700 });
+      // Recursive only when the root is gone (a tmp cleaner): a recursive mkdir says ENOENT, not
+      // EROFS, on a read-only folder.
+      await mkdir(stagingDir, { mode: 0o700 })
+        .catch(async (made: NodeJS.ErrnoException) => {
+          if (made.code === 'ENOENT') await mkdir(stagingDir, { recursive: true, mode: 0o700 });
+          else if (made.code !== 'EEXIST') throw made;
+        })
+        .catch((made: unknown) => {
+          throw asDiskFault(made, config.stagingDir);
+        });
       const run = spawnKonnector({
         konnectorDir: konnector.dir,
         main: konnector.main,
@@ -294,7 +304,10 @@ export class JobService {
         error = 'SANDBOX_UNAVAILABLE';
         logger.warn({ jobId: id, konnector: job.konnector }, 'untrusted konnector not run: no sandbox');
       } else {
-        error = entry.cancelReason ?? 'UNKNOWN_ERROR';
+        // A full or read-only disk (the staging folder cannot be made): its own code, the folder named.
+        const fault = thrown instanceof DiskFaultError ? thrown.kind : null;
+        const faultCode = fault === 'full' ? 'DISK_QUOTA_EXCEEDED' : fault ? 'SAVE_FILE_FAILED' : 'UNKNOWN_ERROR';
+        error = entry.cancelReason ?? faultCode;
         logger.error({ err: thrown, jobId: id }, 'could not run the konnector');
         if (!entry.cancelReason)
           host.handlers.onLog({
@@ -305,9 +318,19 @@ export class JobService {
       }
     }
     clearTimeout(wake);
-    await host.close(error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled');
-    await loginChain;
-    const current = (await storage.jobs.get(id)) ?? job;
+    // The process is gone: whatever the cleanup throws (a read-only staging folder, a log that cannot
+    // be stored), the job still ends with the outcome it had.
+    try {
+      await host.close(error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled');
+    } catch (thrown) {
+      logger.error({ err: thrown, jobId: id }, 'the job could not be cleaned up');
+    }
+    try {
+      await loginChain;
+    } catch (thrown) {
+      logger.error({ err: thrown, jobId: id }, 'could not store the login status');
+    }
+    const current = (await storage.jobs.get(id).catch(() => undefined)) ?? job;
     await this.#finalize(current, error, login);
     logger.info({ jobId: id, error }, 'job ended');
   }

@@ -17,7 +17,42 @@ export function openSqliteDatabase(file: string): Kysely<Database> {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const failures = { last: null as unknown };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: recordingFailures(sqlite, failures) }) });
+  lastFailures.set(db, failures);
+  return db;
+}
+
+/** Per database, the last error a statement threw: a failed COMMIT's cause, which kysely's ROLLBACK hides. */
+const lastFailures = new WeakMap<Kysely<Database>, { last: unknown }>();
+
+function recordingFailures(sqlite: BetterSqlite3.Database, failures: { last: unknown }): BetterSqlite3.Database {
+  const record =
+    <A extends unknown[], R>(call: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return call(...args);
+      } catch (error) {
+        if (!/no transaction is active/.test((error as Error).message)) failures.last = error;
+        throw error;
+      }
+    };
+  return new Proxy(sqlite, {
+    get(target, property, receiver) {
+      if (property !== 'prepare') return Reflect.get(target, property, receiver) as unknown;
+      return (source: string) => {
+        const statement = target.prepare(source);
+        return new Proxy(statement, {
+          get(inner, name) {
+            const value = Reflect.get(inner, name, inner) as unknown;
+            return typeof value === 'function'
+              ? record((...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(inner, args))
+              : value;
+          },
+        });
+      };
+    },
+  });
 }
 
 /** Opens (and migrates) the embedded SQLite storage. */
@@ -32,7 +67,27 @@ export async function openSqliteStorage(file: string): Promise<Storage> {
   return {
     dialect: 'sqlite',
     ...kyselyStores(db),
-    transaction: (fn) => db.transaction().execute((trx) => fn(kyselyStores(trx))),
+    async transaction(fn) {
+      let cause: unknown;
+      const failures = lastFailures.get(db);
+      if (failures) failures.last = null;
+      try {
+        return await db.transaction().execute(async (trx) => {
+          try {
+            return await fn(kyselyStores(trx));
+          } catch (error) {
+            cause = error;
+            throw error;
+          }
+        });
+      } catch (error) {
+        // SQLite rolls back on its own on some errors (SQLITE_FULL): the ROLLBACK that follows then
+        // fails ("no transaction is active") and would hide what went wrong.
+        // A COMMIT that failed (a full disk) is found the same way.
+        if (!cause && /no transaction is active/.test((error as Error).message)) cause = failures?.last;
+        throw cause ?? error;
+      }
+    },
     async close() {
       await db.destroy();
     },
