@@ -10,11 +10,12 @@ import { createLogger } from './logger.js';
 import { KonnectorRegistry, iconContentType, type FieldDefaults, type RegistryProblem } from './registry/registry.js';
 import { installPackage, pruneInstalled, uninstallPackage } from './registry/install-store.js';
 import { loadKeyring, type Keyring } from './secrets/keyring.js';
-import { resealAll, rotateSecretKey, type RotationResult } from './secrets/rotate.js';
+import { resealAll, rotateSecretKey, sealedKeyIds, type RotationResult } from './secrets/rotate.js';
 import { openSqliteStorage } from './storage/sqlite.js';
 import type { Storage, TriggerRecord } from './storage/stores.js';
 import type { Stack } from './stack.js';
 import { AccountService } from './runtime/accounts.js';
+import { markUnreadableAccounts } from './runtime/unreadable-secrets.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import {
   fileView,
@@ -139,14 +140,21 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
   let registry: KonnectorRegistry;
   let storage: Storage;
   try {
-    keyring = loadKeyring({ dataDir, env: options.env ?? process.env });
+    storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  try {
+    // What is sealed already decides whether a missing key may be made anew (never, then).
+    keyring = loadKeyring({ dataDir, env: options.env ?? process.env, sealedKeyIds: await sealedKeyIds(storage) });
     registry = KonnectorRegistry.load(options.konnectorDirs ?? [], {
       dataDir,
       ...(options.fieldDefaults ? { fieldDefaults: options.fieldDefaults } : {}),
       ...(options.untrusted ? { untrusted: options.untrusted } : {}),
     });
-    storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
   } catch (error) {
+    await storage.close();
     lock.release();
     throw error;
   }
@@ -207,6 +215,8 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     recovered = await recoverInterrupted(ctx);
     // Anything sealed under an older key is re-sealed under the current one, so old keys can go.
     resealed = await resealAll(storage, keyring);
+    // A value that does not open is an account's state, not a reason to refuse the start.
+    await markUnreadableAccounts(storage, resealed.unreadable, logger, clock.now());
     await prepareStagingRoot(stagingDir, sandbox.state === 'on' && process.getuid?.() === 0);
   } catch (error) {
     await storage.close();
@@ -337,7 +347,7 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
           ...(newKeyId ? { newKeyId } : {}),
         });
         ctx.keyring = result.keyring;
-        return { keyId: result.keyId, accounts: result.accounts, resealed: result.resealed };
+        return { keyId: result.keyId, accounts: result.accounts, resealed: result.resealed, unreadable: result.unreadable };
       },
     },
     close(graceMs = 10_000) {

@@ -21,6 +21,8 @@ export {
   uninstallFromDataFolder,
   resetAdminPassword,
   rotateDataFolderKey,
+  forgetSecrets,
+  type ForgetSecretsResult,
   type AdminPasswordReset,
   type MigrationReport,
 } from './maintenance.js';
