@@ -84,7 +84,7 @@ export async function rotateSecretKey(
     );
   }
   const newKeyId = options.newKeyId;
-  const before = loadKeyring({ dataDir, env: {} });
+  const before = loadKeyring({ dataDir, env: {}, sealedKeyIds: await sealedKeyIds(storage) });
   const id = newKeyId ?? nextKeyId(before.keyIds());
   createKeyFile(dataDir, id);
   const keyring = loadKeyring({ dataDir, env: {} });
