@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { lockDataFolder } from './data-lock.js';
+import { tightenDataFolder } from './data-modes.js';
 import { StackError } from './errors.js';
 import { createLogger } from './logger.js';
 import { KonnectorRegistry, iconContentType, type FieldDefaults, type RegistryProblem } from './registry/registry.js';
@@ -217,7 +218,11 @@ export async function createStack(options: CreateStackOptions): Promise<GleanerS
     resealed = await resealAll(storage, keyring);
     // A value that does not open is an account's state, not a reason to refuse the start.
     await markUnreadableAccounts(storage, resealed.unreadable, logger, clock.now());
-    await prepareStagingRoot(stagingDir, sandbox.state === 'on' && process.getuid?.() === 0);
+    const traversable = sandbox.state === 'on' && process.getuid?.() === 0;
+    await prepareStagingRoot(stagingDir, traversable);
+    // Whatever umask made them: the data folder's folders 0700, its files 0600.
+    const tightened = await tightenDataFolder(dataDir, traversable ? [stagingDir] : []);
+    if (tightened > 0) logger.info({ dataDir, tightened }, 'data folder modes tightened to 0700/0600');
   } catch (error) {
     await storage.close();
     lock.release();
