@@ -245,3 +245,40 @@ describe('faults: keys are never silently replaced', () => {
     assert.ok(existsSync(join(dataDir, 'keys', 'k1.key')));
   });
 });
+
+describe('faults: a prompt locked by malformed codes', () => {
+  it('ends its job at once with LOGIN_FAILED.TOO_MANY_ATTEMPTS, and the right code is then refused', async () => {
+    const stack = await openStack(tmpDataDir(), { maxCodeAttempts: 3 });
+    const recorder = new EventRecorder(stack);
+    try {
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        fields: { login: 'ada', password: 'pw', timeout: '600000' },
+      });
+      const job = await stack.jobs.start(account.id, 'manual');
+      const waiting = await recorder.waitFor(
+        (e) => e.type === 'prompt.updated' && e.prompt.accountId === account.id && e.prompt.status === 'waiting',
+        'the prompt',
+      );
+      const promptId = (waiting as Extract<typeof waiting, { type: 'prompt.updated' }>).prompt.id;
+      const lockedAt = Date.now();
+      for (const code of ['12', 'x-y', '!!']) assert.equal(await stack.prompts.answer(promptId, code), 'bad_format');
+      const ended = await recorder.waitFor(isJobEnded(job.id), 'the end of the job', 10_000);
+      assert.ok(Date.now() - lockedAt < 10_000, 'at once, not at the ten-minute deadline');
+      assert.equal(ended.job.error, 'LOGIN_FAILED.TOO_MANY_ATTEMPTS');
+      assert.equal((await stack.storage.prompts.get(promptId))?.status, 'cancelled');
+      assert.equal(await stack.prompts.answer(promptId, 'Q7CANARY9'), 'too_many_attempts');
+      const logs = await stack.jobs.logs(job.id);
+      assert.ok(
+        logs.some((l) => /locked after 3 malformed codes/.test(l.message)),
+        JSON.stringify(logs),
+      );
+      const after = await stack.accounts.get(account.id);
+      assert.equal(after.state, null, 'no 2FA state left behind');
+      assert.equal(after.prompt, null);
+    } finally {
+      recorder.stop();
+      await stack.close(1000);
+    }
+  });
+});

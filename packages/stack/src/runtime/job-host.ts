@@ -165,6 +165,9 @@ export function createJobHost(
         const code = message.code.reveal();
         secrets.add(code);
         finish({ code });
+      } else if (message.kind === 'locked') {
+        log('error', `the prompt was locked after ${config.maxCodeAttempts} malformed codes`, iso(ctx.clock.now()));
+        finish({ error: 'LOGIN_FAILED.TOO_MANY_ATTEMPTS' });
       } else {
         finish({ error: 'JOB_CANCELLED' });
       }
