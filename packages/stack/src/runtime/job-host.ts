@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { siteTwoFa, twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import type { InstalledKonnector } from '../registry/registry.js';
+import { logSecrets } from '../logger.js';
 import { MAX_LINE_CHARS } from '../runner/spawn-konnector.js';
 import { UnreadableSecretError } from '../secrets/keyring.js';
 import { accountAad } from '../secrets/sealed.js';
@@ -62,6 +63,8 @@ export function createJobHost(
   const staging = jobStaging(config, job.id);
   /** The run's secrets (password fields, codes), scrubbed from its output in every form they take. */
   const secrets = new SecretScrubber(3);
+  /** The same values, out of the stack's own log too while the job runs. */
+  const loggedSecrets: Array<() => void> = [];
   const waiters = new Set<Waiter>();
   let logSeq = 0;
   let logChain: Promise<void> = Promise.resolve();
@@ -164,6 +167,7 @@ export function createJobHost(
       if (message.kind === 'code') {
         const code = message.code.reveal();
         secrets.add(code);
+        loggedSecrets.push(logSecrets.add(code));
         finish({ code });
       } else if (message.kind === 'locked') {
         log('error', `the prompt was locked after ${config.maxCodeAttempts} malformed codes`, iso(ctx.clock.now()));
@@ -246,7 +250,10 @@ export function createJobHost(
       const fields = JSON.parse(opened) as Record<string, string>;
       for (const [name, spec] of Object.entries(konnector.manifest.fields)) {
         const value = fields[name];
-        if (spec.type === 'password') secrets.add(value);
+        if (spec.type === 'password') {
+          secrets.add(value);
+          loggedSecrets.push(logSecrets.add(value));
+        }
       }
       await mkdir(staging, { recursive: true, mode: 0o700 });
       // What the site may ask for decides whether a background run may post the credentials.
@@ -395,6 +402,7 @@ export function createJobHost(
       ended = true;
       await abortWaits(status);
       await logChain;
+      for (const forget of loggedSecrets.splice(0)) forget();
       await rm(staging, { recursive: true, force: true });
     },
   };
