@@ -76,7 +76,9 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
     if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    reply.header('content-security-policy', request.url.startsWith('/api/docs') ? DOCS_CSP : HOME_CSP);
+    // A route's own policy (a konnector's icon is sandboxed) stands.
+    if (!reply.hasHeader('content-security-policy'))
+      reply.header('content-security-policy', request.url.startsWith('/api/docs') ? DOCS_CSP : HOME_CSP);
     return payload;
   });
 
