@@ -8,6 +8,7 @@ import { SecretKeyError } from '../src/secrets/keyring.js';
 import { openSqliteStorage } from '../src/storage/sqlite.js';
 import { EventRecorder, isJobEnded, openStack, tmpDataDir } from './helpers/stack-harness.js';
 import type { GleanerStack } from '../src/create-stack.js';
+import { startTestApi } from './api-fixtures/http.js';
 
 const UNREADABLE = 'USER_ACTION_NEEDED.CREDENTIALS_UNREADABLE';
 const PASSWORD = 'faults-Pw-5e1d0a7b';
@@ -182,6 +183,41 @@ describe('faults: unreadable secrets are an account state', () => {
       assert.equal((await stack.accounts.get(id!)).needsAction, false);
       assert.equal((await runToEnd(stack, id!)).status, 'done');
     } finally {
+      await stack.close(1000);
+    }
+  });
+});
+
+describe('faults: unreadable secrets over the HTTP API', () => {
+  it('GET shows the state; PATCH with the password answers 200 (it answered 500), without it 422 naming the field', async () => {
+    const dataDir = tmpDataDir();
+    const [id] = await seed(dataDir);
+    await editRows(dataDir, (rows) => new Map([[id!, { credentials: flipByte(rows.get(id!)!.credentials) }]]));
+    const stack = await openStack(dataDir);
+    const api = await startTestApi(stack);
+    try {
+      const session = await api.login();
+      const shown = await api.call(`/api/accounts/${id}`, { session });
+      assert.equal(shown.status, 200);
+      assert.equal((shown.body as { actionNeeded: string }).actionNeeded, UNREADABLE);
+      const empty = await api.call(`/api/accounts/${id}`, {
+        method: 'PATCH',
+        session,
+        json: { fields: { password: '' } },
+      });
+      assert.equal(empty.status, 422, JSON.stringify(empty.body));
+      assert.match(JSON.stringify(empty.body), /fields\.password: required/);
+      const patched = await api.call(`/api/accounts/${id}`, {
+        method: 'PATCH',
+        session,
+        json: { fields: { password: `${PASSWORD}-http` } },
+      });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.equal((patched.body as { actionNeeded: string | null }).actionNeeded, null);
+      assert.ok(!api.bodies.join('\n').includes(PASSWORD), 'no password in any response');
+      assert.equal((await runToEnd(stack, id!)).status, 'done');
+    } finally {
+      await api.close();
       await stack.close(1000);
     }
   });
