@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -165,6 +165,35 @@ describe('faults: unreadable secrets are an account state', () => {
       await assertUnreadableThenRepaired(stack, id!, lines, raw, 'unknown key id', 0);
     } finally {
       await stack.close(1000);
+    }
+  });
+
+  it('an old key file restored: the values it seals open again, the account is no longer paused, re-sealed under the current key', async () => {
+    const dataDir = tmpDataDir();
+    const [id] = await seed(dataDir);
+    // A new current key made while the old one went missing (moved away by mistake).
+    const { createKeyFile } = await import('../src/secrets/index.js');
+    createKeyFile(dataDir, 'k2');
+    const aside = join(dataDir, 'k1.key.moved');
+    renameSync(join(dataDir, 'keys', 'k1.key'), aside);
+    const first = await openLogged(dataDir);
+    try {
+      const marked = await first.stack.accounts.get(id!);
+      assert.equal(marked.actionNeeded, UNREADABLE);
+      assert.ok(first.lines.some((l) => l.accountId === id && l.reason === 'unknown key id' && l.keyId === 'k1'));
+    } finally {
+      await first.stack.close(1000);
+    }
+    renameSync(aside, join(dataDir, 'keys', 'k1.key'));
+    const second = await openLogged(dataDir);
+    try {
+      assert.equal((await second.stack.accounts.get(id!)).actionNeeded, null, 'no longer paused');
+      assert.ok(second.lines.some((l) => l.accountId === id && /can be read again/.test(String(l.msg))));
+      const storage = second.stack.storage;
+      assert.match((await storage.accounts.get(id!))!.credentials, /^k2:/, 're-sealed under the current key');
+      assert.equal((await runToEnd(second.stack, id!)).status, 'done');
+    } finally {
+      await second.stack.close(1000);
     }
   });
 
