@@ -14,20 +14,30 @@ const FILE_MODE = 0o600;
 export async function tightenDataFolder(dataDir: string, except: string[] = []): Promise<number> {
   let changed = 0;
   const skip = new Set(except);
+  // An install may rename or remove folders meanwhile (it takes no stack lock): what is gone is skipped.
+  const gone = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
   const visit = async (path: string): Promise<void> => {
     if (skip.has(path)) return;
     const info = await lstat(path).catch(() => null);
     if (!info || info.isSymbolicLink()) return;
-    if (info.isDirectory()) {
-      if ((info.mode & 0o7777) !== FOLDER_MODE) {
-        await chmod(path, FOLDER_MODE);
+    const wanted = info.isDirectory() ? FOLDER_MODE : info.isFile() ? FILE_MODE : null;
+    if (wanted !== null && (info.mode & 0o7777) !== wanted) {
+      try {
+        await chmod(path, wanted);
         changed++;
+      } catch (error) {
+        if (!gone(error)) throw error;
       }
-      for (const name of await readdir(path)) await visit(join(path, name));
-    } else if (info.isFile() && (info.mode & 0o7777) !== FILE_MODE) {
-      await chmod(path, FILE_MODE);
-      changed++;
     }
+    if (!info.isDirectory()) return;
+    let names: string[];
+    try {
+      names = await readdir(path);
+    } catch (error) {
+      if (gone(error)) return;
+      throw error;
+    }
+    for (const name of names) await visit(join(path, name));
   };
   await visit(dataDir);
   return changed;
