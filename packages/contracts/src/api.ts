@@ -97,6 +97,8 @@ export const Account = z.object({
   prompt: Prompt.nullable(),
   /** Scheduled runs are paused until a manual run succeeds (last error needs the person). */
   needsAction: z.boolean(),
+  /** The error that paused them (with `needsAction`): the last job's, or found at start (CREDENTIALS_UNREADABLE). */
+  actionNeeded: ErrorCodeSchema.nullable(),
   nextRunAt: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),

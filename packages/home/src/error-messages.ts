@@ -79,6 +79,11 @@ export const ERROR_MESSAGES = {
     message: 'The access you gave Gleaner to this website has expired. Reconnect to grant it again.',
     next: 'reconnect',
   },
+  'USER_ACTION_NEEDED.CREDENTIALS_UNREADABLE': {
+    title: 'Password unreadable',
+    message: "Gleaner can no longer read this account's password: enter it again.",
+    next: 'update-credentials',
+  },
   CHALLENGE_ASKED: {
     title: 'Extra check requested',
     message: 'The website asked for an extra check that needs you. Run again while you are in front of the screen.',

@@ -5,17 +5,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { lockDataFolder } from './data-lock.js';
+import { tightenDataFolder } from './data-modes.js';
 import { asDiskFault } from './disk-faults.js';
 import { StackError } from './errors.js';
 import { createLogger } from './logger.js';
 import { KonnectorRegistry, iconContentType, type FieldDefaults, type RegistryProblem } from './registry/registry.js';
 import { installPackage, pruneInstalled, uninstallPackage } from './registry/install-store.js';
 import { loadKeyring, type Keyring } from './secrets/keyring.js';
-import { resealAll, rotateSecretKey, type RotationResult } from './secrets/rotate.js';
+import { resealAll, rotateSecretKey, sealedKeyIds, type RotationResult } from './secrets/rotate.js';
 import { openSqliteStorage } from './storage/sqlite.js';
 import type { Storage, TriggerRecord } from './storage/stores.js';
 import type { Stack } from './stack.js';
 import { AccountService } from './runtime/accounts.js';
+import { markUnreadableAccounts } from './runtime/unreadable-secrets.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import {
   fileView,
@@ -149,14 +151,21 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   let registry: KonnectorRegistry;
   let storage: Storage;
   try {
-    keyring = loadKeyring({ dataDir, env: options.env ?? process.env });
+    storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  try {
+    // What is sealed already decides whether a missing key may be made anew (never, then).
+    keyring = loadKeyring({ dataDir, env: options.env ?? process.env, sealedKeyIds: await sealedKeyIds(storage) });
     registry = KonnectorRegistry.load(options.konnectorDirs ?? [], {
       dataDir,
       ...(options.fieldDefaults ? { fieldDefaults: options.fieldDefaults } : {}),
       ...(options.untrusted ? { untrusted: options.untrusted } : {}),
     });
-    storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
   } catch (error) {
+    await storage.close();
     lock.release();
     throw error;
   }
@@ -217,7 +226,13 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     recovered = await recoverInterrupted(ctx);
     // Anything sealed under an older key is re-sealed under the current one, so old keys can go.
     resealed = await resealAll(storage, keyring);
-    await prepareStagingRoot(stagingDir, sandbox.state === 'on' && process.getuid?.() === 0);
+    // A value that does not open is an account's state, not a reason to refuse the start.
+    await markUnreadableAccounts(storage, resealed.unreadable, logger, clock.now());
+    const traversable = sandbox.state === 'on' && process.getuid?.() === 0;
+    await prepareStagingRoot(stagingDir, traversable);
+    // Whatever umask made them: the data folder's folders 0700, its files 0600.
+    const tightened = await tightenDataFolder(dataDir, traversable ? [stagingDir] : []);
+    if (tightened > 0) logger.info({ dataDir, tightened }, 'data folder modes tightened to 0700/0600');
   } catch (error) {
     await storage.close();
     lock.release();
@@ -347,7 +362,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
           ...(newKeyId ? { newKeyId } : {}),
         });
         ctx.keyring = result.keyring;
-        return { keyId: result.keyId, accounts: result.accounts, resealed: result.resealed };
+        return { keyId: result.keyId, accounts: result.accounts, resealed: result.resealed, unreadable: result.unreadable };
       },
     },
     close(graceMs = 10_000) {

@@ -2,7 +2,7 @@ export type { Stack } from './stack.js';
 export { StackError, type StackErrorCode } from './errors.js';
 export { asDiskFault, DiskFaultError, diskFaultKind, type DiskFaultKind } from './disk-faults.js';
 export { createStack, type CreateStackOptions, type GleanerStack } from './create-stack.js';
-export { createLogger, REDACT_PATHS } from './logger.js';
+export { createLogger, LogSecrets, logSecrets, REDACT_PATHS } from './logger.js';
 export * from './storage/index.js';
 export * from './secrets/index.js';
 export * from './registry/index.js';
@@ -22,6 +22,8 @@ export {
   uninstallFromDataFolder,
   resetAdminPassword,
   rotateDataFolderKey,
+  forgetSecrets,
+  type ForgetSecretsResult,
   type AdminPasswordReset,
   type MigrationReport,
 } from './maintenance.js';

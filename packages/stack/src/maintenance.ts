@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { KonnectorInfo, KonnectorProblem } from '@gleaner/contracts';
@@ -7,7 +7,8 @@ import { KonnectorRegistry } from './registry/registry.js';
 import { openSqliteAuthStore, type ApiTokenInfo } from './api/auth-store.js';
 import { hashPassword } from './api/credentials.js';
 import { lockDataFolder } from './data-lock.js';
-import { rotateSecretKey, type RotationResult } from './secrets/rotate.js';
+import { createKeyFile, FORGOTTEN, keysDir } from './secrets/keyring.js';
+import { nextKeyId, rotateSecretKey, sealedKeyIds, type RotationResult } from './secrets/rotate.js';
 import { migrateToLatest, migrations } from './storage/migrations.js';
 import { openSqliteDatabase, openSqliteStorage } from './storage/sqlite.js';
 
@@ -43,8 +44,65 @@ export async function rotateDataFolderKey(
   try {
     const storage = await openSqliteStorage(join(dir, 'gleaner.db'));
     try {
-      const { keyId, accounts, resealed } = await rotateSecretKey(storage, dir, options);
-      return { keyId, accounts, resealed };
+      const { keyId, accounts, resealed, unreadable } = await rotateSecretKey(storage, dir, options);
+      return { keyId, accounts, resealed, unreadable };
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+export type ForgetSecretsResult = {
+  /** Accounts kept, each now needing its password again. */
+  accounts: number;
+  /** The new current key. */
+  keyId: string;
+  /** Where the old keys folder went (delete it once no backup needs it), or null without one. */
+  oldKeys: string | null;
+};
+
+/**
+ * `gleaner forget-secrets`: the explicit way to start over after a lost key. Accounts stay (their
+ * login, files, jobs); every credential, session and account data is cleared (accounts then show
+ * CREDENTIALS_UNREADABLE until their password is entered again); the old keys folder is set aside
+ * and a new key made. Refused while a stack holds the folder.
+ */
+export async function forgetSecrets(dataDir: string, options: { now?: Date } = {}): Promise<ForgetSecretsResult> {
+  const dir = existingDataFolder(dataDir);
+  const lock = lockDataFolder(dir);
+  try {
+    const storage = await openSqliteStorage(join(dir, 'gleaner.db'));
+    try {
+      const keys = keysDir(dir);
+      let oldKeys: string | null = null;
+      let oldIds: string[] = [];
+      if (existsSync(keys)) {
+        oldIds = readdirSync(keys)
+          .filter((n) => n.endsWith('.key'))
+          .map((n) => n.slice(0, -'.key'.length));
+        oldKeys = `${keys}-forgotten-${(options.now ?? new Date()).toISOString().replace(/[:.]/g, '-')}`;
+        renameSync(keys, oldKeys);
+      }
+      // A new id, past every one seen (files, sealed values): an old backup never opens under the new key.
+      const keyId = nextKeyId([...oldIds, ...(await sealedKeyIds(storage)).keys()]);
+      createKeyFile(dir, keyId);
+      const accounts = await storage.accounts.list();
+      const at = (options.now ?? new Date()).toISOString();
+      await storage.transaction(async (tx) => {
+        for (const account of accounts) {
+          await tx.accounts.update(account.id, {
+            credentials: FORGOTTEN,
+            session: null,
+            data: null,
+            secretFieldsSet: [],
+            pausedBy: 'USER_ACTION_NEEDED.CREDENTIALS_UNREADABLE',
+            updatedAt: at,
+          });
+        }
+      });
+      return { accounts: accounts.length, keyId, oldKeys };
     } finally {
       await storage.close();
     }

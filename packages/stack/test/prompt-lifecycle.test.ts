@@ -13,15 +13,16 @@ describe('prompt lifecycle', () => {
     assert.equal(reducePrompt(step.state, { type: 'submit', code: '123456' }, 5001).outcome, 'not_waiting');
   });
 
-  it('refuses a bad format, counting the attempt, and stops at the limit', () => {
+  it('refuses a bad format, counting the attempt; the last one locks the prompt and ends its wait at once', () => {
     let state = waiting;
     for (let i = 0; i < 3; i++) {
       const step = reducePrompt(state, { type: 'submit', code: 'no!' }, 1000, 3);
       assert.equal(step.outcome, 'bad_format');
-      assert.deepEqual(step.effects, []);
+      assert.deepEqual(step.effects, i < 2 ? [] : [{ type: 'reject', error: 'LOGIN_FAILED.TOO_MANY_ATTEMPTS' }]);
       state = step.state;
     }
     assert.equal(state.attempts, 3);
+    assert.equal(state.status, 'cancelled');
     assert.equal(reducePrompt(state, { type: 'submit', code: '123456' }, 1000, 3).outcome, 'too_many_attempts');
   });
 

@@ -168,7 +168,7 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
     }
   });
 
-  it('after expiry the answer is `expired` and the job ends USER_ACTION_NEEDED.TWOFA_EXPIRED; too many attempts are refused', async () => {
+  it('after expiry the answer is `expired` and the job ends USER_ACTION_NEEDED.TWOFA_EXPIRED', async () => {
     const stack = await openStack(tmpDataDir(), { maxCodeAttempts: 2 });
     const recorder = new EventRecorder(stack);
     try {
@@ -178,9 +178,8 @@ describe('a manual run with 2FA, through createStack and a real konnector proces
       });
       const job = await stack.jobs.start(account.id, 'manual');
       const waiting = await recorder.waitFor(isPrompt(account.id, 'waiting'), 'the prompt');
+      // One malformed code (of two allowed) does not lock it: the deadline ends it.
       assert.equal(await stack.prompts.answer(waiting.prompt.id, '12'), 'bad_format');
-      assert.equal(await stack.prompts.answer(waiting.prompt.id, '1-2'), 'bad_format');
-      assert.equal(await stack.prompts.answer(waiting.prompt.id, GOOD_CODE), 'too_many_attempts');
       await recorder.waitFor(isPrompt(account.id, 'expired'), 'the expiry');
       assert.equal(await stack.prompts.answer(waiting.prompt.id, GOOD_CODE), 'expired');
       const ended = await recorder.waitFor(isJobEnded(job.id), 'the end of the job');

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { buildCommand } from './build.js';
 import { demoCommand } from './demo.js';
+import { forgetSecretsCommand } from './forget-secrets.js';
 import { installCommand, konnectorsCommand, uninstallCommand } from './konnector-packages.js';
 import { migrateCommand } from './migrate.js';
 import { newCommand } from './new.js';
@@ -25,5 +26,6 @@ export const commands: readonly Command[] = [
   uninstallCommand,
   migrateCommand,
   rotateKeyCommand,
+  forgetSecretsCommand,
   resetAdminPasswordCommand,
 ];

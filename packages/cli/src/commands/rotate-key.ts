@@ -22,6 +22,11 @@ export const rotateKeyCommand = defineCommand({
     process.stdout.write(
       `key ${result.keyId} is now current: ${result.resealed} secret(s) of ${result.accounts} account(s) re-sealed\n`,
     );
+    // Left as they were: a key restored later may still open them.
+    for (const u of result.unreadable)
+      process.stdout.write(
+        `account ${u.accountId}: its ${u.column} does not open (${u.reason}, key ${u.keyId || 'none'}): not re-sealed\n`,
+      );
     return 0;
   },
 });

@@ -49,6 +49,11 @@ export const serveCommand = defineCommand({
       type: 'boolean',
       description: 'run konnectors without the bwrap sandbox (only where bwrap cannot run)',
     },
+    'trust-proxy': {
+      type: 'boolean',
+      description:
+        'behind a reverse proxy: trust its X-Forwarded-For/-Proto (client address, Secure cookies over https); never when clients reach the port directly',
+    },
   },
   async run({ options }) {
     const graceMs = options.grace * 1000;
@@ -57,6 +62,7 @@ export const serveCommand = defineCommand({
       port: options.port,
       konnectorDirs: options.konnectors,
       homeDir: homeDistDir(),
+      ...(options['trust-proxy'] ? { trustProxy: true } : {}),
       ...(options['no-sandbox'] ? { stackOptions: { noSandbox: true } } : {}),
     });
     process.stderr.write(`Gleaner is serving on ${server.url}\n`);

@@ -14,7 +14,7 @@ export function ActionNeededBanner({
   konnectorName: string;
   linkToAccount: boolean;
 }) {
-  const message = errorMessage(account.lastJob?.error ?? 'USER_ACTION_NEEDED');
+  const message = errorMessage(account.actionNeeded ?? account.lastJob?.error ?? 'USER_ACTION_NEEDED');
   // A manual run resolves every case but new credentials; there the run follows the edit.
   const next = message.next === 'update-credentials' ? 'update-credentials' : 'reconnect';
   return (

@@ -48,6 +48,7 @@ export function account(overrides: Partial<Account> = {}): Account {
     lastJob: null,
     prompt: null,
     needsAction: false,
+    actionNeeded: null,
     nextRunAt: null,
     createdAt: iso(T0),
     updatedAt: iso(T0),

@@ -37,6 +37,22 @@ export type ApiOptions = {
 
 export type Api = FastifyInstance;
 
+/** Home's pages: its own scripts, styles and API only; no inline script, no framing, no plugins. */
+const HOME_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+/** The API reference page: its one inline stylesheet, nothing else. */
+const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 const STACK_STATUS: Record<StackErrorCode, number> = { not_found: 404, conflict: 409, invalid: 422, forbidden: 403 };
 
 /** The HTTP API (and Home's files) over a Stack: it only maps HTTP to the Stack's methods. */
@@ -61,6 +77,9 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
     if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    // A route's own policy (a konnector's icon is sandboxed) stands.
+    if (!reply.hasHeader('content-security-policy'))
+      reply.header('content-security-policy', request.url.startsWith('/api/docs') ? DOCS_CSP : HOME_CSP);
     return payload;
   });
 

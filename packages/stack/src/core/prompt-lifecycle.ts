@@ -3,7 +3,8 @@ import { CODE_PATTERN, normalizeCode, type AnswerOutcome, type PromptStatus } fr
 /**
  * A prompt's life, as a reducer: `waiting` until a code is accepted (`answered`), it expires, the
  * job is cancelled, or the stack stops (`interrupted`). Every submission counts as an attempt; a
- * prompt takes at most `maxAttempts`. The code itself is never part of the state: it only travels
+ * prompt takes at most `maxAttempts`: the last one malformed locks it, and its job ends at once
+ * (LOGIN_FAILED.TOO_MANY_ATTEMPTS) rather than waiting for the deadline. The code itself is never part of the state: it only travels
  * in the `deliver` effect, to the konnector waiting for it.
  */
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -15,7 +16,10 @@ export type PromptEvent =
 
 export type PromptEffect =
   | { type: 'deliver'; code: string }
-  | { type: 'reject'; error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' | 'JOB_CANCELLED' | 'JOB_INTERRUPTED' };
+  | {
+      type: 'reject';
+      error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' | 'JOB_CANCELLED' | 'JOB_INTERRUPTED' | 'LOGIN_FAILED.TOO_MANY_ATTEMPTS';
+    };
 
 export type PromptStep = { state: PromptState; outcome?: AnswerOutcome; effects: PromptEffect[] };
 
@@ -40,6 +44,9 @@ export function reducePrompt(
     return { state: { ...state, status }, effects: [{ type: 'reject', error }] };
   }
   if (state.status === 'expired') return { state, outcome: 'expired', effects: [] };
+  // Locked by malformed codes (closed `cancelled` with every attempt used): it still says why.
+  if (state.status === 'cancelled' && state.attempts >= maxAttempts)
+    return { state, outcome: 'too_many_attempts', effects: [] };
   if (state.status !== 'waiting') return { state, outcome: 'not_waiting', effects: [] };
   if (now >= state.expiresAt) {
     return {
@@ -51,6 +58,13 @@ export function reducePrompt(
   if (state.attempts >= maxAttempts) return { state, outcome: 'too_many_attempts', effects: [] };
   const code = normalizeCode(event.code);
   const attempted = { ...state, attempts: state.attempts + 1 };
-  if (!CODE_PATTERN.test(code)) return { state: attempted, outcome: 'bad_format', effects: [] };
+  if (!CODE_PATTERN.test(code)) {
+    if (attempted.attempts < maxAttempts) return { state: attempted, outcome: 'bad_format', effects: [] };
+    return {
+      state: { ...attempted, status: 'cancelled' },
+      outcome: 'bad_format',
+      effects: [{ type: 'reject', error: 'LOGIN_FAILED.TOO_MANY_ATTEMPTS' }],
+    };
+  }
   return { state: { ...attempted, status: 'answered' }, outcome: 'accepted', effects: [{ type: 'deliver', code }] };
 }

@@ -137,7 +137,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Takes `<data>/konnectors/.lock`, waiting up to 10 s for another installer; creates the folder if needed. */
 async function lockInstalls(dataDir: string, waitMs = LOCK_WAIT_MS): Promise<DataFolderLock> {
   const root = installedRoot(dataDir);
-  mkdirSync(root, { recursive: true, mode: 0o755 });
+  mkdirSync(root, { recursive: true, mode: 0o700 });
   const deadline = Date.now() + waitMs;
   for (;;) {
     const taken = tryLockFile(join(root, LOCK));
@@ -165,7 +165,7 @@ function removeIfEmpty(dataDir: string, createdRoot: boolean): void {
 }
 
 function writeFileDurable(path: string, data: Buffer | string): void {
-  const fd = openSync(path, 'wx', 0o644);
+  const fd = openSync(path, 'wx', 0o600);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fsyncSync(fd);
@@ -235,10 +235,10 @@ export async function installPackage(dataDir: string, tgz: Buffer, options: Inst
     const previousVersion = readCurrent(dataDir, manifest.slug);
     checkVersion(manifest, previousVersion, options.force ?? false);
 
-    mkdirSync(incoming, { recursive: true, mode: 0o755 });
+    mkdirSync(incoming, { recursive: true, mode: 0o700 });
     for (const [path, data] of pkg.files) {
       const target = join(incoming, path);
-      mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
       writeFileDurable(target, data);
     }
     // What is on disk is what was checked: every listed file, by its digest, and nothing else.
@@ -260,7 +260,7 @@ export async function installPackage(dataDir: string, tgz: Buffer, options: Inst
     }
 
     const slugDir = join(root, manifest.slug);
-    mkdirSync(slugDir, { recursive: true, mode: 0o755 });
+    mkdirSync(slugDir, { recursive: true, mode: 0o700 });
     const dir = join(slugDir, manifest.version);
     // A forced reinstall of the same version: the old folder steps aside (a running job may still
     // use it) and a prune removes it once no job does.

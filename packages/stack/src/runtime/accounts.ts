@@ -3,10 +3,13 @@ import { rm } from 'node:fs/promises';
 import type { Account, Manifest } from '@gleaner/contracts';
 import { nextRunAt, spreadTime } from '../core/schedule.js';
 import { StackError } from '../errors.js';
+import { UnreadableSecretError } from '../secrets/keyring.js';
 import { accountAad } from '../secrets/sealed.js';
+import type { AccountRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
 import { accountView, filesRoot, publishAccount, type StackContext } from './context.js';
 import type { JobService } from './jobs.js';
+import { CREDENTIALS_UNREADABLE, unreadableWhy } from './unreadable-secrets.js';
 
 const MAX_FIELD_CHARS = 4096;
 
@@ -80,11 +83,7 @@ export class AccountService {
     if (input.fields) {
       const manifest = registry.get(record.konnector)?.manifest;
       if (!manifest) throw new StackError('invalid', `konnector ${record.konnector} is not installed`);
-      const current = JSON.parse(keyring.open(record.credentials, accountAad(id, 'credentials'))) as Record<
-        string,
-        string
-      >;
-      const next = { ...current };
+      const next = { ...this.#currentFields(record) };
       for (const [name, value] of Object.entries(input.fields)) {
         // A secret field sent empty is left unchanged (Home never gets it back to send it again).
         if (manifest.fields[name]?.type === 'password' && value === '') continue;
@@ -94,10 +93,30 @@ export class AccountService {
       Object.assign(patch, displayFields(manifest, next), {
         credentials: keyring.seal(JSON.stringify(next), accountAad(id, 'credentials')),
       });
+      // Sealed anew, under the current key: readable again.
+      if (record.pausedBy === CREDENTIALS_UNREADABLE) patch.pausedBy = null;
     }
     await storage.accounts.update(id, patch);
     await publishAccount(this.ctx, id);
     return this.get(id);
+  }
+
+  /** The fields saved; when they do not open, the ones kept in clear (the login): the secrets must be sent again. */
+  #currentFields(record: AccountRecord): Record<string, string> {
+    const id = record.id;
+    try {
+      return JSON.parse(this.ctx.keyring.open(record.credentials, accountAad(id, 'credentials'))) as Record<
+        string,
+        string
+      >;
+    } catch (error) {
+      if (!(error instanceof UnreadableSecretError)) throw error;
+      this.ctx.logger.warn(
+        { accountId: id, reason: error.reason, keyId: error.keyId },
+        `the credentials of account ${id} cannot be read (${unreadableWhy(error.reason, error.keyId)}): the fields sent replace them`,
+      );
+      return { ...record.fieldsClear };
+    }
   }
 
   async remove(id: string): Promise<void> {

@@ -102,6 +102,7 @@ export async function accountView(stores: Stores, a: AccountRecord): Promise<Acc
     lastJob: lastJob ? jobView(lastJob) : null,
     prompt: prompt ? promptView(prompt) : null,
     needsAction: a.pausedBy !== null,
+    actionNeeded: a.pausedBy,
     nextRunAt: trigger?.frequency === 'off' ? null : (trigger?.nextRunAt ?? null),
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,

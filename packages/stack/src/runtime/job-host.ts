@@ -5,7 +5,9 @@ import { secretFieldNames, siteTwoFa, twoFaState, type AccountState, type FileEn
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import { diskFaultKind, diskFaultSentence } from '../disk-faults.js';
 import type { InstalledKonnector } from '../registry/registry.js';
+import { logSecrets } from '../logger.js';
 import { MAX_LINE_CHARS } from '../runner/spawn-konnector.js';
+import { UnreadableSecretError } from '../secrets/keyring.js';
 import { accountAad } from '../secrets/sealed.js';
 import type { FileRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
@@ -19,6 +21,7 @@ import {
   publishPrompt,
   type StackContext,
 } from './context.js';
+import { CREDENTIALS_UNREADABLE, unreadableWhy } from './unreadable-secrets.js';
 
 /** An error whose message is the code the konnector receives (serveHost maps it). */
 const fail = (code: string): Error => new Error(code);
@@ -41,6 +44,8 @@ export type JobHost = {
   close(status: 'cancelled' | 'interrupted'): Promise<void>;
   /** Stops the 2FA waits at once (cancel, shutdown) without waiting for the rest. */
   abortWaits(status: 'cancelled' | 'interrupted'): Promise<void>;
+  /** Whether the account's credentials open; when not, the job log says why (checked before the run starts). */
+  credentialsReadable(): Promise<boolean>;
 };
 
 /**
@@ -59,6 +64,8 @@ export function createJobHost(
   const staging = jobStaging(config, job.id);
   /** The run's secrets (password fields, codes), scrubbed from its output in every form they take. */
   const secrets = new SecretScrubber(3);
+  /** The same values, out of the stack's own log too while the job runs. */
+  const loggedSecrets: Array<() => void> = [];
   const waiters = new Set<Waiter>();
   let logSeq = 0;
   let logChain: Promise<void> = Promise.resolve();
@@ -85,6 +92,31 @@ export function createJobHost(
     await storage.accounts.update(accountId, { state, updatedAt: iso(ctx.clock.now()) });
     hooks.onAccountState(state);
     await publishAccount(ctx, accountId);
+  };
+
+  /**
+   * Opens one of the account's sealed values; one that does not open is logged for the job (why,
+   * never the value) and read as absent. Credentials are checked before the run (credentialsReadable).
+   */
+  const openSealed = (column: 'credentials' | 'session' | 'data', sealed: string | null): string | null => {
+    if (sealed === null) return null;
+    try {
+      return keyring.open(sealed, accountAad(accountId, column));
+    } catch (error) {
+      if (!(error instanceof UnreadableSecretError)) throw error;
+      const why = unreadableWhy(error.reason, error.keyId);
+      logger.warn({ jobId: job.id, accountId, column, reason: error.reason, keyId: error.keyId }, `account ${column} unreadable`);
+      log(
+        column === 'credentials' ? 'error' : 'warn',
+        column === 'credentials'
+          ? `the saved credentials cannot be read (${why}): enter the password again`
+          : column === 'session'
+            ? `the saved session cannot be read (${why}): logging in again`
+            : `the saved account data cannot be read (${why}): starting without it`,
+        iso(ctx.clock.now()),
+      );
+      return null;
+    }
   };
 
   const log = (level: LogLevel, message: string, at: string): void => {
@@ -136,7 +168,11 @@ export function createJobHost(
       if (message.kind === 'code') {
         const code = message.code.reveal();
         secrets.add(code);
+        loggedSecrets.push(logSecrets.add(code));
         finish({ code });
+      } else if (message.kind === 'locked') {
+        log('error', `the prompt was locked after ${config.maxCodeAttempts} malformed codes`, iso(ctx.clock.now()));
+        finish({ error: 'LOGIN_FAILED.TOO_MANY_ATTEMPTS' });
       } else {
         finish({ error: 'JOB_CANCELLED' });
       }
@@ -210,13 +246,15 @@ export function createJobHost(
   const handlers: HostHandlers = {
     async start() {
       const record = await account();
-      const fields = JSON.parse(keyring.open(record.credentials, accountAad(accountId, 'credentials'))) as Record<
-        string,
-        string
-      >;
+      const opened = openSealed('credentials', record.credentials);
+      if (opened === null) throw fail(CREDENTIALS_UNREADABLE);
+      const fields = JSON.parse(opened) as Record<string, string>;
       for (const [name, spec] of Object.entries(konnector.manifest.fields)) {
         const value = fields[name];
-        if (spec.type === 'password') secrets.add(value);
+        if (spec.type === 'password') {
+          secrets.add(value);
+          loggedSecrets.push(logSecrets.add(value));
+        }
       }
       await mkdir(staging, { recursive: true, mode: 0o700 });
       // What the site may ask for decides whether a background run may post the credentials.
@@ -245,18 +283,14 @@ export function createJobHost(
 
     async getAccountData() {
       const record = await account();
-      return {
-        data: record.data
-          ? (JSON.parse(keyring.open(record.data, accountAad(accountId, 'data'))) as Record<string, unknown>)
-          : {},
-      };
+      const opened = openSealed('data', record.data);
+      return { data: opened === null ? {} : (JSON.parse(opened) as Record<string, unknown>) };
     },
 
     async saveAccountData({ data, merge }) {
       const record = await account();
-      const before = record.data
-        ? (JSON.parse(keyring.open(record.data, accountAad(accountId, 'data'))) as Record<string, unknown>)
-        : {};
+      const opened = openSealed('data', record.data);
+      const before = opened === null ? {} : (JSON.parse(opened) as Record<string, unknown>);
       const next = merge ? { ...before, ...data } : data;
       const json = JSON.stringify(next);
       if (json.length > MAX_ACCOUNT_DATA_BYTES) throw fail('UNKNOWN_ERROR');
@@ -266,7 +300,7 @@ export function createJobHost(
 
     async loadSession() {
       const record = await account();
-      return { session: record.session ? keyring.open(record.session, accountAad(accountId, 'session')) : null };
+      return { session: openSealed('session', record.session) };
     },
 
     async saveSession({ session }) {
@@ -373,6 +407,9 @@ export function createJobHost(
   return {
     handlers: guarded as HostHandlers,
     abortWaits,
+    async credentialsReadable() {
+      return openSealed('credentials', (await account()).credentials) !== null;
+    },
     async close(status) {
       ended = true;
       await abortWaits(status);
@@ -388,6 +425,7 @@ export function createJobHost(
         );
       }
       await logChain;
+      for (const forget of loggedSecrets.splice(0)) forget();
     },
   };
 }

@@ -29,6 +29,9 @@ type Active = {
 /** An untrusted konnector where there is no sandbox: refused before it starts. */
 class SandboxRefusal extends Error {}
 
+/** Credentials that do not open (the job log says why): the konnector is not started. */
+class UnreadableRefusal extends Error {}
+
 /**
  * Jobs: one active per account (the storage's unique index says so), a queue with a concurrency
  * limit, a time limit, and the login status driven by the pure 8-second rule. Each job runs its
@@ -249,6 +252,7 @@ export class JobService {
         });
         throw new SandboxRefusal();
       }
+      if (!(await host.credentialsReadable())) throw new UnreadableRefusal();
       const stagingDir = jobStaging(config, id);
       // Recursive only when the root is gone (a tmp cleaner): a recursive mkdir says ENOENT, not
       // EROFS, on a read-only folder.
@@ -300,7 +304,9 @@ export class JobService {
       else if (outcome.killedForDisk) error = 'DISK_QUOTA_EXCEEDED';
       else error = outcome.finish?.error ?? 'UNKNOWN_ERROR';
     } catch (thrown) {
-      if (thrown instanceof SandboxRefusal) {
+      if (thrown instanceof UnreadableRefusal) {
+        error = 'USER_ACTION_NEEDED.CREDENTIALS_UNREADABLE';
+      } else if (thrown instanceof SandboxRefusal) {
         error = 'SANDBOX_UNAVAILABLE';
         logger.warn({ jobId: id, konnector: job.konnector }, 'untrusted konnector not run: no sandbox');
       } else {

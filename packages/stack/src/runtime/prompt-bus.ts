@@ -1,7 +1,7 @@
 import type { Secret } from '@gleaner/contracts';
 
-/** What reaches the job waiting on a prompt: the accepted code, or the person's cancel. */
-export type PromptMessage = { kind: 'code'; code: Secret<string> } | { kind: 'cancelled' };
+/** What reaches the job waiting on a prompt: the accepted code, the person's cancel, or the lock after malformed codes. */
+export type PromptMessage = { kind: 'code'; code: Secret<string> } | { kind: 'cancelled' } | { kind: 'locked' };
 
 /**
  * Carries an accepted code from where it was submitted to where the job waits. In one process it is

@@ -39,6 +39,10 @@ export class PromptService {
       if (outcome === 'accepted') {
         const deliver = step.effects.find((e) => e.type === 'deliver');
         if (deliver) await this.ctx.promptBus.send(promptId, { kind: 'code', code: new Secret(deliver.code) });
+      } else if (step.effects.some((e) => e.type === 'reject')) {
+        // Every attempt used on malformed codes: the prompt is locked and its job ends now.
+        if (await storage.prompts.closeIfWaiting(promptId, 'cancelled'))
+          await this.ctx.promptBus.send(promptId, { kind: 'locked' });
       }
       await publishPrompt(this.ctx, promptId);
       return outcome;

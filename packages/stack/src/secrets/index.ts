@@ -5,7 +5,10 @@ export {
   setCurrentKeyId,
   keysDir,
   SecretKeyError,
+  UnreadableSecretError,
+  FORGOTTEN,
+  type UnreadableReason,
   type KeyringOptions,
 } from './keyring.js';
-export { rotateSecretKey, resealAll, type RotationResult } from './rotate.js';
+export { rotateSecretKey, resealAll, type RotationResult, type UnreadableSecret } from './rotate.js';
 export { accountAad } from './sealed.js';

@@ -12,6 +12,29 @@ export class SecretKeyError extends Error {
   override name = 'SecretKeyError';
 }
 
+/** Why a sealed value does not open: altered (or moved to another place), or sealed under a key not loaded. */
+export type UnreadableReason = 'tampered' | 'unknown key id' | 'forgotten';
+
+/** What `gleaner forget-secrets` leaves in place of a sealed value: it never opens. */
+export const FORGOTTEN = 'forgotten:';
+
+/** A sealed value that does not open. Its message names the reason and the key id, never the value. */
+export class UnreadableSecretError extends Error {
+  override name = 'UnreadableSecretError';
+  constructor(
+    readonly reason: UnreadableReason,
+    readonly keyId: string,
+  ) {
+    super(
+      reason === 'tampered'
+        ? `a secret sealed with key ${JSON.stringify(keyId)} does not open: it was altered or belongs elsewhere`
+        : reason === 'forgotten'
+          ? 'a secret cleared by gleaner forget-secrets'
+          : `cannot open a secret sealed with key ${JSON.stringify(keyId)}: that key is not loaded`,
+    );
+  }
+}
+
 /**
  * Seals and opens secrets with AES-256-GCM. A sealed value is `<keyId>:<base64(iv|tag|ciphertext)>`;
  * the key id says which key opens it, so old keys stay readable after a rotation. The associated
@@ -42,16 +65,21 @@ export class Keyring {
   }
 
   open(sealed: string, aad: string): string {
+    if (sealed === FORGOTTEN) throw new UnreadableSecretError('forgotten', '');
     const colon = sealed.indexOf(':');
     const id = sealed.slice(0, colon);
     const key = colon > 0 ? this.#keys.get(id) : undefined;
-    if (!key)
-      throw new SecretKeyError(`cannot open a secret sealed with key ${JSON.stringify(id)}: that key is not loaded`);
+    if (!key) throw new UnreadableSecretError('unknown key id', id);
     const raw = Buffer.from(sealed.slice(colon + 1), 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(aad, 'utf8'));
-    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+    if (raw.length < IV_BYTES + TAG_BYTES) throw new UnreadableSecretError('tampered', id);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(aad, 'utf8'));
+      decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+      return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+    } catch {
+      throw new UnreadableSecretError('tampered', id);
+    }
   }
 
   /** The id of the key a sealed value was sealed with. */
@@ -64,6 +92,11 @@ export type KeyringOptions = {
   dataDir: string;
   /** Defaults to process.env; GLEANER_SECRET_KEY (base64, 32 bytes) and GLEANER_SECRET_KEY_ID. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The key ids of what is sealed already, with their counts: while any is sealed, a missing key is
+   * never made anew (the start is refused, naming the key and where to restore it from).
+   */
+  sealedKeyIds?: Map<string, number>;
 };
 
 export function keysDir(dataDir: string): string {
@@ -109,13 +142,14 @@ export function loadKeyring(options: KeyringOptions): Keyring {
     const pointer = join(dir, 'current');
     if (existsSync(pointer)) {
       currentId = readFileSync(pointer, 'utf8').trim();
-      if (!keys.has(currentId))
-        throw new SecretKeyError(`${pointer} names key ${currentId}, but ${join(dir, `${currentId}.key`)} is missing`);
+      if (!keys.has(currentId)) throw missingKey(dir, currentId, options.sealedKeyIds?.get(currentId) ?? 0);
     } else if (keys.size > 0) {
       throw new SecretKeyError(
         `${pointer} is missing: write the current key id in it (one of ${[...keys.keys()].join(', ')})`,
       );
     } else {
+      const sealed = [...(options.sealedKeyIds ?? new Map<string, number>())].sort((a, b) => b[1] - a[1])[0];
+      if (sealed) throw missingKey(dir, sealed[0], sealed[1]);
       currentId = 'k1';
       keys.set(currentId, createKeyFile(options.dataDir, currentId));
     }
@@ -140,6 +174,14 @@ export function createKeyFile(dataDir: string, id: string): Buffer {
 /** Sets which key file seals new secrets. */
 export function setCurrentKeyId(dataDir: string, id: string): void {
   writeFileSync(join(keysDir(dataDir), 'current'), `${id}\n`, { mode: 0o600 });
+}
+
+function missingKey(dir: string, id: string, count: number): SecretKeyError {
+  return new SecretKeyError(
+    `refusing to start: ${count ? `${count} saved secret(s) are sealed with key ${id}, but ` : ''}` +
+      `${join(dir, `${id}.key`)} is missing: restore it (mode 0600, with ${join(dir, 'current')} holding ${id}) from your backup of the keys folder, ` +
+      'or run `gleaner forget-secrets` to clear every saved password and session and start with a new key',
+  );
 }
 
 function readKeyFile(file: string, id: string): Buffer {

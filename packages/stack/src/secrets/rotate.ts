@@ -1,30 +1,71 @@
 import type { Storage } from '../storage/stores.js';
-import { createKeyFile, Keyring, loadKeyring, SecretKeyError } from './keyring.js';
+import {
+  createKeyFile,
+  FORGOTTEN,
+  Keyring,
+  loadKeyring,
+  SecretKeyError,
+  UnreadableSecretError,
+  type UnreadableReason,
+} from './keyring.js';
 import { accountAad } from './sealed.js';
 
-export type RotationResult = { keyId: string; accounts: number; resealed: number };
+/** A sealed account value that does not open (left as it is: a key restored later may open it). */
+export type UnreadableSecret = {
+  accountId: string;
+  column: 'credentials' | 'session' | 'data';
+  reason: UnreadableReason;
+  keyId: string;
+};
+
+export type RotationResult = { keyId: string; accounts: number; resealed: number; unreadable: UnreadableSecret[] };
+
+/** The key ids the sealed account values name, each with how many values it seals. */
+export async function sealedKeyIds(storage: Storage): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  for (const account of await storage.accounts.list()) {
+    for (const sealed of [account.credentials, account.session, account.data]) {
+      if (sealed === null || sealed === FORGOTTEN) continue;
+      const id = Keyring.keyIdOf(sealed);
+      ids.set(id, (ids.get(id) ?? 0) + 1);
+    }
+  }
+  return ids;
+}
 
 /**
  * Re-seals every secret (credentials, session, account data) that is not under the keyring's
  * current key, in one transaction. Old keys stay loaded, so a crash half-way leaves nothing unreadable.
+ * A value that does not open is left untouched and listed in `unreadable`, whatever its key.
  */
 export async function resealAll(storage: Storage, keyring: Keyring): Promise<RotationResult> {
   let resealed = 0;
+  const unreadable: UnreadableSecret[] = [];
   const accounts = await storage.accounts.list();
   await storage.transaction(async (tx) => {
     for (const account of accounts) {
       const patch: { credentials?: string; session?: string | null; data?: string | null } = {};
       for (const column of ['credentials', 'session', 'data'] as const) {
         const sealed = account[column];
-        if (sealed === null || Keyring.keyIdOf(sealed) === keyring.currentId) continue;
+        if (sealed === null) continue;
         const aad = accountAad(account.id, column);
-        patch[column] = keyring.seal(keyring.open(sealed, aad), aad);
+        let plain: string;
+        try {
+          // Opened even under the current key: a value that no longer opens is found at start, not mid-run.
+          plain = keyring.open(sealed, aad);
+        } catch (error) {
+          if (!(error instanceof UnreadableSecretError)) throw error;
+          unreadable.push({ accountId: account.id, column, reason: error.reason, keyId: error.keyId });
+          continue;
+        }
+        if (Keyring.keyIdOf(sealed) === keyring.currentId) continue;
+        patch[column] = keyring.seal(plain, aad);
         resealed++;
       }
       if (Object.keys(patch).length) await tx.accounts.update(account.id, patch);
     }
   });
-  return { keyId: keyring.currentId, accounts: accounts.length, resealed };
+  return { keyId: keyring.currentId, accounts: accounts.length, resealed, unreadable };
 }
 
 /**
@@ -43,14 +84,14 @@ export async function rotateSecretKey(
     );
   }
   const newKeyId = options.newKeyId;
-  const before = loadKeyring({ dataDir, env: {} });
+  const before = loadKeyring({ dataDir, env: {}, sealedKeyIds: await sealedKeyIds(storage) });
   const id = newKeyId ?? nextKeyId(before.keyIds());
   createKeyFile(dataDir, id);
   const keyring = loadKeyring({ dataDir, env: {} });
   return { keyring, ...(await resealAll(storage, keyring)) };
 }
 
-function nextKeyId(ids: string[]): string {
+export function nextKeyId(ids: string[]): string {
   const numbers = ids
     .map((id) => /^k(\d+)$/.exec(id)?.[1])
     .filter((n): n is string => !!n)

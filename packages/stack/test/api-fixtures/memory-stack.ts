@@ -157,6 +157,7 @@ export class MemoryStack implements Stack {
         fieldValues: { ...input.fields },
         sessionSaved: false,
         needsAction: false,
+        actionNeeded: null,
         nextRunAt: null,
         createdAt: at,
         updatedAt: at,
