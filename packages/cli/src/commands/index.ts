@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { buildCommand } from './build.js';
 import { demoCommand } from './demo.js';
 import { installCommand, konnectorsCommand, uninstallCommand } from './konnector-packages.js';
@@ -26,4 +27,6 @@ export const commands: readonly Command[] = [
   migrateCommand,
   rotateKeyCommand,
   resetAdminPasswordCommand,
+  backupCommand,
+  restoreCommand,
 ];
