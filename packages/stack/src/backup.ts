@@ -46,6 +46,7 @@ export const BackupManifest = z.strictObject({
     konnectorFiles: z.number().int(),
     accountFiles: z.number().int(),
     keyFiles: z.number().int(),
+    /** The files' sizes when listed (a file replaced meanwhile is copied as it is when read). */
     bytes: z.number().int(),
   }),
 });
@@ -108,13 +109,19 @@ function sealedKeyIds(dbFile: string): string[] {
   }
 }
 
-/** Writes one file entry's data from disk, exactly `size` bytes (the size the header says). */
-async function writeFileData(out: PassThrough, file: string, size: number): Promise<void> {
+/**
+ * Writes one file entry, header and data, from the file as it is when opened: its size is read from
+ * the open descriptor, so a file the stack replaces meanwhile (temp file + rename) is copied whole,
+ * old or new, never a mix.
+ */
+async function writeFileEntry(out: PassThrough, name: string, file: string): Promise<number> {
   const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw new BackupError(`${file} disappeared during the backup (removed by the stack?): run the backup again`);
     throw error;
   });
   try {
+    const { size } = await handle.stat();
+    await push(out, tarHeader({ name }, size));
     let done = 0;
     while (done < size) {
       const chunk = Buffer.alloc(Math.min(CHUNK, size - done));
@@ -123,11 +130,12 @@ async function writeFileData(out: PassThrough, file: string, size: number): Prom
       done += bytesRead;
       await push(out, bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
     }
+    const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+    if (pad) await push(out, Buffer.alloc(pad));
+    return size;
   } finally {
     await handle.close();
   }
-  const pad = (BLOCK - (size % BLOCK)) % BLOCK;
-  if (pad) await push(out, Buffer.alloc(pad));
 }
 
 /** Writes to the stream, waiting when its buffer is full (so a large backup never sits in memory). */
@@ -164,7 +172,8 @@ export async function backupDataFolder(dataDir: string, file: string, options: {
     const current = existsSync(pointer) ? (await readFile(pointer, 'utf8')).trim() : null;
 
     const konnectors = await walk(dir, 'konnectors', (entry, depth) => entry.name.startsWith('.') && depth === 0);
-    const files = await walk(dir, 'files', () => false);
+    // `.incoming-*`: a file the stack is still copying in (it renames it into place when whole).
+    const files = await walk(dir, 'files', (entry) => entry.name.startsWith('.incoming-'));
     const keys = options.withKeys
       ? await walk(dir, 'keys', (entry) => !(entry.name === 'current' || entry.name.endsWith('.key')))
       : [];
@@ -194,8 +203,8 @@ export async function backupDataFolder(dataDir: string, file: string, options: {
       await push(tar, tarHeader({ name: BACKUP_MANIFEST }, data.length));
       await push(tar, Buffer.concat([data, Buffer.alloc((BLOCK - (data.length % BLOCK)) % BLOCK)]));
       for (const entry of entries) {
-        await push(tar, tarHeader({ name: entry.name, type: entry.type }, entry.size ?? 0));
-        if (entry.type === 'file') await writeFileData(tar, entry.source!, entry.size!);
+        if (entry.type === 'file') await writeFileEntry(tar, entry.name, entry.source!);
+        else await push(tar, tarHeader({ name: entry.name, type: 'directory' }, 0));
       }
       tar.end(Buffer.alloc(2 * BLOCK));
     })();
