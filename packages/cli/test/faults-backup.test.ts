@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,6 +174,11 @@ test('a backup taken while 20 jobs run, restored into a fresh folder on another 
       ((await api('/api/jobs?limit=100')).body as Job[]).filter((j) => slow.includes(j.accountId) && j.status === 'running').length;
     await until(`${SLOW_JOBS} jobs running`, async () => ((await running()) === SLOW_JOBS ? true : undefined), 40_000);
 
+    // A large file (odd size, random bytes) crosses every chunk boundary of the streamed archive.
+    const big = randomBytes(12 * 1024 * 1024 + 777);
+    mkdirSync(join(source, 'files', alice), { recursive: true });
+    writeFileSync(join(source, 'files', alice, 'big.bin'), big);
+
     const plain = join(work, 'plain.tgz');
     const withKeys = join(work, 'with-keys.tgz');
     const backups = [gleaner(['backup', '--data', source, plain]), gleaner(['backup', '--data', source, '--with-keys', withKeys])];
@@ -201,6 +206,7 @@ test('a backup taken while 20 jobs run, restored into a fresh folder on another 
     assert.match(again.output(), /is not empty .*restore into a new or empty folder/);
     for (const entry of modes(target)) assert.equal(entry.mode, entry.dir ? 0o700 : 0o600, `${entry.path} is 0${entry.mode.toString(8)}`);
     assert.deepEqual(readdirSync(join(target, 'keys')), ['current'], 'no key file restored without --with-keys');
+    assert.equal(sha256(readFileSync(join(target, 'files', alice, 'big.bin'))), sha256(big), 'the large file came back whole');
 
     // Without the key the stack refuses to start, naming it; with the key (as the docs say) it serves.
     const refused = gleaner(['serve', '--data', target, '--port', '0']);
@@ -261,7 +267,7 @@ test('a backup taken while 20 jobs run, restored into a fresh folder on another 
   }
 });
 
-test('gleaner restore refuses a link, a path with .., an unexpected entry or a truncated archive, and leaves the folder empty', async () => {
+test('gleaner restore refuses a link, a path with .., an unexpected entry, a damaged database or a truncated archive, and leaves the folder empty', async () => {
   const work = mkdtempSync(join(tmpdir(), 'gleaner-restore-bad-'));
   const manifest = (included: boolean): TarEntry => ({
     name: 'gleaner-backup.json',
@@ -278,6 +284,7 @@ test('gleaner restore refuses a link, a path with .., an unexpected entry or a t
     ['dotdot', writeTarGz([manifest(false), db, { name: 'files/../../evil', data: Buffer.from('x') }]), /files\/\.\.\/\.\.\/evil: a path that leaves the data folder/],
     ['unexpected', writeTarGz([manifest(false), db, { name: 'etc/passwd', data: Buffer.from('x') }]), /etc\/passwd: not an entry a backup holds/],
     ['keys-not-announced', writeTarGz([manifest(false), db, { name: 'keys/k1.key', data: Buffer.from('x') }]), /keys\/k1\.key: a key file in a backup whose manifest says the keys are kept apart/],
+    ['not-a-database', writeTarGz([manifest(false), db]), /gleaner\.db: not a usable SQLite database \(file is not a database\)/],
     ['no-manifest', writeTarGz([db]), /gleaner\.db: the first entry must be gleaner-backup\.json/],
     ['truncated', writeTarGz([manifest(false), db]).subarray(0, 40), /not a gzip file, or damaged|truncated/],
   ];

@@ -29,6 +29,7 @@ const DATABASES = ['gleaner.db', 'auth.sqlite'] as const;
 const TREES = ['konnectors', 'files', 'keys'] as const;
 const BLOCK = 512;
 const CHUNK = 1024 * 1024;
+const MANIFEST_MAX_BYTES = 64 * 1024;
 
 export const BackupManifest = z.strictObject({
   format: z.literal(BACKUP_FORMAT),
@@ -217,24 +218,52 @@ export async function backupDataFolder(dataDir: string, file: string, options: {
   }
 }
 
-/** Reads a gunzip stream exactly `n` bytes at a time. */
-class ExactReader {
+/** Reads a gunzip stream: `exactly` for headers, `some` for file data (no copy of a large buffer). */
+class StreamReader {
   readonly #chunks: AsyncIterator<Buffer>;
   #buffer: Buffer = Buffer.alloc(0);
   constructor(stream: AsyncIterable<Buffer>) {
     this.#chunks = stream[Symbol.asyncIterator]();
   }
-  /** `n` bytes, or fewer at the end of the stream. */
-  async read(n: number): Promise<Buffer> {
-    while (this.#buffer.length < n) {
+  /** At most `max` bytes, at least one unless the stream has ended. */
+  async some(max: number): Promise<Buffer> {
+    while (this.#buffer.length === 0) {
       const next = await this.#chunks.next();
-      if (next.done) break;
-      this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, next.value]) : next.value;
+      if (next.done) return this.#buffer;
+      this.#buffer = next.value;
     }
-    const out = this.#buffer.subarray(0, n);
+    const out = this.#buffer.subarray(0, max);
     this.#buffer = this.#buffer.subarray(out.length);
     return out;
   }
+  /** `n` bytes, or fewer at the end of the stream. */
+  async exactly(n: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let length = 0;
+    while (length < n) {
+      const part = await this.some(n - length);
+      if (part.length === 0) break;
+      parts.push(part);
+      length += part.length;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+}
+
+/** SQLite's own check of a restored database (a damaged page, not a database at all). */
+function checkDatabase(file: string, name: string, refuse: (path: string, message: string) => never): void {
+  let result: string;
+  try {
+    const db = new BetterSqlite3(file, { fileMustExist: true });
+    try {
+      result = String(db.pragma('quick_check', { simple: true }));
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    refuse(name, `not a usable SQLite database (${(error as Error).message})`);
+  }
+  if (result! !== 'ok') refuse(name, `SQLite's check failed: ${result!}`);
 }
 
 /** Why a backup entry's name is refused, or null. */
@@ -285,10 +314,10 @@ export async function restoreDataFolder(file: string, dataDir: string): Promise<
     const gunzip = createGunzip();
     const input = createReadStream(source);
     input.on('error', (error) => gunzip.destroy(error));
-    const reader = new ExactReader(input.pipe(gunzip));
+    const reader = new StreamReader(input.pipe(gunzip));
     const counts = { databases: 0, konnectorFiles: 0, accountFiles: 0, keyFiles: 0 };
     for (;;) {
-      const block = await reader.read(BLOCK);
+      const block = await reader.exactly(BLOCK);
       if (block.length < BLOCK) refuse('(archive)', 'it is truncated (no end marker)');
       const header = parseTarHeader(block);
       if (!header) break;
@@ -306,8 +335,9 @@ export async function restoreDataFolder(file: string, dataDir: string): Promise<
         continue;
       }
       if (!manifest) {
-        const data = await reader.read(size!);
-        await reader.read((BLOCK - (size! % BLOCK)) % BLOCK);
+        if (size! > MANIFEST_MAX_BYTES) refuse(path, `${size} bytes, over the limit of ${MANIFEST_MAX_BYTES / 1024} KiB`);
+        const data = await reader.exactly(size!);
+        await reader.exactly((BLOCK - (size! % BLOCK)) % BLOCK);
         let parsed: unknown;
         try {
           parsed = JSON.parse(data.toString('utf8'));
@@ -324,7 +354,7 @@ export async function restoreDataFolder(file: string, dataDir: string): Promise<
       try {
         let left = size!;
         while (left > 0) {
-          const chunk = await reader.read(Math.min(CHUNK, left));
+          const chunk = await reader.some(Math.min(CHUNK, left));
           if (chunk.length === 0) refuse(path, 'the archive ends inside this file');
           await handle.write(chunk);
           left -= chunk.length;
@@ -332,7 +362,7 @@ export async function restoreDataFolder(file: string, dataDir: string): Promise<
       } finally {
         await handle.close();
       }
-      await reader.read((BLOCK - (size! % BLOCK)) % BLOCK);
+      await reader.exactly((BLOCK - (size! % BLOCK)) % BLOCK);
       const top = path.split('/')[0]!;
       if (top === 'konnectors') counts.konnectorFiles++;
       else if (top === 'files') counts.accountFiles++;
@@ -344,6 +374,7 @@ export async function restoreDataFolder(file: string, dataDir: string): Promise<
     for (const key of Object.keys(counts) as Array<keyof typeof counts>)
       if (counts[key] !== m.counts[key]) refuse('(archive)', `${counts[key]} ${key} where its manifest says ${m.counts[key]}`);
     if (!existsSync(join(dir, 'gleaner.db'))) refuse('(archive)', 'no gleaner.db');
+    for (const name of DATABASES) if (existsSync(join(dir, name))) checkDatabase(join(dir, name), name, refuse);
     // keys/current naming a missing key file: the stack refuses to start (naming it) rather than make a new key.
     const pointerId = m.keys.current ?? m.keys.needed[0];
     if (!m.keys.included && pointerId) {
