@@ -141,7 +141,21 @@ async function writeFileEntry(out: PassThrough, name: string, file: string): Pro
 
 /** Writes to the stream, waiting when its buffer is full (so a large backup never sits in memory). */
 async function push(out: PassThrough, data: Buffer): Promise<void> {
-  if (!out.write(data)) await new Promise<void>((resolve) => out.once('drain', resolve));
+  if (out.destroyed) throw new Error('the backup stream was closed');
+  if (out.write(data)) return;
+  await new Promise<void>((resolve, reject) => {
+    const drained = () => {
+      out.off('close', closed);
+      resolve();
+    };
+    // The pipeline failed (a full disk): its error is the one thrown; this only stops the writer.
+    const closed = () => {
+      out.off('drain', drained);
+      reject(new Error('the backup stream was closed'));
+    };
+    out.once('drain', drained);
+    out.once('close', closed);
+  });
 }
 
 export type BackupResult = { file: string; manifest: BackupManifest };
@@ -210,9 +224,19 @@ export async function backupDataFolder(dataDir: string, file: string, options: {
       tar.end(Buffer.alloc(2 * BLOCK));
     })();
     writing.catch((error: unknown) => tar.destroy(error as Error));
-    await Promise.all([writing, written]);
+    // The pipeline's error first: a full disk shows there, and the writer then only sees its stream closed.
+    const [pipe, writer] = await Promise.allSettled([written, writing]);
+    if (pipe.status === 'rejected') throw pipe.reason;
+    if (writer.status === 'rejected') throw writer.reason;
+    const handle = await open(partial, 'r');
+    await handle.sync().finally(() => handle.close());
     await rename(partial, target);
     return { file: target, manifest };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code && ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EFBIG', 'SQLITE_FULL', 'SQLITE_READONLY'].includes(code))
+      throw new BackupError(`the backup could not be written (${(error as Error).message}); nothing was left in ${dirname(target)}`);
+    throw error;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
