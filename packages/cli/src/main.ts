@@ -17,7 +17,16 @@ function usage(): string {
 }
 
 /** Errors whose message is the whole story (a busy data folder, an unsafe key file, a bad manifest). */
-const REFUSALS = new Set(['DataFolderBusyError', 'SecretKeyError', 'ManifestError', 'MissingDataError', 'BundleError', 'PackageError', 'DiskFaultError']);
+const REFUSALS = new Set([
+  'DataFolderBusyError',
+  'SecretKeyError',
+  'ManifestError',
+  'MissingDataError',
+  'BundleError',
+  'PackageError',
+  'DiskFaultError',
+  'BackupError',
+]);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

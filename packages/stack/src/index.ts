@@ -12,6 +12,15 @@ export type { Clock } from './runtime/clock.js';
 export type { TickResult } from './runtime/scheduler.js';
 export type { RecoveryResult } from './runtime/recovery.js';
 export { startServer, type ServerOptions, type RunningServer } from './server.js';
+export {
+  backupDataFolder,
+  restoreDataFolder,
+  BackupError,
+  BackupManifest,
+  BACKUP_FORMAT,
+  type BackupResult,
+  type RestoreResult,
+} from './backup.js';
 export { lockDataFolder, DataFolderBusyError, type DataFolderLock } from './data-lock.js';
 export {
   countAccountsUsing,

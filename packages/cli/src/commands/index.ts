@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { buildCommand } from './build.js';
 import { demoCommand } from './demo.js';
 import { forgetSecretsCommand } from './forget-secrets.js';
@@ -28,4 +29,6 @@ export const commands: readonly Command[] = [
   rotateKeyCommand,
   forgetSecretsCommand,
   resetAdminPasswordCommand,
+  backupCommand,
+  restoreCommand,
 ];

@@ -90,7 +90,8 @@ function writeOctal(header: Buffer, value: number, offset: number, length: numbe
   header.write(value.toString(8).padStart(length - 1, '0') + '\0', offset, length, 'ascii');
 }
 
-function tarHeader(entry: TarEntry, size: number): Buffer {
+/** The 512-byte ustar header of one entry holding `size` bytes (a streaming writer writes the data after it, padded to 512). */
+export function tarHeader(entry: TarEntry, size: number): Buffer {
   const header = Buffer.alloc(BLOCK);
   let name = entry.name;
   let prefix = '';
@@ -178,6 +179,18 @@ function readOctal(block: Buffer, offset: number, length: number): number | null
   const text = readString(block, offset, length).trim();
   if (!/^[0-7]+$/.test(text)) return null;
   return parseInt(text, 8);
+}
+
+/** One ustar header block read without judging it: null for an end-of-archive (all-zero) block. */
+export function parseTarHeader(block: Buffer): { path: string; flag: string; size: number | null; valid: boolean } | null {
+  if (block.every((byte) => byte === 0)) return null;
+  const magic = block.subarray(257, 263).toString('latin1');
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : block[i]!;
+  const valid = (magic === 'ustar\0' || magic === 'ustar ') && readOctal(block, 148, 8) === sum;
+  const prefix = readString(block, 345, 155);
+  const name = readString(block, 0, 100);
+  return { path: prefix ? `${prefix}/${name}` : name, flag: String.fromCharCode(block[156]!), size: readOctal(block, 124, 12), valid };
 }
 
 /** Checks an entry's name; returns the problem, or null. */
