@@ -211,7 +211,7 @@ test('a backup taken while 20 jobs run, restored into a fresh folder on another 
     // Without the key the stack refuses to start, naming it; with the key (as the docs say) it serves.
     const refused = gleaner(['serve', '--data', target, '--port', '0']);
     assert.equal(await refused.exit, 1);
-    assert.match(refused.output(), /names key k1, but .*k1\.key is missing/);
+    assert.match(refused.output(), /sealed with key k1, but .*k1\.key is missing/);
     const key = readFileSync(join(source, 'keys', 'k1.key'), 'utf8').trim();
     restored = gleaner(['serve', '--data', target, '--port', '0', '--konnectors', API_TWOFA_KONNECTOR], {
       env: { GLEANER_SECRET_KEY: key, GLEANER_LOG_LEVEL: 'warn' },
