@@ -1,0 +1,102 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { kyselyStores } from './kysely-stores.js';
+import { migrateToLatest } from './migrations.js';
+import type { Database } from './schema.js';
+import type { Storage } from './stores.js';
+
+export type PostgresOptions = {
+  /** Connections kept open at most; default 10. */
+  maxConnections?: number;
+  /** Where a connection that fails while idle is reported (it is then dropped from the pool). */
+  logger?: Logger;
+};
+
+/** Whether `database` names a PostgreSQL server (a `postgres://` or `postgresql://` URL). */
+export function isPostgresUrl(database: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(database.trim());
+}
+
+/**
+ * The URL as it may be shown: its password replaced by `***` (and any `password=` parameter too).
+ * Whatever is not a URL is shown as `(a database URL that does not parse)`, since it may be a secret.
+ */
+export function redactDatabaseUrl(database: string): string {
+  let url: URL;
+  try {
+    url = new URL(database);
+  } catch {
+    return '(a database URL that does not parse)';
+  }
+  if (url.password) url.password = '***';
+  for (const key of [...url.searchParams.keys()]) {
+    if (/pass|secret|key/i.test(key)) url.searchParams.set(key, '***');
+  }
+  return url.toString();
+}
+
+/** An error about the database that names it without its password (which is scrubbed from the message too). */
+export class DatabaseError extends Error {
+  override name = 'DatabaseError';
+}
+
+function secretsOf(database: string): string[] {
+  try {
+    const url = new URL(database);
+    const secrets = [url.password, decodeURIComponent(url.password)];
+    for (const [key, value] of url.searchParams) if (/pass|secret|key/i.test(key)) secrets.push(value);
+    return secrets.filter((s) => s.length > 0);
+  } catch {
+    return [database];
+  }
+}
+
+/** `message` with every secret of the URL replaced by `***`. */
+function scrub(message: string, database: string): string {
+  let out = message;
+  for (const secret of secretsOf(database)) out = out.split(secret).join('***');
+  return out;
+}
+
+/** A pool on the server named by `database`, opened lazily (the first query connects). Not migrated. */
+export function openPostgresDatabase(database: string, options: PostgresOptions = {}): Kysely<Database> {
+  if (!isPostgresUrl(database))
+    throw new DatabaseError(`the database must be a postgres:// URL, got ${redactDatabaseUrl(database)}`);
+  const pool = new pg.Pool({ connectionString: database, max: options.maxConnections ?? 10 });
+  // A connection that fails while idle (the server restarted) must not crash the process: the pool
+  // drops it and the next query opens another.
+  pool.on('error', (error) => {
+    options.logger?.warn(
+      { database: redactDatabaseUrl(database), err: scrub(error.message, database) },
+      'a PostgreSQL connection failed while idle',
+    );
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Opens (and migrates) the PostgreSQL storage at `database` (a postgres:// URL). An error names
+ * the server without its password.
+ */
+export async function openPostgresStorage(database: string, options: PostgresOptions = {}): Promise<Storage> {
+  const db = openPostgresDatabase(database, options);
+  try {
+    await migrateToLatest(db, 'postgres');
+  } catch (error) {
+    await db.destroy();
+    throw new DatabaseError(
+      `could not open the PostgreSQL database ${redactDatabaseUrl(database)}: ${scrub((error as Error).message ?? String(error), database)}`,
+    );
+  }
+  return {
+    dialect: 'postgres',
+    ...kyselyStores(db),
+    // READ COMMITTED, PostgreSQL's default: what must not race is one guarded statement each
+    // (transition, recordAttempt, closeIfWaiting, advance, the unique indexes), as on SQLite.
+    transaction: (fn) => db.transaction().execute((trx) => fn(kyselyStores(trx))),
+    async close() {
+      await db.destroy();
+    },
+  };
+}
