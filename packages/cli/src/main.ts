@@ -17,7 +17,7 @@ function usage(): string {
 }
 
 /** Errors whose message is the whole story (a busy data folder, an unsafe key file, a bad manifest). */
-const REFUSALS = new Set(['DataFolderBusyError', 'SecretKeyError', 'ManifestError', 'MissingDataError', 'BundleError', 'PackageError']);
+const REFUSALS = new Set(['DataFolderBusyError', 'SecretKeyError', 'ManifestError', 'MissingDataError', 'BundleError', 'PackageError', 'DatabaseError']);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

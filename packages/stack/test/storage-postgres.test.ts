@@ -57,7 +57,7 @@ void test("a wrong password or an unreachable server: the error names the server
     return true;
   });
   await assert.rejects(openPostgresStorage(url.replace(`:${pgServer.port}/`, ':1/')), (error: Error) => {
-    assert.match(error.message, /could not open the PostgreSQL database postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\//);
+    assert.match(error.message, /could not connect to the PostgreSQL database postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\//);
     assert.ok(!error.message.includes(pgServer.password), error.message);
     return true;
   });

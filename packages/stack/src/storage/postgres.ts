@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { kyselyStores } from './kysely-stores.js';
@@ -81,13 +81,20 @@ export function openPostgresDatabase(database: string, options: PostgresOptions 
  */
 export async function openPostgresStorage(database: string, options: PostgresOptions = {}): Promise<Storage> {
   const db = openPostgresDatabase(database, options);
+  const fail = async (what: string, error: unknown) => {
+    await db.destroy();
+    const message = scrub((error as Error)?.message ?? String(error), database);
+    return new DatabaseError(`${what} ${redactDatabaseUrl(database)}: ${message}`);
+  };
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    throw await fail('could not connect to the PostgreSQL database', error);
+  }
   try {
     await migrateToLatest(db, 'postgres');
   } catch (error) {
-    await db.destroy();
-    throw new DatabaseError(
-      `could not open the PostgreSQL database ${redactDatabaseUrl(database)}: ${scrub((error as Error).message ?? String(error), database)}`,
-    );
+    throw await fail('could not migrate the PostgreSQL database', error);
   }
   return {
     dialect: 'postgres',
