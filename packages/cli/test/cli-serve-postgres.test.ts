@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gleaner, repoRoot, type Session } from './support/cli.js';
+import { cliTestPackage } from './support/konnector-package.js';
 import { postgresForFile } from './support/postgres.js';
 
 const server = await postgresForFile();
@@ -28,15 +29,27 @@ async function signIn(url: string): Promise<{ cookie: string; csrfToken: string 
   return { cookie: login.headers.getSetCookie()[0]!.split(';')[0]!, csrfToken };
 }
 
+async function finish(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
+  const session = gleaner(args, { env: { ...env, ...extraEnv } });
+  const code = await session.exit;
+  return { code, output: session.output() };
+}
+
 async function stop(serve: Session): Promise<void> {
   serve.child.kill('SIGTERM');
   assert.equal(await serve.exit, 0, serve.output());
 }
 
-test('gleaner serve on PostgreSQL: GLEANER_DATABASE_URL or --database selects it; what one start stored the next one reads; the password never printed', async () => {
+test('gleaner serve, uninstall, migrate and rotate-key on PostgreSQL: GLEANER_DATABASE_URL or --database selects it; what one start stored the next one reads; the password never printed', async () => {
   const pgServer = await server();
   const url = await pgServer.createDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'gleaner-serve-pg-'));
+  const tgz = join(mkdtempSync(join(tmpdir(), 'gleaner-serve-pg-')), 'shop-0.1.0.tgz');
+  writeFileSync(tgz, cliTestPackage('shop', '0.1.0'));
+  assert.equal((await finish(['install', tgz, '--data', dataDir])).code, 0);
   const args = ['serve', '--data', dataDir, '--port', '0', '--konnectors', TWOFA_KONNECTOR, '--grace', '1'];
 
   const first = gleaner(args, { env: { ...env, GLEANER_DATABASE_URL: url } });
@@ -48,7 +61,7 @@ test('gleaner serve on PostgreSQL: GLEANER_DATABASE_URL or --database selects it
       method: 'POST',
       headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' },
       body: JSON.stringify({
-        konnector: 'twofa-test',
+        konnector: 'shop',
         label: 'kept in PostgreSQL',
         fields: { login: 'ada', password: 'pw' },
       }),
@@ -59,6 +72,21 @@ test('gleaner serve on PostgreSQL: GLEANER_DATABASE_URL or --database selects it
     await stop(first);
   }
   assert.equal(existsSync(join(dataDir, 'gleaner.db')), false, 'no SQLite database in the data folder');
+
+  const uninstall = await finish(['uninstall', 'shop', '--data', dataDir], { GLEANER_DATABASE_URL: url });
+  assert.equal(uninstall.code, 1, uninstall.output);
+  assert.match(uninstall.output, /konnector shop is used by 1 account\(s\)/, 'the accounts are counted in PostgreSQL');
+  const migrate = await finish(['migrate', '--database', url]);
+  assert.equal(migrate.code, 0, migrate.output);
+  assert.match(migrate.output, /^already at the latest schema \(0002_job_konnector_version\)\n$/);
+  const fresh = await finish(['migrate', '--database', await pgServer.createDatabase()]);
+  assert.match(
+    fresh.output,
+    /^applied 2 migration\(s\): 0001_initial, 0002_job_konnector_version; now at 0002_job_konnector_version\n$/,
+  );
+  const rotate = await finish(['rotate-key', '--data', dataDir], { GLEANER_DATABASE_URL: url });
+  assert.equal(rotate.code, 0, rotate.output);
+  assert.match(rotate.output, /^key k2 is now current: 1 secret\(s\) of 1 account\(s\) re-sealed\n$/);
 
   const second = gleaner([...args, '--database', url], { env });
   try {
@@ -75,12 +103,13 @@ test('gleaner serve on PostgreSQL: GLEANER_DATABASE_URL or --database selects it
   } finally {
     await stop(second);
   }
-  for (const output of [first.output(), second.output()]) {
+  for (const output of [first.output(), second.output()])
     assert.match(
       output,
       new RegExp(`postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${pgServer.port}/`),
       'the log names the database',
     );
+  for (const output of [first.output(), second.output(), uninstall.output, migrate.output, rotate.output]) {
     assert.ok(!output.includes(pgServer.password), `the database password printed:\n${output}`);
   }
 });

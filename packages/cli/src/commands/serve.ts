@@ -2,6 +2,7 @@ import { startServer } from '@gleaner/stack';
 import { defineCommand } from '../command.js';
 import { homeDistDir } from '../home-dir.js';
 import { untilSignal } from '../until-signal.js';
+import { databaseFrom, databaseOption } from './data-option.js';
 
 /** Shared by serve and demo: how long running jobs get when the stack stops. */
 export const graceOption = {
@@ -43,11 +44,7 @@ export const serveCommand = defineCommand({
   options: {
     data: { type: 'path', value: 'DIR', default: 'data', description: 'the data folder, made if missing' },
     port: portOption(3000, 'where Home and the API listen'),
-    database: {
-      type: 'string',
-      value: 'URL',
-      description: 'a postgres:// URL to keep the stores in (default GLEANER_DATABASE_URL, else SQLite in the data folder)',
-    },
+    database: databaseOption,
     konnectors: {
       type: 'dir',
       value: 'DIR',
@@ -62,8 +59,7 @@ export const serveCommand = defineCommand({
   },
   async run({ options }) {
     const graceMs = options.grace * 1000;
-    // An empty GLEANER_DATABASE_URL counts as none.
-    const database = options.database ?? (process.env.GLEANER_DATABASE_URL || undefined);
+    const database = databaseFrom(options.database);
     const server = await startServer({
       dataDir: options.data,
       port: options.port,

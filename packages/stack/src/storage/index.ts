@@ -1,8 +1,10 @@
 export * from './stores.js';
 export { openSqliteDatabase, openSqliteStorage } from './sqlite.js';
 export {
+  countPostgresAccountsUsing,
   DatabaseError,
   isPostgresUrl,
+  migratePostgres,
   openPostgresDatabase,
   openPostgresStorage,
   redactDatabaseUrl,

@@ -76,25 +76,47 @@ export function openPostgresDatabase(database: string, options: PostgresOptions 
 }
 
 /**
+ * Connects, then brings the schema up to date; returns the migrations applied. An error (the server
+ * down, a wrong password, a failed migration) is a DatabaseError naming the server without its password.
+ */
+async function connectAndMigrate(db: Kysely<Database>, database: string): Promise<string[]> {
+  const fail = (what: string, error: unknown) =>
+    new DatabaseError(
+      `${what} ${redactDatabaseUrl(database)}: ${scrub((error as Error)?.message ?? String(error), database)}`,
+    );
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    throw fail('could not connect to the PostgreSQL database', error);
+  }
+  try {
+    return await migrateToLatest(db, 'postgres');
+  } catch (error) {
+    throw fail('could not migrate the PostgreSQL database', error);
+  }
+}
+
+/** `gleaner migrate --database`: brings the PostgreSQL schema up to date; returns the migrations applied. */
+export async function migratePostgres(database: string): Promise<string[]> {
+  const db = openPostgresDatabase(database);
+  try {
+    return await connectAndMigrate(db, database);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/**
  * Opens (and migrates) the PostgreSQL storage at `database` (a postgres:// URL). An error names
  * the server without its password.
  */
 export async function openPostgresStorage(database: string, options: PostgresOptions = {}): Promise<Storage> {
   const db = openPostgresDatabase(database, options);
-  const fail = async (what: string, error: unknown) => {
+  try {
+    await connectAndMigrate(db, database);
+  } catch (error) {
     await db.destroy();
-    const message = scrub((error as Error)?.message ?? String(error), database);
-    return new DatabaseError(`${what} ${redactDatabaseUrl(database)}: ${message}`);
-  };
-  try {
-    await sql`select 1`.execute(db);
-  } catch (error) {
-    throw await fail('could not connect to the PostgreSQL database', error);
-  }
-  try {
-    await migrateToLatest(db, 'postgres');
-  } catch (error) {
-    throw await fail('could not migrate the PostgreSQL database', error);
+    throw error;
   }
   return {
     dialect: 'postgres',
@@ -106,4 +128,24 @@ export async function openPostgresStorage(database: string, options: PostgresOpt
       await db.destroy();
     },
   };
+}
+
+/** The number of accounts using a konnector, read without migrating (0 in a database never migrated). */
+export async function countPostgresAccountsUsing(database: string, slug: string): Promise<number> {
+  const db = openPostgresDatabase(database);
+  try {
+    const row = await db
+      .selectFrom('accounts')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('konnector', '=', slug)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return 0; // no accounts table yet
+    throw new DatabaseError(
+      `could not read the PostgreSQL database ${redactDatabaseUrl(database)}: ${scrub((error as Error)?.message ?? String(error), database)}`,
+    );
+  } finally {
+    await db.destroy();
+  }
 }
