@@ -370,7 +370,7 @@ function openStorage(dataDir: string, database: string | undefined, logger: Logg
     throw new DatabaseError(
       `the database must be a postgres:// URL (or none, for the SQLite in the data folder), got ${redactDatabaseUrl(database)}`,
     );
-  return openPostgresStorage(database, { logger });
+  return openPostgresStorage(database, { logger, exclusive: true });
 }
 
 let sandboxWarningPrinted = false;

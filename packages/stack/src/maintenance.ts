@@ -168,7 +168,10 @@ function postgresUrl(database: string): string {
 }
 
 function openStorage(dir: string, database: string | undefined): Promise<Storage> {
-  return database === undefined ? openSqliteStorage(join(dir, 'gleaner.db')) : openPostgresStorage(postgresUrl(database));
+  // Exclusive: refused while a stack runs on the database (it would go on sealing with the old key).
+  return database === undefined
+    ? openSqliteStorage(join(dir, 'gleaner.db'))
+    : openPostgresStorage(postgresUrl(database), { exclusive: true });
 }
 
 /** A data folder whose records are in PostgreSQL: it must hold the keys that sealed them. */

@@ -132,6 +132,28 @@ describe('createStack on PostgreSQL', { concurrency: true }, () => {
     }
   });
 
+  it('one stack per database for now: a second is refused by name while the first runs, and starts once it stopped', async () => {
+    const pgServer = await server();
+    const url = await pgServer.createDatabase();
+    const first = await openStack(tmpDataDir(), { database: url });
+    try {
+      await assert.rejects(openStack(tmpDataDir(), { database: url }), (error: Error) => {
+        assert.equal(error.name, 'DatabaseError');
+        assert.match(
+          error.message,
+          new RegExp(
+            `^another Gleaner stack is using the PostgreSQL database postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${pgServer.port}/\\w+: one stack per database`,
+          ),
+        );
+        return true;
+      });
+    } finally {
+      await first.close(0);
+    }
+    const second = await openStack(tmpDataDir(), { database: url });
+    await second.close(0);
+  });
+
   it('a database that is not a postgres:// URL is refused by name, its password hidden', async () => {
     await assert.rejects(openStack(tmpDataDir(), { database: 'mysql://root:hunter2@db/gleaner' }), (error: Error) => {
       assert.equal(error.name, 'DatabaseError');

@@ -11,7 +11,16 @@ export type PostgresOptions = {
   maxConnections?: number;
   /** Where a connection that fails while idle is reported (it is then dropped from the pool). */
   logger?: Logger;
+  /**
+   * Refuse the database while another exclusive storage holds it (a stack, `rotate-key`): a session
+   * advisory lock, held on a connection of its own until `close()`. One node per database for now:
+   * a second stack would run its own queue and scheduler and its start would end the first's jobs.
+   */
+  exclusive?: boolean;
 };
+
+/** The advisory lock an exclusive storage holds: ("gle", 1). */
+const EXCLUSIVE_LOCK: [number, number] = [0x676c65, 1];
 
 /** Whether `database` names a PostgreSQL server (a `postgres://` or `postgresql://` URL). */
 export function isPostgresUrl(database: string): boolean {
@@ -112,8 +121,10 @@ export async function migratePostgres(database: string): Promise<string[]> {
  */
 export async function openPostgresStorage(database: string, options: PostgresOptions = {}): Promise<Storage> {
   const db = openPostgresDatabase(database, options);
+  let holder: pg.Client | undefined;
   try {
     await connectAndMigrate(db, database);
+    if (options.exclusive) holder = await holdExclusiveLock(database, options.logger);
   } catch (error) {
     await db.destroy();
     throw error;
@@ -126,8 +137,41 @@ export async function openPostgresStorage(database: string, options: PostgresOpt
     transaction: (fn) => db.transaction().execute((trx) => fn(kyselyStores(trx))),
     async close() {
       await db.destroy();
+      if (holder) {
+        // Unlocked before the connection ends, so that the next stack's start never races the server's cleanup.
+        await holder.query('select pg_advisory_unlock($1, $2)', EXCLUSIVE_LOCK).catch(() => undefined);
+        await holder.end().catch(() => undefined);
+      }
     },
   };
+}
+
+/** Takes the exclusive lock on a connection of its own (ended, the lock goes), or refuses. */
+async function holdExclusiveLock(database: string, logger: Logger | undefined): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: database });
+  client.on('error', (error) => {
+    logger?.error(
+      { database: redactDatabaseUrl(database), err: scrub(error.message, database) },
+      'the connection holding the PostgreSQL database for this stack failed',
+    );
+  });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ locked: boolean }>(
+      'select pg_try_advisory_lock($1, $2) as locked',
+      EXCLUSIVE_LOCK,
+    );
+    if (rows[0]?.locked) return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new DatabaseError(
+      `could not lock the PostgreSQL database ${redactDatabaseUrl(database)}: ${scrub((error as Error)?.message ?? String(error), database)}`,
+    );
+  }
+  await client.end().catch(() => undefined);
+  throw new DatabaseError(
+    `another Gleaner stack is using the PostgreSQL database ${redactDatabaseUrl(database)}: one stack per database for now (see docs/postgres.md); stop it first`,
+  );
 }
 
 /** The number of accounts using a konnector, read without migrating (0 in a database never migrated). */
