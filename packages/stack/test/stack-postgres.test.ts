@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import pg from 'pg';
@@ -14,7 +18,11 @@ import {
   isPrompt,
   openStack,
   tmpDataDir,
+  TWOFA_KONNECTOR,
 } from './helpers/stack-harness.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const createStackModule = pathToFileURL(resolve(here, '../src/create-stack.js')).href;
 
 const server = postgresForFile();
 
@@ -152,6 +160,54 @@ describe('createStack on PostgreSQL', { concurrency: true }, () => {
     }
     const second = await openStack(tmpDataDir(), { database: url });
     await second.close(0);
+  });
+
+  it('a stack killed (SIGKILL) while its job waits for a code: the next start, at once, takes the database over and ends the job JOB_INTERRUPTED', async () => {
+    const url = await (await server()).createDatabase();
+    const dataDir = tmpDataDir();
+    // The stack in a process of its own, so that it can die without closing anything.
+    const script = `
+      import { createStack } from ${JSON.stringify(createStackModule)};
+      const stack = await createStack({
+        dataDir: process.env.DATA, database: process.env.DB, konnectorDirs: [process.env.KONNECTOR],
+        schedulerIntervalMs: false, env: {},
+      });
+      const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'ada', password: 'pw' } });
+      const job = await stack.jobs.start(account.id, 'manual');
+      stack.events.subscribe(0, (e) => {
+        if (e.type === 'prompt.updated' && e.prompt.status === 'waiting')
+          process.stdout.write(JSON.stringify({ accountId: account.id, jobId: job.id, promptId: e.prompt.id }) + '\\n');
+      });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: resolve(here, '../..'),
+      env: { ...process.env, DATA: dataDir, DB: url, KONNECTOR: TWOFA_KONNECTOR, GLEANER_LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const lines = createInterface({ input: child.stdout });
+    const [line] = (await Promise.race([
+      once(lines, 'line'),
+      once(child, 'exit').then(() => {
+        throw new Error(`the stack process ended before its job waited:\n${stderr}`);
+      }),
+    ])) as [string];
+    const waiting = JSON.parse(line) as { accountId: string; jobId: string; promptId: string };
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+
+    const stack = await openStack(dataDir, { database: url });
+    try {
+      assert.equal(stack.recovered.jobs, 1, 'the killed stack left its job running: recovery ends it');
+      assert.equal(stack.recovered.prompts, 1);
+      const job = await stack.jobs.get(waiting.jobId);
+      assert.equal(job.status, 'errored');
+      assert.equal(job.error, 'JOB_INTERRUPTED');
+      assert.equal((await stack.storage.prompts.get(waiting.promptId))?.status, 'interrupted');
+      assert.equal((await stack.accounts.get(waiting.accountId)).state, null);
+    } finally {
+      await stack.close(0);
+    }
   });
 
   it('a database that is not a postgres:// URL is refused by name, its password hidden', async () => {

@@ -21,6 +21,7 @@ export type PostgresOptions = {
 
 /** The advisory lock an exclusive storage holds: ("gle", 1). */
 const EXCLUSIVE_LOCK: [number, number] = [0x676c65, 1];
+const EXCLUSIVE_WAIT_MS = 3000;
 
 /** Whether `database` names a PostgreSQL server (a `postgres://` or `postgresql://` URL). */
 export function isPostgresUrl(database: string): boolean {
@@ -146,9 +147,13 @@ export async function openPostgresStorage(database: string, options: PostgresOpt
   };
 }
 
-/** Takes the exclusive lock on a connection of its own (ended, the lock goes), or refuses. */
+/**
+ * Takes the exclusive lock on a connection of its own (ended, the lock goes), or refuses. A stack that
+ * was just killed still holds it until its server process sees the connection gone (a moment; after a
+ * machine's crash, until TCP keepalive tells), so a restart waits up to `EXCLUSIVE_WAIT_MS` first.
+ */
 async function holdExclusiveLock(database: string, logger: Logger | undefined): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: database });
+  const client = new pg.Client({ connectionString: database, keepAlive: true });
   client.on('error', (error) => {
     logger?.error(
       { database: redactDatabaseUrl(database), err: scrub(error.message, database) },
@@ -157,11 +162,16 @@ async function holdExclusiveLock(database: string, logger: Logger | undefined): 
   });
   try {
     await client.connect();
-    const { rows } = await client.query<{ locked: boolean }>(
-      'select pg_try_advisory_lock($1, $2) as locked',
-      EXCLUSIVE_LOCK,
-    );
-    if (rows[0]?.locked) return client;
+    const deadline = Date.now() + EXCLUSIVE_WAIT_MS;
+    for (;;) {
+      const { rows } = await client.query<{ locked: boolean }>(
+        'select pg_try_advisory_lock($1, $2) as locked',
+        EXCLUSIVE_LOCK,
+      );
+      if (rows[0]?.locked) return client;
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } catch (error) {
     await client.end().catch(() => undefined);
     throw new DatabaseError(
