@@ -475,6 +475,9 @@ function fileStore(db: Kysely<Database>): FileStore {
 function eventStore(db: Kysely<Database>): EventStore {
   return {
     async append(e) {
+      // On PostgreSQL the id comes from a sequence: two appends committing at once could become visible
+      // out of id order (a reader after the higher one would miss the lower). One stack appends one at a
+      // time (EventHub's chain); several nodes will need more (issue 14).
       const row = await db.insertInto('events').values(e).returning('id').executeTakeFirstOrThrow();
       return Number(row.id);
     },
