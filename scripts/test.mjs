@@ -40,6 +40,25 @@ function ensureBubblewrap() {
   run('apt-get', ['install', '-y', '-q', 'bubblewrap'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
+// The PostgreSQL adapter's tests start a throwaway Debian PostgreSQL 15 cluster (initdb, pg_ctl).
+const POSTGRES_INITDB = '/usr/lib/postgresql/15/bin/initdb';
+function ensurePostgres() {
+  if (existsSync(POSTGRES_INITDB)) return;
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(`missing: PostgreSQL 15 (${POSTGRES_INITDB}). Install it: sudo apt-get install -y postgresql\n`);
+    process.exit(1);
+  }
+  step('installing PostgreSQL (apt-get)');
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-q', 'postgresql'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (!existsSync(POSTGRES_INITDB)) {
+    process.stderr.write(
+      `apt-get installed postgresql, but not version 15 (${POSTGRES_INITDB} is missing). Install it: apt-get install -y postgresql-15\n`,
+    );
+    process.exit(1);
+  }
+}
+
 function findTests(dir, out = []) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
@@ -54,6 +73,7 @@ const only = process.argv.slice(2);
 if (!process.env.GLEANER_SKIP_PROVISION) {
   ensureChromium();
   ensureBubblewrap();
+  ensurePostgres();
 }
 if (!process.env.GLEANER_SKIP_BUILD) {
   step('build');

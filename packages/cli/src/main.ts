@@ -26,6 +26,7 @@ const REFUSALS = new Set([
   'PackageError',
   'DiskFaultError',
   'BackupError',
+  'DatabaseError',
 ]);
 
 async function main(argv: string[]): Promise<number> {

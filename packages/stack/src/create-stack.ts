@@ -13,6 +13,7 @@ import { KonnectorRegistry, iconContentType, type FieldDefaults, type RegistryPr
 import { installPackage, pruneInstalled, uninstallPackage } from './registry/install-store.js';
 import { loadKeyring, type Keyring } from './secrets/keyring.js';
 import { resealAll, rotateSecretKey, sealedKeyIds, type RotationResult } from './secrets/rotate.js';
+import { isPostgresUrl, openPostgresStorage, redactDatabaseUrl, DatabaseError } from './storage/postgres.js';
 import { openSqliteStorage } from './storage/sqlite.js';
 import type { Storage, TriggerRecord } from './storage/stores.js';
 import type { Stack } from './stack.js';
@@ -40,6 +41,12 @@ import { safeJoin } from '@gleaner/konnector/host';
 export type CreateStackOptions = {
   /** Holds gleaner.db, keys/, files/ and staging/ (unless `stagingDir` puts staging elsewhere). */
   dataDir: string;
+  /**
+   * A `postgres://user:password@host:port/db` URL: the stores live in that PostgreSQL database
+   * (migrated at start) instead of `<dataDir>/gleaner.db`. Default: the embedded SQLite. One node
+   * only for now: jobs still run in this process's queue (see docs/postgres.md).
+   */
+  database?: string;
   /** Konnector folders, or folders of konnector folders (see KonnectorRegistry.load). */
   konnectorDirs?: string[];
   /** Field defaults that replace the manifests' for this installation (see KonnectorRegistry.load). */
@@ -151,7 +158,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   let registry: KonnectorRegistry;
   let storage: Storage;
   try {
-    storage = await openSqliteStorage(join(dataDir, 'gleaner.db'));
+    storage = await openStorage(dataDir, options.database, logger);
   } catch (error) {
     lock.release();
     throw error;
@@ -251,6 +258,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   logger.info(
     {
       dataDir,
+      database: options.database === undefined ? 'sqlite' : redactDatabaseUrl(options.database),
       konnectors: registry.list().map((k) => k.manifest.slug),
       keyId: keyring.currentId,
       sandbox: sandbox.state,
@@ -383,6 +391,16 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       return closing;
     },
   };
+}
+
+/** The embedded SQLite in the data folder, or the PostgreSQL database `database` names. */
+function openStorage(dataDir: string, database: string | undefined, logger: Logger): Promise<Storage> {
+  if (database === undefined) return openSqliteStorage(join(dataDir, 'gleaner.db'));
+  if (!isPostgresUrl(database))
+    throw new DatabaseError(
+      `the database must be a postgres:// URL (or none, for the SQLite in the data folder), got ${redactDatabaseUrl(database)}`,
+    );
+  return openPostgresStorage(database, { logger, exclusive: true });
 }
 
 let sandboxWarningPrinted = false;

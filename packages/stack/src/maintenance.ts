@@ -10,7 +10,19 @@ import { lockDataFolder } from './data-lock.js';
 import { createKeyFile, FORGOTTEN, keysDir } from './secrets/keyring.js';
 import { nextKeyId, rotateSecretKey, sealedKeyIds, type RotationResult } from './secrets/rotate.js';
 import { migrateToLatest, migrations } from './storage/migrations.js';
+import {
+  countPostgresAccountsUsing,
+  DatabaseError,
+  isPostgresUrl,
+  migratePostgres,
+  openPostgresStorage,
+  redactDatabaseUrl,
+} from './storage/postgres.js';
 import { openSqliteDatabase, openSqliteStorage } from './storage/sqlite.js';
+import type { Storage } from './storage/stores.js';
+
+/** Where a maintenance command finds the records: `database` (a postgres:// URL), else the data folder's SQLite. */
+export type DatabaseChoice = { database?: string | undefined };
 
 export type MigrationReport = { applied: string[]; latest: string };
 
@@ -18,13 +30,18 @@ export type MigrationReport = { applied: string[]; latest: string };
  * `gleaner migrate`: brings the data folder's database to the latest schema. The stack does this
  * at start too; run it alone to upgrade ahead of a start. Refused while a stack holds the folder.
  */
-export async function migrateDataFolder(dataDir: string): Promise<MigrationReport> {
+export async function migrateDataFolder(dataDir: string, options: DatabaseChoice = {}): Promise<MigrationReport> {
+  const latest = Object.keys(migrations('sqlite')).sort().at(-1)!;
+  if (options.database !== undefined) {
+    // Kysely's migration lock in the database keeps two migrators apart; the data folder plays no part.
+    return { applied: await migratePostgres(postgresUrl(options.database)), latest };
+  }
   const dir = existingDataFolder(dataDir);
   const lock = lockDataFolder(dir);
   const db = openSqliteDatabase(join(dir, 'gleaner.db'));
   try {
     const applied = await migrateToLatest(db, 'sqlite');
-    return { applied, latest: Object.keys(migrations('sqlite')).sort().at(-1)! };
+    return { applied, latest };
   } finally {
     await db.destroy();
     lock.release();
@@ -37,12 +54,12 @@ export async function migrateDataFolder(dataDir: string): Promise<MigrationRepor
  */
 export async function rotateDataFolderKey(
   dataDir: string,
-  options: { newKeyId?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { newKeyId?: string; env?: NodeJS.ProcessEnv } & DatabaseChoice = {},
 ): Promise<RotationResult> {
-  const dir = existingDataFolder(dataDir);
+  const dir = options.database === undefined ? existingDataFolder(dataDir) : existingKeysFolder(dataDir);
   const lock = lockDataFolder(dir);
   try {
-    const storage = await openSqliteStorage(join(dir, 'gleaner.db'));
+    const storage = await openStorage(dir, options.database);
     try {
       const { keyId, accounts, resealed, unreadable } = await rotateSecretKey(storage, dir, options);
       return { keyId, accounts, resealed, unreadable };
@@ -168,10 +185,13 @@ export async function installIntoDataFolder(
 export async function uninstallFromDataFolder(
   dataDir: string,
   slug: string,
-  options: { force?: boolean } = {},
+  options: { force?: boolean } & DatabaseChoice = {},
 ): Promise<{ version: string; accounts: number }> {
   const dir = resolve(dataDir);
-  const accounts = countAccountsUsing(dir, slug);
+  const accounts =
+    options.database === undefined
+      ? countAccountsUsing(dir, slug)
+      : await countPostgresAccountsUsing(postgresUrl(options.database), slug);
   const { version } = await uninstallPackage(dir, slug, { force: options.force ?? false, accounts });
   return { version, accounts };
 }
@@ -197,6 +217,27 @@ export function listDataFolderKonnectors(
 ): { konnectors: KonnectorInfo[]; problems: KonnectorProblem[] } {
   const registry = KonnectorRegistry.load(konnectorDirs, { dataDir: resolve(dataDir) });
   return { konnectors: registry.list().map((k) => k.info), problems: registry.problems };
+}
+
+function postgresUrl(database: string): string {
+  if (!isPostgresUrl(database))
+    throw new DatabaseError(`the database must be a postgres:// URL, got ${redactDatabaseUrl(database)}`);
+  return database;
+}
+
+function openStorage(dir: string, database: string | undefined): Promise<Storage> {
+  // Exclusive: refused while a stack runs on the database (it would go on sealing with the old key).
+  return database === undefined
+    ? openSqliteStorage(join(dir, 'gleaner.db'))
+    : openPostgresStorage(postgresUrl(database), { exclusive: true });
+}
+
+/** A data folder whose records are in PostgreSQL: it must hold the keys that sealed them. */
+function existingKeysFolder(dataDir: string): string {
+  const dir = resolve(dataDir);
+  if (!existsSync(join(dir, 'keys')))
+    throw new MissingDataError(`no secret keys in ${dir} (keys/ is missing): is the data folder right?`);
+  return dir;
 }
 
 function existingDataFolder(dataDir: string): string {

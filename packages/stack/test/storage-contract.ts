@@ -1,20 +1,25 @@
 import assert from 'node:assert/strict';
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it as caseOf } from 'node:test';
 import type { AccountRecord, JobRecord, PromptRecord, Storage } from '../src/storage/index.js';
 
 /**
  * What every storage adapter must do. Run it with a factory that gives a fresh, migrated storage:
- * `storageContract('sqlite', () => openSqliteStorage(tmpFile()))`.
+ * `storageContract('sqlite', () => openSqliteStorage(tmpFile()))`. Each case has a storage of its
+ * own, so the cases run at once.
  */
 export function storageContract(name: string, factory: () => Promise<Storage>): void {
-  describe(`storage contract: ${name}`, () => {
-    let s: Storage;
-    beforeEach(async () => {
-      s = await factory();
-    });
-    afterEach(async () => {
-      await s.close();
-    });
+  describe(`storage contract: ${name}`, { concurrency: true }, () => {
+    /** A case on a fresh storage, closed after it whatever happens. */
+    const it = (title: string, fn: (s: Storage) => Promise<void>): void => {
+      void caseOf(title, async () => {
+        const s = await factory();
+        try {
+          await fn(s);
+        } finally {
+          await s.close();
+        }
+      });
+    };
 
     const t0 = '2030-01-01T00:00:00.000Z';
     const account = (id: string, patch: Partial<AccountRecord> = {}): AccountRecord => ({
@@ -60,7 +65,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       ...patch,
     });
 
-    it('accounts: insert, get, list, update, delete', async () => {
+    it('accounts: insert, get, list, update, delete', async (s) => {
       await s.accounts.insert(account('a1'));
       await s.accounts.insert(account('a2', { createdAt: '2030-01-02T00:00:00.000Z' }));
       assert.deepEqual(await s.accounts.get('a1'), account('a1'));
@@ -88,7 +93,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(await s.accounts.delete('a1'), false);
     });
 
-    it('jobs: one active job per account, guarded transitions, newest first', async () => {
+    it('jobs: one active job per account, guarded transitions, newest first', async (s) => {
       assert.equal(await s.jobs.insertIfNoActive(job('j1', 'a1')), true);
       assert.equal(await s.jobs.insertIfNoActive(job('j2', 'a1')), false, 'a second active job is refused');
       assert.equal(await s.jobs.insertIfNoActive(job('j3', 'a2')), true, 'other accounts are independent');
@@ -132,7 +137,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.deepEqual((await s.jobs.list({ limit: 1 })).length, 1);
     });
 
-    it('logs: appended in order, counted, listed per job', async () => {
+    it('logs: appended in order, counted, listed per job', async (s) => {
       for (let seq = 0; seq < 3; seq++)
         await s.logs.append({ jobId: 'j1', seq, level: 'info', message: `line ${seq}`, at: t0 });
       await s.logs.append({ jobId: 'j2', seq: 0, level: 'warn', message: 'other', at: t0 });
@@ -144,7 +149,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(await s.logs.count('nope'), 0);
     });
 
-    it('prompts: an attempt is counted only while waiting, unexpired and under the limit; one answer wins', async () => {
+    it('prompts: an attempt is counted only while waiting, unexpired and under the limit; one answer wins', async (s) => {
       await s.prompts.insert(prompt('p1'));
       const now = '2030-01-01T00:01:00.000Z';
       assert.equal(await s.prompts.recordAttempt('p1', { now, maxAttempts: 2, answer: false }), true);
@@ -188,7 +193,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(p2?.retry, true);
     });
 
-    it("what an account's site asked for: distinct prompt types of the account, and whether a job ever logged in", async () => {
+    it("what an account's site asked for: distinct prompt types of the account, and whether a job ever logged in", async (s) => {
       assert.deepEqual(await s.prompts.typesAsked('a1'), []);
       assert.equal(await s.jobs.everLoggedIn('a1'), false);
       await s.prompts.insert(prompt('p1', { type: 'sms', status: 'answered' }));
@@ -211,7 +216,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(await s.jobs.everLoggedIn('a1'), true);
     });
 
-    it('files: upsert keeps one record per account, folder and name', async () => {
+    it('files: upsert keeps one record per account, folder and name', async (s) => {
       const file = {
         id: 'f1',
         accountId: 'a1',
@@ -237,7 +242,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.deepEqual(await s.files.list('a1'), []);
     });
 
-    it('events: increasing ids, listed after an id, pruned to the newest', async () => {
+    it('events: increasing ids, listed after an id, pruned to the newest', async (s) => {
       const ids: number[] = [];
       for (let i = 0; i < 5; i++)
         ids.push(await s.events.append({ type: 'job.updated', at: t0, payload: `{"n":${i}}` }));
@@ -256,7 +261,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.ok(next > ids[4]!, 'ids keep growing after a prune');
     });
 
-    it('triggers: due, guarded advance, update', async () => {
+    it('triggers: due, guarded advance, update', async (s) => {
       await s.triggers.upsert({
         accountId: 'a1',
         frequency: 'daily',
@@ -300,7 +305,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(await s.triggers.get('a1'), undefined);
     });
 
-    it('settings: set, overwrite, delete', async () => {
+    it('settings: set, overwrite, delete', async (s) => {
       assert.equal(await s.settings.get('k'), undefined);
       await s.settings.set('k', 'v1');
       await s.settings.set('k', 'v2');
@@ -309,7 +314,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(await s.settings.get('k'), undefined);
     });
 
-    it('transactions: committed together or rolled back together', async () => {
+    it('transactions: committed together or rolled back together', async (s) => {
       await s.transaction(async (tx) => {
         await tx.accounts.insert(account('a1'));
         await tx.jobs.insertIfNoActive(job('j1', 'a1'));
@@ -325,6 +330,86 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       );
       assert.equal((await s.accounts.get('a1'))?.label, 'label a1');
       assert.equal(await s.prompts.get('p1'), undefined);
+    });
+
+    it('a refused second job inside a transaction leaves the transaction usable, and it commits', async (s) => {
+      await s.accounts.insert(account('a1'));
+      await s.jobs.insertIfNoActive(job('j1', 'a1'));
+      const refused = await s.transaction(async (tx) => {
+        const inserted = await tx.jobs.insertIfNoActive(job('j2', 'a1'));
+        await tx.accounts.update('a1', { label: 'after the refusal' });
+        return !inserted;
+      });
+      assert.equal(refused, true);
+      assert.equal((await s.accounts.get('a1'))?.label, 'after the refusal');
+      assert.equal(await s.jobs.get('j2'), undefined);
+      await assert.rejects(
+        s.jobs.insertIfNoActive(job('j1', 'a2')),
+        'the same job id twice is an error, not a refusal',
+      );
+    });
+
+    it('at once: of many jobs for one account exactly one is inserted; upserts of one path and one setting keep one row', async (s) => {
+      const inserted = await Promise.all(
+        Array.from({ length: 8 }, (_, n) => s.jobs.insertIfNoActive(job(`j${n}`, 'a1'))),
+      );
+      assert.equal(inserted.filter(Boolean).length, 1, `inserted: ${inserted.join(', ')}`);
+      assert.equal((await s.jobs.list({ accountId: 'a1' })).length, 1);
+
+      const file = (n: number) => ({
+        id: `f${n}`,
+        accountId: 'a1',
+        jobId: `j${n}`,
+        name: 'same.pdf',
+        folder: '2030',
+        size: n,
+        sha256: `h${n}`,
+        attributes: {},
+        bill: null,
+        savedAt: t0,
+      });
+      const saved = await Promise.all(Array.from({ length: 8 }, (_, n) => s.files.upsert(file(n))));
+      const rows = await s.files.list('a1');
+      assert.equal(rows.length, 1);
+      assert.ok(
+        saved.every((f) => f.id === rows[0]!.id),
+        'every upsert returns the one record',
+      );
+
+      await Promise.all(Array.from({ length: 8 }, (_, n) => s.settings.set('k', `v${n}`)));
+      assert.match((await s.settings.get('k')) ?? '', /^v[0-7]$/);
+    });
+
+    it('text sorts byte by byte, whatever the database locale; large sizes and odd text come back whole', async (s) => {
+      for (const name of ['a.pdf', 'B.pdf', '_x.pdf', 'é.pdf', 'a-b.pdf', 'ab.pdf'])
+        await s.files.upsert({
+          id: `f-${name}`,
+          accountId: 'a1',
+          jobId: null,
+          name,
+          folder: '',
+          size: 5 * 2 ** 32,
+          sha256: 'h',
+          attributes: { note: 'quote \' "json" ✓ and a NUL \u0000 that JSON escapes' },
+          bill: null,
+          savedAt: t0,
+        });
+      const files = await s.files.list('a1');
+      assert.deepEqual(
+        files.map((f) => f.name),
+        ['B.pdf', '_x.pdf', 'a-b.pdf', 'a.pdf', 'ab.pdf', 'é.pdf'],
+      );
+      assert.equal(files[0]?.size, 5 * 2 ** 32);
+      assert.deepEqual(files[0]?.attributes, { note: 'quote \' "json" ✓ and a NUL \u0000 that JSON escapes' });
+    });
+
+    it('a NUL in a log line or a label is stored as U+FFFD on every backend', async (s) => {
+      await s.accounts.insert(account('a1', { label: 'nul\u0000label' }));
+      await s.logs.append({ jobId: 'j1', seq: 0, level: 'info', message: 'before\u0000after', at: t0 });
+      assert.equal((await s.accounts.get('a1'))?.label, 'nul\uFFFDlabel');
+      assert.equal((await s.logs.list('j1'))[0]?.message, 'before\uFFFDafter');
+      await s.accounts.update('a1', { label: '\u0000' });
+      assert.equal((await s.accounts.get('a1'))?.label, '\uFFFD');
     });
   });
 }

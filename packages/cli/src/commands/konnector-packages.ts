@@ -9,7 +9,7 @@ import {
 } from '@gleaner/stack';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../usage-error.js';
-import { dataOption } from './data-option.js';
+import { dataOption, databaseFrom, databaseOption } from './data-option.js';
 
 /** A refusal of the stack (a bad package, a downgrade, accounts still using it): its reasons, no stack trace. */
 function refused(error: unknown): number {
@@ -100,20 +100,27 @@ export const konnectorsCommand = defineCommand({
 export const uninstallCommand = defineCommand({
   name: 'uninstall',
   summary: 'remove an installed konnector (refused while accounts use it)',
-  usage: 'gleaner uninstall <slug> [--data DIR] [--force]',
+  usage: 'gleaner uninstall <slug> [--data DIR] [--database URL] [--force]',
   description: [
     'New jobs no longer see the konnector; running ones finish. Refused while accounts use it, with',
-    'their count, unless --force (their next runs then fail). Works while `gleaner serve` runs.',
+    'their count, unless --force (their next runs then fail). Works while `gleaner serve` runs. The',
+    "accounts are counted in the data folder's SQLite, or in the PostgreSQL database that --database",
+    'or GLEANER_DATABASE_URL names.',
   ].join('\n'),
   args: [{ name: 'slug', description: "the konnector's slug, as `gleaner konnectors` lists it" }],
   options: {
     data: dataOption,
+    database: databaseOption,
     force: { type: 'boolean', description: 'remove it even while accounts use it' },
   },
   async run({ options, args }) {
     try {
       const slug = args[0]!;
-      const { version, accounts } = await uninstallFromDataFolder(options.data, slug, { force: options.force });
+      const database = databaseFrom(options.database);
+      const { version, accounts } = await uninstallFromDataFolder(options.data, slug, {
+        force: options.force,
+        ...(database !== undefined ? { database } : {}),
+      });
       process.stdout.write(
         `uninstalled ${slug} ${version}${accounts ? ` (${accounts} account(s) still name it)` : ''}\n`,
       );

@@ -2,6 +2,7 @@ import { startServer } from '@gleaner/stack';
 import { defineCommand } from '../command.js';
 import { homeDistDir } from '../home-dir.js';
 import { untilSignal } from '../until-signal.js';
+import { databaseFrom, databaseOption } from './data-option.js';
 
 /** Shared by serve and demo: how long running jobs get when the stack stops. */
 export const graceOption = {
@@ -25,12 +26,17 @@ export const portOption = (fallback: number, what: string) =>
 
 export const serveCommand = defineCommand({
   name: 'serve',
-  summary: 'start the stack (API, Home, jobs, scheduler) on the embedded SQLite',
+  summary: 'start the stack (API, Home, jobs, scheduler) on the embedded SQLite or a PostgreSQL',
   usage: 'gleaner serve [options]',
   description: [
     'Starts the stack: the HTTP API and Home, the jobs and the scheduler, on the SQLite database in the',
     'data folder. It runs the konnectors installed in the data folder; `--konnectors DIR` adds a',
     "folder of konnector sources, for a konnector's author (re-read at each job start).",
+    '',
+    '`--database postgres://USER:PASSWORD@HOST:PORT/DB` (or GLEANER_DATABASE_URL, better for a password:',
+    'the command line is visible to every local user) keeps the accounts, jobs and files index in that',
+    'PostgreSQL database instead; keys, files and the admin sign-in stay in the data folder. One node',
+    'only for now (see docs/postgres.md).',
     '',
     'The admin password is GLEANER_ADMIN_PASSWORD if set, else generated on the first start and printed',
     'once (lost it? `gleaner reset-admin-password`).',
@@ -38,6 +44,7 @@ export const serveCommand = defineCommand({
   options: {
     data: { type: 'path', value: 'DIR', default: 'data', description: 'the data folder, made if missing' },
     port: portOption(3000, 'where Home and the API listen'),
+    database: databaseOption,
     konnectors: {
       type: 'dir',
       value: 'DIR',
@@ -57,13 +64,17 @@ export const serveCommand = defineCommand({
   },
   async run({ options }) {
     const graceMs = options.grace * 1000;
+    const database = databaseFrom(options.database);
     const server = await startServer({
       dataDir: options.data,
       port: options.port,
       konnectorDirs: options.konnectors,
       homeDir: homeDistDir(),
       ...(options['trust-proxy'] ? { trustProxy: true } : {}),
-      ...(options['no-sandbox'] ? { stackOptions: { noSandbox: true } } : {}),
+      stackOptions: {
+        ...(options['no-sandbox'] ? { noSandbox: true } : {}),
+        ...(database !== undefined ? { database } : {}),
+      },
     });
     process.stderr.write(`Gleaner is serving on ${server.url}\n`);
     return untilSignal(() => server.close(graceMs), graceMs);

@@ -150,6 +150,9 @@ export function createJobHost(
     const result = new Promise<string>((resolvePromise, rejectPromise) => {
       settle = { resolve: resolvePromise, reject: rejectPromise };
     });
+    // The wait may end (the stack closing, the job cancelled) while the prompt is still being stored
+    // and published, before `await result` below: that rejection is not an unhandled one.
+    result.catch(() => undefined);
     let settled = false;
     let expiry: NodeJS.Timeout | undefined;
     let lateTimer: NodeJS.Timeout | undefined;
@@ -214,7 +217,6 @@ export function createJobHost(
         await tx.accounts.update(accountId, { state: twoFaState(type.type, type.retry), updatedAt: iso(now) });
       });
     } catch (error) {
-      result.catch(() => undefined);
       finish({ error: 'UNKNOWN_ERROR' });
       throw error;
     }

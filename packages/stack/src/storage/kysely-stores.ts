@@ -51,6 +51,12 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
+/**
+ * Free text as stored: PostgreSQL's text cannot hold NUL (SQLite's can), so a NUL in a log line or a
+ * label becomes U+FFFD on both, and the two read back the same.
+ */
+const storedText = (value: string) => (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value);
+
 const changed = (result: { numUpdatedRows?: bigint; numDeletedRows?: bigint }) =>
   Number(result.numUpdatedRows ?? result.numDeletedRows ?? 0n) > 0;
 
@@ -79,7 +85,7 @@ function accountStore(db: Kysely<Database>): AccountStore {
         .values({
           id: a.id,
           konnector: a.konnector,
-          label: a.label,
+          label: storedText(a.label),
           state: a.state,
           fields_clear: JSON.stringify(a.fieldsClear),
           secret_fields_set: JSON.stringify(a.secretFieldsSet),
@@ -102,7 +108,7 @@ function accountStore(db: Kysely<Database>): AccountStore {
     },
     async update(id, p) {
       const values: Partial<AccountsTable> = {};
-      if (p.label !== undefined) values.label = p.label;
+      if (p.label !== undefined) values.label = storedText(p.label);
       if (p.state !== undefined) values.state = p.state;
       if (p.fieldsClear !== undefined) values.fields_clear = JSON.stringify(p.fieldsClear);
       if (p.secretFieldsSet !== undefined) values.secret_fields_set = JSON.stringify(p.secretFieldsSet);
@@ -156,33 +162,36 @@ function jobValues(p: Partial<JobRecord>): Partial<JobsTable> {
   return v;
 }
 
+/**
+ * The predicate of `jobs_one_active_per_account`, as literals: the conflict target must name the
+ * partial index's own predicate for PostgreSQL to infer it (a bound parameter would not match).
+ */
+const ACTIVE_INDEX_PREDICATE = sql<boolean>`status in ('queued', 'running')`;
+
 function jobStore(db: Kysely<Database>): JobStore {
   return {
     async insertIfNoActive(j) {
-      try {
-        await db
-          .insertInto('jobs')
-          .values({
-            id: j.id,
-            account_id: j.accountId,
-            konnector: j.konnector,
-            konnector_version: j.konnectorVersion,
-            mode: j.mode,
-            status: j.status,
-            login_status: j.loginStatus,
-            error: j.error,
-            files_saved: j.filesSaved,
-            created_at: j.createdAt,
-            started_at: j.startedAt,
-            ended_at: j.endedAt,
-          })
-          .execute();
-        return true;
-      } catch (error) {
-        // The partial unique index on (account_id) where the job is active said no.
-        if (isUniqueViolation(error)) return false;
-        throw error;
-      }
+      // ON CONFLICT on the partial unique index (one active job per account), not a caught error:
+      // in PostgreSQL a failed statement would abort the transaction around it.
+      const result = await db
+        .insertInto('jobs')
+        .values({
+          id: j.id,
+          account_id: j.accountId,
+          konnector: j.konnector,
+          konnector_version: j.konnectorVersion,
+          mode: j.mode,
+          status: j.status,
+          login_status: j.loginStatus,
+          error: j.error,
+          files_saved: j.filesSaved,
+          created_at: j.createdAt,
+          started_at: j.startedAt,
+          ended_at: j.endedAt,
+        })
+        .onConflict((oc) => oc.column('account_id').where(ACTIVE_INDEX_PREDICATE).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
     },
     async get(id) {
       const row = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
@@ -259,7 +268,7 @@ function logStore(db: Kysely<Database>): LogStore {
     async append(l) {
       await db
         .insertInto('job_logs')
-        .values({ job_id: l.jobId, seq: l.seq, level: l.level, message: l.message, at: l.at })
+        .values({ job_id: l.jobId, seq: l.seq, level: l.level, message: storedText(l.message), at: l.at })
         .execute();
     },
     async list(jobId, limit = 10_000) {
@@ -425,22 +434,23 @@ function fileStore(db: Kysely<Database>): FileStore {
         bill: f.bill === null ? null : JSON.stringify(f.bill),
         saved_at: f.savedAt,
       };
-      const existing = await db
-        .selectFrom('files')
-        .select('id')
-        .where('account_id', '=', f.accountId)
-        .where('folder', '=', f.folder)
-        .where('name', '=', f.name)
-        .executeTakeFirst();
-      if (existing) {
-        await db.updateTable('files').set(values).where('id', '=', existing.id).execute();
-        return { ...f, id: existing.id };
-      }
-      await db
+      // One statement, so that two jobs saving the same path at once cannot both insert.
+      const row = await db
         .insertInto('files')
         .values({ id: f.id, ...values })
-        .execute();
-      return f;
+        .onConflict((oc) =>
+          oc.columns(['account_id', 'folder', 'name']).doUpdateSet((eb) => ({
+            job_id: eb.ref('excluded.job_id'),
+            size: eb.ref('excluded.size'),
+            sha256: eb.ref('excluded.sha256'),
+            attributes: eb.ref('excluded.attributes'),
+            bill: eb.ref('excluded.bill'),
+            saved_at: eb.ref('excluded.saved_at'),
+          })),
+        )
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { ...f, id: row.id };
     },
     async get(id) {
       const row = await db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
@@ -465,6 +475,9 @@ function fileStore(db: Kysely<Database>): FileStore {
 function eventStore(db: Kysely<Database>): EventStore {
   return {
     async append(e) {
+      // On PostgreSQL the id comes from a sequence: two appends committing at once could become visible
+      // out of id order (a reader after the higher one would miss the lower). One stack appends one at a
+      // time (EventHub's chain); several nodes will need more (issue 14).
       const row = await db.insertInto('events').values(e).returning('id').executeTakeFirstOrThrow();
       return Number(row.id);
     },
@@ -521,26 +534,28 @@ function triggerValues(p: Partial<TriggerRecord>): Partial<TriggersTable> {
 function triggerStore(db: Kysely<Database>): TriggerStore {
   return {
     async upsert(t) {
-      const values = triggerValues(t);
-      const done = await db
-        .updateTable('triggers')
-        .set(values)
-        .where('account_id', '=', t.accountId)
-        .executeTakeFirst();
-      if (!changed(done)) {
-        await db
-          .insertInto('triggers')
-          .values({
-            account_id: t.accountId,
-            frequency: t.frequency,
-            time: t.time,
-            weekday: t.weekday,
-            next_run_at: t.nextRunAt,
-            last_skipped_at: t.lastSkippedAt,
-            skip_reason: t.skipReason,
-          })
-          .execute();
-      }
+      await db
+        .insertInto('triggers')
+        .values({
+          account_id: t.accountId,
+          frequency: t.frequency,
+          time: t.time,
+          weekday: t.weekday,
+          next_run_at: t.nextRunAt,
+          last_skipped_at: t.lastSkippedAt,
+          skip_reason: t.skipReason,
+        })
+        .onConflict((oc) =>
+          oc.column('account_id').doUpdateSet((eb) => ({
+            frequency: eb.ref('excluded.frequency'),
+            time: eb.ref('excluded.time'),
+            weekday: eb.ref('excluded.weekday'),
+            next_run_at: eb.ref('excluded.next_run_at'),
+            last_skipped_at: eb.ref('excluded.last_skipped_at'),
+            skip_reason: eb.ref('excluded.skip_reason'),
+          })),
+        )
+        .execute();
     },
     async get(accountId) {
       const row = await db.selectFrom('triggers').selectAll().where('account_id', '=', accountId).executeTakeFirst();
@@ -587,8 +602,11 @@ function settingsStore(db: Kysely<Database>): SettingsStore {
       return (await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;
     },
     async set(key, value) {
-      const done = await db.updateTable('settings').set({ value }).where('key', '=', key).executeTakeFirst();
-      if (!changed(done)) await db.insertInto('settings').values({ key, value }).execute();
+      await db
+        .insertInto('settings')
+        .values({ key, value })
+        .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+        .execute();
     },
     async delete(key) {
       await db.deleteFrom('settings').where('key', '=', key).execute();

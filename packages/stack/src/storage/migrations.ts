@@ -1,44 +1,57 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import {
+  Migrator,
+  sql,
+  type ColumnDataType,
+  type Expression,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
+
+/** A column type as Kysely's schema builder takes it. */
+type DataTypeExpression = ColumnDataType | Expression<unknown>;
 
 export type DialectName = 'sqlite' | 'postgres';
 
 /**
- * The schema's history, in code so that it ships with the build. Each migration is written with
- * Kysely's schema builder (portable); the only dialect difference is the events' generated id.
+ * The schema's history, in code so that it ships with the build: the same versions and names on both
+ * dialects, each written with Kysely's schema builder. The dialect differences are the column types
+ * below (`columnTypes`): SQLite's stay exactly what its existing databases were made with.
  */
 export function migrations(dialect: DialectName): Record<string, Migration> {
+  const { text, bigInteger } = columnTypes(dialect);
   return {
     '0001_initial': {
       async up(db: Kysely<unknown>) {
         await db.schema
           .createTable('accounts')
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('konnector', 'text', (c) => c.notNull())
-          .addColumn('label', 'text', (c) => c.notNull())
-          .addColumn('state', 'text')
-          .addColumn('fields_clear', 'text', (c) => c.notNull())
-          .addColumn('secret_fields_set', 'text', (c) => c.notNull())
-          .addColumn('credentials', 'text', (c) => c.notNull())
-          .addColumn('session', 'text')
-          .addColumn('data', 'text')
-          .addColumn('paused_by', 'text')
-          .addColumn('created_at', 'text', (c) => c.notNull())
-          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('id', text, (c) => c.primaryKey())
+          .addColumn('konnector', text, (c) => c.notNull())
+          .addColumn('label', text, (c) => c.notNull())
+          .addColumn('state', text)
+          .addColumn('fields_clear', text, (c) => c.notNull())
+          .addColumn('secret_fields_set', text, (c) => c.notNull())
+          .addColumn('credentials', text, (c) => c.notNull())
+          .addColumn('session', text)
+          .addColumn('data', text)
+          .addColumn('paused_by', text)
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('updated_at', text, (c) => c.notNull())
           .execute();
 
         await db.schema
           .createTable('jobs')
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('account_id', 'text', (c) => c.notNull())
-          .addColumn('konnector', 'text', (c) => c.notNull())
-          .addColumn('mode', 'text', (c) => c.notNull())
-          .addColumn('status', 'text', (c) => c.notNull())
-          .addColumn('login_status', 'text', (c) => c.notNull())
-          .addColumn('error', 'text')
+          .addColumn('id', text, (c) => c.primaryKey())
+          .addColumn('account_id', text, (c) => c.notNull())
+          .addColumn('konnector', text, (c) => c.notNull())
+          .addColumn('mode', text, (c) => c.notNull())
+          .addColumn('status', text, (c) => c.notNull())
+          .addColumn('login_status', text, (c) => c.notNull())
+          .addColumn('error', text)
           .addColumn('files_saved', 'integer', (c) => c.notNull().defaultTo(0))
-          .addColumn('created_at', 'text', (c) => c.notNull())
-          .addColumn('started_at', 'text')
-          .addColumn('ended_at', 'text')
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('started_at', text)
+          .addColumn('ended_at', text)
           .execute();
         await db.schema.createIndex('jobs_account').on('jobs').columns(['account_id', 'created_at']).execute();
         await db.schema.createIndex('jobs_status').on('jobs').column('status').execute();
@@ -53,41 +66,41 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
 
         await db.schema
           .createTable('job_logs')
-          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('job_id', text, (c) => c.notNull())
           .addColumn('seq', 'integer', (c) => c.notNull())
-          .addColumn('level', 'text', (c) => c.notNull())
-          .addColumn('message', 'text', (c) => c.notNull())
-          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('level', text, (c) => c.notNull())
+          .addColumn('message', text, (c) => c.notNull())
+          .addColumn('at', text, (c) => c.notNull())
           .addPrimaryKeyConstraint('job_logs_pk', ['job_id', 'seq'])
           .execute();
 
         await db.schema
           .createTable('prompts')
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('job_id', 'text', (c) => c.notNull())
-          .addColumn('account_id', 'text', (c) => c.notNull())
-          .addColumn('type', 'text')
+          .addColumn('id', text, (c) => c.primaryKey())
+          .addColumn('job_id', text, (c) => c.notNull())
+          .addColumn('account_id', text, (c) => c.notNull())
+          .addColumn('type', text)
           .addColumn('retry', 'integer', (c) => c.notNull())
-          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('status', text, (c) => c.notNull())
           .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-          .addColumn('created_at', 'text', (c) => c.notNull())
-          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('expires_at', text, (c) => c.notNull())
           .execute();
         await db.schema.createIndex('prompts_job').on('prompts').column('job_id').execute();
         await db.schema.createIndex('prompts_status').on('prompts').column('status').execute();
 
         await db.schema
           .createTable('files')
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('account_id', 'text', (c) => c.notNull())
-          .addColumn('job_id', 'text')
-          .addColumn('name', 'text', (c) => c.notNull())
-          .addColumn('folder', 'text', (c) => c.notNull())
-          .addColumn('size', 'integer', (c) => c.notNull())
-          .addColumn('sha256', 'text', (c) => c.notNull())
-          .addColumn('attributes', 'text', (c) => c.notNull())
-          .addColumn('bill', 'text')
-          .addColumn('saved_at', 'text', (c) => c.notNull())
+          .addColumn('id', text, (c) => c.primaryKey())
+          .addColumn('account_id', text, (c) => c.notNull())
+          .addColumn('job_id', text)
+          .addColumn('name', text, (c) => c.notNull())
+          .addColumn('folder', text, (c) => c.notNull())
+          .addColumn('size', bigInteger, (c) => c.notNull())
+          .addColumn('sha256', text, (c) => c.notNull())
+          .addColumn('attributes', text, (c) => c.notNull())
+          .addColumn('bill', text)
+          .addColumn('saved_at', text, (c) => c.notNull())
           .addUniqueConstraint('files_account_path', ['account_id', 'folder', 'name'])
           .execute();
 
@@ -96,37 +109,50 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
             dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
           )
-          .addColumn('type', 'text', (c) => c.notNull())
-          .addColumn('at', 'text', (c) => c.notNull())
-          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('type', text, (c) => c.notNull())
+          .addColumn('at', text, (c) => c.notNull())
+          .addColumn('payload', text, (c) => c.notNull())
           .execute();
 
         await db.schema
           .createTable('triggers')
-          .addColumn('account_id', 'text', (c) => c.primaryKey())
-          .addColumn('frequency', 'text', (c) => c.notNull())
-          .addColumn('time', 'text', (c) => c.notNull())
+          .addColumn('account_id', text, (c) => c.primaryKey())
+          .addColumn('frequency', text, (c) => c.notNull())
+          .addColumn('time', text, (c) => c.notNull())
           .addColumn('weekday', 'integer', (c) => c.notNull().defaultTo(0))
-          .addColumn('next_run_at', 'text')
-          .addColumn('last_skipped_at', 'text')
-          .addColumn('skip_reason', 'text')
+          .addColumn('next_run_at', text)
+          .addColumn('last_skipped_at', text)
+          .addColumn('skip_reason', text)
           .execute();
         await db.schema.createIndex('triggers_due').on('triggers').column('next_run_at').execute();
 
         await db.schema
           .createTable('settings')
-          .addColumn('key', 'text', (c) => c.primaryKey())
-          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('key', text, (c) => c.primaryKey())
+          .addColumn('value', text, (c) => c.notNull())
           .execute();
       },
     },
     '0002_job_konnector_version': {
       // The konnector version each job ran: installs change it between jobs.
       async up(db: Kysely<unknown>) {
-        await db.schema.alterTable('jobs').addColumn('konnector_version', 'text').execute();
+        await db.schema.alterTable('jobs').addColumn('konnector_version', text).execute();
       },
     },
   };
+}
+
+/**
+ * PostgreSQL compares and sorts text by the database's locale, SQLite byte by byte: the "C"
+ * collation gives PostgreSQL SQLite's order (ids, names, ISO 8601 times), whatever locale the
+ * operator's database was made with. SQLite's integer is 64-bit, PostgreSQL's is not: file sizes
+ * are bigint there (read back as strings, hence the `Number()` in the stores). JSON stays text and
+ * flags stay 0/1 integers on both: the stores parse them, and no query looks inside them.
+ */
+function columnTypes(dialect: DialectName): { text: DataTypeExpression; bigInteger: DataTypeExpression } {
+  return dialect === 'postgres'
+    ? { text: sql`text collate "C"`, bigInteger: 'bigint' }
+    : { text: 'text', bigInteger: 'integer' };
 }
 
 /**

@@ -10,8 +10,8 @@ import type {
 } from '@gleaner/contracts';
 
 /**
- * The storage ports: one interface per concern. Adapters (SQLite now, PostgreSQL next) implement
- * them and must pass `test/storage-contract.ts`. Records are plain data; secrets inside them are
+ * The storage ports: one interface per concern. Both adapters (SQLite, PostgreSQL) implement them
+ * with the same Kysely queries and must pass `test/storage-contract.ts`. Records are plain data; secrets inside them are
  * already sealed (the stores never see a clear credential, session or code).
  */
 
@@ -206,7 +206,11 @@ export interface Stores {
 /** A storage adapter: the stores, transactions, and its lifecycle. */
 export interface Storage extends Stores {
   readonly dialect: 'sqlite' | 'postgres';
-  /** Runs `fn` with stores bound to one transaction; rolls back if it throws. */
+  /**
+   * Runs `fn` with stores bound to one transaction; rolls back if it throws. Isolation is each
+   * database's default (SQLite: one writer at a time; PostgreSQL: READ COMMITTED): what must not race
+   * is one guarded statement (`transition`, `recordAttempt`, `closeIfWaiting`, `advance`, `insertIfNoActive`).
+   */
   transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
