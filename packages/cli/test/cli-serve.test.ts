@@ -5,45 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLogger, createStack } from '@gleaner/stack';
 import { gleaner, repoRoot } from './support/cli.js';
+import { signIn, until } from './support/admin-api.js';
 
 const ADMIN_PASSWORD = 'serve-test-admin-Pw-2718';
 const TWOFA_KONNECTOR = join(repoRoot, 'packages/stack/test/fixtures/twofa-konnector');
 
-type Api = (path: string, init?: { method?: string; json?: unknown }) => Promise<{ status: number; body: unknown }>;
-
-async function signIn(url: string): Promise<Api> {
-  const login = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password: ADMIN_PASSWORD }),
-  });
-  assert.equal(login.status, 200);
-  const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
-  const { csrfToken } = (await login.json()) as { csrfToken: string };
-  return async (path, init = {}) => {
-    const response = await fetch(`${url}${path}`, {
-      method: init.method ?? 'GET',
-      headers: {
-        cookie,
-        'x-csrf-token': csrfToken,
-        ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
-  };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 test('gleaner serve stops on SIGTERM: a job waiting for a code ends JOB_INTERRUPTED after the grace period, nothing left running', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gleaner-serve-'));
@@ -54,7 +20,7 @@ test('gleaner serve stops on SIGTERM: a job waiting for a code ends JOB_INTERRUP
     const url = /Gleaner is serving on (http:\/\/\S+)/.exec(
       await serve.waitFor(/Gleaner is serving on http:\/\/\S+\n/, 20_000),
     )![1]!;
-    const api = await signIn(url);
+    const api = await signIn(url, ADMIN_PASSWORD);
     const created = await api('/api/accounts', {
       method: 'POST',
       json: { konnector: 'twofa-test', fields: { login: 'ada', password: 'ada-password' }, connect: true },

@@ -9,6 +9,7 @@ import { startTestSite, type RunningSite } from '@gleaner/sites';
 import { writeKonnectorPackage, writeTarGz, type TarEntry } from '@gleaner/stack';
 import type { Account, FileInfo, Job, KonnectorInfo } from '@gleaner/contracts';
 import { gleaner, repoRoot, session, type Session } from './support/cli.js';
+import { signIn, until, type AdminApi } from './support/admin-api.js';
 
 /**
  * Issue 15's backup scenario, with real processes: a stack with one account connected through a
@@ -54,42 +55,6 @@ process.send({ kind: 'finish', outcome: 'ok' }, () => process.disconnect());
   });
 }
 
-type Api = (path: string, init?: { method?: string; json?: unknown }) => Promise<{ status: number; body: unknown; raw: Buffer }>;
-
-async function signIn(url: string): Promise<Api> {
-  const login = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password: ADMIN_PASSWORD }),
-  });
-  assert.equal(login.status, 200, 'the admin password signs in');
-  const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
-  const { csrfToken } = (await login.json()) as { csrfToken: string };
-  return async (path, init = {}) => {
-    const response = await fetch(`${url}${path}`, {
-      method: init.method ?? 'GET',
-      headers: {
-        cookie,
-        'x-csrf-token': csrfToken,
-        ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
-    });
-    const raw = Buffer.from(await response.arrayBuffer());
-    const json = response.headers.get('content-type')?.includes('json');
-    return { status: response.status, body: json && raw.length ? (JSON.parse(raw.toString('utf8')) as unknown) : null, raw };
-  };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const serving = async (s: Session) =>
   /Gleaner is serving on (http:\/\/\S+)/.exec(await s.waitFor(/Gleaner is serving on http:\/\/\S+\n/, 30_000))![1]!;
@@ -108,7 +73,7 @@ function modes(dir: string, prefix = ''): Array<{ path: string; dir: boolean; mo
 }
 
 /** Waits for a job of the account to end, and returns it. */
-async function jobEnded(api: Api, accountId: string, notId?: string): Promise<Job> {
+async function jobEnded(api: AdminApi, accountId: string, notId?: string): Promise<Job> {
   return until(`a job of ${accountId} to end`, async () => {
     const jobs = (await api(`/api/accounts/${accountId}/jobs`)).body as Job[];
     const job = jobs.find((j) => j.id !== notId);
@@ -137,7 +102,7 @@ test('a backup taken while 20 jobs run, restored into a fresh folder on another 
   let restored: Session | undefined;
   try {
     const sourceUrl = await serving(stack);
-    const api = await signIn(sourceUrl);
+    const api = await signIn(sourceUrl, ADMIN_PASSWORD);
 
     // One account connected with its code: the site's session cookie is now sealed in the database.
     const created = await api('/api/accounts', {
@@ -218,7 +183,7 @@ test('a backup taken while 20 jobs run, restored into a fresh folder on another 
     });
     const restoredUrl = await serving(restored);
     assert.notEqual(new URL(restoredUrl).port, new URL(sourceUrl).port);
-    const api2 = await signIn(restoredUrl); // the admin password came back in auth.sqlite: none given here
+    const api2 = await signIn(restoredUrl, ADMIN_PASSWORD); // the admin password came back in auth.sqlite: none given here
 
     const konnectors = (await api2('/api/konnectors')).body as KonnectorInfo[];
     const installed = konnectors.find((k) => k.slug === 'slow-test');

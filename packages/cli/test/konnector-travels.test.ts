@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startLocalRegistry, type LocalRegistry } from './support/local-registry.js';
 import { repoRoot, session, type Session } from './support/cli.js';
+import { signIn, until, type AdminApi } from './support/admin-api.js';
 
 // A konnector's whole trip, outside this repository, with real processes only: the six @gleaner
 // packages packed and served by a throwaway registry; the CLI installed from it as anyone would;
@@ -51,46 +52,11 @@ async function step<T>(name: string, timings: string[], fn: () => Promise<T>): P
   }
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
-
-type Api = (path: string, init?: { method?: string; json?: unknown }) => Promise<{ status: number; body: unknown }>;
-
-async function signIn(url: string): Promise<Api> {
-  const login = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password: ADMIN_PASSWORD }),
-  });
-  assert.equal(login.status, 200, 'the admin signs in with GLEANER_ADMIN_PASSWORD');
-  const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
-  const { csrfToken } = (await login.json()) as { csrfToken: string };
-  return async (path, init = {}) => {
-    const response = await fetch(`${url}${path}`, {
-      method: init.method ?? 'GET',
-      headers: {
-        cookie,
-        'x-csrf-token': csrfToken,
-        ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
-  };
-}
 
 type Job = { id: string; status: string; error: string | null; filesSaved: number; konnectorVersion?: string | null };
 type Account = { id: string; state: string | null; prompt: { id: string; type: string | null; status: string } | null };
 
-async function finished(api: Api, jobId: string): Promise<Job> {
+async function finished(api: AdminApi, jobId: string): Promise<Job> {
   return until(
     `job ${jobId} to end`,
     async () => {
@@ -212,7 +178,7 @@ test(
           return served;
         },
       );
-      const api = await signIn(url);
+      const api = await signIn(url, ADMIN_PASSWORD);
 
       await step('gleaner install the package', timings, async () => {
         const installed = await run('gleaner install', [gleanerBin, 'install', firstPackage, '--data', data], {
