@@ -10,6 +10,7 @@ import { writeKonnectorPackage, writeTarGz, type TarEntry } from '@gleaner/stack
 import type { Account, FileInfo, Job, KonnectorInfo } from '@gleaner/contracts';
 import { gleaner, repoRoot, session, type Session } from './support/cli.js';
 import { signIn, until, type AdminApi } from './support/admin-api.js';
+import { protocolBundle } from './support/konnector-package.js';
 
 /**
  * Issue 15's backup scenario, with real processes: a stack with one account connected through a
@@ -25,24 +26,8 @@ const SLOW_MS = 8000;
 
 /** An installed package (run in the sandbox) that waits `sleepMs` and ends ok. */
 function slowPackage(): Buffer {
-  const bundle = `let next = 1;
-const pending = new Map();
-process.on('message', (m) => {
-  if (m.kind !== 'response') return;
-  const p = pending.get(m.id);
-  pending.delete(m.id);
-  m.ok ? p.resolve(m.result) : p.reject(new Error(m.error.code));
-});
-const call = (method, params = {}) =>
-  new Promise((resolve, reject) => {
-    const id = next++;
-    pending.set(id, { resolve, reject });
-    process.send({ kind: 'request', id, method, params });
-  });
-const context = await call('start');
-await new Promise((resolve) => setTimeout(resolve, Number(context.fields.sleepMs || 0)));
-process.send({ kind: 'finish', outcome: 'ok' }, () => process.disconnect());
-`;
+  const bundle = protocolBundle(`const context = await call('start');
+await new Promise((resolve) => setTimeout(resolve, Number(context.fields.sleepMs || 0)));`);
   return writeKonnectorPackage({
     manifest: {
       slug: 'slow-test',

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EventRecorder, isJobEnded, openStack, tmpDataDir } from './helpers/stack-harness.js';
+import { openStack, runToEnd, tmpDataDir } from './helpers/stack-harness.js';
 import { testPackage } from './helpers/test-package.js';
-import type { GleanerStack } from '../src/create-stack.js';
 
 /** Every path under `dir` (itself included) whose mode is not 0700 for a folder, 0600 for a file. */
 function looseModes(dir: string): string[] {
@@ -20,16 +19,6 @@ function looseModes(dir: string): string[] {
   };
   visit(dir);
   return loose;
-}
-
-async function runToEnd(stack: GleanerStack, accountId: string) {
-  const recorder = new EventRecorder(stack);
-  try {
-    const job = await stack.jobs.start(accountId, 'manual');
-    return (await recorder.waitFor(isJobEnded(job.id), 'the job')).job;
-  } finally {
-    recorder.stop();
-  }
 }
 
 describe('faults: data folder modes whatever the umask', () => {

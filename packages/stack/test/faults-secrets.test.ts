@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { forgetSecrets } from '../src/maintenance.js';
 import { SecretKeyError } from '../src/secrets/keyring.js';
 import { openSqliteStorage } from '../src/storage/sqlite.js';
-import { EventRecorder, isJobEnded, openStack, tmpDataDir } from './helpers/stack-harness.js';
+import { EventRecorder, isJobEnded, openStack, runToEnd, tmpDataDir } from './helpers/stack-harness.js';
 import type { GleanerStack } from '../src/create-stack.js';
 import { startTestApi } from './api-fixtures/http.js';
 
@@ -69,16 +69,6 @@ async function editRows(
 function flipByte(sealed: string): string {
   const at = sealed.length - 3;
   return sealed.slice(0, at) + (sealed[at] === 'A' ? 'B' : 'A') + sealed.slice(at + 1);
-}
-
-async function runToEnd(stack: GleanerStack, accountId: string) {
-  const recorder = new EventRecorder(stack);
-  try {
-    const job = await stack.jobs.start(accountId, 'manual');
-    return (await recorder.waitFor(isJobEnded(job.id), 'the job')).job;
-  } finally {
-    recorder.stop();
-  }
 }
 
 /** The stack started, the account shows the state, its job ends with the code and says why, a new password makes it run. */

@@ -4,9 +4,12 @@ import { writeKonnectorPackage, type WritePackageInput } from '@gleaner/stack';
  * A package as `gleaner pack` makes one, with a hand-written bundle that imports nothing and speaks
  * the host protocol itself; it logs the version it is.
  */
-export function cliTestPackage(slug: string, version: string, extra: Partial<WritePackageInput> = {}): Buffer {
-  const bundle = `const VERSION = ${JSON.stringify(version)};
-let next = 1;
+/**
+ * A bundle that imports nothing and speaks the host protocol itself: `call(method, params)` asks
+ * the host, then `body` runs (top-level await), then it says `finish` ok and lets go of the channel.
+ */
+export function protocolBundle(body: string): string {
+  return `let next = 1;
 const pending = new Map();
 process.on('message', (m) => {
   if (m.kind !== 'response') return;
@@ -20,10 +23,15 @@ const call = (method, params = {}) =>
     pending.set(id, { resolve, reject });
     process.send({ kind: 'request', id, method, params });
   });
-await call('start');
-process.send({ kind: 'log', level: 'info', message: 'running version ' + VERSION, at: new Date().toISOString() });
+${body}
 process.send({ kind: 'finish', outcome: 'ok' }, () => process.disconnect());
 `;
+}
+
+export function cliTestPackage(slug: string, version: string, extra: Partial<WritePackageInput> = {}): Buffer {
+  const bundle = protocolBundle(`const VERSION = ${JSON.stringify(version)};
+await call('start');
+process.send({ kind: 'log', level: 'info', message: 'running version ' + VERSION, at: new Date().toISOString() });`);
   return writeKonnectorPackage({
     manifest: {
       slug,

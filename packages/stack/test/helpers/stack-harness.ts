@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { StackEvent } from '@gleaner/contracts';
+import type { Job, StackEvent } from '@gleaner/contracts';
 import { createStack, type CreateStackOptions, type GleanerStack } from '../../src/create-stack.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -89,4 +89,15 @@ export function databaseBytes(dataDir: string): string {
     .filter((file) => existsSync(file))
     .map((file) => readFileSync(file).toString('latin1'))
     .join('\n');
+}
+
+/** Starts a manual job on the account and resolves with it once it has ended. */
+export async function runToEnd(stack: GleanerStack, accountId: string): Promise<Job> {
+  const recorder = new EventRecorder(stack);
+  try {
+    const job = await stack.jobs.start(accountId, 'manual');
+    return (await recorder.waitFor(isJobEnded(job.id), 'the job')).job;
+  } finally {
+    recorder.stop();
+  }
 }
