@@ -37,7 +37,8 @@ export async function defaultHost(): Promise<KonnectorHost> {
 
 /**
  * From the manifest.konnector in this folder, if there is one: its `twofa` (what a background run
- * expects) and the fields it types `password` (the run's secrets).
+ * expects) and the fields it types `password` (the run's secrets). Read by hand, not through the
+ * contracts' manifest schema or `secretFieldNames`: that module loads zod, which a konnector never does.
  */
 function manifestHints(): { twofa: TwoFaType[]; secretFields: string[] } {
   try {

@@ -23,6 +23,9 @@ export type PostgresOptions = {
 const EXCLUSIVE_LOCK: [number, number] = [0x676c65, 1];
 const EXCLUSIVE_WAIT_MS = 3000;
 
+/** Query parameters of a database URL whose values are secrets (a password, a key). */
+const SECRET_PARAM = /pass|secret|key/i;
+
 /** Whether `database` names a PostgreSQL server (a `postgres://` or `postgresql://` URL). */
 export function isPostgresUrl(database: string): boolean {
   return /^postgres(ql)?:\/\//i.test(database.trim());
@@ -41,7 +44,7 @@ export function redactDatabaseUrl(database: string): string {
   }
   if (url.password) url.password = '***';
   for (const key of [...url.searchParams.keys()]) {
-    if (/pass|secret|key/i.test(key)) url.searchParams.set(key, '***');
+    if (SECRET_PARAM.test(key)) url.searchParams.set(key, '***');
   }
   return url.toString();
 }
@@ -55,7 +58,7 @@ function secretsOf(database: string): string[] {
   try {
     const url = new URL(database);
     const secrets = [url.password, decodeURIComponent(url.password)];
-    for (const [key, value] of url.searchParams) if (/pass|secret|key/i.test(key)) secrets.push(value);
+    for (const [key, value] of url.searchParams) if (SECRET_PARAM.test(key)) secrets.push(value);
     return secrets.filter((s) => s.length > 0);
   } catch {
     return [database];
