@@ -53,6 +53,8 @@ export const Job = z.object({
   konnector: z.string(),
   /** The konnector version the job ran (set when it starts running); null before, and for jobs older than this field. */
   konnectorVersion: z.string().nullable(),
+  /** The worker process that ran it (set when it starts running; see docs/scale-out.md); null before. */
+  worker: z.string().nullable(),
   mode: RunMode,
   status: JobStatus,
   loginStatus: LoginStatus,

@@ -34,6 +34,12 @@ import { InProcessPromptBus, type PromptBus } from './runtime/prompt-bus.js';
 import { PromptService } from './runtime/prompts.js';
 import { JobService } from './runtime/jobs.js';
 import { recoverInterrupted, type RecoveryResult } from './runtime/recovery.js';
+import { InProcessQueue, type JobQueue } from './runtime/job-queue.js';
+import { JobRunner } from './runtime/job-runner.js';
+import { PgBossQueue } from './runtime/pg-boss-queue.js';
+import { newWorkerId, Workers, type ReapResult } from './runtime/workers.js';
+import { PgNotifier } from './storage/pg-notify.js';
+import { installedRoot } from './registry/install-store.js';
 import { Scheduler, type TickResult } from './runtime/scheduler.js';
 import { DEFAULT_MAX_ATTEMPTS } from './core/prompt-lifecycle.js';
 import { safeJoin } from '@gleaner/konnector/host';
@@ -43,10 +49,19 @@ export type CreateStackOptions = {
   dataDir: string;
   /**
    * A `postgres://user:password@host:port/db` URL: the stores live in that PostgreSQL database
-   * (migrated at start) instead of `<dataDir>/gleaner.db`. Default: the embedded SQLite. One node
-   * only for now: jobs still run in this process's queue (see docs/postgres.md).
+   * (migrated at start) instead of `<dataDir>/gleaner.db`. Default: the embedded SQLite. On
+   * PostgreSQL several stacks share the database (see docs/scale-out.md): jobs go through pg-boss.
    */
   database?: string;
+  /**
+   * Whether this node runs jobs; default true. `false` (PostgreSQL only: `serve --no-worker`): it
+   * only enqueues them, for `gleaner worker` processes.
+   */
+  worker?: boolean;
+  /** PostgreSQL: between two heartbeats of this worker (and reaps of dead ones); default 2 s. */
+  heartbeatMs?: number;
+  /** PostgreSQL: a worker silent for longer is dead and its running jobs end JOB_INTERRUPTED; default 10 s. */
+  reapAfterMs?: number;
   /** Konnector folders, or folders of konnector folders (see KonnectorRegistry.load). */
   konnectorDirs?: string[];
   /** Field defaults that replace the manifests' for this installation (see KonnectorRegistry.load). */
@@ -114,8 +129,14 @@ export interface GleanerStack extends Stack {
   };
   /** Whether jobs run sandboxed, and if the sandbox is unavailable, what is missing. */
   readonly sandbox: SandboxStatus;
-  /** Where the jobs' staging folders are (`<stagingDir>/<jobId>`). */
+  /** Where the jobs' staging folders are (`<stagingDir>/<jobId>`): on PostgreSQL, this node's own. */
   readonly stagingDir: string;
+  /** This node's worker id (the jobs it runs carry it), or null when it runs no jobs. */
+  readonly workerId: string | null;
+  cluster: {
+    /** Ends what dead workers left running (the timer does it every heartbeat on PostgreSQL). */
+    reap(): Promise<ReapResult>;
+  };
   secrets: {
     /** New key file, made current, every secret re-sealed under it. */
     rotate(newKeyId?: string): Promise<RotationResult>;
@@ -153,15 +174,29 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const logger = options.logger ?? createLogger();
   const clock = options.clock ?? systemClock;
-  const lock = lockDataFolder(dataDir);
+  const postgres = options.database !== undefined;
+  const runsJobs = options.worker ?? true;
+  if (!postgres && !runsJobs)
+    throw new StackError('invalid', 'worker: false (serve --no-worker) needs a PostgreSQL database (--database): on SQLite this process is the only one that runs jobs');
+  // SQLite: one stack per data folder. PostgreSQL: nodes may share the data folder (docs/scale-out.md).
+  const lock = postgres ? { release() {} } : lockDataFolder(dataDir);
   let keyring: Keyring;
   let registry: KonnectorRegistry;
   let storage: Storage;
+  let notifier: PgNotifier | null = null;
   try {
     storage = await openStorage(dataDir, options.database, logger);
   } catch (error) {
     lock.release();
     throw error;
+  }
+  try {
+    if (options.database !== undefined) notifier = await PgNotifier.open(options.database, logger);
+  } catch (error) {
+    await storage.close();
+    throw new DatabaseError(
+      `could not open the LISTEN connection to the PostgreSQL database ${redactDatabaseUrl(options.database!)}: ${(error as Error).message}`,
+    );
   }
   try {
     // What is sealed already decides whether a missing key may be made anew (never, then).
@@ -172,6 +207,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       ...(options.untrusted ? { untrusted: options.untrusted } : {}),
     });
   } catch (error) {
+    await notifier?.close();
     await storage.close();
     lock.release();
     throw error;
@@ -179,16 +215,28 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   for (const problem of registry.problems) {
     logger.error({ dir: problem.dir, source: problem.source, problems: problem.problems }, 'konnector refused or hidden');
   }
-  // Versions that no job can use any more (nothing runs yet): replaced, uninstalled, half-unpacked.
-  const prune = () => {
+  // The versions jobs on other nodes run (PostgreSQL, a shared data folder): read from the database
+  // before each prune, so that no node removes a folder another one runs.
+  let clusterInUse = new Set<string>();
+  const refreshClusterInUse = async () => {
+    if (!postgres) return;
+    const running = await storage.jobs.list({ statuses: ['running'], limit: 100_000 });
+    clusterInUse = new Set(
+      running.flatMap((j) => (j.konnectorVersion ? [join(installedRoot(dataDir), j.konnector, j.konnectorVersion)] : [])),
+    );
+  };
+  const inUse = () => new Set([...registry.inUse(), ...clusterInUse]);
+  // Versions that no job can use any more: replaced, uninstalled, half-unpacked.
+  const prune = async () => {
     try {
-      const removed = pruneInstalled(dataDir, () => registry.inUse());
+      await refreshClusterInUse();
+      const removed = pruneInstalled(dataDir, inUse);
       if (removed.length) logger.info({ removed }, 'old konnector versions removed');
     } catch (error) {
       logger.warn({ err: error }, 'could not prune old konnector versions');
     }
   };
-  prune();
+  await prune();
 
   const sandboxLimits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS };
   for (const [name, value] of Object.entries(options.sandboxLimits ?? {}) as [keyof SandboxLimits, number][])
@@ -198,12 +246,15 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   const nproc = process.getuid?.() === 0 ? sandboxLimits.processes * concurrency : null;
   const sandbox = sandboxStatus(options, sandboxLimits, logger, nproc);
   // The sandbox's uid (nobody, when the stack is root) cannot enter the 0700 data folder.
-  const stagingDir = resolve(
+  const stagingBase = resolve(
     options.stagingDir ??
       (sandbox.state === 'on' && process.getuid?.() === 0
         ? join(tmpdir(), `gleaner-staging-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`)
         : stagingRoot(dataDir)),
   );
+  // PostgreSQL: each node its own staging folder under the base (which a shared data folder shares).
+  const workerId = runsJobs ? newWorkerId() : null;
+  const stagingDir = postgres ? join(stagingBase, workerId ?? 'no-worker') : stagingBase;
 
   const config: StackConfig = {
     dataDir,
@@ -225,22 +276,75 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     now: () => clock.now(),
   });
   const promptBus = options.promptBus ?? new InProcessPromptBus();
-  const ctx: StackContext = { config, storage, keyring, registry, events, promptBus, logger, clock, onJobEnded: prune };
+  const ctx: StackContext = {
+    config,
+    storage,
+    keyring,
+    registry,
+    events,
+    promptBus,
+    notifier,
+    logger,
+    clock,
+    onJobEnded: () => void prune(),
+  };
+  const runner = workerId ? new JobRunner(ctx, workerId) : null;
+  let queue: JobQueue;
+  let workers: Workers | null = null;
 
   let recovered: RecoveryResult;
   let resealed: RotationResult;
   try {
-    recovered = await recoverInterrupted(ctx);
+    if (postgres) {
+      const bossQueue = await PgBossQueue.open({
+        database: options.database!,
+        storage,
+        notifier: notifier!,
+        logger,
+        runner,
+        concurrency,
+        lostAfterMs: positive(options.reapAfterMs, 10_000),
+        now: () => Date.now(),
+      });
+      queue = bossQueue;
+      workers = new Workers(
+        ctx,
+        runner,
+        {
+          runsJobs,
+          heartbeatMs: positive(options.heartbeatMs, 2000),
+          reapAfterMs: positive(options.reapAfterMs, 10_000),
+          stagingBase,
+        },
+        () => bossQueue.resendLost(),
+        workerId ?? undefined,
+      );
+      await workers.register();
+      // Only what dead workers left: another live node's jobs go on.
+      const reaped = await workers.reap();
+      recovered = { jobs: reaped.jobs, prompts: reaped.prompts, accounts: reaped.accounts };
+      if (reaped.jobs) logger.warn({ ...recovered, workers: reaped.workers }, 'recovered what dead workers left unfinished');
+    } else {
+      recovered = await recoverInterrupted(ctx);
+      for (const stale of await storage.workers.list()) await storage.workers.delete(stale.id);
+      queue = new InProcessQueue(runner!, concurrency);
+      workers = new Workers(ctx, runner, { runsJobs, heartbeatMs: 2000, reapAfterMs: 10_000, stagingBase }, null, workerId!);
+      await workers.register();
+    }
     // Anything sealed under an older key is re-sealed under the current one, so old keys can go.
     resealed = await resealAll(storage, keyring);
     // A value that does not open is an account's state, not a reason to refuse the start.
     await markUnreadableAccounts(storage, resealed.unreadable, logger, clock.now());
     const traversable = sandbox.state === 'on' && process.getuid?.() === 0;
-    await prepareStagingRoot(stagingDir, traversable);
+    await prepareStagingRoot(stagingBase, traversable);
+    if (stagingDir !== stagingBase) await prepareStagingRoot(stagingDir, traversable);
     // Whatever umask made them: the data folder's folders 0700, its files 0600.
-    const tightened = await tightenDataFolder(dataDir, traversable ? [stagingDir] : []);
+    const tightened = await tightenDataFolder(dataDir, traversable ? [stagingBase] : []);
     if (tightened > 0) logger.info({ dataDir, tightened }, 'data folder modes tightened to 0700/0600');
   } catch (error) {
+    await workers?.stop(true).catch(() => undefined);
+    await queue!?.close().catch(() => undefined);
+    await notifier?.close();
     await storage.close();
     lock.release();
     throw error;
@@ -248,10 +352,12 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   if (resealed.resealed > 0)
     logger.info({ keyId: resealed.keyId, resealed: resealed.resealed }, 'secrets re-sealed under the current key');
 
-  const jobs = new JobService(ctx);
+  const jobs = new JobService(ctx, queue, runner);
   const accounts = new AccountService(ctx, jobs);
   const prompts = new PromptService(ctx);
   const scheduler = new Scheduler(ctx, jobs);
+  await queue.start();
+  if (postgres) workers.start();
   if (options.schedulerIntervalMs !== false) scheduler.start(positive(options.schedulerIntervalMs, 30_000));
 
   let closing: Promise<void> | null = null;
@@ -262,6 +368,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       konnectors: registry.list().map((k) => k.manifest.slug),
       keyId: keyring.currentId,
       sandbox: sandbox.state,
+      worker: workerId,
     },
     'stack started',
   );
@@ -274,6 +381,10 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     recovered,
     sandbox,
     stagingDir,
+    workerId,
+    cluster: {
+      reap: () => workers.reap(),
+    },
     storage,
     konnectors: {
       list() {
@@ -289,7 +400,8 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
         return registry.problems;
       },
       async install(tgz, installOptions = {}) {
-        const result = await installPackage(dataDir, tgz, { force: installOptions.force ?? false, inUse: () => registry.inUse() });
+        await refreshClusterInUse();
+        const result = await installPackage(dataDir, tgz, { force: installOptions.force ?? false, inUse });
         registry.refresh();
         const konnector = registry.get(result.konnector.manifest.slug);
         logger.info(
@@ -302,10 +414,11 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       },
       async uninstall(slug, uninstallOptions = {}) {
         const using = (await storage.accounts.list()).filter((a) => a.konnector === slug).length;
+        await refreshClusterInUse();
         const { version } = await uninstallPackage(dataDir, slug, {
           force: uninstallOptions.force ?? false,
           accounts: using,
-          inUse: () => registry.inUse(),
+          inUse,
         });
         registry.refresh();
         logger.info({ konnector: slug, version, accounts: using }, 'konnector uninstalled');
@@ -380,8 +493,10 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
         const failures = await allSteps(logger, [
           ['the scheduler', () => scheduler.stop()],
           ['the jobs', () => jobs.close(graceMs)],
+          ['the heartbeat', () => workers.stop(true)],
           ['the event log', () => events.flush()],
           ['the prompt bus', () => promptBus.close()],
+          ['the LISTEN connection', () => notifier?.close()],
           ['the database', () => storage.close()],
           ['the lock', () => lock.release()],
         ]);
@@ -400,7 +515,7 @@ function openStorage(dataDir: string, database: string | undefined, logger: Logg
     throw new DatabaseError(
       `the database must be a postgres:// URL (or none, for the SQLite in the data folder), got ${redactDatabaseUrl(database)}`,
     );
-  return openPostgresStorage(database, { logger, exclusive: true });
+  return openPostgresStorage(database, { logger, hold: 'shared' });
 }
 
 let sandboxWarningPrinted = false;

@@ -226,10 +226,10 @@ function postgresUrl(database: string): string {
 }
 
 function openStorage(dir: string, database: string | undefined): Promise<Storage> {
-  // Exclusive: refused while a stack runs on the database (it would go on sealing with the old key).
+  // Exclusive: refused while any stack node runs on the database (it would go on sealing with the old key).
   return database === undefined
     ? openSqliteStorage(join(dir, 'gleaner.db'))
-    : openPostgresStorage(postgresUrl(database), { exclusive: true });
+    : openPostgresStorage(postgresUrl(database), { hold: 'exclusive' });
 }
 
 /** A data folder whose records are in PostgreSQL: it must hold the keys that sealed them. */

@@ -42,6 +42,7 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       accountId,
       konnector: 'demo',
       konnectorVersion: null,
+      workerId: null,
       mode: 'manual',
       status: 'queued',
       loginStatus: 'pending',
@@ -401,6 +402,39 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       );
       assert.equal(files[0]?.size, 5 * 2 ** 32);
       assert.deepEqual(files[0]?.attributes, { note: 'quote \' "json" ✓ and a NUL \u0000 that JSON escapes' });
+    });
+
+    it('workers: registered, beaten, listed, deleted (a beat on a deleted row says so); jobs running on given workers', async (s) => {
+      const w = { id: 'w1', host: 'node-a', pid: 42, startedAt: t0, heartbeatAt: t0 };
+      await s.workers.insert(w);
+      await s.workers.insert({ ...w, id: 'w2', pid: 43, startedAt: '2030-01-01T00:00:01.000Z' });
+      assert.equal(await s.workers.beat('w1', '2030-01-01T00:00:02.000Z'), true);
+      assert.equal((await s.workers.get('w1'))?.heartbeatAt, '2030-01-01T00:00:02.000Z');
+      assert.deepEqual(
+        (await s.workers.list()).map((x) => [x.id, x.pid]),
+        [
+          ['w1', 42],
+          ['w2', 43],
+        ],
+      );
+      assert.equal(await s.workers.delete('w2'), true);
+      assert.equal(await s.workers.delete('w2'), false);
+      assert.equal(await s.workers.beat('w2', t0), false, 'a worker declared dead learns it at its next beat');
+
+      await s.jobs.insertIfNoActive(job('j1', 'a1'));
+      await s.jobs.insertIfNoActive(job('j2', 'a2'));
+      await s.jobs.insertIfNoActive(job('j3', 'a3'));
+      assert.equal(await s.jobs.transition('j1', ['queued'], { status: 'running', workerId: 'w1' }), true);
+      assert.equal(await s.jobs.transition('j2', ['queued'], { status: 'running', workerId: 'w2' }), true);
+      assert.equal((await s.jobs.get('j1'))?.workerId, 'w1');
+      assert.equal((await s.jobs.get('j3'))?.workerId, null);
+      assert.deepEqual(
+        (await s.jobs.runningOn(['w1', 'w9'])).map((j) => j.id),
+        ['j1'],
+      );
+      assert.deepEqual(await s.jobs.runningOn([]), []);
+      await s.jobs.transition('j1', ['running'], { status: 'done' });
+      assert.deepEqual(await s.jobs.runningOn(['w1']), [], 'an ended job is not running there any more');
     });
 
     it('a NUL in a log line or a label is stored as U+FFFD on every backend', async (s) => {

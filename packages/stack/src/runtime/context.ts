@@ -7,6 +7,7 @@ import type { SandboxLimits } from '../runner/sandbox.js';
 import type { Clock } from './clock.js';
 import type { EventHub } from './events.js';
 import type { PromptBus } from './prompt-bus.js';
+import type { PgNotifier } from '../storage/pg-notify.js';
 
 export type StackConfig = {
   dataDir: string;
@@ -39,6 +40,8 @@ export type StackContext = {
   registry: KonnectorRegistry;
   events: EventHub;
   promptBus: PromptBus;
+  /** Messages between nodes sharing one PostgreSQL (LISTEN/NOTIFY); null on SQLite. */
+  notifier: PgNotifier | null;
   logger: Logger;
   clock: Clock;
   /** Called when a job no longer uses its konnector's folder (the stack prunes old versions then). */
@@ -50,6 +53,7 @@ export const jobView = (j: JobRecord): Job => ({
   accountId: j.accountId,
   konnector: j.konnector,
   konnectorVersion: j.konnectorVersion,
+  worker: j.workerId,
   mode: j.mode,
   status: j.status,
   loginStatus: j.loginStatus,

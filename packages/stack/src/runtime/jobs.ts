@@ -1,50 +1,51 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { isTransientState, type ErrorCode, type Job, type JobLogLine, type RunMode } from '@gleaner/contracts';
-import {
-  reduceLoginStatus,
-  initialLoginState,
-  type LoginEffect,
-  type LoginEvent,
-  type LoginState,
-} from '../core/login-status.js';
-import { reduceSkipPolicy } from '../core/skip-policy.js';
-import { asDiskFault, DiskFaultError } from '../disk-faults.js';
+import type { Job, JobLogLine, RunMode } from '@gleaner/contracts';
 import { StackError } from '../errors.js';
-import { spawnKonnector, type CancelReason, type RunningKonnector } from '../runner/spawn-konnector.js';
-import type { InstalledKonnector } from '../registry/registry.js';
-import type { AccountRecord, JobRecord } from '../storage/stores.js';
+import type { CancelReason } from '../runner/spawn-konnector.js';
+import type { JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
-import { jobStaging, jobView, publishAccount, publishJob, publishPrompt, type StackContext } from './context.js';
-import { createJobHost, type JobHost } from './job-host.js';
+import { jobView, publishAccount, publishJob, type StackContext } from './context.js';
+import type { JobQueue } from './job-queue.js';
+import { finalizeJob, initialLoginState, type JobRunner } from './job-runner.js';
 
-type Active = {
-  job: JobRecord;
-  host: JobHost | null;
-  run: RunningKonnector | null;
-  cancelReason: CancelReason | null;
-  ended: Promise<void>;
-};
+/** How often `cancel` and `settled` look at a row another node ends. */
+const ROW_POLL_MS = 100;
+/** The longest `cancel` waits for another node to end a running job (the reaper ends it if that node died). */
+const REMOTE_STOP_WAIT_MS = 30_000;
 
-/** An untrusted konnector where there is no sandbox: refused before it starts. */
-class SandboxRefusal extends Error {}
-
-/** Credentials that do not open (the job log says why): the konnector is not started. */
-class UnreadableRefusal extends Error {}
+type StopMessage = { type: 'stop'; jobId: string; reason: CancelReason };
 
 /**
- * Jobs: one active per account (the storage's unique index says so), a queue with a concurrency
- * limit, a time limit, and the login status driven by the pure 8-second rule. Each job runs its
- * konnector in its own process through the runner.
+ * Jobs: one active per account (the storage's unique index says so), handed to a queue (this
+ * process's on SQLite, pg-boss on PostgreSQL) and run by a worker's runner. Cancel works wherever the
+ * job is: queued, it ends in the database; running on another node, that node is told over
+ * LISTEN/NOTIFY (`gleaner_jobs`) and stops it.
  */
 export class JobService {
   readonly #ctx: StackContext;
-  readonly #queue: string[] = [];
-  readonly #active = new Map<string, Active>();
+  readonly #queue: JobQueue;
+  /** This node's runner, or null when it runs no jobs. */
+  readonly #runner: JobRunner | null;
   #closing = false;
+  #stopListening: (() => void) | null = null;
 
-  constructor(ctx: StackContext) {
+  constructor(ctx: StackContext, queue: JobQueue, runner: JobRunner | null) {
     this.#ctx = ctx;
+    this.#queue = queue;
+    this.#runner = runner;
+    if (ctx.notifier && runner) {
+      this.#stopListening = ctx.notifier.listen('gleaner_jobs', (payload) => {
+        let message: Partial<StopMessage>;
+        try {
+          message = JSON.parse(payload) as Partial<StopMessage>;
+        } catch {
+          return;
+        }
+        if (message.type !== 'stop' || typeof message.jobId !== 'string' || !runner.has(message.jobId)) return;
+        const reason: CancelReason = message.reason === 'JOB_INTERRUPTED' ? 'JOB_INTERRUPTED' : 'JOB_CANCELLED';
+        void runner.stop(message.jobId, reason);
+      });
+    }
   }
 
   get closing(): boolean {
@@ -64,6 +65,7 @@ export class JobService {
       accountId,
       konnector: account.konnector,
       konnectorVersion: null,
+      workerId: null,
       mode,
       status: 'queued',
       loginStatus: 'pending',
@@ -79,8 +81,7 @@ export class JobService {
     }
     await publishJob(this.#ctx, job.id);
     await publishAccount(this.#ctx, accountId);
-    this.#queue.push(job.id);
-    this.#pump();
+    await this.#queue.enqueue(job);
     return jobView(job);
   }
 
@@ -102,285 +103,64 @@ export class JobService {
     return this.#ctx.storage.logs.list(id);
   }
 
+  /** Ends the job JOB_CANCELLED wherever it is; resolves once its row is ended (or after a bound when another node must stop it). */
   async cancel(id: string): Promise<Job> {
     const job = await this.#ctx.storage.jobs.get(id);
     if (!job) throw new StackError('not_found', `no job ${id}`);
-    await this.#stop(id, 'JOB_CANCELLED');
+    await this.#stop(job, 'JOB_CANCELLED');
     return this.get(id);
   }
 
-  /** Waits until the job is no longer active here (after a cancel, say). */
+  /** Waits until the job is no longer active here, and on PostgreSQL until its row is ended wherever it ran. */
   async settled(id: string): Promise<void> {
-    await this.#active.get(id)?.ended;
+    await this.#runner?.ended(id);
+    if (this.#ctx.notifier) await this.#rowEnded(id, REMOTE_STOP_WAIT_MS);
   }
 
-  /** No new jobs; queued ones end JOB_INTERRUPTED; running ones get `graceMs`, then are stopped. */
+  /**
+   * No new jobs; jobs this node queued but never started end JOB_INTERRUPTED (on PostgreSQL they stay
+   * queued for another worker); running ones get `graceMs`, then are stopped.
+   */
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
-    for (const id of this.#queue.splice(0)) await this.#endQueued(id, 'JOB_INTERRUPTED');
-    const running = [...this.#active.values()];
-    if (running.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.all(running.map((a) => a.ended)), graceOver]);
-    clearTimeout(timer);
-    await Promise.all([...this.#active.keys()].map((id) => this.#stop(id, 'JOB_INTERRUPTED')));
-    await Promise.all([...this.#active.values()].map((a) => a.ended));
+    this.#stopListening?.();
+    for (const id of await this.#queue.close()) await this.#endQueued(id, 'JOB_INTERRUPTED');
+    await this.#runner?.close(graceMs);
   }
 
-  async #stop(id: string, reason: CancelReason): Promise<void> {
-    const queued = this.#queue.indexOf(id);
-    if (queued !== -1) {
-      this.#queue.splice(queued, 1);
+  async #stop(job: JobRecord, reason: CancelReason): Promise<void> {
+    const { id } = job;
+    if (this.#queue.withdraw(id)) {
       await this.#endQueued(id, reason);
       return;
     }
-    const active = this.#active.get(id);
-    if (!active) return;
-    active.cancelReason ??= reason;
-    // The konnector's wait for a code ends at once; the process gets a grace to end on its own.
-    await active.host?.abortWaits(reason === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled');
-    if (active.run) void active.run.kill(reason);
-    await active.ended;
+    if (this.#runner?.has(id)) {
+      await this.#runner.stop(id, reason);
+      return;
+    }
+    // Not here: queued in the shared queue, it ends in the database (the worker that fetches it finds
+    // it ended and lets it go); running on another node, that node is told to stop it.
+    if (job.status === 'queued' && (await finalizeJob(this.#ctx, job, reason, initialLoginState, ['queued']))) return;
+    const current = await this.#ctx.storage.jobs.get(id);
+    if (current?.status !== 'running' || !this.#ctx.notifier) return;
+    const message: StopMessage = { type: 'stop', jobId: id, reason };
+    await this.#ctx.notifier.notify('gleaner_jobs', JSON.stringify(message));
+    await this.#rowEnded(id, REMOTE_STOP_WAIT_MS);
   }
 
-  async #endQueued(id: string, error: ErrorCode): Promise<void> {
+  async #endQueued(id: string, reason: CancelReason): Promise<void> {
     const job = await this.#ctx.storage.jobs.get(id);
-    if (job) await this.#finalize(job, error, initialLoginState);
+    if (job) await finalizeJob(this.#ctx, job, reason, initialLoginState);
   }
 
-  #pump(): void {
-    while (!this.#closing && this.#active.size < this.#ctx.config.concurrency && this.#queue.length > 0) {
-      const id = this.#queue.shift()!;
-      const entry: Active = {
-        job: undefined as unknown as JobRecord,
-        host: null,
-        run: null,
-        cancelReason: null,
-        ended: Promise.resolve(),
-      };
-      this.#active.set(id, entry);
-      entry.ended = this.#run(id, entry)
-        .catch((error: unknown) => this.#ctx.logger.error({ err: error, jobId: id }, 'a job failed in the runtime'))
-        .finally(() => {
-          this.#active.delete(id);
-          this.#pump();
-        });
+  /** Resolves when the row is ended (or gone), or after `boundMs`. */
+  async #rowEnded(id: string, boundMs: number): Promise<void> {
+    const deadline = Date.now() + boundMs;
+    for (;;) {
+      const row = await this.#ctx.storage.jobs.get(id);
+      if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
+      if (Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, ROW_POLL_MS));
     }
-  }
-
-  async #run(id: string, entry: Active): Promise<void> {
-    const { storage, registry, clock } = this.#ctx;
-    const startedAt = iso(clock.now());
-    const queued = await storage.jobs.get(id);
-    if (!queued) return;
-    // The konnector is read again now: the version installed at this moment is the one this job runs,
-    // and its folder stays (a newer install or an uninstall does not remove it) until the job ends.
-    const lease = registry.acquire(queued.konnector);
-    try {
-      const konnectorVersion = lease?.konnector.manifest.version ?? null;
-      if (!(await storage.jobs.transition(id, ['queued'], { status: 'running', startedAt, konnectorVersion }))) return;
-      const job = (await storage.jobs.get(id))!;
-      entry.job = job;
-      await publishJob(this.#ctx, id);
-      const account = await storage.accounts.get(job.accountId);
-      if (!account || !lease) {
-        if (!lease) {
-          await storage.logs.append({
-            jobId: id,
-            seq: 0,
-            level: 'error',
-            message: `konnector ${job.konnector} is not installed (any more)`,
-            at: startedAt,
-          });
-        }
-        await this.#finalize(job, account ? 'UNKNOWN_ERROR' : 'USER_ACTION_NEEDED.ACCOUNT_REMOVED', initialLoginState);
-        return;
-      }
-      await this.#runKonnector(id, entry, job, account, lease.konnector);
-    } finally {
-      lease?.release();
-      this.#ctx.onJobEnded?.();
-    }
-  }
-
-  async #runKonnector(
-    id: string,
-    entry: Active,
-    job: JobRecord,
-    account: AccountRecord,
-    konnector: InstalledKonnector,
-  ): Promise<void> {
-    const { storage, clock, config, logger } = this.#ctx;
-
-    // The 8-second rule: a pure reducer; this shell applies its effects (status writes, wake-ups).
-    let login: LoginState = initialLoginState;
-    let wake: NodeJS.Timeout | undefined;
-    let loginChain: Promise<void> = Promise.resolve();
-    const feed = (event: LoginEvent) => {
-      const step = reduceLoginStatus(login, event, clock.now());
-      login = step.state;
-      for (const effect of step.effects) apply(effect);
-    };
-    const apply = (effect: LoginEffect) => {
-      if (effect.type === 'wakeAt') {
-        clearTimeout(wake);
-        wake = setTimeout(() => feed({ type: 'tick' }), Math.max(0, effect.at - clock.now()));
-        return;
-      }
-      clearTimeout(wake);
-      loginChain = loginChain.then(async () => {
-        if (await storage.jobs.transition(id, ['running'], { loginStatus: effect.status }))
-          await publishJob(this.#ctx, id);
-      });
-    };
-    feed({ type: 'started', accountState: account.state });
-
-    const host = createJobHost(this.#ctx, job, konnector, {
-      onAccountState: (state) => feed({ type: 'accountState', state }),
-    });
-    entry.host = host;
-    let error: ErrorCode | null;
-    try {
-      if (entry.cancelReason) throw new Error(entry.cancelReason);
-      const { sandbox } = config;
-      if (sandbox.state === 'unavailable' && !konnector.trusted) {
-        host.handlers.onLog({
-          level: 'error',
-          message: `not run: konnector ${job.konnector} is not trusted and there is no sandbox here (${sandbox.missing}); install it: ${sandbox.installLine}`,
-          at: iso(clock.now()),
-        });
-        throw new SandboxRefusal();
-      }
-      if (!(await host.credentialsReadable())) throw new UnreadableRefusal();
-      const stagingDir = jobStaging(config, id);
-      // Recursive only when the root is gone (a tmp cleaner): a recursive mkdir says ENOENT, not
-      // EROFS, on a read-only folder.
-      await mkdir(stagingDir, { mode: 0o700 })
-        .catch(async (made: NodeJS.ErrnoException) => {
-          if (made.code === 'ENOENT') await mkdir(stagingDir, { recursive: true, mode: 0o700 });
-          else if (made.code !== 'EEXIST') throw made;
-        })
-        .catch((made: unknown) => {
-          throw asDiskFault(made, config.stagingDir);
-        });
-      const run = spawnKonnector({
-        konnectorDir: konnector.dir,
-        main: konnector.main,
-        handlers: host.handlers,
-        timeLimitMs: config.jobTimeLimitMs,
-        memoryLimitMb: config.memoryLimitMb,
-        killGraceMs: config.killGraceMs,
-        stagingDir,
-        stagingLimitMb: config.stagingLimitMb,
-        ...(sandbox.state === 'on'
-          ? {
-              sandbox: {
-                limits: sandbox.limits,
-                bwrapPath: sandbox.bwrapPath,
-                masks: [config.dataDir, config.stagingDir],
-                trusted: konnector.trusted,
-              },
-            }
-          : {}),
-      });
-      entry.run = run;
-      logger.info(
-        {
-          jobId: id,
-          accountId: job.accountId,
-          konnector: job.konnector,
-          mode: job.mode,
-          pid: run.pid,
-          sandbox: sandbox.state === 'on',
-        },
-        'job started',
-      );
-      const outcome = await run.done;
-      if (outcome.finish?.outcome === 'ok' && !outcome.killedForTime) error = null;
-      else if (outcome.killedForTime || outcome.killedForCpu) error = 'JOB_TIMEOUT';
-      else if (entry.cancelReason) error = entry.cancelReason;
-      else if (outcome.killedForMemory) error = 'MEMORY_LIMIT_EXCEEDED';
-      else if (outcome.killedForDisk) error = 'DISK_QUOTA_EXCEEDED';
-      else error = outcome.finish?.error ?? 'UNKNOWN_ERROR';
-    } catch (thrown) {
-      if (thrown instanceof UnreadableRefusal) {
-        error = 'USER_ACTION_NEEDED.CREDENTIALS_UNREADABLE';
-      } else if (thrown instanceof SandboxRefusal) {
-        error = 'SANDBOX_UNAVAILABLE';
-        logger.warn({ jobId: id, konnector: job.konnector }, 'untrusted konnector not run: no sandbox');
-      } else {
-        // A full or read-only disk (the staging folder cannot be made): its own code, the folder named.
-        const fault = thrown instanceof DiskFaultError ? thrown.kind : null;
-        const faultCode = fault === 'full' ? 'DISK_QUOTA_EXCEEDED' : fault ? 'SAVE_FILE_FAILED' : 'UNKNOWN_ERROR';
-        error = entry.cancelReason ?? faultCode;
-        logger.error({ err: thrown, jobId: id }, 'could not run the konnector');
-        if (!entry.cancelReason)
-          host.handlers.onLog({
-            level: 'error',
-            message: `could not run the konnector: ${(thrown as Error).message}`,
-            at: iso(clock.now()),
-          });
-      }
-    }
-    clearTimeout(wake);
-    // The process is gone: whatever the cleanup throws (a read-only staging folder, a log that cannot
-    // be stored), the job still ends with the outcome it had.
-    try {
-      await host.close(error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled');
-    } catch (thrown) {
-      logger.error({ err: thrown, jobId: id }, 'the job could not be cleaned up');
-    }
-    try {
-      await loginChain;
-    } catch (thrown) {
-      logger.error({ err: thrown, jobId: id }, 'could not store the login status');
-    }
-    const current = (await storage.jobs.get(id).catch(() => undefined)) ?? job;
-    await this.#finalize(current, error, login);
-    logger.info({ jobId: id, error }, 'job ended');
-  }
-
-  /** Ends a job: status, error, login status, the account's transient state, the skip policy. */
-  async #finalize(job: JobRecord, error: ErrorCode | null, login: LoginState): Promise<void> {
-    const { storage, clock } = this.#ctx;
-    const now = iso(clock.now());
-    const loginStatus =
-      job.loginStatus !== 'pending'
-        ? job.loginStatus
-        : reduceLoginStatus(login, { type: 'ended', error }, clock.now()).state.status;
-    const closedPrompts: string[] = [];
-    const ended = await storage.transaction(async (tx) => {
-      const changed = await tx.jobs.transition(job.id, ['queued', 'running'], {
-        status: error === null ? 'done' : 'errored',
-        error,
-        loginStatus,
-        endedAt: now,
-      });
-      if (!changed) return false;
-      // Prompts of a job that is over can never be answered.
-      for (const prompt of await tx.prompts.listByJob(job.id)) {
-        if (
-          prompt.status === 'waiting' &&
-          (await tx.prompts.closeIfWaiting(prompt.id, error === 'JOB_INTERRUPTED' ? 'interrupted' : 'cancelled'))
-        ) {
-          closedPrompts.push(prompt.id);
-        }
-      }
-      const account = await tx.accounts.get(job.accountId);
-      if (account) {
-        const paused = reduceSkipPolicy({ pausedBy: account.pausedBy }, { type: 'jobEnded', mode: job.mode, error });
-        await tx.accounts.update(job.accountId, {
-          ...(isTransientState(account.state) ? { state: null } : {}),
-          pausedBy: paused.pausedBy,
-          updatedAt: now,
-        });
-      }
-      return true;
-    });
-    if (!ended) return;
-    for (const promptId of closedPrompts) await publishPrompt(this.#ctx, promptId);
-    await publishJob(this.#ctx, job.id);
-    await publishAccount(this.#ctx, job.accountId);
   }
 }

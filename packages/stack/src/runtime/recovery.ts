@@ -21,10 +21,10 @@ const TRANSIENT: NonNullable<AccountState>[] = [
 export type RecoveryResult = { jobs: number; prompts: number; accounts: number };
 
 /**
- * At start, what a previous process left unfinished: its jobs end JOB_INTERRUPTED (their
+ * SQLite, at start: what a previous process left unfinished: its jobs end JOB_INTERRUPTED (their
  * konnectors died with it or lost their channel), their prompts `interrupted`, and the transient
- * account states (waiting for a code, login pending) are cleared.
- * With several workers on one PostgreSQL, this must only take the jobs of the worker that restarts.
+ * account states (waiting for a code, login pending) are cleared. On PostgreSQL, where other live
+ * nodes' jobs run, the start takes only what dead workers left instead (`Workers.reap`, workers.ts).
  */
 export async function recoverInterrupted(ctx: StackContext): Promise<RecoveryResult> {
   const { storage, clock, logger } = ctx;

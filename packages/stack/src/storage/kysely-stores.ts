@@ -9,7 +9,7 @@ import type {
   RunMode,
   TwoFaType,
 } from '@gleaner/contracts';
-import type { AccountsTable, Database, FilesTable, JobsTable, PromptsTable, TriggersTable } from './schema.js';
+import type { AccountsTable, Database, FilesTable, JobsTable, PromptsTable, TriggersTable, WorkersTable } from './schema.js';
 import type {
   AccountRecord,
   AccountStore,
@@ -26,6 +26,8 @@ import type {
   Stores,
   TriggerRecord,
   TriggerStore,
+  WorkerRecord,
+  WorkerStore,
 } from './stores.js';
 
 /**
@@ -42,6 +44,7 @@ export function kyselyStores(db: Kysely<Database>): Stores {
     events: eventStore(db),
     triggers: triggerStore(db),
     settings: settingsStore(db),
+    workers: workerStore(db),
   };
 }
 
@@ -139,6 +142,7 @@ function toJob(row: Selectable<JobsTable>): JobRecord {
     accountId: row.account_id,
     konnector: row.konnector,
     konnectorVersion: row.konnector_version ?? null,
+    workerId: row.worker_id ?? null,
     mode: row.mode as RunMode,
     status: row.status as JobStatus,
     loginStatus: row.login_status as LoginStatus,
@@ -159,6 +163,7 @@ function jobValues(p: Partial<JobRecord>): Partial<JobsTable> {
   if (p.startedAt !== undefined) v.started_at = p.startedAt;
   if (p.endedAt !== undefined) v.ended_at = p.endedAt;
   if (p.konnectorVersion !== undefined) v.konnector_version = p.konnectorVersion;
+  if (p.workerId !== undefined) v.worker_id = p.workerId;
   return v;
 }
 
@@ -180,6 +185,7 @@ function jobStore(db: Kysely<Database>): JobStore {
           account_id: j.accountId,
           konnector: j.konnector,
           konnector_version: j.konnectorVersion,
+          worker_id: j.workerId,
           mode: j.mode,
           status: j.status,
           login_status: j.loginStatus,
@@ -259,6 +265,17 @@ function jobStore(db: Kysely<Database>): JobStore {
     },
     async deleteForAccount(accountId) {
       await db.deleteFrom('jobs').where('account_id', '=', accountId).execute();
+    },
+    async runningOn(workerIds) {
+      if (workerIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('status', '=', 'running')
+        .where('worker_id', 'in', workerIds)
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toJob);
     },
   };
 }
@@ -610,6 +627,34 @@ function settingsStore(db: Kysely<Database>): SettingsStore {
     },
     async delete(key) {
       await db.deleteFrom('settings').where('key', '=', key).execute();
+    },
+  };
+}
+
+function toWorker(row: Selectable<WorkersTable>): WorkerRecord {
+  return { id: row.id, host: row.host, pid: Number(row.pid), startedAt: row.started_at, heartbeatAt: row.heartbeat_at };
+}
+
+function workerStore(db: Kysely<Database>): WorkerStore {
+  return {
+    async insert(w) {
+      await db
+        .insertInto('workers')
+        .values({ id: w.id, host: w.host, pid: w.pid, started_at: w.startedAt, heartbeat_at: w.heartbeatAt })
+        .execute();
+    },
+    async beat(id, at) {
+      return changed(await db.updateTable('workers').set({ heartbeat_at: at }).where('id', '=', id).executeTakeFirst());
+    },
+    async get(id) {
+      const row = await db.selectFrom('workers').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toWorker(row);
+    },
+    async list() {
+      return (await db.selectFrom('workers').selectAll().orderBy('started_at').orderBy('id').execute()).map(toWorker);
+    },
+    async delete(id) {
+      return changed(await db.deleteFrom('workers').where('id', '=', id).executeTakeFirst());
     },
   };
 }

@@ -139,6 +139,22 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('jobs').addColumn('konnector_version', text).execute();
       },
     },
+    '0003_cluster': {
+      // Several worker processes on one PostgreSQL: which one runs each job, and who is alive (its
+      // heartbeat), so that a dead worker's jobs are ended by whichever node sees it first.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('jobs').addColumn('worker_id', text).execute();
+        await db.schema
+          .createTable('workers')
+          .addColumn('id', text, (c) => c.primaryKey())
+          .addColumn('host', text, (c) => c.notNull())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('started_at', text, (c) => c.notNull())
+          .addColumn('heartbeat_at', text, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('jobs_worker').on('jobs').column('worker_id').execute();
+      },
+    },
   };
 }
 

@@ -12,15 +12,18 @@ export type PostgresOptions = {
   /** Where a connection that fails while idle is reported (it is then dropped from the pool). */
   logger?: Logger;
   /**
-   * Refuse the database while another exclusive storage holds it (a stack, `rotate-key`): a session
-   * advisory lock, held on a connection of its own until `close()`. One node per database for now:
-   * a second stack would run its own queue and scheduler and its start would end the first's jobs.
+   * A session advisory lock held on a connection of its own until `close()`. `shared`: every stack
+   * node holds it, so that several share the database; `exclusive` (`rotate-key`): refused while any
+   * stack holds it shared, and a stack's start is refused while it is held (re-sealing under a new key
+   * must not race a node that goes on sealing with the old one).
    */
-  exclusive?: boolean;
+  hold?: 'shared' | 'exclusive';
 };
 
-/** The advisory lock an exclusive storage holds: ("gle", 1). */
-const EXCLUSIVE_LOCK: [number, number] = [0x676c65, 1];
+/** The advisory lock stacks hold shared and `rotate-key` exclusive: ("gle", 1). */
+const STACK_LOCK: [number, number] = [0x676c65, 1];
+/** Held around migrations, so that two nodes starting at once migrate one after the other: ("gle", 2). */
+const MIGRATION_LOCK: [number, number] = [0x676c65, 2];
 const EXCLUSIVE_WAIT_MS = 3000;
 
 /** Query parameters of a database URL whose values are secrets (a password, a key). */
@@ -103,7 +106,15 @@ async function connectAndMigrate(db: Kysely<Database>, database: string): Promis
     throw fail('could not connect to the PostgreSQL database', error);
   }
   try {
-    return await migrateToLatest(db, 'postgres');
+    // One connection for the whole migration: the session lock is that connection's.
+    return await db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK[0]}, ${MIGRATION_LOCK[1]})`.execute(conn);
+      try {
+        return await migrateToLatest(conn, 'postgres');
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK[0]}, ${MIGRATION_LOCK[1]})`.execute(conn);
+      }
+    });
   } catch (error) {
     throw fail('could not migrate the PostgreSQL database', error);
   }
@@ -128,7 +139,7 @@ export async function openPostgresStorage(database: string, options: PostgresOpt
   let holder: pg.Client | undefined;
   try {
     await connectAndMigrate(db, database);
-    if (options.exclusive) holder = await holdExclusiveLock(database, options.logger);
+    if (options.hold) holder = await holdStackLock(database, options.hold, options.logger);
   } catch (error) {
     await db.destroy();
     throw error;
@@ -143,7 +154,9 @@ export async function openPostgresStorage(database: string, options: PostgresOpt
       await db.destroy();
       if (holder) {
         // Unlocked before the connection ends, so that the next stack's start never races the server's cleanup.
-        await holder.query('select pg_advisory_unlock($1, $2)', EXCLUSIVE_LOCK).catch(() => undefined);
+        await holder
+          .query(`select ${options.hold === 'shared' ? 'pg_advisory_unlock_shared' : 'pg_advisory_unlock'}($1, $2)`, STACK_LOCK)
+          .catch(() => undefined);
         await holder.end().catch(() => undefined);
       }
     },
@@ -151,11 +164,16 @@ export async function openPostgresStorage(database: string, options: PostgresOpt
 }
 
 /**
- * Takes the exclusive lock on a connection of its own (ended, the lock goes), or refuses. A stack that
- * was just killed still holds it until its server process sees the connection gone (a moment; after a
- * machine's crash, until TCP keepalive tells), so a restart waits up to `EXCLUSIVE_WAIT_MS` first.
+ * Takes the stack lock, shared or exclusive, on a connection of its own (ended, the lock goes), or
+ * refuses. A stack that was just killed still holds it until its server process sees the connection
+ * gone (a moment; after a machine's crash, until TCP keepalive tells), so the exclusive one waits up to
+ * `EXCLUSIVE_WAIT_MS` first; so does the shared one, for a `rotate-key` that is finishing.
  */
-async function holdExclusiveLock(database: string, logger: Logger | undefined): Promise<pg.Client> {
+async function holdStackLock(
+  database: string,
+  mode: 'shared' | 'exclusive',
+  logger: Logger | undefined,
+): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: database, keepAlive: true });
   client.on('error', (error) => {
     logger?.error(
@@ -168,8 +186,8 @@ async function holdExclusiveLock(database: string, logger: Logger | undefined): 
     const deadline = Date.now() + EXCLUSIVE_WAIT_MS;
     for (;;) {
       const { rows } = await client.query<{ locked: boolean }>(
-        'select pg_try_advisory_lock($1, $2) as locked',
-        EXCLUSIVE_LOCK,
+        `select ${mode === 'shared' ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock'}($1, $2) as locked`,
+        STACK_LOCK,
       );
       if (rows[0]?.locked) return client;
       if (Date.now() >= deadline) break;
@@ -183,7 +201,9 @@ async function holdExclusiveLock(database: string, logger: Logger | undefined): 
   }
   await client.end().catch(() => undefined);
   throw new DatabaseError(
-    `another Gleaner stack is using the PostgreSQL database ${redactDatabaseUrl(database)}: one stack per database for now (see docs/postgres.md); stop it first`,
+    mode === 'shared'
+      ? `gleaner rotate-key is running on the PostgreSQL database ${redactDatabaseUrl(database)}: start this node once it is done`
+      : `Gleaner stacks are using the PostgreSQL database ${redactDatabaseUrl(database)}: stop every node (serve and worker) first (see docs/scale-out.md)`,
   );
 }
 

@@ -13,6 +13,7 @@ export interface Database {
   events: EventsTable;
   triggers: TriggersTable;
   settings: SettingsTable;
+  workers: WorkersTable;
 }
 
 export interface AccountsTable {
@@ -41,6 +42,8 @@ export interface JobsTable {
   account_id: string;
   konnector: string;
   konnector_version: string | null;
+  /** The worker that took the job from the queue (set with `running`). */
+  worker_id: string | null;
   mode: string;
   status: string;
   login_status: string;
@@ -108,4 +111,13 @@ export interface TriggersTable {
 export interface SettingsTable {
   key: string;
   value: string;
+}
+
+export interface WorkersTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: string;
+  /** Its last heartbeat: older than the reap bound, the worker is dead. */
+  heartbeat_at: string;
 }

@@ -53,6 +53,8 @@ export type JobRecord = {
   konnector: string;
   /** Set when the job starts running: the version of the konnector it runs. */
   konnectorVersion: string | null;
+  /** The worker that runs (or ran) it: set by the transition to `running`. */
+  workerId: string | null;
   mode: RunMode;
   status: JobStatus;
   loginStatus: LoginStatus;
@@ -63,7 +65,7 @@ export type JobRecord = {
   endedAt: string | null;
 };
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'loginStatus' | 'error' | 'filesSaved' | 'startedAt' | 'endedAt' | 'konnectorVersion'>
+  Pick<JobRecord, 'status' | 'loginStatus' | 'error' | 'filesSaved' | 'startedAt' | 'endedAt' | 'konnectorVersion' | 'workerId'>
 >;
 
 export const ACTIVE_JOB_STATUSES: JobStatus[] = ['queued', 'running'];
@@ -83,6 +85,8 @@ export interface JobStore {
   /** Whether a job of the account ever logged in (loginStatus `succeeded`). */
   everLoggedIn(accountId: string): Promise<boolean>;
   deleteForAccount(accountId: string): Promise<void>;
+  /** The jobs `running` on one of these workers. */
+  runningOn(workerIds: string[]): Promise<JobRecord[]>;
 }
 
 export type JobLogRecord = {
@@ -192,6 +196,18 @@ export interface SettingsStore {
   delete(key: string): Promise<void>;
 }
 
+export type WorkerRecord = { id: string; host: string; pid: number; startedAt: string; heartbeatAt: string };
+
+/** The processes that run jobs, and their heartbeats (see runtime/workers.ts). */
+export interface WorkerStore {
+  insert(worker: WorkerRecord): Promise<void>;
+  /** Records a heartbeat; false when the row is gone (another node declared this worker dead). */
+  beat(id: string, at: string): Promise<boolean>;
+  get(id: string): Promise<WorkerRecord | undefined>;
+  list(): Promise<WorkerRecord[]>;
+  delete(id: string): Promise<boolean>;
+}
+
 export interface Stores {
   accounts: AccountStore;
   jobs: JobStore;
@@ -201,6 +217,7 @@ export interface Stores {
   events: EventStore;
   triggers: TriggerStore;
   settings: SettingsStore;
+  workers: WorkerStore;
 }
 
 /** A storage adapter: the stores, transactions, and its lifecycle. */

@@ -204,6 +204,7 @@ export class MemoryStack implements Stack {
         accountId,
         konnector: account.konnector,
         konnectorVersion: this.konnectors.get(account.konnector)?.version ?? null,
+        worker: 'memory',
         mode,
         status: 'running',
         loginStatus: 'pending',
