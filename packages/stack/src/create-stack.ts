@@ -289,7 +289,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     onJobEnded: () => void prune(),
   };
   const runner = workerId ? new JobRunner(ctx, workerId) : null;
-  let queue: JobQueue;
+  let queue: JobQueue | undefined;
   let workers: Workers | null = null;
 
   let recovered: RecoveryResult;
@@ -343,7 +343,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     if (tightened > 0) logger.info({ dataDir, tightened }, 'data folder modes tightened to 0700/0600');
   } catch (error) {
     await workers?.stop(true).catch(() => undefined);
-    await queue!?.close().catch(() => undefined);
+    await queue?.close().catch(() => undefined);
     await notifier?.close();
     await storage.close();
     lock.release();
@@ -352,11 +352,12 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   if (resealed.resealed > 0)
     logger.info({ keyId: resealed.keyId, resealed: resealed.resealed }, 'secrets re-sealed under the current key');
 
-  const jobs = new JobService(ctx, queue, runner);
+  const jobQueue = queue;
+  const jobs = new JobService(ctx, jobQueue, runner);
   const accounts = new AccountService(ctx, jobs);
   const prompts = new PromptService(ctx);
   const scheduler = new Scheduler(ctx, jobs);
-  await queue.start();
+  await jobQueue.start();
   if (postgres) workers.start();
   if (options.schedulerIntervalMs !== false) scheduler.start(positive(options.schedulerIntervalMs, 30_000));
 

@@ -12,6 +12,7 @@ import { rotateKeyCommand } from './rotate-key.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
 import { sitesCommand } from './sites.js';
+import { workerCommand } from './worker.js';
 
 /** Every `gleaner` command, in the order the main usage lists them. */
 export const commands: readonly Command[] = [
@@ -20,6 +21,7 @@ export const commands: readonly Command[] = [
   buildCommand,
   packCommand,
   serveCommand,
+  workerCommand,
   demoCommand,
   sitesCommand,
   installCommand,

@@ -2,6 +2,7 @@ import { startServer } from '@gleaner/stack';
 import { defineCommand } from '../command.js';
 import { homeDistDir } from '../home-dir.js';
 import { untilSignal } from '../until-signal.js';
+import { UsageError } from '../usage-error.js';
 import { databaseFrom, databaseOption } from './data-option.js';
 
 /** Shared by serve and demo: how long running jobs get when the stack stops. */
@@ -35,8 +36,9 @@ export const serveCommand = defineCommand({
     '',
     '`--database postgres://USER:PASSWORD@HOST:PORT/DB` (or GLEANER_DATABASE_URL, better for a password:',
     'the command line is visible to every local user) keeps the accounts, jobs and files index in that',
-    'PostgreSQL database instead; keys, files and the admin sign-in stay in the data folder. One node',
-    'only for now (see docs/postgres.md).',
+    'PostgreSQL database instead; keys, files and the admin sign-in stay in the data folder. Several',
+    'serve nodes and `gleaner worker` processes may share that database and one data folder;',
+    '`--no-worker` makes this node run no jobs itself, only enqueue them (see docs/scale-out.md).',
     '',
     'The admin password is GLEANER_ADMIN_PASSWORD if set, else generated on the first start and printed',
     'once (lost it? `gleaner reset-admin-password`).',
@@ -56,6 +58,10 @@ export const serveCommand = defineCommand({
       type: 'boolean',
       description: 'run konnectors without the bwrap sandbox (only where bwrap cannot run)',
     },
+    'no-worker': {
+      type: 'boolean',
+      description: 'PostgreSQL only: run no jobs here, leave them to `gleaner worker` processes',
+    },
     'trust-proxy': {
       type: 'boolean',
       description:
@@ -65,6 +71,8 @@ export const serveCommand = defineCommand({
   async run({ options }) {
     const graceMs = options.grace * 1000;
     const database = databaseFrom(options.database);
+    if (options['no-worker'] && database === undefined)
+      throw new UsageError('--no-worker needs --database postgres://… (on SQLite, serve is the only process that runs jobs)');
     const server = await startServer({
       dataDir: options.data,
       port: options.port,
@@ -74,6 +82,7 @@ export const serveCommand = defineCommand({
       stackOptions: {
         ...(options['no-sandbox'] ? { noSandbox: true } : {}),
         ...(database !== undefined ? { database } : {}),
+        ...(options['no-worker'] ? { worker: false } : {}),
       },
     });
     process.stderr.write(`Gleaner is serving on ${server.url}\n`);
