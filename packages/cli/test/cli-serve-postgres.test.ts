@@ -78,11 +78,11 @@ test('gleaner serve, uninstall, migrate and rotate-key on PostgreSQL: GLEANER_DA
   assert.match(uninstall.output, /konnector shop is used by 1 account\(s\)/, 'the accounts are counted in PostgreSQL');
   const migrate = await finish(['migrate', '--database', url]);
   assert.equal(migrate.code, 0, migrate.output);
-  assert.match(migrate.output, /^already at the latest schema \(0002_job_konnector_version\)\n$/);
+  assert.match(migrate.output, /^already at the latest schema \(0003_cluster\)\n$/);
   const fresh = await finish(['migrate', '--database', await pgServer.createDatabase()]);
   assert.match(
     fresh.output,
-    /^applied 2 migration\(s\): 0001_initial, 0002_job_konnector_version; now at 0002_job_konnector_version\n$/,
+    /^applied 3 migration\(s\): 0001_initial, 0002_job_konnector_version, 0003_cluster; now at 0003_cluster\n$/,
   );
   const rotate = await finish(['rotate-key', '--data', dataDir], { GLEANER_DATABASE_URL: url });
   assert.equal(rotate.code, 0, rotate.output);

@@ -58,6 +58,13 @@ export const serveCommand = defineCommand({
       type: 'boolean',
       description: 'run konnectors without the bwrap sandbox (only where bwrap cannot run)',
     },
+    'scheduler-interval': {
+      type: 'number',
+      value: 'SECONDS',
+      min: 0.1,
+      default: '30',
+      description: 'how often due scheduled runs are looked for (every serve node looks; each run starts once)',
+    },
     'no-worker': {
       type: 'boolean',
       description: 'PostgreSQL only: run no jobs here, leave them to `gleaner worker` processes',
@@ -83,6 +90,7 @@ export const serveCommand = defineCommand({
         ...(options['no-sandbox'] ? { noSandbox: true } : {}),
         ...(database !== undefined ? { database } : {}),
         ...(options['no-worker'] ? { worker: false } : {}),
+        schedulerIntervalMs: options['scheduler-interval'] * 1000,
       },
     });
     process.stderr.write(`Gleaner is serving on ${server.url}\n`);

@@ -1,0 +1,240 @@
+// gleaner-test: long
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { until } from './support/admin-api.js';
+import { repoRoot } from './support/cli.js';
+import {
+  createAccount,
+  getJob,
+  jobEnded,
+  startJob,
+  startNode,
+  startWorker,
+  stopProcess,
+  type ClusterConfig,
+  type ClusterNode,
+  type ClusterWorker,
+  type JobView,
+} from './support/cluster.js';
+import { postgresForFile } from './support/postgres.js';
+
+const server = await postgresForFile();
+const KONNECTOR = join(repoRoot, 'packages/cli/test/fixtures/cluster-konnector');
+const BILL = Buffer.from('%PDF-1.4 cluster bill\n%%EOF\n');
+
+/**
+ * The fake site every konnector of this file talks to: it counts each login's runs (started, ended,
+ * how many at once at most) and serves bills, each after `billDelayMs`.
+ */
+function fakeSite(billDelayMs: number) {
+  const runs = new Map<string, { started: number; ended: number; active: number; maxActive: number }>();
+  const of = (login: string) => {
+    let entry = runs.get(login);
+    if (!entry) runs.set(login, (entry = { started: 0, ended: 0, active: 0, maxActive: 0 }));
+    return entry;
+  };
+  const http: Server = createServer((request, response) => {
+    const [, kind, login, what] = (request.url ?? '').split('/').map(decodeURIComponent);
+    if (kind === 'runs' && login && request.method === 'POST') {
+      const entry = of(login);
+      if (what === 'start') {
+        entry.started++;
+        entry.active++;
+        entry.maxActive = Math.max(entry.maxActive, entry.active);
+      } else {
+        entry.ended++;
+        entry.active--;
+      }
+      response.end('ok');
+      return;
+    }
+    if (kind === 'bills') {
+      setTimeout(() => response.end(BILL), billDelayMs);
+      return;
+    }
+    response.statusCode = 404;
+    response.end();
+  });
+  return { http, runs: (login: string) => of(login) };
+}
+
+describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner worker` processes', () => {
+  const site = fakeSite(300);
+  let siteUrl = '';
+  let config: ClusterConfig;
+  let db: pg.Client;
+  let nodeA: ClusterNode;
+  let nodeB: ClusterNode;
+  const workers: ClusterWorker[] = [];
+  const stopped: Array<{ what: string; code: Promise<number | null> }> = [];
+
+  const fields = (login: string, extra: Record<string, unknown> = {}) => ({
+    login,
+    password: `pw-${login}`,
+    site: siteUrl,
+    ...extra,
+  });
+  const workerIds = () => new Set(workers.filter((w) => w.session.child.exitCode === null).map((w) => w.id));
+  const running = async (jobId: string): Promise<JobView> =>
+    until(`job ${jobId} running on a worker`, async () => {
+      const job = await getJob(nodeA, jobId);
+      return job.status === 'running' && job.worker ? job : undefined;
+    });
+
+  before(async () => {
+    await new Promise<void>((resolve) => site.http.listen(0, '127.0.0.1', resolve));
+    siteUrl = `http://127.0.0.1:${(site.http.address() as { port: number }).port}`;
+    const database = await (await server()).createDatabase();
+    db = new pg.Client({ connectionString: database });
+    await db.connect();
+    config = {
+      database,
+      dataDir: mkdtempSync(join(tmpdir(), 'gleaner-cluster-')),
+      konnectorDirs: [KONNECTOR],
+      adminPassword: `cluster-admin-${randomBytes(6).toString('hex')}`,
+      keyEnv: { GLEANER_SECRET_KEY: randomBytes(32).toString('base64'), GLEANER_SECRET_KEY_ID: 'k1' },
+    };
+    // Every node at once on the fresh database: migrations and pg-boss's schema are made once.
+    const nodes = await Promise.all([
+      startNode(config, ['--scheduler-interval', '1']),
+      startNode(config, ['--scheduler-interval', '1']),
+      startWorker(config, ['--concurrency', '1']),
+      startWorker(config, ['--concurrency', '1']),
+    ]);
+    nodeA = nodes[0];
+    nodeB = nodes[1];
+    workers.push(nodes[2], nodes[3]);
+  });
+
+  after(async () => {
+    const alive = [
+      { what: 'node A', p: nodeA },
+      { what: 'node B', p: nodeB },
+      ...workers.map((w) => ({ what: `worker ${w.id}`, p: w })),
+    ].filter(({ p }) => p && p.session.child.exitCode === null && p.session.child.signalCode === null);
+    for (const { what, p } of alive) stopped.push({ what, code: stopProcess(p) });
+    const codes = await Promise.all(stopped.map(async (s) => [s.what, await s.code] as const));
+    await new Promise((resolve) => site.http.close(resolve));
+    const left = db
+      ? (await db.query<{ n: string }>("select count(*) as n from jobs where status in ('queued', 'running')")).rows[0]!.n
+      : '0';
+    await db?.end();
+    // SIGTERM ends each process cleanly, and nothing is left queued or running.
+    for (const [what, code] of codes) assert.equal(code, 0, `${what} did not stop cleanly`);
+    assert.equal(left, '0', 'jobs left queued or running after the cluster stopped');
+  });
+
+  it('accounts created through node A, jobs started through both nodes: each runs once, on both workers', async () => {
+    const logins = ['q1', 'q2', 'q3', 'q4'];
+    const accounts = [];
+    for (const login of logins) accounts.push(await createAccount(nodeA, 'cluster-test', fields(login, { runMs: '1500' })));
+    const jobs = await Promise.all(accounts.map((id, i) => startJob(i % 2 ? nodeB : nodeA, id)));
+    const ended = await Promise.all(jobs.map((j) => jobEnded(nodeB, j.id)));
+    for (const job of ended)
+      assert.equal(job.status, 'done', `job ${job.id} ended ${job.error}: ${JSON.stringify((await nodeA.api(`/api/jobs/${job.id}/logs`)).body)}`);
+    assert.deepEqual(
+      new Set(ended.map((j) => j.worker)),
+      workerIds(),
+      'with one job at a time per worker, the four jobs ran on both workers',
+    );
+    for (const login of logins) assert.deepEqual(site.runs(login), { started: 1, ended: 1, active: 0, maxActive: 1 });
+    const files = await nodeB.api(`/api/accounts/${accounts[0]}/files`);
+    assert.deepEqual(
+      (files.body as { name: string }[]).map((f) => f.name),
+      ['bill-001.pdf'],
+    );
+  });
+
+  it('a worker SIGKILLed while its job downloads, another while its job waits for a code: both jobs end JOB_INTERRUPTED, none stays running or runs again', async () => {
+    const download = await createAccount(nodeA, 'cluster-test', fields('dl', { scenario: 'download', bills: '40' }));
+    const twofa = await createAccount(nodeA, 'cluster-test', fields('tf', { scenario: 'twofa' }));
+    const downloading = await startJob(nodeA, download);
+    const waiting = await startJob(nodeB, twofa);
+    const downloadRun = await until('two bills saved', async () => {
+      const job = await getJob(nodeA, downloading.id);
+      return job.status === 'running' && job.filesSaved >= 2 ? job : undefined;
+    });
+    const prompt = await until('the prompt', async () => {
+      const account = (await nodeB.api(`/api/accounts/${twofa}`)).body as { prompt: { id: string; status: string } | null };
+      return account.prompt?.status === 'waiting' ? account.prompt : undefined;
+    });
+    const waitRun = await running(waiting.id);
+    assert.notEqual(downloadRun.worker, waitRun.worker, 'one job per worker: they run on different workers');
+
+    for (const run of [downloadRun, waitRun]) {
+      const worker = workers.find((w) => w.id === run.worker)!;
+      worker.session.child.kill('SIGKILL');
+      stopped.push({ what: `killed worker ${worker.id}`, code: worker.session.exit.then(() => 0) });
+      await worker.session.exit;
+    }
+    // A live worker is needed for the rest of the file; started now, it must not take the dead ones' jobs.
+    workers.push(await startWorker(config, ['--concurrency', '1']), await startWorker(config, ['--concurrency', '1']));
+
+    const [downloadEnd, waitEnd] = await Promise.all([jobEnded(nodeA, downloading.id, 30_000), jobEnded(nodeB, waiting.id, 30_000)]);
+    for (const job of [downloadEnd, waitEnd]) {
+      assert.equal(job.status, 'errored');
+      assert.equal(job.error, 'JOB_INTERRUPTED');
+    }
+    assert.ok(downloadEnd.filesSaved >= 2 && downloadEnd.filesSaved < 40, `saved ${downloadEnd.filesSaved} of 40 bills`);
+    const log = (await nodeA.api(`/api/jobs/${downloading.id}/logs`)).body as { message: string }[];
+    assert.ok(
+      log.some((l) => l.message.includes(`the worker running this job (${downloadRun.worker}) stopped`)),
+      'the job log says which worker stopped',
+    );
+    // The prompt was interrupted: the account waits no more, a code is refused.
+    const account = (await nodeA.api(`/api/accounts/${twofa}`)).body as { state: string | null; prompt: unknown };
+    assert.equal(account.prompt, null);
+    assert.equal(account.state, null, 'the transient 2FA state is cleared');
+    const answer = await nodeB.api(`/api/prompts/${prompt.id}/answer`, { method: 'POST', json: { code: '123456' } });
+    assert.equal(answer.status, 409);
+    const rows = await db.query<{ id: string }>(
+      "select id from workers where id = any($1::text[])",
+      [[downloadRun.worker, waitRun.worker]],
+    );
+    assert.deepEqual(rows.rows, [], 'the dead workers are reaped');
+    // Nothing ran them again, and each account may run again at once.
+    await sleep(1500);
+    assert.equal(site.runs('dl').started, 1);
+    assert.equal(site.runs('tf').started, 1);
+    const again = await startJob(nodeB, download);
+    await until('the download account running again', async () => ((await getJob(nodeA, again.id)).status === 'running' ? true : undefined));
+    const cancelled = await nodeA.api(`/api/jobs/${again.id}/cancel`, { method: 'POST' });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    // Cancelled through node A while it runs on a worker: the row is ended when the call answers.
+    assert.equal((cancelled.body as JobView).status, 'errored');
+    assert.equal((cancelled.body as JobView).error, 'JOB_CANCELLED');
+  });
+
+  it('a scheduled window across two serve nodes (each ticking every second) runs each due account exactly once', async () => {
+    const logins = ['s1', 's2', 's3', 's4', 's5', 's6'];
+    const accounts: string[] = [];
+    for (const login of logins) accounts.push(await createAccount(nodeA, 'cluster-test', fields(login, { runMs: '200' })));
+    // Due now: both nodes' schedulers see these triggers at their next tick.
+    for (const id of accounts)
+      await db.query(
+        `insert into triggers (account_id, frequency, time, weekday, next_run_at) values ($1, 'daily', '03:00', 0, $2)
+           on conflict (account_id) do update set frequency = 'daily', next_run_at = $2`,
+        [id, new Date(Date.now() - 60_000).toISOString()],
+      );
+    for (const id of accounts)
+      await until(`a background job of ${id} done`, async () => {
+        const jobs = (await nodeB.api(`/api/accounts/${id}/jobs`)).body as JobView[];
+        return jobs.some((j) => j.mode === 'background' && j.status === 'done') ? true : undefined;
+      });
+    await sleep(3000); // more ticks of both nodes: nothing more may start
+    for (const [i, id] of accounts.entries()) {
+      const jobs = (await nodeA.api(`/api/accounts/${id}/jobs`)).body as JobView[];
+      assert.equal(jobs.filter((j) => j.mode === 'background').length, 1, `account ${logins[i]} ran once`);
+      assert.deepEqual(site.runs(logins[i]!), { started: 1, ended: 1, active: 0, maxActive: 1 });
+    }
+    const next = await db.query<{ next_run_at: string }>('select next_run_at from triggers where account_id = any($1::text[])', [accounts]);
+    for (const row of next.rows) assert.ok(row.next_run_at > new Date().toISOString(), 'each trigger moved to its next time');
+  });
+});

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { signIn, until, type AdminApi } from './admin-api.js';
+import { repoRoot, session, type Session, type SessionOptions } from './cli.js';
+
+/** The `gleaner` bin as installed (what an operator runs on each machine). */
+export const gleanerBin = join(repoRoot, 'packages/cli/bin/gleaner.js');
+
+/** Runs `gleaner <args>` through the bin, as a child process of its own. */
+export function gleanerProcess(args: string[], options: SessionOptions = {}): Session {
+  return session([process.execPath, gleanerBin, ...args], options);
+}
+
+export type ClusterNode = { session: Session; url: string; api: AdminApi };
+export type ClusterWorker = { session: Session; id: string; pid: number };
+
+/** What every node of one cluster shares: the database, the data folder, the key, the admin password. */
+export type ClusterConfig = {
+  database: string;
+  dataDir: string;
+  konnectorDirs: string[];
+  adminPassword: string;
+  /** GLEANER_SECRET_KEY and GLEANER_SECRET_KEY_ID, the same on every node. */
+  keyEnv: Record<string, string>;
+  /** Extra arguments for every node and worker (`--no-sandbox`, say). */
+  extraArgs?: string[];
+};
+
+const common = (config: ClusterConfig) => [
+  '--database',
+  config.database,
+  '--data',
+  config.dataDir,
+  ...config.konnectorDirs.flatMap((dir) => ['--konnectors', dir]),
+  ...(config.extraArgs ?? []),
+];
+
+const envOf = (config: ClusterConfig, env: Record<string, string> = {}) => ({
+  GLEANER_ADMIN_PASSWORD: config.adminPassword,
+  GLEANER_LOG_LEVEL: 'info',
+  ...config.keyEnv,
+  ...env,
+});
+
+/** Starts `gleaner serve --no-worker` on a free port and signs in to its API. */
+export async function startNode(config: ClusterConfig, args: string[] = [], env?: Record<string, string>): Promise<ClusterNode> {
+  const serve = gleanerProcess(['serve', '--no-worker', '--port', '0', ...common(config), ...args], { env: envOf(config, env) });
+  const url = /Gleaner is serving on (http:\/\/\S+)/.exec(await serve.waitFor(/Gleaner is serving on http:\/\/\S+\n/, 30_000))![1]!;
+  return { session: serve, url, api: await signIn(url, config.adminPassword) };
+}
+
+/** Starts `gleaner worker`; resolves once it runs, with its worker id and pid. */
+export async function startWorker(config: ClusterConfig, args: string[] = [], env?: Record<string, string>): Promise<ClusterWorker> {
+  const worker = gleanerProcess(['worker', ...common(config), ...args], { env: envOf(config, env) });
+  const line = await worker.waitFor(/Gleaner worker \S+ is running/, 30_000);
+  return { session: worker, id: /Gleaner worker (\S+) is running/.exec(line)![1]!, pid: worker.child.pid! };
+}
+
+/** SIGTERM, then the exit code (0 for a clean stop). */
+export async function stopProcess(process: { session: Session }): Promise<number | null> {
+  if (process.session.child.exitCode === null && process.session.child.signalCode === null)
+    process.session.child.kill('SIGTERM');
+  return process.session.exit;
+}
+
+export type JobView = {
+  id: string;
+  accountId: string;
+  status: string;
+  error: string | null;
+  worker: string | null;
+  filesSaved: number;
+  mode: string;
+};
+
+/** Creates an account through a node's API; returns its id. */
+export async function createAccount(node: ClusterNode, konnector: string, fields: Record<string, unknown>): Promise<string> {
+  const created = await node.api('/api/accounts', { method: 'POST', json: { konnector, fields } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return (created.body as { id: string }).id;
+}
+
+/** Starts a manual job of the account through a node's API. */
+export async function startJob(node: ClusterNode, accountId: string): Promise<JobView> {
+  const started = await node.api(`/api/accounts/${accountId}/jobs`, { method: 'POST' });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  return started.body as JobView;
+}
+
+export async function getJob(node: ClusterNode, jobId: string): Promise<JobView> {
+  const job = await node.api(`/api/jobs/${jobId}`);
+  assert.equal(job.status, 200, JSON.stringify(job.body));
+  return job.body as JobView;
+}
+
+/** Waits until the job is ended (done or errored) and returns it. */
+export function jobEnded(node: ClusterNode, jobId: string, ms = 60_000): Promise<JobView> {
+  return until(
+    `the end of job ${jobId}`,
+    async () => {
+      const job = await getJob(node, jobId);
+      return job.status === 'done' || job.status === 'errored' ? job : undefined;
+    },
+    ms,
+  );
+}
