@@ -7,6 +7,7 @@ import * as codeDelivery from './figures/code-delivery.mjs';
 import * as wholeRun from './figures/whole-run.mjs';
 import * as manyWaiting from './figures/many-waiting.mjs';
 import * as sandbox from './figures/sandbox.mjs';
+import * as cluster from './figures/cluster.mjs';
 import { rssMethod } from './lib/measure.mjs';
 import { progress } from './lib/progress.mjs';
 import { writeResults } from './lib/results.mjs';
@@ -14,7 +15,7 @@ import { RESULTS_FILE } from './lib/paths.mjs';
 import { renderTable } from './lib/table.mjs';
 import { removeWorkdirs } from './lib/workdir.mjs';
 
-const FIGURES = [coldStart, fetchParse, codeDelivery, wholeRun, manyWaiting, sandbox];
+const FIGURES = [coldStart, fetchParse, codeDelivery, wholeRun, manyWaiting, sandbox, cluster];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((n) => !FIGURES.some((f) => f.name === n));
