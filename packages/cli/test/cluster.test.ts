@@ -212,6 +212,31 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
     assert.equal((cancelled.body as JobView).error, 'JOB_CANCELLED');
   });
 
+  it('SIGTERM on a worker while its job waits for a code: after the grace the job ends JOB_INTERRUPTED and the worker exits 0', async () => {
+    const graceful = await startWorker(config, ['--concurrency', '1', '--grace', '1']);
+    workers.push(graceful);
+    // Every other worker busy or gone: only this one may take the job. The others are stopped first.
+    for (const other of workers.filter((w) => w !== graceful && w.session.child.exitCode === null && w.session.child.signalCode === null))
+      assert.equal(await stopProcess(other), 0, `worker ${other.id} stops cleanly`);
+    const account = await createAccount(nodeA, 'cluster-test', fields('term', { scenario: 'twofa' }));
+    const job = await startJob(nodeB, account);
+    const run = await running(job.id);
+    assert.equal(run.worker, graceful.id);
+    await until('the prompt', async () =>
+      ((await nodeA.api(`/api/accounts/${account}`)).body as { prompt: unknown }).prompt ? true : undefined,
+    );
+    assert.equal(await stopProcess(graceful), 0, graceful.session.output());
+    const ended = await getJob(nodeA, job.id);
+    assert.equal(ended.status, 'errored', 'ended by the worker itself before it exited');
+    assert.equal(ended.error, 'JOB_INTERRUPTED');
+    assert.deepEqual(
+      await db.query('select id from workers where id = $1', [graceful.id]).then((r) => r.rows),
+      [],
+      'a worker that stops removes its row',
+    );
+    workers.push(await startWorker(config, ['--concurrency', '1']), await startWorker(config, ['--concurrency', '1']));
+  });
+
   it('a scheduled window across two serve nodes (each ticking every second) runs each due account exactly once', async () => {
     const logins = ['s1', 's2', 's3', 's4', 's5', 's6'];
     const accounts: string[] = [];
