@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, readFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { lockDataFolder } from './data-lock.js';
+import { lockDataFolder, markNode } from './data-lock.js';
 import { tightenDataFolder } from './data-modes.js';
 import { asDiskFault } from './disk-faults.js';
 import { StackError } from './errors.js';
@@ -179,7 +179,8 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   if (!postgres && !runsJobs)
     throw new StackError('invalid', 'worker: false (serve --no-worker) needs a PostgreSQL database (--database): on SQLite this process is the only one that runs jobs');
   // SQLite: one stack per data folder. PostgreSQL: nodes may share the data folder (docs/scale-out.md).
-  const lock = postgres ? { release() {} } : lockDataFolder(dataDir);
+  const nodeId = newWorkerId();
+  const lock = postgres ? markNode(dataDir, nodeId) : lockDataFolder(dataDir);
   let keyring: Keyring;
   let registry: KonnectorRegistry;
   let storage: Storage;
@@ -253,8 +254,8 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
         : stagingRoot(dataDir)),
   );
   // PostgreSQL: each node its own staging folder under the base (which a shared data folder shares).
-  const workerId = runsJobs ? newWorkerId() : null;
-  const stagingDir = postgres ? join(stagingBase, workerId ?? 'no-worker') : stagingBase;
+  const workerId = runsJobs ? nodeId : null;
+  const stagingDir = postgres ? join(stagingBase, nodeId) : stagingBase;
 
   const config: StackConfig = {
     dataDir,
@@ -337,7 +338,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     await markUnreadableAccounts(storage, resealed.unreadable, logger, clock.now());
     const traversable = sandbox.state === 'on' && process.getuid?.() === 0;
     await prepareStagingRoot(stagingBase, traversable);
-    if (stagingDir !== stagingBase) await prepareStagingRoot(stagingDir, traversable);
+    if (stagingDir !== stagingBase && runsJobs) await prepareStagingRoot(stagingDir, traversable);
     // Whatever umask made them: the data folder's folders 0700, its files 0600.
     const tightened = await tightenDataFolder(dataDir, traversable ? [stagingBase] : []);
     if (tightened > 0) logger.info({ dataDir, tightened }, 'data folder modes tightened to 0700/0600');
@@ -495,6 +496,8 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
           ['the scheduler', () => scheduler.stop()],
           ['the jobs', () => jobs.close(graceMs)],
           ['the heartbeat', () => workers.stop(true)],
+          // This node's own staging folder (its jobs are over); another node's is never touched.
+          ['the staging folder', () => (postgres ? rm(stagingDir, { recursive: true, force: true }) : undefined)],
           ['the event log', () => events.flush()],
           ['the prompt bus', () => promptBus.close()],
           ['the LISTEN connection', () => notifier?.close()],

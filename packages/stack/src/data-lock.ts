@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 /** Another live process holds the data folder: two stacks on one SQLite file would corrupt each other's work. */
@@ -23,10 +24,52 @@ export function lockDataFolder(dataDir: string): DataFolderLock {
   return taken;
 }
 
-/** The live process holding `<dataDir>/gleaner.lock` (a running stack), or null. */
+/**
+ * The live process holding `<dataDir>/gleaner.lock` (a running stack), or a node of a PostgreSQL
+ * cluster that uses the folder (`<dataDir>/nodes/`: one of this machine whose process lives, or any
+ * of another machine, which cannot be checked from here), or null.
+ */
 export function dataFolderHolder(dataDir: string): number | null {
   const pid = holder(join(dataDir, 'gleaner.lock'));
-  return pid !== null && (pid === process.pid || isAlive(pid)) ? pid : null;
+  if (pid !== null && (pid === process.pid || isAlive(pid))) return pid;
+  let nodes: string[];
+  try {
+    nodes = readdirSync(join(dataDir, NODES));
+  } catch {
+    return null;
+  }
+  for (const name of nodes) {
+    let fields: string[];
+    try {
+      fields = readFileSync(join(dataDir, NODES, name), 'utf8').trim().split(' ');
+    } catch {
+      continue;
+    }
+    const [host, pidText] = fields;
+    const nodePid = Number.parseInt(pidText ?? '', 10);
+    if (!Number.isInteger(nodePid) || nodePid <= 0) continue;
+    if (host !== hostname() || nodePid === process.pid || isAlive(nodePid)) return nodePid;
+  }
+  return null;
+}
+
+const NODES = 'nodes';
+
+/**
+ * A PostgreSQL node's mark in a data folder it shares with others (`<dataDir>/nodes/<id>`: its host
+ * and pid), instead of the exclusive lock: it tells `gleaner install` run beside the cluster that
+ * stacks use the folder, so that it leaves pruning to them (they know every node's running jobs).
+ */
+export function markNode(dataDir: string, id: string): { release(): void } {
+  const file = join(dataDir, NODES, id);
+  mkdirSync(join(dataDir, NODES), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${hostname()} ${process.pid}\n`, { mode: 0o600 });
+  return { release: () => rmSync(file, { force: true }) };
+}
+
+/** Removes a dead node's mark (the reaper found it dead). */
+export function unmarkNode(dataDir: string, id: string): void {
+  rmSync(join(dataDir, NODES, id), { force: true });
 }
 
 /** Takes a lock file (its content: this pid); one left by a dead process is taken over; a live holder's pid comes back as `busy`. */

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { dataFolderHolder } from '../src/data-lock.js';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { PG_BOSS_QUEUE, PG_BOSS_SCHEMA } from '../src/runtime/pg-boss-queue.js';
@@ -37,10 +40,12 @@ async function cluster() {
 const ada = { konnector: 'twofa-test', fields: { login: 'ada', password: 'pw' } };
 
 describe('jobs across nodes on one PostgreSQL', { concurrency: true }, () => {
-  it('two schedulers ticking at once start each due account exactly once', async () => {
+  it('two schedulers ticking at once start each due account exactly once; the nodes mark the shared data folder (no lock) while they run', async () => {
     const c = await cluster();
     try {
       const [a, b] = await Promise.all([c.node({ worker: false }), c.node({ worker: false })]);
+      assert.equal(dataFolderHolder(a.dataDir), process.pid, 'gleaner install beside the cluster leaves pruning to the nodes');
+      assert.equal(existsSync(join(a.dataDir, 'gleaner.lock')), false);
       const ids: string[] = [];
       for (let i = 0; i < 20; i++) ids.push((await a.accounts.create({ ...ada, label: `s${i}` })).id);
       for (const id of ids) await b.triggers.set(id, { frequency: 'daily', time: '03:00' });
@@ -52,6 +57,8 @@ describe('jobs across nodes on one PostgreSQL', { concurrency: true }, () => {
         'select account_id, count(*) as n from jobs group by account_id having count(*) <> 1',
       );
       assert.deepEqual(rows, []);
+      await c.close();
+      assert.equal(dataFolderHolder(a.dataDir), null, 'the marks go with the nodes');
     } finally {
       await c.close();
     }

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerRecord } from '../storage/stores.js';
+import { unmarkNode } from '../data-lock.js';
 import type { StackContext } from './context.js';
 import { finalizeJob, initialLoginState, type JobRunner } from './job-runner.js';
 
@@ -155,8 +156,13 @@ export class Workers {
           'a worker stopped beating: its running jobs ended JOB_INTERRUPTED',
         );
       }
-      // Its staging folder, when this node sees it (a shared folder, or the same machine).
+      // Its staging folder, when this node sees it (a shared folder, or the same machine), and its mark.
       await rm(join(this.#options.stagingBase, worker.id), { recursive: true, force: true }).catch(() => undefined);
+      try {
+        unmarkNode(this.#ctx.config.dataDir, worker.id);
+      } catch {
+        // a read-only folder: the mark only keeps `gleaner install` from pruning
+      }
     }
     return result;
   }
