@@ -175,4 +175,40 @@ describe('jobs across nodes on one PostgreSQL', { concurrency: true }, () => {
       await c.close();
     }
   });
+
+  it('a live worker declared dead (a pause past the bound) learns it at its next beat: it stops the job already ended, registers again and runs the next one', async () => {
+    const c = await cluster();
+    try {
+      // This node's bound of 1 ms makes any worker dead at its reap: the pause, without pausing.
+      const api = await c.node({ worker: false, reapAfterMs: 1, heartbeatMs: 3_600_000 });
+      const worker = await c.node({ heartbeatMs: 200, reapAfterMs: 3_600_000 });
+      const recorder = new EventRecorder(worker);
+      const account = await api.accounts.create(ada);
+      const job = await api.jobs.start(account.id, 'manual');
+      await recorder.waitFor(isPrompt(account.id, 'waiting'), 'the prompt, on the worker');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal((await api.cluster.reap()).jobs, 1);
+      const ended = await api.jobs.get(job.id);
+      assert.equal(ended.error, 'JOB_INTERRUPTED');
+      await worker.jobs.settled(job.id);
+      const back = await (async () => {
+        for (let i = 0; i < 50; i++) {
+          const rows = await c.sql<{ id: string }>('select id from workers where id = $1', [worker.workerId]);
+          if (rows.length) return rows;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return [];
+      })();
+      assert.equal(back.length, 1, 'the worker registered again');
+      assert.equal((await api.jobs.get(job.id)).error, 'JOB_INTERRUPTED', 'its own end did not override the reaper');
+      const next = await api.jobs.start(account.id, 'manual');
+      const waiting = await recorder.waitFor((e) => e.type === 'prompt.updated' && e.prompt.jobId === next.id, 'the next job, on the same worker');
+      assert.equal(await worker.prompts.answer(waiting.type === 'prompt.updated' ? waiting.prompt.id : '', GOOD_CODE), 'accepted');
+      const done = await recorder.waitFor(isJobEnded(next.id), 'its end');
+      assert.equal(done.job.status, 'done', `ended ${done.job.error}`);
+      recorder.stop();
+    } finally {
+      await c.close();
+    }
+  });
 });
