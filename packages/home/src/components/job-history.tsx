@@ -12,7 +12,7 @@ function jobSummary(job: Job): { tone: string; text: string } {
   if (job.status === 'queued') return { tone: 'running', text: 'Waiting to start' };
   if (job.status === 'running')
     return { tone: 'running', text: job.loginStatus === 'succeeded' ? 'Running (signed in)' : 'Running' };
-  if (job.status === 'errored') return { tone: 'error', text: errorMessage(job.error).title };
+  if (job.status === 'errored') return { tone: 'error', text: errorMessage(job.error, job.mode).title };
   return { tone: 'ok', text: job.filesSaved === 1 ? '1 new file' : `${job.filesSaved} new files` };
 }
 
@@ -61,7 +61,7 @@ function JobItem({ job }: { job: Job }) {
                 Cancel this run
               </button>
             )}
-            {job.status === 'errored' && <p className="job-error">{errorMessage(job.error).message}</p>}
+            {job.status === 'errored' && <p className="job-error">{errorMessage(job.error, job.mode).message}</p>}
             {logs.error && <p className="inline-error">{logs.error}</p>}
             {lines && lines.length > 0 ? (
               <pre className="log" aria-label="Run log" tabIndex={0}>

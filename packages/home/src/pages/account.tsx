@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, ApiRequestError } from '../api/client.js';
+import { api } from '../api/client.js';
 import { ActionNeededBanner } from '../components/action-needed-banner.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
@@ -32,11 +32,7 @@ export function AccountPage({ id }: { id: string }) {
   }, [id]);
 
   const run = useAction(async () => {
-    try {
-      await runNow(id);
-    } catch (error) {
-      if (!(error instanceof ApiRequestError && error.status === 409)) throw error;
-    }
+    await runNow(id);
     navigate(paths.connecting(id));
   });
   const reset = useAction(async () => {
@@ -79,8 +75,12 @@ export function AccountPage({ id }: { id: string }) {
         <StatusBadge account={account} />
       </div>
 
-      {account.needsAction && <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} />}
-      {!account.needsAction && job?.status === 'errored' && <ErrorNotice account={account} code={job.error} />}
+      {account.needsAction && !active && (
+        <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} />
+      )}
+      {!account.needsAction && job?.status === 'errored' && (
+        <ErrorNotice account={account} code={job.error} mode={job.mode} />
+      )}
       {active && (
         <div className="notice notice-info">
           <p className="notice-body">A run is going on.</p>

@@ -89,7 +89,7 @@ export function ConnectingPage({ id }: { id: string }) {
             </div>
           </div>
         )}
-        {progress.failed && job && <ErrorNotice account={account} code={job.error} />}
+        {progress.failed && job && <ErrorNotice account={account} code={job.error} mode={job.mode} />}
       </div>
     </div>
   );
