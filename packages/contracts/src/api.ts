@@ -133,6 +133,19 @@ export const FileInfo = z.object({
 });
 export type FileInfo = z.infer<typeof FileInfo>;
 
+/** The documents of a deleted account, kept (the default of a delete): still listed and downloadable. */
+export const KeptAccount = z.object({
+  accountId: z.string(),
+  konnector: z.string(),
+  label: z.string(),
+  deletedAt: z.string(),
+  files: z.array(FileInfo),
+});
+export type KeptAccount = z.infer<typeof KeptAccount>;
+
+/** `DELETE /api/accounts/:id?files=keep|delete`: its documents are kept unless asked. */
+export const DeleteAccountQuery = z.strictObject({ files: z.enum(['keep', 'delete']).default('keep') });
+
 export const Trigger = z.object({
   accountId: z.string(),
   frequency: z.enum(['daily', 'weekly', 'off']),
@@ -143,7 +156,10 @@ export const Trigger = z.object({
 export type Trigger = z.infer<typeof Trigger>;
 export const UpdateTriggerBody = z.strictObject({
   frequency: z.enum(['daily', 'weekly', 'off']),
-  time: z.string().regex(/^\d{2}:\d{2}$/).optional(),
+  time: z
+    .string()
+    .regex(/^\d{2}:\d{2}$/)
+    .optional(),
 });
 
 export const JobLogLine = z.object({

@@ -9,7 +9,15 @@ import type {
   RunMode,
   TwoFaType,
 } from '@gleaner/contracts';
-import type { AccountsTable, Database, FilesTable, JobsTable, PromptsTable, TriggersTable } from './schema.js';
+import type {
+  AccountsTable,
+  Database,
+  FilesTable,
+  JobsTable,
+  KeptAccountsTable,
+  PromptsTable,
+  TriggersTable,
+} from './schema.js';
 import type {
   AccountRecord,
   AccountStore,
@@ -19,6 +27,8 @@ import type {
   JobLogRecord,
   JobRecord,
   JobStore,
+  KeptAccountRecord,
+  KeptAccountStore,
   LogStore,
   PromptRecord,
   PromptStore,
@@ -42,6 +52,7 @@ export function kyselyStores(db: Kysely<Database>): Stores {
     events: eventStore(db),
     triggers: triggerStore(db),
     settings: settingsStore(db),
+    kept: keptStore(db),
   };
 }
 
@@ -610,6 +621,46 @@ function settingsStore(db: Kysely<Database>): SettingsStore {
     },
     async delete(key) {
       await db.deleteFrom('settings').where('key', '=', key).execute();
+    },
+  };
+}
+
+function toKept(row: Selectable<KeptAccountsTable>): KeptAccountRecord {
+  return { accountId: row.account_id, konnector: row.konnector, label: row.label, deletedAt: row.deleted_at };
+}
+
+function keptStore(db: Kysely<Database>): KeptAccountStore {
+  return {
+    async insert(k) {
+      await db
+        .insertInto('kept_accounts')
+        .values({
+          account_id: k.accountId,
+          konnector: k.konnector,
+          label: storedText(k.label),
+          deleted_at: k.deletedAt,
+        })
+        .execute();
+    },
+    async get(accountId) {
+      const row = await db
+        .selectFrom('kept_accounts')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
+      return row && toKept(row);
+    },
+    async list() {
+      const rows = await db
+        .selectFrom('kept_accounts')
+        .selectAll()
+        .orderBy('deleted_at', 'desc')
+        .orderBy('account_id')
+        .execute();
+      return rows.map(toKept);
+    },
+    async delete(accountId) {
+      return changed(await db.deleteFrom('kept_accounts').where('account_id', '=', accountId).executeTakeFirst());
     },
   };
 }

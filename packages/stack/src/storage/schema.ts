@@ -13,6 +13,14 @@ export interface Database {
   events: EventsTable;
   triggers: TriggersTable;
   settings: SettingsTable;
+  kept_accounts: KeptAccountsTable;
+}
+
+export interface KeptAccountsTable {
+  account_id: string;
+  konnector: string;
+  label: string;
+  deleted_at: string;
 }
 
 export interface AccountsTable {

@@ -192,6 +192,17 @@ export interface SettingsStore {
   delete(key: string): Promise<void>;
 }
 
+/** An account deleted with its documents kept: their records stay in `files`, under its id. */
+export type KeptAccountRecord = { accountId: string; konnector: string; label: string; deletedAt: string };
+
+export interface KeptAccountStore {
+  insert(record: KeptAccountRecord): Promise<void>;
+  get(accountId: string): Promise<KeptAccountRecord | undefined>;
+  /** Newest deletion first. */
+  list(): Promise<KeptAccountRecord[]>;
+  delete(accountId: string): Promise<boolean>;
+}
+
 export interface Stores {
   accounts: AccountStore;
   jobs: JobStore;
@@ -201,6 +212,7 @@ export interface Stores {
   events: EventStore;
   triggers: TriggerStore;
   settings: SettingsStore;
+  kept: KeptAccountStore;
 }
 
 /** A storage adapter: the stores, transactions, and its lifecycle. */
