@@ -25,7 +25,8 @@ export function CredentialsForm({
   secretsSet?: string[];
   label?: string;
   editing?: boolean;
-  submitLabel: string;
+  /** The submit button's label, or a function of the fields it would send (it follows the typing). */
+  submitLabel: string | ((fields: Record<string, string>) => string);
   busy: boolean;
   error: string | null;
   extraActions?: ReactNode;
@@ -144,7 +145,11 @@ export function CredentialsForm({
       <div className="form-actions">
         {extraActions}
         <button type="submit" className="button primary" disabled={busy}>
-          {busy ? 'Please wait…' : submitLabel}
+          {busy
+            ? 'Please wait…'
+            : typeof submitLabel === 'string'
+              ? submitLabel
+              : submitLabel(fieldsToSend(values, konnector, editing))}
         </button>
       </div>
     </form>

@@ -100,3 +100,17 @@ export function defaultLabel(konnector: Pick<KonnectorInfo, 'fields'>, fields: R
   const first = manifestForm(konnector).basic.find((f) => f.inputType !== 'password' && (fields[f.name] ?? '').trim());
   return first ? (fields[first.name] ?? '').trim().slice(0, 200) : '';
 }
+
+/**
+ * Whether an edit changes what the site is signed in with (so that saving must sign in again): a
+ * secret typed anew, or a non-secret field that differs from the saved one. A new label alone does not.
+ */
+export function credentialsChanged(
+  konnector: Pick<KonnectorInfo, 'fields'>,
+  saved: Record<string, string>,
+  sent: Record<string, string>,
+): boolean {
+  return Object.entries(sent).some(([name, value]) =>
+    konnector.fields[name]?.type === 'password' ? value !== '' : value !== (saved[name] ?? ''),
+  );
+}

@@ -25,6 +25,7 @@ export function AccountPage({ id }: { id: string }) {
   const now = useNow(30_000);
   const [confirm, setConfirm] = useState<'delete' | 'reset' | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [deleteFiles, setDeleteFiles] = useState(false);
 
   useEffect(() => {
     void loadJobs(id).catch(() => {});
@@ -41,7 +42,7 @@ export function AccountPage({ id }: { id: string }) {
     setNotice('The saved session was forgotten. The next run signs in again.');
   });
   const remove = useAction(async () => {
-    await api.deleteAccount(id);
+    await api.deleteAccount(id, { keepFiles: !deleteFiles });
     setConfirm(null);
     store.dispatch({ type: 'account-removed', accountId: id });
     navigate(paths.accounts(), { replace: true });
@@ -135,7 +136,7 @@ export function AccountPage({ id }: { id: string }) {
             {run.busy ? 'Starting…' : 'Run now'}
           </button>
           <Link to={paths.edit(id)} className="button">
-            Edit credentials
+            Edit
           </Link>
           <button type="button" className="button" onClick={() => setConfirm('reset')}>
             Reset session
@@ -175,9 +176,29 @@ export function AccountPage({ id }: { id: string }) {
         danger
         busy={remove.busy}
         onConfirm={() => void remove.run()}
-        onClose={() => setConfirm(null)}
+        onClose={() => {
+          setConfirm(null);
+          setDeleteFiles(false);
+        }}
       >
         <p>Gleaner forgets this account, its credentials and its saved session. Scheduled runs stop.</p>
+        {files && files.length > 0 && (
+          <>
+            <p>
+              Its {files.length === 1 ? 'document is' : `${files.length} documents are`} kept: you will find{' '}
+              {files.length === 1 ? 'it' : 'them'} under “Kept documents” on your accounts page.
+            </p>
+            <label className="checkbox">
+              <input
+                type="checkbox"
+                name="delete-files"
+                checked={deleteFiles}
+                onChange={(e) => setDeleteFiles(e.target.checked)}
+              />{' '}
+              Delete {files.length === 1 ? 'the document' : `the ${files.length} documents`} too
+            </label>
+          </>
+        )}
         {remove.error && <p className="inline-error">{remove.error}</p>}
       </ConfirmDialog>
       <ConfirmDialog

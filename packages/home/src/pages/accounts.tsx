@@ -1,5 +1,6 @@
 import type { Account } from '@gleaner/contracts';
 import { ActionNeededBanner } from '../components/action-needed-banner.js';
+import { KeptDocuments } from '../components/kept-documents.js';
 import { KonnectorIcon, PageTitle } from '../components/layout.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { accountsNeedingAction } from '../logic/account-status.js';
@@ -59,6 +60,7 @@ export function AccountsPage() {
           ))}
         </ul>
       )}
+      {loaded && <KeptDocuments nameOf={nameOf} version={accounts.length} />}
     </div>
   );
 }
