@@ -151,7 +151,14 @@ export const Trigger = z.object({
   frequency: z.enum(['daily', 'weekly', 'off']),
   /** Local time of day, HH:MM, chosen inside the konnector's window. */
   time: z.string().regex(/^\d{2}:\d{2}$/),
+  /** The day of weekly runs: 0 = Sunday … 6 = Saturday (spread per account, like the time). */
+  weekday: z.number().int().min(0).max(6),
+  /** The stack's time zone (IANA name), in which `time` is read. */
+  timeZone: z.string(),
   nextRunAt: z.string().nullable(),
+  /** The last scheduled run that did not start, and why: the error code that pauses the account, `BUSY` (a run was going on), or the stack's refusal. */
+  lastSkippedAt: z.string().nullable(),
+  skipReason: z.string().nullable(),
 });
 export type Trigger = z.infer<typeof Trigger>;
 export const UpdateTriggerBody = z.strictObject({

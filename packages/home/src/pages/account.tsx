@@ -1,15 +1,19 @@
 import { useEffect, useState } from 'react';
+import type { Trigger } from '@gleaner/contracts';
 import { api } from '../api/client.js';
 import { ActionNeededBanner } from '../components/action-needed-banner.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
+import { errorMessage } from '../error-messages.js';
 import { FileList } from '../components/file-list.js';
 import { JobHistory } from '../components/job-history.js';
 import { KonnectorIcon, PageTitle } from '../components/layout.js';
 import { ScheduleForm } from '../components/schedule-form.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { useAction } from '../components/use-action.js';
+import { pausedMessage } from '../logic/account-status.js';
 import { formatDateTime, formatRelative } from '../logic/format.js';
+import { nextRunText } from '../logic/schedule.js';
 import { paths } from '../logic/routes.js';
 import { Link, navigate } from '../router.js';
 import { loadFiles, loadJobs, runNow } from '../state/actions.js';
@@ -26,6 +30,7 @@ export function AccountPage({ id }: { id: string }) {
   const [confirm, setConfirm] = useState<'delete' | 'reset' | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [deleteFiles, setDeleteFiles] = useState(false);
+  const [trigger, setTrigger] = useState<Trigger | null>(null);
 
   useEffect(() => {
     void loadJobs(id).catch(() => {});
@@ -109,12 +114,9 @@ export function AccountPage({ id }: { id: string }) {
           </div>
           <div>
             <dt>Next run</dt>
-            <dd>
-              {account.needsAction
-                ? 'Paused until you act'
-                : account.nextRunAt
-                  ? `${formatDateTime(account.nextRunAt)} (${formatRelative(account.nextRunAt, now)})`
-                  : 'Not scheduled'}
+            <dd data-testid="next-run">
+              {nextRunText(trigger, account.nextRunAt, account.needsAction)}
+              {!account.needsAction && account.nextRunAt && ` · ${formatRelative(account.nextRunAt, now)}`}
             </dd>
           </div>
           <div>
@@ -160,13 +162,34 @@ export function AccountPage({ id }: { id: string }) {
       <section className="section" aria-labelledby="schedule-title">
         <h2 id="schedule-title">Schedule</h2>
         <div className="card pad">
-          <ScheduleForm accountId={id} />
+          <ScheduleForm
+            accountId={id}
+            paused={account.needsAction}
+            version={`${account.nextRunAt ?? ''}|${account.needsAction}`}
+            onChange={setTrigger}
+          />
         </div>
       </section>
 
       <section className="section" aria-labelledby="history-title">
         <h2 id="history-title">Run history</h2>
-        {jobs ? <JobHistory jobs={jobs} /> : <p className="empty">Loading…</p>}
+        {jobs ? (
+          <JobHistory
+            jobs={jobs}
+            skipped={
+              trigger?.lastSkippedAt
+                ? {
+                    at: trigger.lastSkippedAt,
+                    reason: trigger.skipReason,
+                    titleOf: (code) =>
+                      code === account.actionNeeded ? pausedMessage(account).title : errorMessage(code).title,
+                  }
+                : null
+            }
+          />
+        ) : (
+          <p className="empty">Loading…</p>
+        )}
       </section>
 
       <ConfirmDialog

@@ -42,6 +42,9 @@ const KONNECTOR: KonnectorInfo = {
  * A Stack in memory, for the API's own tests: enough behaviour to exercise every route. A test
  * plays the konnector with `askCode()` and `finishJob()`.
  */
+/** A trigger's fields this fixture does not model: Sunday, UTC, never skipped. */
+const NO_SKIP = { weekday: 0, timeZone: 'UTC', lastSkippedAt: null, skipReason: null } as const;
+
 export class MemoryStack implements Stack {
   readonly dataDir = '/nonexistent';
   readonly accountsById = new Map<string, StoredAccount>();
@@ -299,11 +302,19 @@ export class MemoryStack implements Stack {
   triggers = {
     get: async (accountId: string): Promise<Trigger> => {
       this.#account(accountId);
-      return this.triggerMap.get(accountId) ?? { accountId, frequency: 'off', time: '05:00', nextRunAt: null };
+      return (
+        this.triggerMap.get(accountId) ?? { ...NO_SKIP, accountId, frequency: 'off', time: '05:00', nextRunAt: null }
+      );
     },
     set: async (accountId: string, input: { frequency: Trigger['frequency']; time?: string }): Promise<Trigger> => {
       this.#account(accountId);
-      const trigger: Trigger = { accountId, frequency: input.frequency, time: input.time ?? '05:00', nextRunAt: null };
+      const trigger: Trigger = {
+        ...NO_SKIP,
+        accountId,
+        frequency: input.frequency,
+        time: input.time ?? '05:00',
+        nextRunAt: null,
+      };
       this.triggerMap.set(accountId, trigger);
       return trigger;
     },
