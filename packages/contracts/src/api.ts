@@ -105,15 +105,19 @@ export const Account = z.object({
 });
 export type Account = z.infer<typeof Account>;
 
+/** The longest account label, said by the API when a longer one is sent (never cut). */
+export const MAX_LABEL_CHARS = 200;
+const Label = z.string().max(MAX_LABEL_CHARS, `at most ${MAX_LABEL_CHARS} characters`);
+
 export const CreateAccountBody = z.strictObject({
   konnector: z.string(),
-  label: z.string().max(200).optional(),
+  label: Label.optional(),
   fields: z.record(z.string(), z.string()),
   /** Start a manual run at once (Home's Connect button). */
   connect: z.boolean().optional(),
 });
 export const UpdateAccountBody = z.strictObject({
-  label: z.string().max(200).optional(),
+  label: Label.optional(),
   /** Replaces the given fields only; a secret field sent empty is left unchanged. */
   fields: z.record(z.string(), z.string()).optional(),
 });

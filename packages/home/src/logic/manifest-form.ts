@@ -114,3 +114,23 @@ export function credentialsChanged(
     konnector.fields[name]?.type === 'password' ? value !== '' : value !== (saved[name] ?? ''),
   );
 }
+
+/**
+ * An account of the same konnector signed in with the same non-secret fields (the same login on the
+ * same site): adding it again would make two accounts fetch the same documents and ask the same codes.
+ */
+export function sameLoginAccount<A extends { konnector: string; fields: Record<string, string> }>(
+  konnector: Pick<KonnectorInfo, 'slug' | 'fields'>,
+  accounts: readonly A[],
+  sent: Record<string, string>,
+): A | undefined {
+  const visible = Object.entries(sent).filter(([name]) => konnector.fields[name]?.type !== 'password');
+  if (visible.length === 0) return undefined;
+  return accounts.find(
+    (account) =>
+      account.konnector === konnector.slug &&
+      visible.every(
+        ([name, value]) => (account.fields[name] ?? '').trim().toLowerCase() === value.trim().toLowerCase(),
+      ),
+  );
+}
