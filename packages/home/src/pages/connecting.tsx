@@ -17,14 +17,19 @@ export function ConnectingPage({ id }: { id: string }) {
   const files = useHome((s) => s.filesByAccount[id]);
   const jobs = useHome((s) => s.jobsByAccount[id]);
   const sawCode = useRef(false);
+  const sawApproval = useRef(false);
   const jobId = account?.lastJob?.id;
   const lastJobRef = useRef(jobId);
   if (lastJobRef.current !== jobId) {
     // A new run: forget what the previous one did.
     lastJobRef.current = jobId;
     sawCode.current = false;
+    sawApproval.current = false;
   }
-  if (account && isTwoFaState(account.state)) sawCode.current = true;
+  if (account && isTwoFaState(account.state)) {
+    sawCode.current = true;
+    if (account.prompt?.type === 'app') sawApproval.current = true;
+  }
 
   useEffect(() => {
     void loadFiles(id).catch(() => {});
@@ -35,7 +40,7 @@ export function ConnectingPage({ id }: { id: string }) {
   const konnector = konnectors?.find((k) => k.slug === account.konnector);
   const name = konnector?.name ?? account.konnector;
   const job = account.lastJob;
-  const progress = connectProgress(account, job, sawCode.current);
+  const progress = connectProgress(account, job, sawCode.current, sawApproval.current);
   // "Connecting" for an account's first sign-in; a later run (Run now, Reconnect) is a run.
   const firstSignIn =
     !account.sessionSaved && !(jobs ?? []).some((j) => j.id !== job?.id && j.loginStatus === 'succeeded');

@@ -60,7 +60,7 @@ void test('renaming saves without a new sign-in; deleting keeps the documents by
   await kept.waitFor();
   assert.match((await kept.textContent()) ?? '', /GitHub — Work receipts/);
   assert.equal(await kept.getByTestId('file-row').count(), rows, 'every document kept');
-  await shots.shot('kept-documents');
+  publish(await shots.shot('kept-documents'), 'kept-documents');
 
   // Still downloadable, through the same link as before.
   const href = await kept
