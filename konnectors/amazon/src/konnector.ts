@@ -158,7 +158,7 @@ export class AmazonKonnector extends CookieKonnector {
         const { status } = (await this.request({ url: poll, json: true })) as { status?: string };
         if (status === 'denied') {
           log('error', 'the sign-in was denied in the Amazon app');
-          throw new KonnectorError('USER_ACTION_NEEDED');
+          throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_DENIED');
         }
         if (status === 'expired') throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
         return status === 'approved';

@@ -50,14 +50,14 @@ describe('Amazon konnector, approval in the Amazon app (frank)', () => {
     assert.equal(site.control.approvals(frank.login).length, 1, 'one notification in all');
   });
 
-  test('a denied notification ends USER_ACTION_NEEDED; a background run then sends no notification at all', async () => {
+  test('a denied notification ends USER_ACTION_NEEDED.TWOFA_DENIED; a background run then sends no notification at all', async () => {
     const dataDir = newDataDir();
     const denied = await runKonnector(new AmazonKonnector(), {
       dataDir,
       fields: fields(),
       readCode: personWhoAnswers(site, false),
     });
-    assert.deepEqual(denied.result, { ok: false, error: 'USER_ACTION_NEEDED' });
+    assert.deepEqual(denied.result, { ok: false, error: 'USER_ACTION_NEEDED.TWOFA_DENIED' });
     assert.equal(site.control.approvals(frank.login).length, 1);
 
     const background = await runKonnector(new AmazonKonnector(), { dataDir, fields: fields(), mode: 'background' });

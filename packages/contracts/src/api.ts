@@ -107,15 +107,19 @@ export const Account = z.object({
 });
 export type Account = z.infer<typeof Account>;
 
+/** The longest account label, said by the API when a longer one is sent (never cut). */
+export const MAX_LABEL_CHARS = 200;
+const Label = z.string().max(MAX_LABEL_CHARS, `at most ${MAX_LABEL_CHARS} characters`);
+
 export const CreateAccountBody = z.strictObject({
   konnector: z.string(),
-  label: z.string().max(200).optional(),
+  label: Label.optional(),
   fields: z.record(z.string(), z.string()),
   /** Start a manual run at once (Home's Connect button). */
   connect: z.boolean().optional(),
 });
 export const UpdateAccountBody = z.strictObject({
-  label: z.string().max(200).optional(),
+  label: Label.optional(),
   /** Replaces the given fields only; a secret field sent empty is left unchanged. */
   fields: z.record(z.string(), z.string()).optional(),
 });
@@ -135,17 +139,40 @@ export const FileInfo = z.object({
 });
 export type FileInfo = z.infer<typeof FileInfo>;
 
+/** The documents of a deleted account, kept (the default of a delete): still listed and downloadable. */
+export const KeptAccount = z.object({
+  accountId: z.string(),
+  konnector: z.string(),
+  label: z.string(),
+  deletedAt: z.string(),
+  files: z.array(FileInfo),
+});
+export type KeptAccount = z.infer<typeof KeptAccount>;
+
+/** `DELETE /api/accounts/:id?files=keep|delete`: its documents are kept unless asked. */
+export const DeleteAccountQuery = z.strictObject({ files: z.enum(['keep', 'delete']).default('keep') });
+
 export const Trigger = z.object({
   accountId: z.string(),
   frequency: z.enum(['daily', 'weekly', 'off']),
   /** Local time of day, HH:MM, chosen inside the konnector's window. */
   time: z.string().regex(/^\d{2}:\d{2}$/),
+  /** The day of weekly runs: 0 = Sunday … 6 = Saturday (spread per account, like the time). */
+  weekday: z.number().int().min(0).max(6),
+  /** The stack's time zone (IANA name), in which `time` is read. */
+  timeZone: z.string(),
   nextRunAt: z.string().nullable(),
+  /** The last scheduled run that did not start, and why: the error code that pauses the account, `BUSY` (a run was going on), or the stack's refusal. */
+  lastSkippedAt: z.string().nullable(),
+  skipReason: z.string().nullable(),
 });
 export type Trigger = z.infer<typeof Trigger>;
 export const UpdateTriggerBody = z.strictObject({
   frequency: z.enum(['daily', 'weekly', 'off']),
-  time: z.string().regex(/^\d{2}:\d{2}$/).optional(),
+  time: z
+    .string()
+    .regex(/^\d{2}:\d{2}$/)
+    .optional(),
 });
 
 export const JobLogLine = z.object({

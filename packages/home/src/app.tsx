@@ -54,7 +54,8 @@ export function App() {
     // After a page change, focus its heading so that keyboard and screen-reader users start there.
     const heading = document.querySelector<HTMLElement>('main h1');
     if (heading && document.activeElement === document.body) heading.focus({ preventScroll: true });
-    document.title = `${heading?.textContent?.trim() || 'Home'} · Gleaner`;
+    // A page's own title is set by its PageTitle (which renders on its own); this covers the pages without one.
+    if (!heading) document.title = 'Home · Gleaner';
   });
 
   if (session === 'unknown') return <p className="empty center">Loading…</p>;

@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from '@gleaner/contracts';
+import { ERROR_CODES, type ErrorCode, type RunMode } from '@gleaner/contracts';
 
 /**
  * What Home offers after an error:
@@ -43,10 +43,17 @@ export const ERROR_MESSAGES = {
     message: 'The website asks you to do something before Gleaner can sign in. Sign in there yourself, then run again.',
     next: 'fix-on-site',
   },
+  // A manual run: someone was asked and did not answer in time (a code or an approval).
   'USER_ACTION_NEEDED.TWOFA_EXPIRED': {
-    title: 'Authentication renewal required',
+    title: 'No answer in time',
     message:
-      'The website asked for a verification code and none was given in time. Reconnect to receive and enter a new code.',
+      'The sign-in waited for your verification and nothing came before the time ran out. Reconnect when you are ready to answer it.',
+    next: 'reconnect',
+  },
+  'USER_ACTION_NEEDED.TWOFA_DENIED': {
+    title: 'Sign-in denied in the app',
+    message:
+      'The sign-in was denied in the app. If you denied it by mistake, try again and approve it; if it was not you, change your password on the website.',
     next: 'reconnect',
   },
   'USER_ACTION_NEEDED.WRONG_TWOFA_CODE': {
@@ -153,8 +160,8 @@ export const ERROR_MESSAGES = {
     next: 'run-again',
   },
   JOB_CANCELLED: {
-    title: 'Run cancelled',
-    message: 'This run was cancelled before it finished. Run again when you are ready.',
+    title: 'Cancelled',
+    message: 'You cancelled this run before it finished; nothing is wrong. Run again when you are ready.',
     next: 'run-again',
   },
   JOB_INTERRUPTED: {
@@ -164,11 +171,30 @@ export const ERROR_MESSAGES = {
   },
 } as const satisfies Record<ErrorCode, Entry>;
 
-const table: Record<string, Entry> = ERROR_MESSAGES;
+/**
+ * Where a code means something else when nobody was there: a background run never asks anyone, so
+ * its TWOFA_EXPIRED (the SDK's "a person is needed" in a scheduled run) claims no code was asked.
+ */
+export const BACKGROUND_MESSAGES = {
+  'USER_ACTION_NEEDED.TWOFA_EXPIRED': {
+    title: 'Sign in again to renew the session',
+    message:
+      'The website’s saved session has ended, and a scheduled run cannot sign in alone: the website wants a second step from you. Reconnect while you are at the screen to renew it.',
+    next: 'reconnect',
+  },
+} as const satisfies Partial<Record<ErrorCode, Entry>>;
 
-/** The human message for an error code: by full code, then its first segment, then UNKNOWN_ERROR. */
-export function errorMessage(code: string | null | undefined): ErrorMessage {
+const table: Record<string, Entry> = ERROR_MESSAGES;
+const backgroundTable: Record<string, Entry> = BACKGROUND_MESSAGES;
+
+/**
+ * The human message for an error code: by full code, then its first segment, then UNKNOWN_ERROR.
+ * `mode` is the run's (a job's `mode`): a background run's end is told as what it was.
+ */
+export function errorMessage(code: string | null | undefined, mode?: RunMode): ErrorMessage {
   const raw = code ?? '';
+  const background = mode === 'background' ? backgroundTable[raw] : undefined;
+  if (background) return { code: raw as ErrorCode, ...background };
   const full = table[raw];
   if (full) return { code: raw as ErrorCode, ...full };
   const head = raw.split('.')[0] ?? '';

@@ -438,7 +438,9 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       get: (id) => accounts.get(id),
       create: (input) => accounts.create(input),
       update: (id, input) => accounts.update(id, input),
-      remove: (id) => accounts.remove(id),
+      remove: (id, options) => accounts.remove(id, options),
+      kept: () => accounts.kept(),
+      forgetKept: (accountId) => accounts.forgetKept(accountId),
       resetSession: (id) => accounts.resetSession(id),
     },
     jobs: {

@@ -5,6 +5,7 @@ import type {
   FileInfo,
   Job,
   JobLogLine,
+  KeptAccount,
   KonnectorInfo,
   KonnectorProblem,
   RunMode,
@@ -39,7 +40,12 @@ export interface Stack {
     get(id: string): Promise<Account>;
     create(input: { konnector: string; label?: string; fields: Record<string, string> }): Promise<Account>;
     update(id: string, input: { label?: string; fields?: Record<string, string> }): Promise<Account>;
-    remove(id: string): Promise<void>;
+    /** Deletes the account; its documents are kept (listed by `kept()`) unless `keepFiles: false`. */
+    remove(id: string, options?: { keepFiles?: boolean }): Promise<void>;
+    /** The documents of deleted accounts, kept; newest deletion first. */
+    kept(): Promise<KeptAccount[]>;
+    /** Deletes the kept documents of a deleted account; `StackError('not_found')` if none are kept. */
+    forgetKept(accountId: string): Promise<void>;
     /** Drops the saved session; the next run logs in again (RESET_SESSION). */
     resetSession(id: string): Promise<Account>;
   };

@@ -125,6 +125,9 @@ test('a wrong admin password is rate-limited per client, with Retry-After', asyn
     const limited = await attempt('wrong');
     assert.equal(limited.status, 429);
     assert.equal(limited.headers.get('retry-after'), '300');
+    // The body says when too, for people: Home turns it into "try again in 5 min (at 11:45)".
+    assert.equal((limited.body as { retryAfterSeconds: number }).retryAfterSeconds, 300);
+    assert.match((limited.body as { message: string }).message, /try again in 300 s/);
     assert.equal((await attempt(ADMIN_PASSWORD)).status, 429, 'even the right password waits');
     now += 5 * 60_000 + 1;
     assert.equal((await attempt(ADMIN_PASSWORD)).status, 200);

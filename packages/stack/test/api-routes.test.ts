@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Account, FileInfo, Job, Trigger } from '@gleaner/contracts';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { MemoryStack } from './api-fixtures/memory-stack.js';
 import { startTestApi, type Session, type TestApi } from './api-fixtures/http.js';
 
@@ -145,7 +146,16 @@ describe('API routes over a Stack', () => {
       session,
       json: { frequency: 'daily', time: '06:30' },
     });
-    assert.deepEqual(put.body, { accountId: account.id, frequency: 'daily', time: '06:30', nextRunAt: null });
+    assert.deepEqual(put.body, {
+      accountId: account.id,
+      frequency: 'daily',
+      time: '06:30',
+      weekday: 0,
+      timeZone: 'UTC',
+      nextRunAt: null,
+      lastSkippedAt: null,
+      skipReason: null,
+    });
     assert.equal(
       (await api.call(`/api/accounts/${account.id}/trigger`, { method: 'PUT', session, json: { frequency: 'hourly' } }))
         .status,
@@ -243,6 +253,48 @@ describe('API routes over a Stack', () => {
     assert.equal(docs.status, 200);
     assert.match(docs.headers.get('content-type') ?? '', /text\/html/);
     assert.match(String(docs.body), /\/api\/prompts\/\{id\}\/answer/);
+  });
+
+  test('the OpenAPI document is valid (checked by an OpenAPI validator), names its server, and its 401/403 are the truth; /api/docs shows response schemas', async () => {
+    const doc = (await api.call('/api/openapi.json', { session })).body as {
+      servers?: { url: string }[];
+      paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown> }>>;
+    };
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2));
+    assert.equal(validator.version, '3.1');
+    assert.deepEqual(
+      doc.servers?.map((server) => server.url),
+      ['/'],
+    );
+
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
+    );
+    const isProtected = (op: { security: unknown[] }) => op.security.length > 0;
+    const protectedOps = operations.filter(({ op }) => isProtected(op));
+    assert.ok(protectedOps.length >= 27, `${protectedOps.length} protected operations`);
+    for (const { method, path, op } of operations) {
+      const url = path.replace(/\{[^}]+\}/g, 'no-such-id');
+      if (!isProtected(op)) continue;
+      assert.ok(op.responses['401'], `${method} ${path} documents its 401`);
+      // Each documented 401 is what the route answers without a session or token.
+      const anonymous = await api.call(url, { method, session: null });
+      assert.equal(anonymous.status, 401, `${method} ${path} without a session`);
+      if (method === 'GET') {
+        assert.equal(op.responses['403'], undefined, `${method} ${path} needs no CSRF header: no 403`);
+      } else {
+        assert.ok(op.responses['403'], `${method} ${path} documents its 403`);
+        const forged = await api.call(url, { method, session: { ...session, csrfToken: 'wrong' } });
+        assert.equal(forged.status, 403, `${method} ${path} with a wrong CSRF header`);
+      }
+    }
+
+    const docs = String((await api.call('/api/docs', { session })).body);
+    assert.match(docs, /<summary>application\/json schema<\/summary>/, 'response schemas are shown');
+    assert.match(docs, /&quot;sessionSaved&quot;/, "the Account schema's fields are listed");
+    assert.match(docs, /Not authenticated/);
   });
 });
 

@@ -46,6 +46,10 @@ describe('background runs and the scheduler', () => {
       const record = await stack.scheduler.record(account.id);
       assert.equal(record.skipReason, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
       assert.ok(record.lastSkippedAt);
+      // The API's trigger says it too, for Home's history.
+      const shown = await stack.triggers.get(account.id);
+      assert.equal(shown.skipReason, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
+      assert.equal(shown.lastSkippedAt, record.lastSkippedAt);
       assert.deepEqual(await stack.scheduler.tick(), { started: [], skipped: [] }, 'fired once per due time');
 
       // A manual run with the code lifts the pause.
@@ -96,6 +100,9 @@ describe('background runs and the scheduler', () => {
       const weekly = await stack.triggers.set(account.id, { frequency: 'weekly', time: '05:45' });
       assert.equal(weekly.time, '05:45');
       assert.equal(new Date(weekly.nextRunAt!).getHours(), 5);
+      // The weekday it runs on, and the zone its time of day is read in (the stack's).
+      assert.equal(new Date(weekly.nextRunAt!).getDay(), weekly.weekday);
+      assert.equal(weekly.timeZone, Intl.DateTimeFormat().resolvedOptions().timeZone);
       const off = await stack.triggers.set(account.id, { frequency: 'off' });
       assert.equal(off.nextRunAt, null);
       assert.equal((await stack.accounts.get(account.id)).nextRunAt, null);

@@ -243,6 +243,31 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.deepEqual(await s.files.list('a1'), []);
     });
 
+    it('kept accounts: an account deleted with its documents kept is listed newest first, once, until forgotten', async (s) => {
+      const kept = (accountId: string, deletedAt: string) => ({
+        accountId,
+        konnector: 'demo',
+        label: `Kept ${accountId}`,
+        deletedAt,
+      });
+      await s.accounts.insert(account('a1'));
+      await s.kept.insert(kept('a1', '2030-01-02T00:00:00.000Z'));
+      await s.kept.insert(kept('a2', '2030-01-03T00:00:00.000Z'));
+      await assert.rejects(s.kept.insert(kept('a1', t0)), 'one record per deleted account');
+      assert.deepEqual(
+        (await s.kept.list()).map((k) => k.accountId),
+        ['a2', 'a1'],
+      );
+      assert.deepEqual(await s.kept.get('a1'), kept('a1', '2030-01-02T00:00:00.000Z'));
+      assert.equal(await s.kept.delete('a1'), true);
+      assert.equal(await s.kept.delete('a1'), false);
+      assert.equal(await s.kept.get('a1'), undefined);
+      assert.deepEqual(
+        (await s.kept.list()).map((k) => k.accountId),
+        ['a2'],
+      );
+    });
+
     it('events: increasing ids, listed after an id, pruned to the newest', async (s) => {
       const ids: number[] = [];
       for (let i = 0; i < 5; i++)

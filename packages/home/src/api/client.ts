@@ -4,6 +4,7 @@ import type {
   FileInfo,
   Job,
   JobLogLine,
+  KeptAccount,
   KonnectorInfo,
   KonnectorProblem,
   Trigger,
@@ -151,8 +152,15 @@ export class ApiClient {
   updateAccount(id: string, body: { label?: string; fields?: Record<string, string> }): Promise<Account> {
     return this.request('PATCH', `/api/accounts/${enc(id)}`, body);
   }
-  deleteAccount(id: string): Promise<void> {
-    return this.request('DELETE', `/api/accounts/${enc(id)}`);
+  /** Deletes an account; its documents are kept (listed by `keptFiles`) unless `keepFiles` is false. */
+  deleteAccount(id: string, { keepFiles = true }: { keepFiles?: boolean } = {}): Promise<void> {
+    return this.request('DELETE', `/api/accounts/${enc(id)}?files=${keepFiles ? 'keep' : 'delete'}`);
+  }
+  keptFiles(): Promise<KeptAccount[]> {
+    return this.request<unknown>('GET', '/api/kept-files').then((r) => unwrap<KeptAccount>(r, 'kept'));
+  }
+  forgetKeptFiles(accountId: string): Promise<void> {
+    return this.request('DELETE', `/api/kept-files/${enc(accountId)}`);
   }
   resetSession(id: string): Promise<unknown> {
     return this.request('POST', `/api/accounts/${enc(id)}/reset-session`, {});

@@ -1,10 +1,10 @@
 import type { Account } from '@gleaner/contracts';
-import { errorMessage } from '../error-messages.js';
+import { pausedMessage } from '../logic/account-status.js';
 import { paths } from '../logic/routes.js';
 import { Link } from '../router.js';
 import { NextStepButton } from './next-step-button.js';
 
-/** Shown while scheduled runs of an account are paused because its last error needs the person. */
+/** Shown while scheduled runs of an account are paused because its last error needs the person (never while a run goes on). */
 export function ActionNeededBanner({
   account,
   konnectorName,
@@ -14,7 +14,7 @@ export function ActionNeededBanner({
   konnectorName: string;
   linkToAccount: boolean;
 }) {
-  const message = errorMessage(account.actionNeeded ?? account.lastJob?.error ?? 'USER_ACTION_NEEDED');
+  const message = pausedMessage(account);
   // A manual run resolves every case but new credentials; there the run follows the edit.
   const next = message.next === 'update-credentials' ? 'update-credentials' : 'reconnect';
   return (

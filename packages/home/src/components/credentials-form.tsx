@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
-import type { KonnectorInfo } from '@gleaner/contracts';
+import { MAX_LABEL_CHARS, type KonnectorInfo } from '@gleaner/contracts';
 import { fieldsToSend, initialValues, manifestForm, validateFields, type FormField } from '../logic/manifest-form.js';
 
 export interface CredentialsSubmit {
@@ -25,7 +25,8 @@ export function CredentialsForm({
   secretsSet?: string[];
   label?: string;
   editing?: boolean;
-  submitLabel: string;
+  /** The submit button's label, or a function of the fields it would send (it follows the typing). */
+  submitLabel: string | ((fields: Record<string, string>) => string);
   busy: boolean;
   error: string | null;
   extraActions?: ReactNode;
@@ -43,6 +44,9 @@ export function CredentialsForm({
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const found = validateFields(konnector, values, editing ? secretsSet : []);
+    // Said, never cut: a pasted name longer than the limit is not silently shortened.
+    if (label.trim().length > MAX_LABEL_CHARS)
+      found.label = `The name is at most ${MAX_LABEL_CHARS} characters; this one has ${label.trim().length}.`;
     setProblems(found);
     const first = Object.keys(found)[0];
     if (first) {
@@ -117,9 +121,18 @@ export function CredentialsForm({
           autoComplete="off"
           placeholder={`e.g. Personal ${konnector.name}`}
           value={label}
-          maxLength={200}
-          onChange={(e) => setLabel(e.target.value)}
+          aria-invalid={problems.label ? true : undefined}
+          aria-describedby={problems.label ? `${idBase}-label-problem` : undefined}
+          onChange={(e) => {
+            setLabel(e.target.value);
+            if (problems.label) setProblems(({ label: _gone, ...rest }) => rest);
+          }}
         />
+        {problems.label && (
+          <p id={`${idBase}-label-problem`} className="field-error">
+            {problems.label}
+          </p>
+        )}
       </div>
       {form.advanced.length > 0 && (
         <details
@@ -133,7 +146,7 @@ export function CredentialsForm({
       )}
       {Object.keys(problems).length > 0 && (
         <p className="form-error" role="alert">
-          Please fill in the highlighted fields.
+          Please correct the highlighted fields.
         </p>
       )}
       {error && (
@@ -144,7 +157,11 @@ export function CredentialsForm({
       <div className="form-actions">
         {extraActions}
         <button type="submit" className="button primary" disabled={busy}>
-          {busy ? 'Please wait…' : submitLabel}
+          {busy
+            ? 'Please wait…'
+            : typeof submitLabel === 'string'
+              ? submitLabel
+              : submitLabel(fieldsToSend(values, konnector, editing))}
         </button>
       </div>
     </form>

@@ -1,4 +1,4 @@
-import type { Account } from '@gleaner/contracts';
+import type { Account, RunMode } from '@gleaner/contracts';
 import { errorMessage } from '../error-messages.js';
 import { NextStepButton } from './next-step-button.js';
 
@@ -6,13 +6,16 @@ import { NextStepButton } from './next-step-button.js';
 export function ErrorNotice({
   account,
   code,
+  mode,
   showButton = true,
 }: {
   account: Account;
   code: string | null;
+  /** The failed run's mode: a background run's end is told as what it was. */
+  mode?: RunMode;
   showButton?: boolean;
 }) {
-  const message = errorMessage(code);
+  const message = errorMessage(code, mode);
   const tone = message.next === 'wait' ? 'notice-info' : 'notice-error';
   return (
     <div className={`notice ${tone}`} data-testid="error-notice" data-code={message.code}>

@@ -3,6 +3,7 @@ import type { Job } from '@gleaner/contracts';
 import { api } from '../api/client.js';
 import { errorMessage } from '../error-messages.js';
 import { formatDateTime, formatDuration } from '../logic/format.js';
+import { skipReasonText } from '../logic/schedule.js';
 import { loadLogs } from '../state/actions.js';
 import { useNow } from '../state/now.js';
 import { useHome } from '../state/store.js';
@@ -12,16 +13,41 @@ function jobSummary(job: Job): { tone: string; text: string } {
   if (job.status === 'queued') return { tone: 'running', text: 'Waiting to start' };
   if (job.status === 'running')
     return { tone: 'running', text: job.loginStatus === 'succeeded' ? 'Running (signed in)' : 'Running' };
-  if (job.status === 'errored') return { tone: 'error', text: errorMessage(job.error).title };
+  if (job.status === 'errored') return { tone: 'error', text: errorMessage(job.error, job.mode).title };
   return { tone: 'ok', text: job.filesSaved === 1 ? '1 new file' : `${job.filesSaved} new files` };
 }
 
-/** The account's runs, newest first; each one opens to show its log (live while it runs). */
-export function JobHistory({ jobs }: { jobs: Job[] }) {
-  if (jobs.length === 0) return <p className="empty">No runs yet.</p>;
+/** The last scheduled run that did not start (the stack keeps the last one), and why. */
+export interface SkippedRun {
+  at: string;
+  reason: string | null;
+  titleOf?: (code: string) => string;
+}
+
+/**
+ * The account's runs, newest first, with the last skipped scheduled run in its place; each run opens
+ * to show its log (live while it runs).
+ */
+export function JobHistory({ jobs, skipped = null }: { jobs: Job[]; skipped?: SkippedRun | null }) {
+  if (jobs.length === 0 && !skipped) return <p className="empty">No runs yet.</p>;
+  const before = skipped ? jobs.filter((job) => (job.startedAt ?? job.createdAt) > skipped.at) : jobs;
+  const after = skipped ? jobs.slice(before.length) : [];
   return (
     <ul className="job-list" data-testid="job-history">
-      {jobs.map((job) => (
+      {before.map((job) => (
+        <JobItem key={job.id} job={job} />
+      ))}
+      {skipped && (
+        <li className="job job-skipped" data-testid="skipped-run">
+          <div className="job-summary-static">
+            <span className="dot dot-idle" aria-hidden="true" />
+            <span className="job-when">{formatDateTime(skipped.at)}</span>
+            <span className="job-what">Scheduled run skipped: {skipReasonText(skipped.reason, skipped.titleOf)}</span>
+            <span className="job-meta">Scheduled · not started</span>
+          </div>
+        </li>
+      )}
+      {after.map((job) => (
         <JobItem key={job.id} job={job} />
       ))}
     </ul>
@@ -61,7 +87,7 @@ function JobItem({ job }: { job: Job }) {
                 Cancel this run
               </button>
             )}
-            {job.status === 'errored' && <p className="job-error">{errorMessage(job.error).message}</p>}
+            {job.status === 'errored' && <p className="job-error">{errorMessage(job.error, job.mode).message}</p>}
             {logs.error && <p className="inline-error">{logs.error}</p>}
             {lines && lines.length > 0 ? (
               <pre className="log" aria-label="Run log" tabIndex={0}>

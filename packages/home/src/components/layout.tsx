@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { api } from '../api/client.js';
 import { paths, type Route } from '../logic/routes.js';
 import { Link } from '../router.js';
@@ -60,11 +60,25 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
   );
 }
 
+/** A heading's words as a person reads them: without what is hidden from them (a konnector icon's letter). */
+function headingText(heading: HTMLElement): string {
+  const copy = heading.cloneNode(true) as HTMLElement;
+  for (const hidden of copy.querySelectorAll('[aria-hidden="true"], img')) hidden.remove();
+  return (copy.textContent ?? '').replace(/\s+/g, ' ').trim();
+}
+
+/** The page's heading; the document's title follows it (each time it renders). */
 export function PageTitle({ children, eyebrow }: { children: ReactNode; eyebrow?: ReactNode }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (ref.current) document.title = `${headingText(ref.current) || 'Home'} · Gleaner`;
+  });
   return (
     <div className="page-title">
       {eyebrow && <p className="eyebrow">{eyebrow}</p>}
-      <h1 tabIndex={-1}>{children}</h1>
+      <h1 ref={ref} tabIndex={-1}>
+        {children}
+      </h1>
     </div>
   );
 }

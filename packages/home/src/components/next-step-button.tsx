@@ -1,5 +1,6 @@
 import type { Account } from '@gleaner/contracts';
 import { nextStepLabel, type NextStep } from '../error-messages.js';
+import { isActive } from '../logic/account-status.js';
 import { paths } from '../logic/routes.js';
 import { navigate } from '../router.js';
 import { runNow } from '../state/actions.js';
@@ -25,12 +26,14 @@ export function NextStepButton({
     navigate(paths.connecting(account.id));
   });
   if (!label) return null;
+  const running = isActive(account.lastJob);
   return (
     <>
       <button
         type="button"
         className={primary ? 'button primary' : 'button'}
-        disabled={action.busy}
+        disabled={action.busy || running}
+        title={running ? 'A run is going on' : undefined}
         onClick={() => void action.run()}
       >
         {action.busy ? 'Starting…' : label}

@@ -1,12 +1,26 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import type { Trigger } from '@gleaner/contracts';
 import { api, describeError } from '../api/client.js';
-import { formatDateTime } from '../logic/format.js';
+import { describeSchedule, nextRunText } from '../logic/schedule.js';
 import { loadAccounts } from '../state/actions.js';
 import { useAction } from './use-action.js';
 
-/** The account's schedule (its trigger): daily, weekly or off, at a time of day. */
-export function ScheduleForm({ accountId }: { accountId: string }) {
+/**
+ * The account's schedule (its trigger): daily, weekly or off, at a time of day of the stack's time
+ * zone; it says the weekday of weekly runs and the next run as it will really happen (`paused`: skipped).
+ */
+export function ScheduleForm({
+  accountId,
+  paused,
+  version,
+  onChange,
+}: {
+  accountId: string;
+  paused: boolean;
+  /** Reloads the trigger when it changes (the account's next run moved: a run started or was skipped). */
+  version?: string;
+  onChange?: (trigger: Trigger) => void;
+}) {
   const [trigger, setTrigger] = useState<Trigger | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [frequency, setFrequency] = useState<Trigger['frequency']>('daily');
@@ -20,6 +34,7 @@ export function ScheduleForm({ accountId }: { accountId: string }) {
       (t) => {
         if (!live) return;
         setTrigger(t);
+        onChange?.(t);
         setFrequency(t.frequency);
         setTime(t.time);
       },
@@ -28,11 +43,12 @@ export function ScheduleForm({ accountId }: { accountId: string }) {
     return () => {
       live = false;
     };
-  }, [accountId]);
+  }, [accountId, version]);
 
   const save = useAction(async () => {
     const t = await api.setTrigger(accountId, frequency === 'off' ? { frequency } : { frequency, time });
     setTrigger(t);
+    onChange?.(t);
     setSaved(true);
     await loadAccounts();
   });
@@ -47,6 +63,10 @@ export function ScheduleForm({ accountId }: { accountId: string }) {
   if (!trigger) return <p className="empty">Loading the schedule…</p>;
   return (
     <form className="schedule" onSubmit={submit}>
+      <p className="schedule-summary" data-testid="schedule-summary">
+        {describeSchedule(trigger)}
+        {trigger.frequency !== 'off' && <> · Next run: {nextRunText(trigger, null, paused)}</>}
+      </p>
       <div className="field">
         <label htmlFor={`${id}-freq`}>Run automatically</label>
         <select
@@ -60,7 +80,7 @@ export function ScheduleForm({ accountId }: { accountId: string }) {
         </select>
       </div>
       <div className="field">
-        <label htmlFor={`${id}-time`}>At</label>
+        <label htmlFor={`${id}-time`}>At ({trigger.timeZone} time)</label>
         <input
           id={`${id}-time`}
           type="time"
@@ -75,11 +95,7 @@ export function ScheduleForm({ accountId }: { accountId: string }) {
           {save.busy ? 'Saving…' : 'Save schedule'}
         </button>
         <span role="status" className="hint">
-          {saved && !save.error
-            ? trigger.nextRunAt
-              ? `Saved. Next run: ${formatDateTime(trigger.nextRunAt)}`
-              : 'Saved.'
-            : ''}
+          {saved && !save.error ? 'Saved.' : ''}
         </span>
       </div>
       {save.error && (

@@ -1,10 +1,11 @@
 /** Small display helpers; all take an explicit `now` or locale so that tests are stable. */
 
-export function formatDateTime(iso: string | null | undefined, locale?: string): string {
+/** A date and time; `timeZone` shows it in that zone (the stack's, for schedules) rather than the browser's. */
+export function formatDateTime(iso: string | null | undefined, locale?: string, timeZone?: string): string {
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '—';
-  return date.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+  return date.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short', ...(timeZone ? { timeZone } : {}) });
 }
 
 export function formatDate(iso: string | null | undefined, locale?: string): string {

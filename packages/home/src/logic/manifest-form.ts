@@ -100,3 +100,37 @@ export function defaultLabel(konnector: Pick<KonnectorInfo, 'fields'>, fields: R
   const first = manifestForm(konnector).basic.find((f) => f.inputType !== 'password' && (fields[f.name] ?? '').trim());
   return first ? (fields[first.name] ?? '').trim().slice(0, 200) : '';
 }
+
+/**
+ * Whether an edit changes what the site is signed in with (so that saving must sign in again): a
+ * secret typed anew, or a non-secret field that differs from the saved one. A new label alone does not.
+ */
+export function credentialsChanged(
+  konnector: Pick<KonnectorInfo, 'fields'>,
+  saved: Record<string, string>,
+  sent: Record<string, string>,
+): boolean {
+  return Object.entries(sent).some(([name, value]) =>
+    konnector.fields[name]?.type === 'password' ? value !== '' : value !== (saved[name] ?? ''),
+  );
+}
+
+/**
+ * An account of the same konnector signed in with the same non-secret fields (the same login on the
+ * same site): adding it again would make two accounts fetch the same documents and ask the same codes.
+ */
+export function sameLoginAccount<A extends { konnector: string; fields: Record<string, string> }>(
+  konnector: Pick<KonnectorInfo, 'slug' | 'fields'>,
+  accounts: readonly A[],
+  sent: Record<string, string>,
+): A | undefined {
+  const visible = Object.entries(sent).filter(([name]) => konnector.fields[name]?.type !== 'password');
+  if (visible.length === 0) return undefined;
+  return accounts.find(
+    (account) =>
+      account.konnector === konnector.slug &&
+      visible.every(
+        ([name, value]) => (account.fields[name] ?? '').trim().toLowerCase() === value.trim().toLowerCase(),
+      ),
+  );
+}

@@ -21,9 +21,15 @@ export interface ConnectProgress {
 
 /**
  * The connecting view's steps for a run, from the account and the run's job.
- * `sawCode` is true once this run asked for a code (the view remembers it; states are transient).
+ * `sawCode` is true once this run asked for a code (the view remembers it; states are transient);
+ * `sawApproval`, when what it asked was an approval in an app (no code is checked then).
  */
-export function connectProgress(account: Account, job: Job | null, sawCode: boolean): ConnectProgress {
+export function connectProgress(
+  account: Account,
+  job: Job | null,
+  sawCode: boolean,
+  sawApproval = false,
+): ConnectProgress {
   const asking = isTwoFaState(account.state) && account.prompt?.status === 'waiting';
   const codeSeen = sawCode || asking;
   const connected =
@@ -44,7 +50,7 @@ export function connectProgress(account: Account, job: Job | null, sawCode: bool
   } else if (codeSeen && !connected && !failed) {
     login = 'done';
     code = 'active';
-    headline = 'Checking your code…';
+    headline = sawApproval ? 'Checking with the website…' : 'Checking your code…';
   }
   if (connected) {
     login = 'done';
@@ -59,7 +65,14 @@ export function connectProgress(account: Account, job: Job | null, sawCode: bool
     done = 'done';
     headline = 'All done.';
   }
-  if (failed) {
+  if (failed && job?.error === 'JOB_CANCELLED') {
+    // The person's choice, not a failure: nothing is marked as failed.
+    headline = connected ? 'You cancelled the run.' : 'You cancelled the sign-in.';
+    if (!connected) {
+      login = codeSeen ? 'done' : 'skipped';
+      code = 'skipped';
+    } else fetch = 'skipped';
+  } else if (failed) {
     headline = 'The run stopped.';
     if (!connected) {
       if (codeSeen) {

@@ -1,15 +1,19 @@
 import { useEffect, useState } from 'react';
-import { api, ApiRequestError } from '../api/client.js';
+import type { Trigger } from '@gleaner/contracts';
+import { api } from '../api/client.js';
 import { ActionNeededBanner } from '../components/action-needed-banner.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
+import { errorMessage } from '../error-messages.js';
 import { FileList } from '../components/file-list.js';
 import { JobHistory } from '../components/job-history.js';
 import { KonnectorIcon, PageTitle } from '../components/layout.js';
 import { ScheduleForm } from '../components/schedule-form.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { useAction } from '../components/use-action.js';
+import { pausedMessage } from '../logic/account-status.js';
 import { formatDateTime, formatRelative } from '../logic/format.js';
+import { nextRunText } from '../logic/schedule.js';
 import { paths } from '../logic/routes.js';
 import { Link, navigate } from '../router.js';
 import { loadFiles, loadJobs, runNow } from '../state/actions.js';
@@ -25,6 +29,8 @@ export function AccountPage({ id }: { id: string }) {
   const now = useNow(30_000);
   const [confirm, setConfirm] = useState<'delete' | 'reset' | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [deleteFiles, setDeleteFiles] = useState(false);
+  const [trigger, setTrigger] = useState<Trigger | null>(null);
 
   useEffect(() => {
     void loadJobs(id).catch(() => {});
@@ -32,11 +38,7 @@ export function AccountPage({ id }: { id: string }) {
   }, [id]);
 
   const run = useAction(async () => {
-    try {
-      await runNow(id);
-    } catch (error) {
-      if (!(error instanceof ApiRequestError && error.status === 409)) throw error;
-    }
+    await runNow(id);
     navigate(paths.connecting(id));
   });
   const reset = useAction(async () => {
@@ -45,7 +47,7 @@ export function AccountPage({ id }: { id: string }) {
     setNotice('The saved session was forgotten. The next run signs in again.');
   });
   const remove = useAction(async () => {
-    await api.deleteAccount(id);
+    await api.deleteAccount(id, { keepFiles: !deleteFiles });
     setConfirm(null);
     store.dispatch({ type: 'account-removed', accountId: id });
     navigate(paths.accounts(), { replace: true });
@@ -79,8 +81,12 @@ export function AccountPage({ id }: { id: string }) {
         <StatusBadge account={account} />
       </div>
 
-      {account.needsAction && <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} />}
-      {!account.needsAction && job?.status === 'errored' && <ErrorNotice account={account} code={job.error} />}
+      {account.needsAction && !active && (
+        <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} />
+      )}
+      {!account.needsAction && job?.status === 'errored' && (
+        <ErrorNotice account={account} code={job.error} mode={job.mode} />
+      )}
       {active && (
         <div className="notice notice-info">
           <p className="notice-body">A run is going on.</p>
@@ -108,12 +114,9 @@ export function AccountPage({ id }: { id: string }) {
           </div>
           <div>
             <dt>Next run</dt>
-            <dd>
-              {account.needsAction
-                ? 'Paused until you act'
-                : account.nextRunAt
-                  ? `${formatDateTime(account.nextRunAt)} (${formatRelative(account.nextRunAt, now)})`
-                  : 'Not scheduled'}
+            <dd data-testid="next-run">
+              {nextRunText(trigger, account.nextRunAt, account.needsAction)}
+              {!account.needsAction && account.nextRunAt && ` · ${formatRelative(account.nextRunAt, now)}`}
             </dd>
           </div>
           <div>
@@ -135,7 +138,7 @@ export function AccountPage({ id }: { id: string }) {
             {run.busy ? 'Starting…' : 'Run now'}
           </button>
           <Link to={paths.edit(id)} className="button">
-            Edit credentials
+            Edit
           </Link>
           <button type="button" className="button" onClick={() => setConfirm('reset')}>
             Reset session
@@ -159,13 +162,34 @@ export function AccountPage({ id }: { id: string }) {
       <section className="section" aria-labelledby="schedule-title">
         <h2 id="schedule-title">Schedule</h2>
         <div className="card pad">
-          <ScheduleForm accountId={id} />
+          <ScheduleForm
+            accountId={id}
+            paused={account.needsAction}
+            version={`${account.nextRunAt ?? ''}|${account.needsAction}`}
+            onChange={setTrigger}
+          />
         </div>
       </section>
 
       <section className="section" aria-labelledby="history-title">
         <h2 id="history-title">Run history</h2>
-        {jobs ? <JobHistory jobs={jobs} /> : <p className="empty">Loading…</p>}
+        {jobs ? (
+          <JobHistory
+            jobs={jobs}
+            skipped={
+              trigger?.lastSkippedAt
+                ? {
+                    at: trigger.lastSkippedAt,
+                    reason: trigger.skipReason,
+                    titleOf: (code) =>
+                      code === account.actionNeeded ? pausedMessage(account).title : errorMessage(code).title,
+                  }
+                : null
+            }
+          />
+        ) : (
+          <p className="empty">Loading…</p>
+        )}
       </section>
 
       <ConfirmDialog
@@ -175,9 +199,29 @@ export function AccountPage({ id }: { id: string }) {
         danger
         busy={remove.busy}
         onConfirm={() => void remove.run()}
-        onClose={() => setConfirm(null)}
+        onClose={() => {
+          setConfirm(null);
+          setDeleteFiles(false);
+        }}
       >
         <p>Gleaner forgets this account, its credentials and its saved session. Scheduled runs stop.</p>
+        {files && files.length > 0 && (
+          <>
+            <p>
+              Its {files.length === 1 ? 'document is' : `${files.length} documents are`} kept: you will find{' '}
+              {files.length === 1 ? 'it' : 'them'} under “Kept documents” on your accounts page.
+            </p>
+            <label className="checkbox">
+              <input
+                type="checkbox"
+                name="delete-files"
+                checked={deleteFiles}
+                onChange={(e) => setDeleteFiles(e.target.checked)}
+              />{' '}
+              Delete {files.length === 1 ? 'the document' : `the ${files.length} documents`} too
+            </label>
+          </>
+        )}
         {remove.error && <p className="inline-error">{remove.error}</p>}
       </ConfirmDialog>
       <ConfirmDialog

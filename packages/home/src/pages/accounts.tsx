@@ -1,8 +1,9 @@
 import type { Account } from '@gleaner/contracts';
 import { ActionNeededBanner } from '../components/action-needed-banner.js';
+import { KeptDocuments } from '../components/kept-documents.js';
 import { KonnectorIcon, PageTitle } from '../components/layout.js';
 import { StatusBadge } from '../components/status-badge.js';
-import { accountsNeedingAction } from '../logic/account-status.js';
+import { accountsNeedingAction, isActive } from '../logic/account-status.js';
 import { formatRelative } from '../logic/format.js';
 import { paths } from '../logic/routes.js';
 import { Link } from '../router.js';
@@ -59,6 +60,7 @@ export function AccountsPage() {
           ))}
         </ul>
       )}
+      {loaded && <KeptDocuments nameOf={nameOf} version={accounts.length} />}
     </div>
   );
 }
@@ -75,9 +77,11 @@ function AccountCard({
   now: number;
 }) {
   const last = account.lastJob?.endedAt ?? account.lastJob?.startedAt ?? null;
+  // A run going on (maybe waiting for a code) is not an error to fix: no attention frame meanwhile.
+  const attention = account.needsAction && !isActive(account.lastJob);
   return (
     <li
-      className={account.needsAction ? 'card account-card attention' : 'card account-card'}
+      className={attention ? 'card account-card attention' : 'card account-card'}
       data-testid="account-card"
       data-account-id={account.id}
     >

@@ -6,7 +6,7 @@ import { ProgressSteps } from '../components/progress-steps.js';
 import { connectProgress } from '../logic/progress.js';
 import { paths } from '../logic/routes.js';
 import { Link } from '../router.js';
-import { loadFiles } from '../state/actions.js';
+import { loadFiles, loadJobs } from '../state/actions.js';
 import { store, useHome } from '../state/store.js';
 
 /** A run followed live: signing in, the code, fetching, done. "Connected" as soon as the login is confirmed. */
@@ -15,25 +15,35 @@ export function ConnectingPage({ id }: { id: string }) {
   const konnectors = useHome((s) => s.konnectors);
   const dismissed = useHome((s) => s.dismissed);
   const files = useHome((s) => s.filesByAccount[id]);
+  const jobs = useHome((s) => s.jobsByAccount[id]);
   const sawCode = useRef(false);
+  const sawApproval = useRef(false);
   const jobId = account?.lastJob?.id;
   const lastJobRef = useRef(jobId);
   if (lastJobRef.current !== jobId) {
     // A new run: forget what the previous one did.
     lastJobRef.current = jobId;
     sawCode.current = false;
+    sawApproval.current = false;
   }
-  if (account && isTwoFaState(account.state)) sawCode.current = true;
+  if (account && isTwoFaState(account.state)) {
+    sawCode.current = true;
+    if (account.prompt?.type === 'app') sawApproval.current = true;
+  }
 
   useEffect(() => {
     void loadFiles(id).catch(() => {});
+    void loadJobs(id).catch(() => {});
   }, [id]);
 
   if (!account) return <p className="empty">Loading…</p>;
   const konnector = konnectors?.find((k) => k.slug === account.konnector);
   const name = konnector?.name ?? account.konnector;
   const job = account.lastJob;
-  const progress = connectProgress(account, job, sawCode.current);
+  const progress = connectProgress(account, job, sawCode.current, sawApproval.current);
+  // "Connecting" for an account's first sign-in; a later run (Run now, Reconnect) is a run.
+  const firstSignIn =
+    !account.sessionSaved && !(jobs ?? []).some((j) => j.id !== job?.id && j.loginStatus === 'succeeded');
   const filesThisRun = job ? (files ?? []).filter((f) => f.jobId === job.id).length : 0;
   const waiting = account.prompt?.status === 'waiting' && isTwoFaState(account.state) ? account.prompt : null;
   const putAside = waiting && dismissed.includes(waiting.id);
@@ -47,7 +57,7 @@ export function ConnectingPage({ id }: { id: string }) {
           </Link>
         }
       >
-        <KonnectorIcon name={name} src={konnector?.icon} /> Connecting {name}
+        <KonnectorIcon name={name} src={konnector?.icon} /> {firstSignIn ? 'Connecting' : 'Running'} {name}
       </PageTitle>
       <div className="card pad connecting" data-testid="connecting">
         <p className="connecting-headline" role="status" aria-live="polite" data-testid="connecting-headline">
@@ -89,7 +99,7 @@ export function ConnectingPage({ id }: { id: string }) {
             </div>
           </div>
         )}
-        {progress.failed && job && <ErrorNotice account={account} code={job.error} />}
+        {progress.failed && job && <ErrorNotice account={account} code={job.error} mode={job.mode} />}
       </div>
     </div>
   );

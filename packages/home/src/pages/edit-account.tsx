@@ -1,7 +1,8 @@
-import { api, ApiRequestError } from '../api/client.js';
+import { api } from '../api/client.js';
 import { CredentialsForm, type CredentialsSubmit } from '../components/credentials-form.js';
 import { PageTitle } from '../components/layout.js';
 import { useAction } from '../components/use-action.js';
+import { credentialsChanged } from '../logic/manifest-form.js';
 import { paths } from '../logic/routes.js';
 import { Link, navigate } from '../router.js';
 import { runNow } from '../state/actions.js';
@@ -11,19 +12,22 @@ export function EditAccountPage({ id }: { id: string }) {
   const account = useHome((s) => s.accounts[id]);
   const konnectors = useHome((s) => s.konnectors);
   const konnector = konnectors?.find((k) => k.slug === account?.konnector);
+  const changes = (fields: Record<string, string>) =>
+    !!account && !!konnector && credentialsChanged(konnector, account.fields, fields);
   const save = useAction(async (value: CredentialsSubmit) => {
+    // Only new credentials need a sign-in (and maybe a code); a new name is saved as it is.
+    const signIn = changes(value.fields);
     const updated = await api.updateAccount(id, {
-      fields: value.fields,
+      ...(signIn ? { fields: value.fields } : {}),
       ...(value.label ? { label: value.label } : {}),
     });
     if (updated && typeof updated === 'object' && 'id' in updated)
       store.dispatch({ type: 'account', account: updated });
-    try {
-      await runNow(id);
-    } catch (error) {
-      // 409: a run is already going on; the connecting view follows that one.
-      if (!(error instanceof ApiRequestError && error.status === 409)) throw error;
+    if (!signIn) {
+      navigate(paths.account(id));
+      return;
     }
+    await runNow(id);
     navigate(paths.connecting(id));
   });
   if (!account || !konnector) return <p className="empty">Loading…</p>;
@@ -36,10 +40,11 @@ export function EditAccountPage({ id }: { id: string }) {
           </Link>
         }
       >
-        Update credentials
+        Edit the account
       </PageTitle>
       <p className="lead">
-        Saving signs in again at once, so that you can enter a verification code if the website asks for one.
+        A new name is saved as it is. A new login or password signs in again at once, so that you can enter a
+        verification code if the website asks for one.
       </p>
       <div className="card pad">
         <CredentialsForm
@@ -48,7 +53,7 @@ export function EditAccountPage({ id }: { id: string }) {
           secretsSet={account.secretFieldsSet}
           label={account.label}
           editing
-          submitLabel="Save and reconnect"
+          submitLabel={(fields) => (changes(fields) ? 'Save and reconnect' : 'Save')}
           busy={save.busy}
           error={save.error}
           extraActions={

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiRequestError, describeError } from '../api/client.js';
+import { lockoutMessage } from '../logic/lockout.js';
 import { store } from '../state/store.js';
 
 export function SignInPage() {
@@ -19,6 +20,7 @@ export function SignInPage() {
       store.dispatch({ type: 'session', status: 'signed-in', csrfToken: api.csrfToken });
     } catch (caught) {
       if (caught instanceof ApiRequestError && caught.status === 401) setError('Wrong password. Try again.');
+      else if (caught instanceof ApiRequestError && caught.status === 429) setError(lockoutMessage(caught.body));
       else setError(describeError(caught));
       setBusy(false);
     }

@@ -1,4 +1,4 @@
-import { api } from '../api/client.js';
+import { api, ApiRequestError } from '../api/client.js';
 import { store } from './store.js';
 
 /** Loads that several pages share; each dispatches what it gets. */
@@ -22,10 +22,26 @@ export async function loadLogs(jobId: string): Promise<void> {
   store.dispatch({ type: 'logs', jobId, lines: await api.logs(jobId) });
 }
 
-/** A manual run (Run now, Reconnect); the job and account events follow over the stream. */
+/**
+ * A manual run (Run now, Reconnect); the job and account events follow over the stream. A run
+ * already going on (started in another tab, or by the scheduler) is no failure: the caller follows it.
+ */
 export async function runNow(accountId: string): Promise<void> {
-  const job = await api.runNow(accountId);
+  let job: Awaited<ReturnType<typeof api.runNow>>;
+  try {
+    job = await api.runNow(accountId);
+  } catch (error) {
+    if (isActiveJobConflict(error)) return;
+    throw error;
+  }
   if (job && typeof job === 'object' && 'id' in job)
     store.dispatch({ type: 'event', event: { id: 0, type: 'job.updated', at: job.createdAt, job } });
   store.dispatch({ type: 'answered', accountId, prompt: null });
+}
+
+/** The stack's 409 for "this account already has an active job" (its details name the job). */
+function isActiveJobConflict(error: unknown): boolean {
+  if (!(error instanceof ApiRequestError) || error.status !== 409) return false;
+  const details = (error.body as { details?: { jobId?: unknown } } | undefined)?.details;
+  return typeof details?.jobId === 'string';
 }

@@ -84,10 +84,10 @@ void test('GitHub-like account with an authenticator: code asked, connected, rec
   await page.getByRole('navigation').getByRole('link', { name: 'Accounts' }).click();
   const banner = page.getByTestId('action-needed-banner');
   await banner.waitFor({ timeout: 60_000 });
-  assert.match((await banner.textContent()) ?? '', /Authentication renewal required/);
+  assert.match((await banner.textContent()) ?? '', /Sign in again to renew the session/);
   assert.equal(
     (await page.getByTestId('account-card').getByTestId('status-badge').textContent())?.trim(),
-    'Action needed',
+    'Sign in again to renew the session',
   );
   const account = (await api<Account>(page, 'GET', `/api/accounts/${accountId}`)).body;
   assert.equal(account.needsAction, true);

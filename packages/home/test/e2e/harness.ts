@@ -59,16 +59,23 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo & { dat
   };
 }
 
-/** Debian's Chromium, headless, never a downloaded browser; one profile per test. */
+/**
+ * Debian's Chromium, headless, never a downloaded browser; one profile per test. `backForwardCache`:
+ * as in an ordinary Chrome (playwright-core turns the cache off unless told not to).
+ */
 export async function launchBrowser(
   width = 1100,
   height = 820,
+  { backForwardCache = false }: { backForwardCache?: boolean } = {},
 ): Promise<{ context: BrowserContext; page: Page; close(): Promise<void> }> {
+  if (!existsSync('/usr/bin/chromium'))
+    throw new Error('/usr/bin/chromium is missing. Install it: sudo apt-get install -y chromium');
   const profile = mkdtempSync(join(tmpdir(), 'gleaner-home-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport: { width, height },
+    ...(backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
     args: [
       '--headless',
       '--no-sandbox',

@@ -4,7 +4,7 @@ import { connectAccount, enterCode, githubTotp, launchBrowser, screenshots, sign
 
 const TWOFA_TIMEOUT_MS = 6_000;
 
-void test('a code left unanswered until it expires: the dialog closes and "Authentication renewal required" offers to reconnect', async (t) => {
+void test('a code left unanswered until it expires: the dialog closes and "No answer in time" offers to reconnect', async (t) => {
   const demo = await startDemo({ twoFaTimeoutMs: TWOFA_TIMEOUT_MS });
   t.after(() => demo.close());
   const browser = await launchBrowser();
@@ -28,9 +28,9 @@ void test('a code left unanswered until it expires: the dialog closes and "Authe
   const notice = page.getByTestId('error-notice');
   await notice.waitFor({ timeout: 20_000 });
   assert.equal(await notice.getAttribute('data-code'), 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
-  assert.match((await notice.textContent()) ?? '', /Authentication renewal required/);
+  assert.match((await notice.textContent()) ?? '', /No answer in time/);
   assert.equal(await page.locator('[data-step="code"]').getAttribute('data-status'), 'error');
-  await shots.shot('renewal-required');
+  await shots.shot('no-answer-in-time');
 
   // Reconnect starts a manual run that asks again; answering it connects.
   await notice.getByRole('button', { name: 'Reconnect' }).click();

@@ -23,11 +23,27 @@ test('an unknown suffix falls back to the first segment, then to UNKNOWN_ERROR',
   assert.equal(errorMessage(undefined).title, 'Something went wrong');
 });
 
-test('an expired code asks to renew the authentication with a Reconnect button', () => {
-  const message = errorMessage('USER_ACTION_NEEDED.TWOFA_EXPIRED');
-  assert.equal(message.title, 'Authentication renewal required');
-  assert.equal(message.next, 'reconnect');
-  assert.equal(nextStepLabel(message.next), 'Reconnect');
+test('an expiry is told by who was there: a person who did not answer, or a scheduled run that needed one', () => {
+  const manual = errorMessage('USER_ACTION_NEEDED.TWOFA_EXPIRED', 'manual');
+  assert.equal(manual.title, 'No answer in time');
+  assert.equal(manual.next, 'reconnect');
+  assert.equal(nextStepLabel(manual.next), 'Reconnect');
+  const background = errorMessage('USER_ACTION_NEEDED.TWOFA_EXPIRED', 'background');
+  assert.equal(background.code, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
+  assert.equal(background.title, 'Sign in again to renew the session');
+  assert.doesNotMatch(background.message, /code/i, 'a background run asked nobody for a code');
+  assert.equal(background.next, 'reconnect');
+  // Codes with one meaning whoever ran them are the same in both modes.
+  assert.deepEqual(errorMessage('LOGIN_FAILED', 'background'), errorMessage('LOGIN_FAILED', 'manual'));
+});
+
+test('a sign-in denied in the app says so and offers to try again, not "action needed on the website"', () => {
+  const denied = errorMessage('USER_ACTION_NEEDED.TWOFA_DENIED');
+  assert.equal(denied.code, 'USER_ACTION_NEEDED.TWOFA_DENIED');
+  assert.match(denied.message, /denied in the app/);
+  assert.match(denied.message, /try again/);
+  assert.equal(denied.next, 'reconnect');
+  assert.notEqual(denied.title, errorMessage('USER_ACTION_NEEDED').title);
 });
 
 test('each kind of error offers the right next step', () => {

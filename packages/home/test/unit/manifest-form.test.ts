@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KonnectorInfo } from '@gleaner/contracts';
 import {
+  credentialsChanged,
   defaultLabel,
+  sameLoginAccount,
   fieldsToSend,
   initialValues,
   manifestForm,
@@ -72,4 +74,32 @@ test('when editing, a saved password may stay empty and is not sent', () => {
 test('an unnamed account is named after its login', () => {
   assert.equal(defaultLabel(konnector, { login: ' me@x.org ', password: 'pw' }), 'me@x.org');
   assert.equal(defaultLabel(konnector, { password: 'pw' }), '');
+});
+
+test('an edit signs in again only when the credentials change, never for a new name alone', () => {
+  const saved = { login: 'ada@example.org', baseUrl: 'https://shop.example' };
+  const sent = (values: Record<string, string>) => fieldsToSend({ ...saved, password: '', ...values }, konnector, true);
+  assert.equal(credentialsChanged(konnector, saved, sent({})), false, 'nothing changed (the secret left empty)');
+  assert.equal(credentialsChanged(konnector, saved, sent({ login: 'bob@example.org' })), true);
+  assert.equal(credentialsChanged(konnector, saved, sent({ password: 'new secret' })), true);
+  assert.equal(credentialsChanged(konnector, saved, sent({ baseUrl: 'https://other.example' })), true);
+  assert.equal(credentialsChanged(konnector, saved, sent({ login: '  ada@example.org ' })), false, 'trimmed');
+});
+
+test('the same login on the same site again is found (whatever the case), another site or login is not', () => {
+  const shop = { ...konnector, slug: 'shop' };
+  const existing = {
+    id: 'a1',
+    konnector: 'shop',
+    fields: { login: 'ada@example.org', baseUrl: 'https://shop.example' },
+  };
+  const accounts = [existing, { id: 'a2', konnector: 'other', fields: { login: 'bob@example.org' } }];
+  const sent = (fields: Record<string, string>) => ({ baseUrl: 'https://shop.example', password: 'x', ...fields });
+  assert.equal(sameLoginAccount(shop, accounts, sent({ login: 'Ada@Example.org ' })), existing);
+  assert.equal(sameLoginAccount(shop, accounts, sent({ login: 'bob@example.org' })), undefined);
+  assert.equal(
+    sameLoginAccount(shop, accounts, sent({ login: 'ada@example.org', baseUrl: 'https://other.example' })),
+    undefined,
+    'another site',
+  );
 });

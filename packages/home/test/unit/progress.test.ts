@@ -57,3 +57,17 @@ test('a failure marks the step where it happened', () => {
   assert.equal(statuses(badFetch).fetch, 'error');
   assert.equal(badFetch.connected, true);
 });
+
+test('a cancelled sign-in is the person’s choice: said so, and no step is marked failed', () => {
+  const cancelled = connectProgress(
+    account(),
+    job({ status: 'errored', loginStatus: 'failed', error: 'JOB_CANCELLED' }),
+    true,
+    true,
+  );
+  assert.equal(cancelled.headline, 'You cancelled the sign-in.');
+  assert.ok(!Object.values(statuses(cancelled)).includes('error'), JSON.stringify(statuses(cancelled)));
+  // After an approval, nothing is "checking your code".
+  const checking = connectProgress(account({ state: 'HANDLE_LOGIN_SUCCESS' }), job(), true, true);
+  assert.equal(checking.headline, 'Checking with the website…');
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { accountStatus } from '../../src/logic/account-status.js';
+import { accountStatus, accountsNeedingAction, isActive } from '../../src/logic/account-status.js';
 import { formatDuration, formatRelative } from '../../src/logic/format.js';
 import { parseRoute, paths } from '../../src/logic/routes.js';
 import { account, iso, job, prompt, T0 } from './fixtures.js';
@@ -24,16 +24,45 @@ test('an account’s badge says what matters most', () => {
   );
   assert.equal(accountStatus(account({ lastJob: job() })).tone, 'running');
   assert.equal(
-    accountStatus(
-      account({ needsAction: true, lastJob: job({ status: 'errored', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }) }),
-    ).label,
-    'Action needed',
+    accountStatus(account({ state: 'TWOFA_NEEDED.APP', prompt: prompt({ type: 'app' }), lastJob: job() })).label,
+    'Waiting for your approval',
   );
+  const paused = (mode: 'manual' | 'background') =>
+    account({
+      needsAction: true,
+      actionNeeded: 'USER_ACTION_NEEDED.TWOFA_EXPIRED',
+      lastJob: job({ mode, status: 'errored', error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' }),
+    });
+  assert.equal(accountStatus(paused('background')).label, 'Sign in again to renew the session');
+  assert.equal(accountStatus(paused('manual')).label, 'No answer in time');
   assert.equal(
     accountStatus(account({ lastJob: job({ status: 'errored', error: 'VENDOR_DOWN' }) })).label,
     'Website unavailable',
   );
   assert.equal(accountStatus(account({ lastJob: job({ status: 'done' }) })).tone, 'ok');
+});
+
+test('the banner lists paused accounts with no run going on: a run waiting for an approval is no error to fix', () => {
+  const pausedBy = { needsAction: true, actionNeeded: 'USER_ACTION_NEEDED.TWOFA_DENIED' } as const;
+  const idle = account({
+    id: 'idle',
+    ...pausedBy,
+    lastJob: job({ status: 'errored', error: 'USER_ACTION_NEEDED.TWOFA_DENIED' }),
+  });
+  const waiting = account({
+    id: 'waiting',
+    ...pausedBy,
+    state: 'TWOFA_NEEDED.APP',
+    prompt: prompt({ type: 'app' }),
+    lastJob: job({ status: 'running' }),
+  });
+  const queued = account({ id: 'queued', ...pausedBy, lastJob: job({ status: 'queued' }) });
+  assert.deepEqual(
+    accountsNeedingAction([idle, waiting, queued, account({ id: 'fine' })]).map((a) => a.id),
+    ['idle'],
+  );
+  assert.equal(isActive(waiting.lastJob), true);
+  assert.equal(isActive(idle.lastJob), false);
 });
 
 test('times read naturally', () => {

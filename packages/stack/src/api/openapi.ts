@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ApiError } from '@gleaner/contracts';
+import { SAFE_METHODS } from './auth.js';
 import type { RouteDoc } from './route.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -40,10 +41,21 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
           : {}),
       };
     }
-    responses.default = {
-      description: 'An error',
+    // What any route may answer besides its own statuses: the request checks and the auth hook's.
+    const error = (description: string): JsonSchema => ({
+      description,
       content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } },
-    };
+    });
+    if ((route.params || route.query) && !responses['400'])
+      responses['400'] = error('The path or query does not match its schema (`details` lists each issue)');
+    if (route.body && !route.bodyContentType && !responses['422'])
+      responses['422'] = error('The body does not match its schema (`details` lists each issue)');
+    if (route.access !== 'public') {
+      responses['401'] ??= error('Not authenticated: no valid session cookie or bearer token');
+      if (!SAFE_METHODS.has(route.method))
+        responses['403'] ??= error('A session request without its x-csrf-token header (or with a wrong one)');
+    }
+    responses.default = error('An error');
     const operation: JsonSchema = {
       summary: route.summary,
       tags: [route.tag],
@@ -74,6 +86,8 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
       description:
         'The Gleaner stack API. Authenticate with the session cookie from POST /api/auth/login (state-changing requests then need the x-csrf-token header) or with `Authorization: Bearer <token>`.',
     },
+    // Relative: the document is served by the stack it describes, whatever its address.
+    servers: [{ url: '/', description: 'This Gleaner stack' }],
     paths,
     components: {
       schemas: { ApiError: jsonSchema(ApiError, 'output') },
@@ -94,16 +108,34 @@ export function docsPage(document: JsonSchema): string {
     string,
     Record<
       string,
-      { summary: string; tags: string[]; requestBody?: unknown; responses: Record<string, { description: string }> }
+      {
+        summary: string;
+        tags: string[];
+        requestBody?: unknown;
+        security?: unknown[];
+        responses: Record<string, { description: string; content?: Record<string, { schema?: unknown }> }>;
+      }
     >
   >;
+  const components = (document.components as { schemas?: Record<string, unknown> } | undefined)?.schemas ?? {};
+  const schemaBlock = (label: string, schema: unknown) =>
+    `<details><summary>${escapeHtml(label)}</summary><pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre></details>`;
   const rows: string[] = [];
   for (const [path, operations] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(operations)) {
       const statuses = Object.entries(operation.responses)
         .filter(([status]) => status !== 'default')
-        .map(([status, response]) => `<code>${escapeHtml(status)}</code> ${escapeHtml(response.description)}`)
-        .join('<br>');
+        .map(([status, response]) => {
+          const [type, media] = Object.entries(response.content ?? {})[0] ?? [];
+          const schema = media?.schema;
+          const ref = (schema as { $ref?: string } | undefined)?.$ref;
+          const shown = ref ? components[ref.replace('#/components/schemas/', '')] : schema;
+          return `<div><code>${escapeHtml(status)}</code> ${escapeHtml(response.description)}${
+            shown ? schemaBlock(`${type ?? ''} schema${ref ? ` (${ref.split('/').pop() ?? ''})` : ''}`, shown) : ''
+          }</div>`;
+        })
+        .join('');
+      const access = operation.security && operation.security.length === 0 ? 'public' : 'session or token';
       const body = operation.requestBody
         ? `<details><summary>body</summary><pre>${escapeHtml(
             JSON.stringify(
@@ -115,7 +147,7 @@ export function docsPage(document: JsonSchema): string {
           )}</pre></details>`
         : '';
       rows.push(
-        `<tr><td><b>${method.toUpperCase()}</b></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(operation.summary)}${body}</td><td>${statuses}</td></tr>`,
+        `<tr><td><b>${method.toUpperCase()}</b></td><td><code>${escapeHtml(path)}</code><br><small>${access}</small></td><td>${escapeHtml(operation.summary)}${body}</td><td>${statuses}</td></tr>`,
       );
     }
   }
@@ -126,7 +158,7 @@ export function docsPage(document: JsonSchema): string {
 </head><body>
 <h1>${escapeHtml(info.title)} <small>${escapeHtml(info.version)}</small></h1>
 <p>${escapeHtml(info.description)}</p>
-<p>The machine-readable document: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1).</p>
-<table>${rows.join('\n')}</table>
+<p>The machine-readable document: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1). Server: this address.</p>
+<table><tr><th>method</th><th>path</th><th>what</th><th>answers (open one for its schema)</th></tr>${rows.join('\n')}</table>
 </body></html>`;
 }

@@ -48,7 +48,8 @@ export class RequestValidationError extends Error {
     readonly where: 'params' | 'query' | 'body',
     readonly issues: { path: string; message: string }[],
   ) {
-    super(`invalid ${where}`);
+    // The message names each field and what is wrong with it (never the value: it may be a secret).
+    super(`invalid ${where}: ${issues.map((issue) => `${issue.path || '(the whole ' + where + ')'}: ${issue.message}`).join('; ')}`);
   }
 }
 

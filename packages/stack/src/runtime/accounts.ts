@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { Account, Manifest } from '@gleaner/contracts';
+import type { Account, KeptAccount, Manifest } from '@gleaner/contracts';
 import { nextRunAt, spreadTime } from '../core/schedule.js';
 import { StackError } from '../errors.js';
 import { UnreadableSecretError } from '../secrets/keyring.js';
 import { accountAad } from '../secrets/sealed.js';
 import type { AccountRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
-import { accountView, filesRoot, publishAccount, type StackContext } from './context.js';
+import { accountView, fileView, filesRoot, publishAccount, type StackContext } from './context.js';
 import type { JobService } from './jobs.js';
 import { CREDENTIALS_UNREADABLE, unreadableWhy } from './unreadable-secrets.js';
 
@@ -119,24 +119,54 @@ export class AccountService {
     }
   }
 
-  async remove(id: string): Promise<void> {
-    const { storage, config } = this.ctx;
-    if (!(await storage.accounts.get(id))) throw new StackError('not_found', `no account ${id}`);
+  async remove(id: string, { keepFiles = true }: { keepFiles?: boolean } = {}): Promise<void> {
+    const { storage, config, clock } = this.ctx;
+    const record = await storage.accounts.get(id);
+    if (!record) throw new StackError('not_found', `no account ${id}`);
     const active = await storage.jobs.active(id);
     if (active) {
       await this.jobs.cancel(active.id);
       await this.jobs.settled(active.id);
     }
-    await storage.transaction(async (tx) => {
+    const kept = await storage.transaction(async (tx) => {
       await tx.logs.deleteForJobsOf(id);
       await tx.prompts.deleteForAccount(id);
-      await tx.files.deleteForAccount(id);
+      // Kept documents stay where they are (their records and their folder), under the account's name.
+      const keep = keepFiles && (await tx.files.list(id)).length > 0;
+      if (keep)
+        await tx.kept.insert({
+          accountId: id,
+          konnector: record.konnector,
+          label: record.label,
+          deletedAt: iso(clock.now()),
+        });
+      else await tx.files.deleteForAccount(id);
       await tx.triggers.delete(id);
       await tx.jobs.deleteForAccount(id);
       await tx.accounts.delete(id);
+      return keep;
     });
-    await rm(filesRoot(config.dataDir, id), { recursive: true, force: true });
+    if (!kept) await rm(filesRoot(config.dataDir, id), { recursive: true, force: true });
     await this.ctx.events.publish({ type: 'account.deleted', accountId: id });
+  }
+
+  async kept(): Promise<KeptAccount[]> {
+    const { storage } = this.ctx;
+    const records = await storage.kept.list();
+    return Promise.all(
+      records.map(async (k) => ({ ...k, files: (await storage.files.list(k.accountId)).map(fileView) })),
+    );
+  }
+
+  async forgetKept(accountId: string): Promise<void> {
+    const { storage, config } = this.ctx;
+    const removed = await storage.transaction(async (tx) => {
+      if (!(await tx.kept.delete(accountId))) return false;
+      await tx.files.deleteForAccount(accountId);
+      return true;
+    });
+    if (!removed) throw new StackError('not_found', `no kept documents of account ${accountId}`);
+    await rm(filesRoot(config.dataDir, accountId), { recursive: true, force: true });
   }
 
   async resetSession(id: string): Promise<Account> {

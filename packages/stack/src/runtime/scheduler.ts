@@ -18,7 +18,12 @@ const triggerView = (t: TriggerRecord): Trigger => ({
   accountId: t.accountId,
   frequency: t.frequency,
   time: t.time,
+  weekday: t.weekday,
+  // Times of day are the stack's local time (nextRunAt uses its clock's Date).
+  timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
   nextRunAt: t.frequency === 'off' ? null : t.nextRunAt,
+  lastSkippedAt: t.lastSkippedAt,
+  skipReason: t.skipReason,
 });
 
 /**

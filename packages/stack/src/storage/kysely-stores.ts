@@ -9,7 +9,16 @@ import type {
   RunMode,
   TwoFaType,
 } from '@gleaner/contracts';
-import type { AccountsTable, Database, FilesTable, JobsTable, PromptsTable, TriggersTable, WorkersTable } from './schema.js';
+import type {
+  AccountsTable,
+  Database,
+  FilesTable,
+  JobsTable,
+  KeptAccountsTable,
+  PromptsTable,
+  TriggersTable,
+  WorkersTable,
+} from './schema.js';
 import type {
   AccountRecord,
   AccountStore,
@@ -19,6 +28,8 @@ import type {
   JobLogRecord,
   JobRecord,
   JobStore,
+  KeptAccountRecord,
+  KeptAccountStore,
   LogStore,
   PromptRecord,
   PromptStore,
@@ -45,6 +56,7 @@ export function kyselyStores(db: Kysely<Database>): Stores {
     triggers: triggerStore(db),
     settings: settingsStore(db),
     workers: workerStore(db),
+    kept: keptStore(db),
   };
 }
 
@@ -655,6 +667,46 @@ function workerStore(db: Kysely<Database>): WorkerStore {
     },
     async delete(id) {
       return changed(await db.deleteFrom('workers').where('id', '=', id).executeTakeFirst());
+    },
+  };
+}
+
+function toKept(row: Selectable<KeptAccountsTable>): KeptAccountRecord {
+  return { accountId: row.account_id, konnector: row.konnector, label: row.label, deletedAt: row.deleted_at };
+}
+
+function keptStore(db: Kysely<Database>): KeptAccountStore {
+  return {
+    async insert(k) {
+      await db
+        .insertInto('kept_accounts')
+        .values({
+          account_id: k.accountId,
+          konnector: k.konnector,
+          label: storedText(k.label),
+          deleted_at: k.deletedAt,
+        })
+        .execute();
+    },
+    async get(accountId) {
+      const row = await db
+        .selectFrom('kept_accounts')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
+      return row && toKept(row);
+    },
+    async list() {
+      const rows = await db
+        .selectFrom('kept_accounts')
+        .selectAll()
+        .orderBy('deleted_at', 'desc')
+        .orderBy('account_id')
+        .execute();
+      return rows.map(toKept);
+    },
+    async delete(accountId) {
+      return changed(await db.deleteFrom('kept_accounts').where('account_id', '=', accountId).executeTakeFirst());
     },
   };
 }

@@ -155,6 +155,18 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('jobs_worker').on('jobs').column('worker_id').execute();
       },
     },
+    '0006_home': {
+      // An account deleted with its documents kept: what it was, so that Home can list them under its name.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('kept_accounts')
+          .addColumn('account_id', text, (c) => c.primaryKey())
+          .addColumn('konnector', text, (c) => c.notNull())
+          .addColumn('label', text, (c) => c.notNull())
+          .addColumn('deleted_at', text, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

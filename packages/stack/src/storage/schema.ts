@@ -14,6 +14,14 @@ export interface Database {
   triggers: TriggersTable;
   settings: SettingsTable;
   workers: WorkersTable;
+  kept_accounts: KeptAccountsTable;
+}
+
+export interface KeptAccountsTable {
+  account_id: string;
+  konnector: string;
+  label: string;
+  deleted_at: string;
 }
 
 export interface AccountsTable {

@@ -208,6 +208,17 @@ export interface WorkerStore {
   delete(id: string): Promise<boolean>;
 }
 
+/** An account deleted with its documents kept: their records stay in `files`, under its id. */
+export type KeptAccountRecord = { accountId: string; konnector: string; label: string; deletedAt: string };
+
+export interface KeptAccountStore {
+  insert(record: KeptAccountRecord): Promise<void>;
+  get(accountId: string): Promise<KeptAccountRecord | undefined>;
+  /** Newest deletion first. */
+  list(): Promise<KeptAccountRecord[]>;
+  delete(accountId: string): Promise<boolean>;
+}
+
 export interface Stores {
   accounts: AccountStore;
   jobs: JobStore;
@@ -218,6 +229,7 @@ export interface Stores {
   triggers: TriggerStore;
   settings: SettingsStore;
   workers: WorkerStore;
+  kept: KeptAccountStore;
 }
 
 /** A storage adapter: the stores, transactions, and its lifecycle. */

@@ -8,6 +8,7 @@ import {
   type FileInfo,
   type Job,
   type JobLogLine,
+  type KeptAccount,
   type KonnectorInfo,
   type KonnectorProblem,
   type Prompt,
@@ -41,12 +42,16 @@ const KONNECTOR: KonnectorInfo = {
  * A Stack in memory, for the API's own tests: enough behaviour to exercise every route. A test
  * plays the konnector with `askCode()` and `finishJob()`.
  */
+/** A trigger's fields this fixture does not model: Sunday, UTC, never skipped. */
+const NO_SKIP = { weekday: 0, timeZone: 'UTC', lastSkippedAt: null, skipReason: null } as const;
+
 export class MemoryStack implements Stack {
   readonly dataDir = '/nonexistent';
   readonly accountsById = new Map<string, StoredAccount>();
   readonly jobsById = new Map<string, Job>();
   readonly promptsById = new Map<string, Prompt & { deliver: (code: string) => void }>();
   readonly filesById = new Map<string, { file: FileInfo; content: Buffer }>();
+  readonly keptById = new Map<string, Omit<KeptAccount, 'files'>>();
   readonly logsByJob = new Map<string, JobLogLine[]>();
   readonly triggerMap = new Map<string, Trigger>();
   readonly eventLog: StackEvent[] = [];
@@ -122,7 +127,10 @@ export class MemoryStack implements Stack {
         ...(manifest.icon ? { icon: `/api/konnectors/${manifest.slug}/icon` } : {}),
       };
       const icon = manifest.icon
-        ? { contentType: manifest.icon.endsWith('.svg') ? 'image/svg+xml' : 'image/png', data: pkg.files.get(manifest.icon)! }
+        ? {
+            contentType: manifest.icon.endsWith('.svg') ? 'image/svg+xml' : 'image/png',
+            data: pkg.files.get(manifest.icon)!,
+          }
         : null;
       this.installed.set(manifest.slug, { info, icon });
       return { konnector: info, previousVersion: previous };
@@ -131,9 +139,13 @@ export class MemoryStack implements Stack {
       if (!this.installed.has(slug)) throw new StackError('not_found', `konnector ${slug} is not installed`);
       const accounts = [...this.accountsById.values()].filter((a) => a.konnector === slug).length;
       if (accounts > 0 && !options.force)
-        throw new StackError('conflict', `konnector ${slug} is used by ${accounts} account(s): remove them first, or force`, {
-          accounts,
-        });
+        throw new StackError(
+          'conflict',
+          `konnector ${slug} is used by ${accounts} account(s): remove them first, or force`,
+          {
+            accounts,
+          },
+        );
       this.installed.delete(slug);
     },
     icon: async (slug: string) => {
@@ -177,10 +189,31 @@ export class MemoryStack implements Stack {
       this.#accountUpdated(id);
       return this.#view(account);
     },
-    remove: async (id: string): Promise<void> => {
-      this.#account(id);
+    remove: async (id: string, { keepFiles = true }: { keepFiles?: boolean } = {}): Promise<void> => {
+      const account = this.#account(id);
+      const files = [...this.filesById.values()].filter(({ file }) => file.accountId === id).map(({ file }) => file);
+      if (keepFiles && files.length) {
+        this.keptById.set(id, {
+          accountId: id,
+          konnector: account.konnector,
+          label: account.label,
+          deletedAt: this.now().toISOString(),
+        });
+      } else for (const file of files) this.filesById.delete(file.id);
       this.accountsById.delete(id);
       this.#emit({ type: 'account.deleted', accountId: id });
+    },
+    kept: async (): Promise<KeptAccount[]> =>
+      [...this.keptById.values()].map((k) => ({
+        ...k,
+        files: [...this.filesById.values()]
+          .filter(({ file }) => file.accountId === k.accountId)
+          .map(({ file }) => file),
+      })),
+    forgetKept: async (accountId: string): Promise<void> => {
+      if (!this.keptById.delete(accountId))
+        throw new StackError('not_found', `no kept documents of account ${accountId}`);
+      for (const [id, { file }] of this.filesById) if (file.accountId === accountId) this.filesById.delete(id);
     },
     resetSession: async (id: string): Promise<Account> => {
       const account = this.#account(id);
@@ -270,11 +303,19 @@ export class MemoryStack implements Stack {
   triggers = {
     get: async (accountId: string): Promise<Trigger> => {
       this.#account(accountId);
-      return this.triggerMap.get(accountId) ?? { accountId, frequency: 'off', time: '05:00', nextRunAt: null };
+      return (
+        this.triggerMap.get(accountId) ?? { ...NO_SKIP, accountId, frequency: 'off', time: '05:00', nextRunAt: null }
+      );
     },
     set: async (accountId: string, input: { frequency: Trigger['frequency']; time?: string }): Promise<Trigger> => {
       this.#account(accountId);
-      const trigger: Trigger = { accountId, frequency: input.frequency, time: input.time ?? '05:00', nextRunAt: null };
+      const trigger: Trigger = {
+        ...NO_SKIP,
+        accountId,
+        frequency: input.frequency,
+        time: input.time ?? '05:00',
+        nextRunAt: null,
+      };
       this.triggerMap.set(accountId, trigger);
       return trigger;
     },

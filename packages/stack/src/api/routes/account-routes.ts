@@ -3,8 +3,10 @@ import { z } from 'zod';
 import {
   Account,
   CreateAccountBody,
+  DeleteAccountQuery,
   FileInfo,
   Job,
+  KeptAccount,
   StartJobBody,
   Trigger,
   UpdateAccountBody,
@@ -93,13 +95,14 @@ export function accountRoutes(routes: RouteTable, stack: Stack): void {
   routes.add({
     method: 'DELETE',
     url: '/api/accounts/:id',
-    summary: 'Deletes an account, its session and its files',
+    summary: 'Deletes an account and its session; its files are kept (see /api/kept-files) unless `files=delete`',
     tag: 'accounts',
     params: IdParams,
+    query: DeleteAccountQuery,
     status: 204,
     responses: { 204: { description: 'Deleted' }, 404: { description: 'No such account' } },
-    handler: async ({ params }) => {
-      await stack.accounts.remove(params.id);
+    handler: async ({ params, query }) => {
+      await stack.accounts.remove(params.id, { keepFiles: query.files === 'keep' });
       return undefined;
     },
   });
@@ -172,6 +175,27 @@ export function accountRoutes(routes: RouteTable, stack: Stack): void {
     params: IdParams,
     responses: { 200: { description: 'The files', schema: z.array(FileInfo) } },
     handler: async ({ params }) => stack.files.list(params.id),
+  });
+  routes.add({
+    method: 'GET',
+    url: '/api/kept-files',
+    summary: 'The files of deleted accounts, kept when they were deleted; newest deletion first',
+    tag: 'files',
+    responses: { 200: { description: 'Each deleted account with its kept files', schema: z.array(KeptAccount) } },
+    handler: async () => stack.accounts.kept(),
+  });
+  routes.add({
+    method: 'DELETE',
+    url: '/api/kept-files/:id',
+    summary: 'Deletes the kept files of a deleted account (`id`: the account that was deleted)',
+    tag: 'files',
+    params: IdParams,
+    status: 204,
+    responses: { 204: { description: 'Deleted' }, 404: { description: 'No kept files of that account' } },
+    handler: async ({ params }) => {
+      await stack.accounts.forgetKept(params.id);
+      return undefined;
+    },
   });
   routes.add({
     method: 'GET',

@@ -44,9 +44,14 @@ export function authRoutes(
       const key = request.ip;
       const wait = limiter.retryAfterMs(key, now().getTime());
       if (wait > 0) {
-        throw new ApiHttpError(429, 'too_many_attempts', 'too many failed logins: try again later', {
-          'retry-after': String(Math.ceil(wait / 1000)),
-        });
+        const seconds = Math.ceil(wait / 1000);
+        throw new ApiHttpError(
+          429,
+          'too_many_attempts',
+          `too many failed logins: try again in ${seconds} s`,
+          { 'retry-after': String(seconds) },
+          { retryAfterSeconds: seconds },
+        );
       }
       if (!(await verifyPassword(body.password, await store.passwordHash()))) {
         limiter.recordFailure(key, now().getTime());
