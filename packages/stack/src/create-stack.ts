@@ -30,7 +30,8 @@ import {
 } from './runtime/context.js';
 import { BWRAP_PATH, checkSandbox, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './runner/sandbox.js';
 import { EventHub } from './runtime/events.js';
-import { InProcessPromptBus, type PromptBus } from './runtime/prompt-bus.js';
+import { InProcessPromptBus, PgPromptBus, type PromptBus } from './runtime/prompt-bus.js';
+import { PgNotifier } from './storage/pg-notify.js';
 import { PromptService } from './runtime/prompts.js';
 import { JobService } from './runtime/jobs.js';
 import { recoverInterrupted, type RecoveryResult } from './runtime/recovery.js';
@@ -219,13 +220,49 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     stagingLimitMb: positive(options.stagingLimitMb, 1024),
     sandbox: { ...sandbox, limits: sandboxLimits, bwrapPath: options.bwrapPath ?? BWRAP_PATH, nproc },
   };
+  // Several nodes may serve one PostgreSQL database: events and codes cross between them.
+  let notifier: PgNotifier | null = null;
+  if (options.database !== undefined) {
+    try {
+      notifier = await PgNotifier.open(options.database, logger);
+    } catch (error) {
+      await storage.close();
+      lock.release();
+      throw new DatabaseError(
+        `could not open the LISTEN connection to ${redactDatabaseUrl(options.database)}: ${(error as Error)?.message ?? String(error)}`,
+      );
+    }
+  }
   const events = new EventHub(storage.events, {
     logger,
     retention: positive(options.eventRetention, 10_000),
     now: () => clock.now(),
+    notifier,
   });
-  const promptBus = options.promptBus ?? new InProcessPromptBus();
-  const ctx: StackContext = { config, storage, keyring, registry, events, promptBus, logger, clock, onJobEnded: prune };
+  const ctx: StackContext = {
+    config,
+    storage,
+    keyring,
+    registry,
+    events,
+    promptBus: new InProcessPromptBus(),
+    notifier,
+    logger,
+    clock,
+    onJobEnded: prune,
+  };
+  const promptBus =
+    options.promptBus ??
+    (notifier
+      ? new PgPromptBus({
+          store: storage.promptMessages,
+          notifier,
+          keyring: () => ctx.keyring,
+          logger,
+          now: () => clock.now(),
+        })
+      : ctx.promptBus);
+  ctx.promptBus = promptBus;
 
   let recovered: RecoveryResult;
   let resealed: RotationResult;
@@ -241,6 +278,8 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     const tightened = await tightenDataFolder(dataDir, traversable ? [stagingDir] : []);
     if (tightened > 0) logger.info({ dataDir, tightened }, 'data folder modes tightened to 0700/0600');
   } catch (error) {
+    events.close();
+    await notifier?.close();
     await storage.close();
     lock.release();
     throw error;
@@ -382,6 +421,8 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
           ['the jobs', () => jobs.close(graceMs)],
           ['the event log', () => events.flush()],
           ['the prompt bus', () => promptBus.close()],
+          ['the events of other nodes', () => events.close()],
+          ['the LISTEN connection', () => notifier?.close()],
           ['the database', () => storage.close()],
           ['the lock', () => lock.release()],
         ]);
@@ -400,7 +441,7 @@ function openStorage(dataDir: string, database: string | undefined, logger: Logg
     throw new DatabaseError(
       `the database must be a postgres:// URL (or none, for the SQLite in the data folder), got ${redactDatabaseUrl(database)}`,
     );
-  return openPostgresStorage(database, { logger, exclusive: true });
+  return openPostgresStorage(database, { logger, exclusive: false });
 }
 
 let sandboxWarningPrinted = false;

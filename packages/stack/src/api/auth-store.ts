@@ -1,6 +1,8 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { connectAndMigrate, openPostgresDatabase } from '../storage/postgres.js';
 
 export type ApiTokenInfo = { id: string; name: string; createdAt: string; lastUsedAt: string | null };
 
@@ -37,7 +39,10 @@ const toInfo = (row: TokenRow): ApiTokenInfo => ({
   lastUsedAt: row.last_used_at,
 });
 
-/** The embedded AuthStore: its own SQLite file, `<dataDir>/auth.sqlite`, mode 0600. */
+/**
+ * The embedded AuthStore: its own SQLite file, `<dataDir>/auth.sqlite`, mode 0600. One process
+ * serves a SQLite installation, so nothing here needs sharing (PostgreSQL: openPostgresAuthStore).
+ */
 export function openSqliteAuthStore(dataDir: string): AuthStore {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'auth.sqlite');
@@ -124,6 +129,85 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
     },
     async close() {
       db.close();
+    },
+  };
+}
+
+/**
+ * The AuthStore of a PostgreSQL installation, in its database (tables of migration 0004_crossnode,
+ * migrated here if the stack has not yet): every API node sees the same sessions and tokens, so a
+ * session made on one node works on another and a revoked token is refused by all.
+ */
+export async function openPostgresAuthStore(database: string, options: { logger?: Logger } = {}): Promise<AuthStore> {
+  const db = openPostgresDatabase(database, { maxConnections: 4, ...(options.logger ? { logger: options.logger } : {}) });
+  try {
+    await connectAndMigrate(db, database);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  const changed = (result: { numDeletedRows?: bigint }) => Number(result.numDeletedRows ?? 0n);
+  return {
+    async passwordHash() {
+      const row = await db.selectFrom('auth_settings').select('value').where('key', '=', 'admin_password_hash').executeTakeFirst();
+      return row?.value ?? null;
+    },
+    async setPasswordHash(hash) {
+      await db
+        .insertInto('auth_settings')
+        .values({ key: 'admin_password_hash', value: hash })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: hash }))
+        .execute();
+    },
+    async createSession({ idHash, expiresAt }) {
+      await db
+        .insertInto('auth_sessions')
+        .values({ id_hash: idHash, created_at: new Date().toISOString(), expires_at: expiresAt.toISOString() })
+        .execute();
+    },
+    async findSession(idHash, now) {
+      const row = await db
+        .selectFrom('auth_sessions')
+        .select('expires_at')
+        .where('id_hash', '=', idHash)
+        .where('expires_at', '>', now.toISOString())
+        .executeTakeFirst();
+      return row ? { expiresAt: new Date(row.expires_at) } : null;
+    },
+    async deleteSession(idHash) {
+      await db.deleteFrom('auth_sessions').where('id_hash', '=', idHash).execute();
+    },
+    async pruneSessions(now) {
+      return changed(await db.deleteFrom('auth_sessions').where('expires_at', '<=', now.toISOString()).executeTakeFirst());
+    },
+    async deleteAllSessions() {
+      return changed(await db.deleteFrom('auth_sessions').executeTakeFirst());
+    },
+    async createToken({ id, name, hash, createdAt }) {
+      await db.insertInto('auth_tokens').values({ id, name, hash, created_at: createdAt.toISOString(), last_used_at: null }).execute();
+    },
+    async useToken(hash, now) {
+      // One statement: a token revoked on another node meanwhile is not found, and not touched.
+      const row = await db
+        .updateTable('auth_tokens')
+        .set({ last_used_at: now.toISOString() })
+        .where('hash', '=', hash)
+        .returning(['id', 'name', 'created_at', 'last_used_at'])
+        .executeTakeFirst();
+      return row ? toInfo(row) : null;
+    },
+    async listTokens() {
+      const rows = await db.selectFrom('auth_tokens').select(['id', 'name', 'created_at', 'last_used_at']).orderBy('created_at').execute();
+      return rows.map(toInfo);
+    },
+    async deleteToken(id) {
+      return changed(await db.deleteFrom('auth_tokens').where('id', '=', id).executeTakeFirst()) > 0;
+    },
+    async deleteAllTokens() {
+      return changed(await db.deleteFrom('auth_tokens').executeTakeFirst());
+    },
+    async close() {
+      await db.destroy();
     },
   };
 }

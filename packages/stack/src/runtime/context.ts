@@ -4,6 +4,7 @@ import type { KonnectorRegistry } from '../registry/registry.js';
 import type { Keyring } from '../secrets/keyring.js';
 import type { AccountRecord, FileRecord, JobRecord, PromptRecord, Storage, Stores } from '../storage/stores.js';
 import type { SandboxLimits } from '../runner/sandbox.js';
+import type { PgNotifier } from '../storage/pg-notify.js';
 import type { Clock } from './clock.js';
 import type { EventHub } from './events.js';
 import type { PromptBus } from './prompt-bus.js';
@@ -39,6 +40,8 @@ export type StackContext = {
   registry: KonnectorRegistry;
   events: EventHub;
   promptBus: PromptBus;
+  /** LISTEN/NOTIFY between the nodes of one PostgreSQL database; null on SQLite (one process). */
+  notifier: PgNotifier | null;
   logger: Logger;
   clock: Clock;
   /** Called when a job no longer uses its konnector's folder (the stack prunes old versions then). */

@@ -42,18 +42,18 @@ export function authRoutes(
     },
     handler: async ({ body, request, reply }) => {
       const key = request.ip;
-      const wait = limiter.retryAfterMs(key, now().getTime());
+      const wait = await limiter.retryAfterMs(key, now().getTime());
       if (wait > 0) {
         throw new ApiHttpError(429, 'too_many_attempts', 'too many failed logins: try again later', {
           'retry-after': String(Math.ceil(wait / 1000)),
         });
       }
       if (!(await verifyPassword(body.password, await store.passwordHash()))) {
-        limiter.recordFailure(key, now().getTime());
+        await limiter.recordFailure(key, now().getTime());
         request.log.warn({ ip: key }, 'failed admin login');
         throw new ApiHttpError(401, 'unauthenticated', 'wrong password');
       }
-      limiter.recordSuccess(key);
+      await limiter.recordSuccess(key);
       const sessionId = randomSecret(32);
       const expiresAt = new Date(now().getTime() + sessionTtlMs);
       await store.createSession({ idHash: sha256(sessionId), expiresAt });
