@@ -79,10 +79,10 @@ export class PgPromptBus implements PromptBus {
     this.#now = options.now;
     this.#stops = [
       this.#notifier.listen('gleaner_prompts', (promptId) => {
-        if (this.#waiters.has(promptId)) void this.#take(promptId);
+        if (this.#waiters.has(promptId)) void this.#take(promptId, 'notification');
       }),
       this.#notifier.onReconnect(() => {
-        for (const promptId of this.#waiters.keys()) void this.#take(promptId);
+        for (const promptId of this.#waiters.keys()) void this.#take(promptId, 'reconnection');
       }),
     ];
   }
@@ -107,7 +107,14 @@ export class PgPromptBus implements PromptBus {
       sealed: message.kind === 'code' ? this.#keyring().seal(message.code.reveal(), promptCodeAad(promptId)) : null,
       at: new Date(at).toISOString(),
     });
-    await this.#notifier.notify('gleaner_prompts', promptId);
+    // Left in the mailbox, the message is handed over: a node that misses the notification (its
+    // LISTEN connection down) takes it when its connection comes back; a failed send is tried twice.
+    const notify = () => this.#notifier.notify('gleaner_prompts', promptId);
+    await notify()
+      .catch(notify)
+      .catch((error: unknown) => {
+        this.#logger.warn({ err: error, promptId }, 'could not notify the node of a waiting job: it reads the mailbox on reconnection');
+      });
     await this.#store.prune(new Date(at - MESSAGE_TTL_MS).toISOString()).catch((error: unknown) => {
       this.#logger.warn({ err: error }, 'could not prune old prompt messages');
     });
@@ -118,7 +125,7 @@ export class PgPromptBus implements PromptBus {
     this.#waiters.clear();
   }
 
-  async #take(promptId: string): Promise<void> {
+  async #take(promptId: string, after: 'notification' | 'reconnection'): Promise<void> {
     try {
       const record = await this.#store.take(promptId);
       if (!record) return;
@@ -127,6 +134,7 @@ export class PgPromptBus implements PromptBus {
         this.#logger.warn({ promptId }, 'a prompt message came after its job stopped waiting: dropped');
         return;
       }
+      this.#logger.debug({ promptId, kind: record.kind, after }, 'prompt message taken from the mailbox');
       if (record.kind === 'code') {
         const code = this.#keyring().open(record.sealed ?? '', promptCodeAad(promptId));
         waiter({ kind: 'code', code: new Secret(code) });
