@@ -219,6 +219,39 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
     await onB.close();
   });
 
+  test("malformed codes posted to B lock the prompt: A's job ends LOGIN_FAILED.TOO_MANY_ATTEMPTS, the right code then 429 on A", async () => {
+    const onB = await SseClient.open(`${b.server.url}/api/events`, { cookie: b.session.cookie });
+    const account = await newAccount(a, 'xn-lock');
+    const waiting = await waitingPrompt(onB, account.id);
+    const path = `/api/prompts/${waiting.prompt.id}/answer`;
+    for (let i = 0; i < 5; i++) {
+      const refused = await b.call(path, { method: 'POST', json: { code: `x${i}` } });
+      assert.deepEqual([refused.status, refused.body], [422, { outcome: 'bad_format' }]);
+    }
+    const done = await jobEnd(onB, account.id);
+    assert.deepEqual([done.job.status, done.job.error], ['errored', 'LOGIN_FAILED.TOO_MANY_ATTEMPTS']);
+    const code = site.control.lastCode('xn-lock') ?? '';
+    secrets.push(code);
+    const late = await a.call(path, { method: 'POST', json: { code } });
+    assert.deepEqual([late.status, late.body], [429, { outcome: 'too_many_attempts' }]);
+    await onB.close();
+  });
+
+  test('a prompt expired on node A answers 410 on node B', async () => {
+    const onB = await SseClient.open(`${b.server.url}/api/events`, { cookie: b.session.cookie });
+    const account = await newAccount(a, 'xn-expired', { codeTimeoutMs: '1500' });
+    const waiting = await waitingPrompt(onB, account.id);
+    await onB.waitFor(
+      is('prompt.updated', (e) => e.prompt.id === waiting.prompt.id && e.prompt.status === 'expired'),
+      15_000,
+    );
+    const late = await b.call(`/api/prompts/${waiting.prompt.id}/answer`, { method: 'POST', json: { code: '123456' } });
+    assert.deepEqual([late.status, late.body], [410, { outcome: 'expired' }]);
+    const done = await jobEnd(onB, account.id);
+    assert.equal(done.job.error, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
+    await onB.close();
+  });
+
   test("a code posted while node A's LISTEN connection is down is not lost: A takes it on reconnection", async () => {
     const onB = await SseClient.open(`${b.server.url}/api/events`, { cookie: b.session.cookie });
     const account = await newAccount(a, 'xn-lost');
