@@ -143,15 +143,31 @@ export function apiAuthSuite(name: string, backend: AuthSuiteBackend): void {
       }
     });
 
-    test('the login limiter forgets failures after the window and on success', async () => {
+    test('the login limiter forgets failures after the window and on success; a refused attempt is not counted', async () => {
       const limiter = await backend.limiter(3, 1000);
       try {
-        for (let i = 0; i < 3; i++) await limiter.recordFailure('a', i * 100);
-        assert.equal(await limiter.retryAfterMs('a', 250), 750);
-        assert.equal(await limiter.retryAfterMs('b', 250), 0);
-        assert.equal(await limiter.retryAfterMs('a', 1001), 0);
-        await limiter.recordSuccess('a');
-        assert.equal(await limiter.retryAfterMs('a', 300), 0);
+        for (let i = 0; i < 3; i++) assert.equal(await limiter.attempt('a', i * 100), 0);
+        assert.equal(await limiter.attempt('a', 250), 750);
+        assert.equal(await limiter.attempt('a', 260), 740, 'the refused attempt at 250 did not count');
+        assert.equal(await limiter.attempt('b', 250), 0, 'per client');
+        assert.equal(await limiter.attempt('a', 1001), 0, 'the failure at 0 left the window');
+        await limiter.succeeded('a');
+        for (let i = 0; i < 3; i++) assert.equal(await limiter.attempt('a', 1100), 0);
+      } finally {
+        await limiter.close();
+      }
+    });
+
+    test('attempts sent at once: exactly the limit go ahead', async () => {
+      const limiter = await backend.limiter(3, 60_000);
+      try {
+        const waits = await Promise.all(Array.from({ length: 20 }, () => limiter.attempt('burst', 1000)));
+        const ahead = waits.filter((w) => w === 0).length;
+        assert.equal(ahead, 3, `${ahead} of 20 went ahead`);
+        assert.ok(
+          waits.every((w) => w === 0 || w === 60_000),
+          waits.join(' '),
+        );
       } finally {
         await limiter.close();
       }

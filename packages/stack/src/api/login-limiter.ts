@@ -1,23 +1,30 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { connectAndMigrate, openPostgresDatabase } from '../storage/postgres.js';
 import type { Database } from '../storage/schema.js';
 
 /**
  * Login attempts per client: after `maxFailures` failures within `windowMs`, further attempts are
- * refused until the oldest failure leaves the window. The clock is passed in.
+ * refused until the oldest failure leaves the window. An attempt is counted before the password is
+ * checked (and forgotten on success), so that attempts sent at once, to one node or to several, are
+ * refused past the limit rather than all checked. The clock is passed in.
  */
 export interface LoginLimiter {
   readonly maxFailures: number;
   readonly windowMs: number;
-  /** Milliseconds until `client` may try again; 0 when it may try now. */
-  retryAfterMs(client: string, now: number): Promise<number>;
-  recordFailure(client: string, now: number): Promise<void>;
-  recordSuccess(client: string): Promise<void>;
+  /**
+   * Counts an attempt of `client` at `now` as a failure until `succeeded`; returns 0 when it may go
+   * ahead, else the milliseconds until it may try again (the refused attempt is not counted).
+   */
+  attempt(client: string, now: number): Promise<number>;
+  /** The client logged in: its failures are forgotten. */
+  succeeded(client: string): Promise<void>;
   close(): Promise<void>;
 }
 
 const DEFAULT_MAX_FAILURES = 5;
+/** The transaction advisory lock around a login attempt's count on PostgreSQL: ("gle", 3). */
+const LOGIN_LOCK: [number, number] = [0x676c65, 3];
 const DEFAULT_WINDOW_MS = 5 * 60_000;
 
 /** When the `maxFailures`-th newest failure leaves the window (failures newest first). */
@@ -35,19 +42,18 @@ export class MemoryLoginLimiter implements LoginLimiter {
     readonly windowMs = DEFAULT_WINDOW_MS,
   ) {}
 
-  async retryAfterMs(client: string, now: number): Promise<number> {
-    return waitFor(this.#recent(client, now).reverse(), this.maxFailures, this.windowMs, now);
-  }
-
-  async recordFailure(client: string, now: number): Promise<void> {
+  async attempt(client: string, now: number): Promise<number> {
     const recent = this.#recent(client, now);
+    const wait = waitFor([...recent].reverse(), this.maxFailures, this.windowMs, now);
+    if (wait > 0) return wait;
     recent.push(now);
     this.#failures.set(client, recent);
     // Bound the map: a client flooding from many addresses must not grow it without end.
     if (this.#failures.size > 10_000) this.#prune(now);
+    return 0;
   }
 
-  async recordSuccess(client: string): Promise<void> {
+  async succeeded(client: string): Promise<void> {
     this.#failures.delete(client);
   }
 
@@ -81,36 +87,55 @@ export class PostgresLoginLimiter implements LoginLimiter {
     database: string,
     options: { maxFailures?: number; windowMs?: number; logger?: Logger } = {},
   ): Promise<PostgresLoginLimiter> {
-    const db = openPostgresDatabase(database, { maxConnections: 2, ...(options.logger ? { logger: options.logger } : {}) });
+    const db = openPostgresDatabase(database, {
+      maxConnections: 2,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
     try {
       await connectAndMigrate(db, database);
     } catch (error) {
       await db.destroy();
       throw error;
     }
-    return new PostgresLoginLimiter(db, options.maxFailures ?? DEFAULT_MAX_FAILURES, options.windowMs ?? DEFAULT_WINDOW_MS);
+    return new PostgresLoginLimiter(
+      db,
+      options.maxFailures ?? DEFAULT_MAX_FAILURES,
+      options.windowMs ?? DEFAULT_WINDOW_MS,
+    );
   }
 
-  async retryAfterMs(client: string, now: number): Promise<number> {
-    const rows = await this.db
-      .selectFrom('login_failures')
-      .select('at')
-      .where('client', '=', client)
-      .where('at', '>', now - this.windowMs)
-      .orderBy('at', 'desc')
-      .limit(this.maxFailures)
-      .execute();
-    return waitFor(rows.map((r) => Number(r.at)), this.maxFailures, this.windowMs, now);
-  }
-
-  async recordFailure(client: string, now: number): Promise<void> {
-    await this.db.insertInto('login_failures').values({ client, at: now }).execute();
+  async attempt(client: string, now: number): Promise<number> {
+    // Read and counted in one step for the whole cluster (a transaction lock: logins are few), so
+    // that of attempts arriving at once on any nodes exactly `maxFailures` go ahead.
+    const wait = await this.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${LOGIN_LOCK[0]}, ${LOGIN_LOCK[1]})`.execute(trx);
+      const rows = await trx
+        .selectFrom('login_failures')
+        .select('at')
+        .where('client', '=', client)
+        .where('at', '>', now - this.windowMs)
+        .orderBy('at', 'desc')
+        .limit(this.maxFailures)
+        .execute();
+      const refused = waitFor(
+        rows.map((r) => Number(r.at)),
+        this.maxFailures,
+        this.windowMs,
+        now,
+      );
+      if (refused === 0) await trx.insertInto('login_failures').values({ client, at: now }).execute();
+      return refused;
+    });
     // Failures out of the window count no more: dropped now and then, for every client.
-    if (++this.#recorded % 100 === 1)
-      await this.db.deleteFrom('login_failures').where('at', '<=', now - this.windowMs).execute();
+    if (wait === 0 && ++this.#recorded % 100 === 1)
+      await this.db
+        .deleteFrom('login_failures')
+        .where('at', '<=', now - this.windowMs)
+        .execute();
+    return wait;
   }
 
-  async recordSuccess(client: string): Promise<void> {
+  async succeeded(client: string): Promise<void> {
     await this.db.deleteFrom('login_failures').where('client', '=', client).execute();
   }
 

@@ -42,18 +42,18 @@ export function authRoutes(
     },
     handler: async ({ body, request, reply }) => {
       const key = request.ip;
-      const wait = await limiter.retryAfterMs(key, now().getTime());
+      const wait = await limiter.attempt(key, now().getTime());
       if (wait > 0) {
         throw new ApiHttpError(429, 'too_many_attempts', 'too many failed logins: try again later', {
           'retry-after': String(Math.ceil(wait / 1000)),
         });
       }
       if (!(await verifyPassword(body.password, await store.passwordHash()))) {
-        await limiter.recordFailure(key, now().getTime());
+        // The attempt stays counted: a failure.
         request.log.warn({ ip: key }, 'failed admin login');
         throw new ApiHttpError(401, 'unauthenticated', 'wrong password');
       }
-      await limiter.recordSuccess(key);
+      await limiter.succeeded(key);
       const sessionId = randomSecret(32);
       const expiresAt = new Date(now().getTime() + sessionTtlMs);
       await store.createSession({ idHash: sha256(sessionId), expiresAt });
