@@ -44,8 +44,9 @@ export type CreateStackOptions = {
   dataDir: string;
   /**
    * A `postgres://user:password@host:port/db` URL: the stores live in that PostgreSQL database
-   * (migrated at start) instead of `<dataDir>/gleaner.db`. Default: the embedded SQLite. One node
-   * only for now: jobs still run in this process's queue (see docs/postgres.md).
+   * (migrated at start) instead of `<dataDir>/gleaner.db`. Default: the embedded SQLite. Several
+   * stacks may share it (events and codes cross through LISTEN/NOTIFY); each runs the jobs started
+   * through it in its own queue (see docs/postgres.md).
    */
   database?: string;
   /** Konnector folders, or folders of konnector folders (see KonnectorRegistry.load). */
@@ -76,7 +77,7 @@ export type CreateStackOptions = {
   /** Between SIGTERM and SIGKILL of a konnector being stopped; default 2 s. */
   killGraceMs?: number;
   clock?: Clock;
-  /** Another node's way of reaching waiting jobs (PostgreSQL later); default in-process. */
+  /** How codes reach waiting jobs; default: across nodes (PgPromptBus) on PostgreSQL, in-process on SQLite. */
   promptBus?: PromptBus;
   /**
    * Every job under bubblewrap; default true. `false` (or `noSandbox: true`, the CLI's `--no-sandbox`)
@@ -239,30 +240,30 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     now: () => clock.now(),
     notifier,
   });
-  const ctx: StackContext = {
-    config,
-    storage,
-    keyring,
-    registry,
-    events,
-    promptBus: new InProcessPromptBus(),
-    notifier,
-    logger,
-    clock,
-    onJobEnded: prune,
-  };
   const promptBus =
     options.promptBus ??
     (notifier
       ? new PgPromptBus({
           store: storage.promptMessages,
           notifier,
+          // The current keyring when a code is sealed or opened: a rotation replaces it.
           keyring: () => ctx.keyring,
           logger,
           now: () => clock.now(),
         })
-      : ctx.promptBus);
-  ctx.promptBus = promptBus;
+      : new InProcessPromptBus());
+  const ctx: StackContext = {
+    config,
+    storage,
+    keyring,
+    registry,
+    events,
+    promptBus,
+    notifier,
+    logger,
+    clock,
+    onJobEnded: prune,
+  };
 
   let recovered: RecoveryResult;
   let resealed: RotationResult;
