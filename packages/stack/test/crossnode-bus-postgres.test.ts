@@ -79,6 +79,41 @@ describe('the PostgreSQL prompt bus', { concurrency: true }, () => {
     await onB.close();
   });
 
+  test('a LISTEN connection ended under a node: one connection again (even when a notify reconnects first), each notification once, onReconnect run', async () => {
+    const url = new URL(database);
+    url.searchParams.set('application_name', 'gleaner-dropped');
+    const notifier = await PgNotifier.open(url.href);
+    try {
+      const heard: string[] = [];
+      notifier.listen('gleaner_jobs', (payload) => heard.push(payload));
+      let reconnected = 0;
+      notifier.onReconnect(() => reconnected++);
+      const connections = async () =>
+        (
+          await spy.query<{ pid: number }>(
+            "select pid from pg_stat_activity where application_name = 'gleaner-dropped'",
+          )
+        ).rows;
+      const [first] = await connections();
+      await spy.query('select pg_terminate_backend($1)', [first!.pid]);
+      while ((await connections()).length) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Sent through the same notifier while it is down: it reconnects for it, before its retry does.
+      await notifier.notify('gleaner_jobs', 'while-down');
+      const deadline = Date.now() + 5000;
+      while (reconnected === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(reconnected, 1, 'onReconnect ran once');
+      assert.equal((await connections()).length, 1, 'one connection, not two');
+      await spy.query("select pg_notify('gleaner_jobs', 'after')");
+      const until = Date.now() + 2000;
+      while (!heard.includes('after') && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(heard.filter((p) => p === 'after').length, 1, 'heard once');
+    } finally {
+      await notifier.close();
+    }
+  });
+
   test('a cancel and a lock cross as they are, with no code', async () => {
     const [onA, onB] = [bus(notifiers[0]!), bus(notifiers[1]!)];
     const kinds = await Promise.all(
