@@ -254,6 +254,7 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
 
   test("a code posted while node A's LISTEN connection is down is not lost: A takes it on reconnection", async () => {
     const onB = await SseClient.open(`${b.server.url}/api/events`, { cookie: b.session.cookie });
+    const onA = await SseClient.open(`${a.server.url}/api/events`, { cookie: a.session.cookie });
     const account = await newAccount(a, 'xn-lost');
     const waiting = await waitingPrompt(onB, account.id);
     const code = site.control.lastCode('xn-lost') ?? '';
@@ -287,9 +288,15 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
       );
       const left = await admin.query('select 1 from prompt_messages where prompt_id = $1', [waiting.prompt.id]);
       assert.equal(left.rows.length, 0, 'the message was taken');
+      // A's stream missed nothing B published while A was away: the same events, in the same order.
+      const doneOnA = await jobEnd(onA, account.id);
+      const range = (events: SseClient) =>
+        events.events.map((e) => e.id).filter((id) => id > waiting.id && id <= doneOnA.id);
+      assert.deepEqual(range(onA), range(onB));
     } finally {
       await admin.end();
       await onB.close();
+      await onA.close();
     }
   });
 
