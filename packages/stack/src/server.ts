@@ -69,8 +69,11 @@ export async function ensureAdminPassword(
   }
   if (stored) return;
   const generated = generatePassword();
-  await auth.setPasswordHash(await hashPassword(generated));
-  options.print(`Gleaner admin password (shown once, keep it): ${generated}`);
+  // Two nodes of one PostgreSQL database starting at once: the first one's password stands, and
+  // only it is printed (the other would print a password that does not work).
+  if (await auth.setPasswordHashIfNone(await hashPassword(generated)))
+    options.print(`Gleaner admin password (shown once, keep it): ${generated}`);
+  else options.logger.info('admin password set meanwhile by another node of this database: see its output');
 }
 
 /** Starts the stack and its HTTP API (and Home) on the embedded default. */

@@ -158,6 +158,18 @@ export function apiAuthSuite(name: string, backend: AuthSuiteBackend): void {
       }
     });
 
+    test('a first password set twice at once: one stands, the other is told', async () => {
+      const store = await backend.auth();
+      try {
+        const set = await Promise.all([store.setPasswordHashIfNone('hash-1'), store.setPasswordHashIfNone('hash-2')]);
+        assert.deepEqual([...set].sort(), [false, true]);
+        assert.equal(await store.passwordHash(), set[0] ? 'hash-1' : 'hash-2');
+        assert.equal(await store.setPasswordHashIfNone('hash-3'), false);
+      } finally {
+        await store.close();
+      }
+    });
+
     test('attempts sent at once: exactly the limit go ahead', async () => {
       const limiter = await backend.limiter(3, 60_000);
       try {

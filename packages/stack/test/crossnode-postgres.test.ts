@@ -367,6 +367,33 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
     assert.equal((await a.call('/api/accounts', { headers: session })).status, 401, 'logged out everywhere');
   });
 
+  test('two nodes started at once on a new database with no admin password: one generated, printed once, valid on both', async () => {
+    const fresh = await (await pgServer()).createDatabase();
+    const printed: string[] = [];
+    const start = (name: string) =>
+      startServer({
+        dataDir: mkdtempSync(join(tmpdir(), `gleaner-crossnode-first-${name}-`)),
+        port: 0,
+        konnectorDirs: [KONNECTOR_DIR],
+        logger: createLogger({ level: 'silent' }),
+        print: (line) => printed.push(line),
+        stackOptions: { database: fresh, env: keyEnv, schedulerIntervalMs: false, sandbox: false },
+      });
+    const saved = process.env.GLEANER_ADMIN_PASSWORD;
+    delete process.env.GLEANER_ADMIN_PASSWORD;
+    const nodes = await Promise.all([start('a'), start('b')]).finally(() => {
+      if (saved !== undefined) process.env.GLEANER_ADMIN_PASSWORD = saved;
+    });
+    try {
+      assert.equal(printed.length, 1, printed.join('\n'));
+      const password = /: (\S+)$/.exec(printed[0]!)?.[1] ?? '';
+      secrets.push(password);
+      for (const node of nodes) assert.equal((await login(node.url, password)).status, 200);
+    } finally {
+      await Promise.all(nodes.map((node) => node.close(0)));
+    }
+  });
+
   test('failed logins count across nodes: three on A and two on B, the sixth is refused on either', async () => {
     const client = { 'x-forwarded-for': '203.0.113.9' };
     const statuses: number[] = [];

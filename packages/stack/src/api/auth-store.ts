@@ -13,6 +13,8 @@ export type ApiTokenInfo = { id: string; name: string; createdAt: string; lastUs
 export interface AuthStore {
   passwordHash(): Promise<string | null>;
   setPasswordHash(hash: string): Promise<void>;
+  /** Sets the hash only if none is set yet (two nodes' first starts at once); returns whether it did. */
+  setPasswordHashIfNone(hash: string): Promise<boolean>;
   createSession(session: { idHash: string; expiresAt: Date }): Promise<void>;
   /** The session if it exists and has not expired at `now`. */
   findSession(idHash: string, now: Date): Promise<{ expiresAt: Date } | null>;
@@ -61,6 +63,9 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
   `);
   const statements = {
     getSetting: db.prepare<[string], { value: string }>('SELECT value FROM auth_settings WHERE key = ?'),
+    insertSetting: db.prepare<[string, string]>(
+      'INSERT INTO auth_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+    ),
     setSetting: db.prepare<[string, string]>(
       'INSERT INTO auth_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ),
@@ -92,6 +97,9 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
     },
     async setPasswordHash(hash) {
       statements.setSetting.run('admin_password_hash', hash);
+    },
+    async setPasswordHashIfNone(hash) {
+      return statements.insertSetting.run('admin_password_hash', hash).changes > 0;
     },
     async createSession({ idHash, expiresAt }) {
       statements.insertSession.run(idHash, new Date().toISOString(), expiresAt.toISOString());
@@ -158,6 +166,14 @@ export async function openPostgresAuthStore(database: string, options: { logger?
         .values({ key: 'admin_password_hash', value: hash })
         .onConflict((oc) => oc.column('key').doUpdateSet({ value: hash }))
         .execute();
+    },
+    async setPasswordHashIfNone(hash) {
+      const result = await db
+        .insertInto('auth_settings')
+        .values({ key: 'admin_password_hash', value: hash })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
     },
     async createSession({ idHash, expiresAt }) {
       await db
