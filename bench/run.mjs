@@ -4,6 +4,7 @@ import { installPeer } from './peer/install.mjs';
 import * as coldStart from './figures/cold-start.mjs';
 import * as fetchParse from './figures/fetch-parse.mjs';
 import * as codeDelivery from './figures/code-delivery.mjs';
+import * as codeDeliveryCluster from './figures/code-delivery-cluster.mjs';
 import * as wholeRun from './figures/whole-run.mjs';
 import * as manyWaiting from './figures/many-waiting.mjs';
 import * as sandbox from './figures/sandbox.mjs';
@@ -15,7 +16,7 @@ import { RESULTS_FILE } from './lib/paths.mjs';
 import { renderTable } from './lib/table.mjs';
 import { removeWorkdirs } from './lib/workdir.mjs';
 
-const FIGURES = [coldStart, fetchParse, codeDelivery, wholeRun, manyWaiting, sandbox, cluster];
+const FIGURES = [coldStart, fetchParse, codeDelivery, codeDeliveryCluster, wholeRun, manyWaiting, sandbox, cluster];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((n) => !FIGURES.some((f) => f.name === n));

@@ -1,7 +1,8 @@
 // Figures 3 and 5 (Gleaner): the real stack (startServer: SQLite, HTTP API, konnector runner) in a
 // process of its own, so that the bench's HTTP and SSE client never shares its event loop and its
 // memory can be read from /proc. Prints BENCH_STACK {"url","pid"} once it listens; stops on SIGTERM.
-// Env: BENCH_DATA_DIR, BENCH_KONNECTOR_DIR, BENCH_ADMIN_PASSWORD, BENCH_CONCURRENCY, BENCH_SANDBOX (0: --no-sandbox).
+// Env: BENCH_DATA_DIR, BENCH_KONNECTOR_DIR, BENCH_ADMIN_PASSWORD, BENCH_CONCURRENCY, BENCH_SANDBOX (0: --no-sandbox);
+// BENCH_DATABASE (a postgres:// URL: one node of a cluster) with GLEANER_SECRET_KEY(_ID), the key every node shares.
 import { createLogger, startServer } from '@gleaner/stack';
 
 const server = await startServer({
@@ -16,6 +17,7 @@ const server = await startServer({
     concurrency: Number(process.env.BENCH_CONCURRENCY),
     schedulerIntervalMs: false,
     noSandbox: process.env.BENCH_SANDBOX === '0',
+    ...(process.env.BENCH_DATABASE ? { database: process.env.BENCH_DATABASE } : {}),
   },
 });
 console.log('BENCH_STACK ' + JSON.stringify({ url: server.url, pid: process.pid }));

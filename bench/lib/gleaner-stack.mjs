@@ -15,9 +15,10 @@ const START_TIMEOUT_MS = 30_000;
 
 /**
  * The real Gleaner stack (bench/gleaner/stack-server.mjs) in its own process on a fresh data folder,
- * with the bench 2FA konnector installed, an admin session, and one SSE stream of its events.
+ * with the bench 2FA konnector installed, an admin session, and one SSE stream of its events. With
+ * `database` (a postgres:// URL) and `secretKey` (base64), one node of a cluster on that database.
  */
-export async function startGleanerStack({ concurrency, sandbox = true }) {
+export async function startGleanerStack({ concurrency, sandbox = true, database, secretKey }) {
   const password = randomBytes(18).toString('base64url');
   const dataDir = join(makeWorkdir('gleaner-stack'), 'data');
   const child = spawn(process.execPath, [join(GLEANER_SCRIPTS, 'stack-server.mjs')], {
@@ -27,6 +28,8 @@ export async function startGleanerStack({ concurrency, sandbox = true }) {
       BENCH_ADMIN_PASSWORD: password,
       BENCH_CONCURRENCY: String(concurrency),
       BENCH_SANDBOX: sandbox ? '1' : '0',
+      ...(database ? { BENCH_DATABASE: database } : {}),
+      ...(secretKey ? { GLEANER_SECRET_KEY: secretKey, GLEANER_SECRET_KEY_ID: 'bench1' } : {}),
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -30,7 +30,7 @@ import {
 } from './runtime/context.js';
 import { BWRAP_PATH, checkSandbox, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './runner/sandbox.js';
 import { EventHub } from './runtime/events.js';
-import { InProcessPromptBus, type PromptBus } from './runtime/prompt-bus.js';
+import { InProcessPromptBus, PgPromptBus, type PromptBus } from './runtime/prompt-bus.js';
 import { PromptService } from './runtime/prompts.js';
 import { JobService } from './runtime/jobs.js';
 import { recoverInterrupted, type RecoveryResult } from './runtime/recovery.js';
@@ -90,7 +90,7 @@ export type CreateStackOptions = {
   /** Between SIGTERM and SIGKILL of a konnector being stopped; default 2 s. */
   killGraceMs?: number;
   clock?: Clock;
-  /** Another node's way of reaching waiting jobs (PostgreSQL later); default in-process. */
+  /** How codes reach waiting jobs; default: across nodes (PgPromptBus) on PostgreSQL, in-process on SQLite. */
   promptBus?: PromptBus;
   /**
    * Every job under bubblewrap; default true. `false` (or `noSandbox: true`, the CLI's `--no-sandbox`)
@@ -195,6 +195,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     if (options.database !== undefined) notifier = await PgNotifier.open(options.database, logger);
   } catch (error) {
     await storage.close();
+    lock.release();
     throw new DatabaseError(
       `could not open the LISTEN connection to the PostgreSQL database ${redactDatabaseUrl(options.database!)}: ${(error as Error).message}`,
     );
@@ -275,8 +276,20 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     logger,
     retention: positive(options.eventRetention, 10_000),
     now: () => clock.now(),
+    notifier,
   });
-  const promptBus = options.promptBus ?? new InProcessPromptBus();
+  const promptBus =
+    options.promptBus ??
+    (notifier
+      ? new PgPromptBus({
+          store: storage.promptMessages,
+          notifier,
+          // The current keyring when a code is sealed or opened: a rotation replaces it.
+          keyring: () => ctx.keyring,
+          logger,
+          now: () => clock.now(),
+        })
+      : new InProcessPromptBus());
   const ctx: StackContext = {
     config,
     storage,
@@ -345,6 +358,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   } catch (error) {
     await workers?.stop(true).catch(() => undefined);
     await queue?.close().catch(() => undefined);
+    events.close();
     await notifier?.close();
     await storage.close();
     lock.release();
@@ -502,6 +516,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
           ['the staging folder', () => (postgres ? rm(stagingDir, { recursive: true, force: true }) : undefined)],
           ['the event log', () => events.flush()],
           ['the prompt bus', () => promptBus.close()],
+          ['the events of other nodes', () => events.close()],
           ['the LISTEN connection', () => notifier?.close()],
           ['the database', () => storage.close()],
           ['the lock', () => lock.release()],

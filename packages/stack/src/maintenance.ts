@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { KonnectorInfo, KonnectorProblem } from '@gleaner/contracts';
 import { installPackage, uninstallPackage, type InstallResult } from './registry/install-store.js';
 import { KonnectorRegistry } from './registry/registry.js';
-import { openSqliteAuthStore, type ApiTokenInfo } from './api/auth-store.js';
+import { openPostgresAuthStore, openSqliteAuthStore, type ApiTokenInfo, type AuthStore } from './api/auth-store.js';
 import { hashPassword } from './api/credentials.js';
 import { lockDataFolder } from './data-lock.js';
 import { createKeyFile, FORGOTTEN, keysDir } from './secrets/keyring.js';
@@ -140,17 +140,16 @@ export type AdminPasswordReset = {
 /**
  * `gleaner reset-admin-password`: a new admin password hash, and every admin session ended. API
  * tokens stay unless `revokeTokens` (a lost password is not a leaked one; a suspected leak is).
- * Refused while a stack holds the folder: stop it first, so that no sign-in races the reset.
+ * On SQLite it is refused while a stack holds the folder: stop it first, so that no sign-in races the
+ * reset. On PostgreSQL (`database`) the sign-in is the database's, shared by every node: it works
+ * while they run, and each statement is one step (a sign-in racing it is signed out with the rest).
  */
 export async function resetAdminPassword(
   dataDir: string,
   password: string,
-  options: { revokeTokens?: boolean } = {},
+  options: { revokeTokens?: boolean } & DatabaseChoice = {},
 ): Promise<AdminPasswordReset> {
-  const dir = existingDataFolder(dataDir);
-  const lock = lockDataFolder(dir);
-  try {
-    const auth = openSqliteAuthStore(dir);
+  const reset = async (auth: AuthStore) => {
     try {
       await auth.setPasswordHash(await hashPassword(password));
       const sessionsRevoked = await auth.deleteAllSessions();
@@ -159,6 +158,12 @@ export async function resetAdminPassword(
     } finally {
       await auth.close();
     }
+  };
+  if (options.database !== undefined) return reset(await openPostgresAuthStore(postgresUrl(options.database)));
+  const dir = existingDataFolder(dataDir);
+  const lock = lockDataFolder(dir);
+  try {
+    return await reset(openSqliteAuthStore(dir));
   } finally {
     lock.release();
   }

@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
-import { openSqliteAuthStore, type AuthStore } from './api/auth-store.js';
+import { openPostgresAuthStore, openSqliteAuthStore, type AuthStore } from './api/auth-store.js';
+import { PostgresLoginLimiter, type LoginLimiter } from './api/login-limiter.js';
 import { generatePassword, hashPassword, verifyPassword } from './api/credentials.js';
 import { asDiskFault } from './disk-faults.js';
+import { isPostgresUrl } from './storage/postgres.js';
 import { createLogger } from './logger.js';
 import type { Stack } from './stack.js';
 
@@ -67,8 +69,11 @@ export async function ensureAdminPassword(
   }
   if (stored) return;
   const generated = generatePassword();
-  await auth.setPasswordHash(await hashPassword(generated));
-  options.print(`Gleaner admin password (shown once, keep it): ${generated}`);
+  // Two nodes of one PostgreSQL database starting at once: the first one's password stands, and
+  // only it is printed (the other would print a password that does not work).
+  if (await auth.setPasswordHashIfNone(await hashPassword(generated)))
+    options.print(`Gleaner admin password (shown once, keep it): ${generated}`);
+  else options.logger.info('admin password set meanwhile by another node of this database: see its output');
 }
 
 /** Starts the stack and its HTTP API (and Home) on the embedded default. */
@@ -83,14 +88,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
 async function serve(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
-  const auth = openSqliteAuthStore(options.dataDir);
+  // On PostgreSQL, several API nodes may serve one database: sign-in and its rate limit live there.
+  const database = options.stackOptions?.database;
+  const shared = typeof database === 'string' && isPostgresUrl(database) ? database : undefined;
+  const auth = shared ? await openPostgresAuthStore(shared, { logger }) : openSqliteAuthStore(options.dataDir);
+  let limiter: LoginLimiter | undefined;
   try {
+    if (shared) limiter = await PostgresLoginLimiter.open(shared, { logger });
     await ensureAdminPassword(auth, {
       password: options.adminPassword ?? process.env.GLEANER_ADMIN_PASSWORD,
       print: options.print ?? ((line) => process.stdout.write(`${line}\n`)),
       logger,
     });
   } catch (error) {
+    await limiter?.close();
     await auth.close();
     throw error;
   }
@@ -104,12 +115,14 @@ async function serve(options: ServerOptions): Promise<RunningServer> {
       logger,
     });
   } catch (error) {
+    await limiter?.close();
     await auth.close();
     throw error;
   }
   const app = await buildApi(stack, {
     auth,
     logger,
+    ...(limiter ? { loginLimiter: limiter } : {}),
     ...(options.homeDir !== undefined ? { homeDir: options.homeDir } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
   });
@@ -118,6 +131,7 @@ async function serve(options: ServerOptions): Promise<RunningServer> {
     url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port });
   } catch (error) {
     await stack.close(0);
+    await limiter?.close();
     await auth.close();
     throw error;
   }
@@ -130,7 +144,7 @@ async function serve(options: ServerOptions): Promise<RunningServer> {
       closing ??= (async () => {
         // Each step whatever the one before threw: the stop always ends (the first failure is kept).
         let failure: unknown = null;
-        for (const step of [() => app.close(), () => stack.close(graceMs), () => auth.close()]) {
+        for (const step of [() => app.close(), () => stack.close(graceMs), () => limiter?.close(), () => auth.close()]) {
           try {
             await step();
           } catch (error) {

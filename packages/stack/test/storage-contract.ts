@@ -287,6 +287,45 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.ok(next > ids[4]!, 'ids keep growing after a prune');
     });
 
+    it('events appended at once become visible in id order: a reader after the last id it saw misses none', async (s) => {
+      const seen: number[] = [];
+      let writing = true;
+      const reader = (async () => {
+        let last = 0;
+        while (writing || (await s.events.listAfter(last, 1000)).length > 0) {
+          for (const e of await s.events.listAfter(last, 1000)) {
+            seen.push(e.id);
+            last = e.id;
+          }
+        }
+      })();
+      const ids = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          i % 3 === 0
+            ? s.transaction((tx) => tx.events.append({ type: 'x', at: t0, payload: `{"n":${i}}` }))
+            : s.events.append({ type: 'x', at: t0, payload: `{"n":${i}}` }),
+        ),
+      );
+      writing = false;
+      await reader;
+      assert.deepEqual(seen, [...ids].sort((a, b) => a - b), 'every id seen once, in order');
+    });
+
+    it('prompt messages: left once per prompt, taken by exactly one taker, pruned when old', async (s) => {
+      await s.promptMessages.put({ promptId: 'p1', kind: 'code', sealed: 'k1:sealed', at: t0 });
+      await s.promptMessages.put({ promptId: 'p2', kind: 'cancelled', sealed: null, at: '2030-01-01T01:00:00.000Z' });
+      await assert.rejects(s.promptMessages.put({ promptId: 'p1', kind: 'locked', sealed: null, at: t0 }));
+      const takes = await Promise.all([s.promptMessages.take('p1'), s.promptMessages.take('p1')]);
+      assert.deepEqual(
+        takes.filter((t) => t !== undefined),
+        [{ promptId: 'p1', kind: 'code', sealed: 'k1:sealed', at: t0 }],
+      );
+      assert.equal(await s.promptMessages.take('p1'), undefined);
+      assert.equal(await s.promptMessages.prune('2030-01-01T00:30:00.000Z'), 0);
+      assert.equal(await s.promptMessages.prune('2030-01-01T02:00:00.000Z'), 1);
+      assert.equal(await s.promptMessages.take('p2'), undefined);
+    });
+
     it('triggers: due, guarded advance, update', async (s) => {
       await s.triggers.upsert({
         accountId: 'a1',

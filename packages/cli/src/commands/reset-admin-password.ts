@@ -1,26 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import { resetAdminPassword } from '@gleaner/stack';
 import { defineCommand } from '../command.js';
-import { dataOption } from './data-option.js';
+import { databaseFrom, databaseOption, dataOption } from './data-option.js';
 
 export const resetAdminPasswordCommand = defineCommand({
   name: 'reset-admin-password',
   summary: 'a new admin password for a lost one; every admin session signed out',
-  usage: 'gleaner reset-admin-password [--data DIR] [--revoke-tokens]',
+  usage: 'gleaner reset-admin-password [--data DIR] [--database URL] [--revoke-tokens]',
   description: [
     'Sets a new admin password: GLEANER_ADMIN_PASSWORD if set, else a generated one printed once.',
     'Every signed-in browser is signed out. API tokens keep working unless --revoke-tokens (do that',
-    'if the password may have leaked, not only been lost). Stop the stack first.',
+    'if the password may have leaked, not only been lost). Stop the stack first. With --database (or',
+    'GLEANER_DATABASE_URL) the sign-in of that PostgreSQL database is reset, for every node at once:',
+    'the nodes may keep running.',
   ].join('\n'),
   options: {
     data: dataOption,
+    database: databaseOption,
     'revoke-tokens': { type: 'boolean', description: 'revoke every API token too' },
   },
   async run({ options }) {
     // An empty GLEANER_ADMIN_PASSWORD counts as none, as in serve.
     const given = process.env.GLEANER_ADMIN_PASSWORD || undefined;
     const password = given ?? randomBytes(18).toString('base64url');
-    const result = await resetAdminPassword(options.data, password, { revokeTokens: options['revoke-tokens'] });
+    const database = databaseFrom(options.database);
+    const result = await resetAdminPassword(options.data, password, {
+      revokeTokens: options['revoke-tokens'],
+      ...(database !== undefined ? { database } : {}),
+    });
     const lines = [
       given
         ? 'admin password set from GLEANER_ADMIN_PASSWORD'

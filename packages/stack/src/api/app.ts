@@ -11,7 +11,7 @@ import type { Stack } from '../stack.js';
 import { ApiHttpError, registerAuthHook } from './auth.js';
 import type { AuthStore } from './auth-store.js';
 import { createLogger } from '../logger.js';
-import { LoginLimiter } from './login-limiter.js';
+import { MemoryLoginLimiter, type LoginLimiter } from './login-limiter.js';
 import { docsPage, openApiDocument } from './openapi.js';
 import { RequestValidationError, RouteTable } from './route.js';
 import { accountRoutes } from './routes/account-routes.js';
@@ -28,6 +28,7 @@ export type ApiOptions = {
   /** Behind a reverse proxy: trust X-Forwarded-* for the client address and https (Secure cookie). */
   trustProxy?: boolean;
   sessionTtlMs?: number;
+  /** Default: one in memory (one node); several nodes share a PostgresLoginLimiter. */
   loginLimiter?: LoginLimiter;
   /** Between SSE heartbeat comments; default 15 s. */
   heartbeatMs?: number;
@@ -134,7 +135,7 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
   });
   authRoutes(routes, {
     store: options.auth,
-    limiter: options.loginLimiter ?? new LoginLimiter(),
+    limiter: options.loginLimiter ?? new MemoryLoginLimiter(),
     sessionTtlMs: options.sessionTtlMs ?? 7 * 24 * 3600_000,
     now,
   });

@@ -1,6 +1,8 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { connectAndMigrate, openPostgresDatabase } from '../storage/postgres.js';
 
 export type ApiTokenInfo = { id: string; name: string; createdAt: string; lastUsedAt: string | null };
 
@@ -11,6 +13,8 @@ export type ApiTokenInfo = { id: string; name: string; createdAt: string; lastUs
 export interface AuthStore {
   passwordHash(): Promise<string | null>;
   setPasswordHash(hash: string): Promise<void>;
+  /** Sets the hash only if none is set yet (two nodes' first starts at once); returns whether it did. */
+  setPasswordHashIfNone(hash: string): Promise<boolean>;
   createSession(session: { idHash: string; expiresAt: Date }): Promise<void>;
   /** The session if it exists and has not expired at `now`. */
   findSession(idHash: string, now: Date): Promise<{ expiresAt: Date } | null>;
@@ -37,7 +41,10 @@ const toInfo = (row: TokenRow): ApiTokenInfo => ({
   lastUsedAt: row.last_used_at,
 });
 
-/** The embedded AuthStore: its own SQLite file, `<dataDir>/auth.sqlite`, mode 0600. */
+/**
+ * The embedded AuthStore: its own SQLite file, `<dataDir>/auth.sqlite`, mode 0600. One process
+ * serves a SQLite installation, so nothing here needs sharing (PostgreSQL: openPostgresAuthStore).
+ */
 export function openSqliteAuthStore(dataDir: string): AuthStore {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'auth.sqlite');
@@ -56,6 +63,9 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
   `);
   const statements = {
     getSetting: db.prepare<[string], { value: string }>('SELECT value FROM auth_settings WHERE key = ?'),
+    insertSetting: db.prepare<[string, string]>(
+      'INSERT INTO auth_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+    ),
     setSetting: db.prepare<[string, string]>(
       'INSERT INTO auth_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ),
@@ -87,6 +97,9 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
     },
     async setPasswordHash(hash) {
       statements.setSetting.run('admin_password_hash', hash);
+    },
+    async setPasswordHashIfNone(hash) {
+      return statements.insertSetting.run('admin_password_hash', hash).changes > 0;
     },
     async createSession({ idHash, expiresAt }) {
       statements.insertSession.run(idHash, new Date().toISOString(), expiresAt.toISOString());
@@ -124,6 +137,93 @@ export function openSqliteAuthStore(dataDir: string): AuthStore {
     },
     async close() {
       db.close();
+    },
+  };
+}
+
+/**
+ * The AuthStore of a PostgreSQL installation, in its database (tables of migration 0004_crossnode,
+ * migrated here if the stack has not yet): every API node sees the same sessions and tokens, so a
+ * session made on one node works on another and a revoked token is refused by all.
+ */
+export async function openPostgresAuthStore(database: string, options: { logger?: Logger } = {}): Promise<AuthStore> {
+  const db = openPostgresDatabase(database, { maxConnections: 4, ...(options.logger ? { logger: options.logger } : {}) });
+  try {
+    await connectAndMigrate(db, database);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  const changed = (result: { numDeletedRows?: bigint }) => Number(result.numDeletedRows ?? 0n);
+  return {
+    async passwordHash() {
+      const row = await db.selectFrom('auth_settings').select('value').where('key', '=', 'admin_password_hash').executeTakeFirst();
+      return row?.value ?? null;
+    },
+    async setPasswordHash(hash) {
+      await db
+        .insertInto('auth_settings')
+        .values({ key: 'admin_password_hash', value: hash })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: hash }))
+        .execute();
+    },
+    async setPasswordHashIfNone(hash) {
+      const result = await db
+        .insertInto('auth_settings')
+        .values({ key: 'admin_password_hash', value: hash })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    },
+    async createSession({ idHash, expiresAt }) {
+      await db
+        .insertInto('auth_sessions')
+        .values({ id_hash: idHash, created_at: new Date().toISOString(), expires_at: expiresAt.toISOString() })
+        .execute();
+    },
+    async findSession(idHash, now) {
+      const row = await db
+        .selectFrom('auth_sessions')
+        .select('expires_at')
+        .where('id_hash', '=', idHash)
+        .where('expires_at', '>', now.toISOString())
+        .executeTakeFirst();
+      return row ? { expiresAt: new Date(row.expires_at) } : null;
+    },
+    async deleteSession(idHash) {
+      await db.deleteFrom('auth_sessions').where('id_hash', '=', idHash).execute();
+    },
+    async pruneSessions(now) {
+      return changed(await db.deleteFrom('auth_sessions').where('expires_at', '<=', now.toISOString()).executeTakeFirst());
+    },
+    async deleteAllSessions() {
+      return changed(await db.deleteFrom('auth_sessions').executeTakeFirst());
+    },
+    async createToken({ id, name, hash, createdAt }) {
+      await db.insertInto('auth_tokens').values({ id, name, hash, created_at: createdAt.toISOString(), last_used_at: null }).execute();
+    },
+    async useToken(hash, now) {
+      // One statement: a token revoked on another node meanwhile is not found, and not touched.
+      const row = await db
+        .updateTable('auth_tokens')
+        .set({ last_used_at: now.toISOString() })
+        .where('hash', '=', hash)
+        .returning(['id', 'name', 'created_at', 'last_used_at'])
+        .executeTakeFirst();
+      return row ? toInfo(row) : null;
+    },
+    async listTokens() {
+      const rows = await db.selectFrom('auth_tokens').select(['id', 'name', 'created_at', 'last_used_at']).orderBy('created_at').execute();
+      return rows.map(toInfo);
+    },
+    async deleteToken(id) {
+      return changed(await db.deleteFrom('auth_tokens').where('id', '=', id).executeTakeFirst()) > 0;
+    },
+    async deleteAllTokens() {
+      return changed(await db.deleteFrom('auth_tokens').executeTakeFirst());
+    },
+    async close() {
+      await db.destroy();
     },
   };
 }

@@ -4,10 +4,10 @@ import type { KonnectorRegistry } from '../registry/registry.js';
 import type { Keyring } from '../secrets/keyring.js';
 import type { AccountRecord, FileRecord, JobRecord, PromptRecord, Storage, Stores } from '../storage/stores.js';
 import type { SandboxLimits } from '../runner/sandbox.js';
+import type { PgNotifier } from '../storage/pg-notify.js';
 import type { Clock } from './clock.js';
 import type { EventHub } from './events.js';
 import type { PromptBus } from './prompt-bus.js';
-import type { PgNotifier } from '../storage/pg-notify.js';
 
 export type StackConfig = {
   dataDir: string;

@@ -22,6 +22,7 @@ import type {
 import type {
   AccountRecord,
   AccountStore,
+  EventRecord,
   EventStore,
   FileRecord,
   FileStore,
@@ -31,6 +32,7 @@ import type {
   KeptAccountRecord,
   KeptAccountStore,
   LogStore,
+  PromptMessageStore,
   PromptRecord,
   PromptStore,
   SettingsStore,
@@ -45,18 +47,19 @@ import type {
  * The stores written once with Kysely's query builder, in SQL both SQLite and PostgreSQL speak;
  * each adapter gives them its own `Kysely` (or a transaction of it).
  */
-export function kyselyStores(db: Kysely<Database>): Stores {
+export function kyselyStores(db: Kysely<Database>, dialect: 'sqlite' | 'postgres' = 'sqlite'): Stores {
   return {
     accounts: accountStore(db),
     jobs: jobStore(db),
     logs: logStore(db),
     prompts: promptStore(db),
     files: fileStore(db),
-    events: eventStore(db),
+    events: eventStore(db, dialect),
     triggers: triggerStore(db),
     settings: settingsStore(db),
     workers: workerStore(db),
     kept: keptStore(db),
+    promptMessages: promptMessageStore(db),
   };
 }
 
@@ -501,14 +504,23 @@ function fileStore(db: Kysely<Database>): FileStore {
   };
 }
 
-function eventStore(db: Kysely<Database>): EventStore {
+/** The transaction advisory lock that orders event appends across nodes: ("gle", 2). */
+export const EVENTS_LOCK: [number, number] = [0x676c65, 2];
+
+function eventStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EventStore {
+  const insert = async (into: Kysely<Database>, e: Omit<EventRecord, 'id'>) =>
+    Number((await into.insertInto('events').values(e).returning('id').executeTakeFirstOrThrow()).id);
   return {
     async append(e) {
-      // On PostgreSQL the id comes from a sequence: two appends committing at once could become visible
-      // out of id order (a reader after the higher one would miss the lower). One stack appends one at a
-      // time (EventHub's chain); several nodes will need more (issue 14).
-      const row = await db.insertInto('events').values(e).returning('id').executeTakeFirstOrThrow();
-      return Number(row.id);
+      // On PostgreSQL the id comes from a sequence: two nodes appending at once could commit out of id
+      // order, and a reader after the higher id would never see the lower. The lock makes each append's
+      // id and commit one step, so ids become visible in order. SQLite has one writer already.
+      if (dialect !== 'postgres') return insert(db, e);
+      const locked = async (trx: Kysely<Database>) => {
+        await sql`select pg_advisory_xact_lock(${EVENTS_LOCK[0]}, ${EVENTS_LOCK[1]})`.execute(trx);
+        return insert(trx, e);
+      };
+      return db.isTransaction ? locked(db) : db.transaction().execute(locked);
     },
     async listAfter(afterId, limit) {
       const rows = await db
@@ -707,6 +719,36 @@ function keptStore(db: Kysely<Database>): KeptAccountStore {
     },
     async delete(accountId) {
       return changed(await db.deleteFrom('kept_accounts').where('account_id', '=', accountId).executeTakeFirst());
+    },
+  };
+}
+
+function promptMessageStore(db: Kysely<Database>): PromptMessageStore {
+  return {
+    async put(m) {
+      await db
+        .insertInto('prompt_messages')
+        .values({ prompt_id: m.promptId, kind: m.kind, sealed: m.sealed, at: m.at })
+        .execute();
+    },
+    async take(promptId) {
+      const row = await db
+        .deleteFrom('prompt_messages')
+        .where('prompt_id', '=', promptId)
+        .returningAll()
+        .executeTakeFirst();
+      return (
+        row && {
+          promptId: row.prompt_id,
+          kind: row.kind as 'code' | 'cancelled' | 'locked',
+          sealed: row.sealed,
+          at: row.at,
+        }
+      );
+    },
+    async prune(before) {
+      const result = await db.deleteFrom('prompt_messages').where('at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows ?? 0n);
     },
   };
 }

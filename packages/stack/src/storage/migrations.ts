@@ -155,6 +155,49 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('jobs_worker').on('jobs').column('worker_id').execute();
       },
     },
+    '0004_crossnode': {
+      // What an API node keeps must be shared once several nodes serve one database: the messages to
+      // waiting jobs (a code, sealed, until its job takes it), and on PostgreSQL the admin sign-in and
+      // the login rate limit. SQLite is one process: its sign-in stays in auth.sqlite, its limit in memory.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('prompt_messages')
+          .addColumn('prompt_id', text, (c) => c.primaryKey())
+          .addColumn('kind', text, (c) => c.notNull())
+          .addColumn('sealed', text)
+          .addColumn('at', text, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('prompt_messages_at').on('prompt_messages').column('at').execute();
+        if (dialect !== 'postgres') return;
+        await db.schema
+          .createTable('auth_settings')
+          .addColumn('key', text, (c) => c.primaryKey())
+          .addColumn('value', text, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('auth_sessions')
+          .addColumn('id_hash', text, (c) => c.primaryKey())
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('expires_at', text, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('auth_sessions_expires').on('auth_sessions').column('expires_at').execute();
+        await db.schema
+          .createTable('auth_tokens')
+          .addColumn('id', text, (c) => c.primaryKey())
+          .addColumn('name', text, (c) => c.notNull())
+          .addColumn('hash', text, (c) => c.notNull().unique())
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('last_used_at', text)
+          .execute();
+        await db.schema
+          .createTable('login_failures')
+          .addColumn('client', text, (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('login_failures_client').on('login_failures').columns(['client', 'at']).execute();
+        await db.schema.createIndex('login_failures_at').on('login_failures').column('at').execute();
+      },
+    },
     '0006_home': {
       // An account deleted with its documents kept: what it was, so that Home can list them under its name.
       async up(db: Kysely<unknown>) {

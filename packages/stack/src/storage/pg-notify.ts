@@ -75,6 +75,8 @@ export class PgNotifier {
   }
 
   #connect(): Promise<pg.Client> {
+    // A notify may have reconnected before the retry did: one connection, never a second listening beside it.
+    if (this.#client) return Promise.resolve(this.#client);
     this.#connecting ??= (async () => {
       const client = new pg.Client({ connectionString: this.#database, keepAlive: true });
       client.on('error', (error) => this.#lost(error));

@@ -95,7 +95,7 @@ export function openPostgresDatabase(database: string, options: PostgresOptions 
  * Connects, then brings the schema up to date; returns the migrations applied. An error (the server
  * down, a wrong password, a failed migration) is a DatabaseError naming the server without its password.
  */
-async function connectAndMigrate(db: Kysely<Database>, database: string): Promise<string[]> {
+export async function connectAndMigrate(db: Kysely<Database>, database: string): Promise<string[]> {
   const fail = (what: string, error: unknown) =>
     new DatabaseError(
       `${what} ${redactDatabaseUrl(database)}: ${scrub((error as Error)?.message ?? String(error), database)}`,
@@ -146,10 +146,10 @@ export async function openPostgresStorage(database: string, options: PostgresOpt
   }
   return {
     dialect: 'postgres',
-    ...kyselyStores(db),
+    ...kyselyStores(db, 'postgres'),
     // READ COMMITTED, PostgreSQL's default: what must not race is one guarded statement each
     // (transition, recordAttempt, closeIfWaiting, advance, the unique indexes), as on SQLite.
-    transaction: (fn) => db.transaction().execute((trx) => fn(kyselyStores(trx))),
+    transaction: (fn) => db.transaction().execute((trx) => fn(kyselyStores(trx, 'postgres'))),
     async close() {
       await db.destroy();
       if (holder) {

@@ -15,6 +15,11 @@ export interface Database {
   settings: SettingsTable;
   workers: WorkersTable;
   kept_accounts: KeptAccountsTable;
+  prompt_messages: PromptMessagesTable;
+  auth_settings: AuthSettingsTable;
+  auth_sessions: AuthSessionsTable;
+  auth_tokens: AuthTokensTable;
+  login_failures: LoginFailuresTable;
 }
 
 export interface KeptAccountsTable {
@@ -128,4 +133,43 @@ export interface WorkersTable {
   started_at: string;
   /** Its last heartbeat: older than the reap bound, the worker is dead. */
   heartbeat_at: string;
+}
+
+/** A message to the job waiting on a prompt, until that job takes it (the code sealed). */
+export interface PromptMessagesTable {
+  prompt_id: string;
+  /** `code`, `cancelled` or `locked`. */
+  kind: string;
+  /** The code, sealed with the keyring (bound to the prompt), or null. */
+  sealed: string | null;
+  at: string;
+}
+
+/** PostgreSQL only (SQLite keeps these in `auth.sqlite`): the admin password hash. */
+export interface AuthSettingsTable {
+  key: string;
+  value: string;
+}
+
+/** PostgreSQL only: admin sessions by the SHA-256 of their id. */
+export interface AuthSessionsTable {
+  id_hash: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** PostgreSQL only: API tokens by the SHA-256 of their value. */
+export interface AuthTokensTable {
+  id: string;
+  name: string;
+  hash: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** PostgreSQL only: failed admin logins per client, counted by every node. */
+export interface LoginFailuresTable {
+  client: string;
+  /** Milliseconds since the epoch. */
+  at: number;
 }

@@ -169,6 +169,27 @@ export interface EventStore {
   prune(keep: number): Promise<void>;
 }
 
+export type PromptMessageRecord = {
+  promptId: string;
+  kind: 'code' | 'cancelled' | 'locked';
+  /** The code sealed with the keyring (bound to the prompt); null for the other kinds. */
+  sealed: string | null;
+  at: string;
+};
+
+/**
+ * The mailbox of waiting jobs, for when the job runs on another node than the one answering: a
+ * message stays until its job takes it, so a notification lost on the way loses nothing.
+ */
+export interface PromptMessageStore {
+  /** Leaves a message for the prompt's job (one per prompt: a prompt is answered, cancelled or locked once). */
+  put(message: PromptMessageRecord): Promise<void>;
+  /** Removes and returns the prompt's message, if any: of two takers exactly one gets it. */
+  take(promptId: string): Promise<PromptMessageRecord | undefined>;
+  /** Drops messages left before `before` (their job is gone); returns how many. */
+  prune(before: string): Promise<number>;
+}
+
 export type TriggerRecord = {
   accountId: string;
   frequency: 'daily' | 'weekly' | 'off';
@@ -230,6 +251,7 @@ export interface Stores {
   settings: SettingsStore;
   workers: WorkerStore;
   kept: KeptAccountStore;
+  promptMessages: PromptMessageStore;
 }
 
 /** A storage adapter: the stores, transactions, and its lifecycle. */

@@ -36,12 +36,24 @@ export type TestApi = {
 
 export type Session = { cookie: string; csrfToken: string };
 
-/** The API over `stack` on 127.0.0.1, port 0, with a fresh auth store and a captured log. */
-export async function startTestApi(stack: Stack, options: Partial<ApiOptions> = {}): Promise<TestApi> {
-  const auth = openSqliteAuthStore(mkdtempSync(join(tmpdir(), 'gleaner-api-')));
+/** Where a test API keeps its sign-in: a fresh `auth.sqlite` by default, or a PostgreSQL database's. */
+export type AuthBackend = () => Promise<AuthStore>;
+
+export const sqliteAuth: AuthBackend = async () => openSqliteAuthStore(mkdtempSync(join(tmpdir(), 'gleaner-api-')));
+
+/**
+ * The API over `stack` on 127.0.0.1, port 0, with a fresh auth store (the admin password set) and a
+ * captured log. The auth store (and a given login limiter) is closed with it.
+ */
+export async function startTestApi(
+  stack: Stack,
+  options: Partial<ApiOptions> = {},
+  backend: AuthBackend = sqliteAuth,
+): Promise<TestApi> {
+  const auth = options.auth ?? (await backend());
   await auth.setPasswordHash(await hashPassword(ADMIN_PASSWORD));
   const log = new LogCapture();
-  const app = await buildApi(stack, { auth, logger: createLogger({ level: 'debug', destination: log }), ...options });
+  const app = await buildApi(stack, { logger: createLogger({ level: 'debug', destination: log }), ...options, auth });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const bodies: string[] = [];
   const call: TestApi['call'] = async (path, init = {}) => {
@@ -84,6 +96,7 @@ export async function startTestApi(stack: Stack, options: Partial<ApiOptions> = 
     },
     async close() {
       await app.close();
+      await options.loginLimiter?.close();
       await auth.close();
     },
   };

@@ -42,7 +42,7 @@ export function authRoutes(
     },
     handler: async ({ body, request, reply }) => {
       const key = request.ip;
-      const wait = limiter.retryAfterMs(key, now().getTime());
+      const wait = await limiter.attempt(key, now().getTime());
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000);
         throw new ApiHttpError(
@@ -54,11 +54,11 @@ export function authRoutes(
         );
       }
       if (!(await verifyPassword(body.password, await store.passwordHash()))) {
-        limiter.recordFailure(key, now().getTime());
+        // The attempt stays counted: a failure.
         request.log.warn({ ip: key }, 'failed admin login');
         throw new ApiHttpError(401, 'unauthenticated', 'wrong password');
       }
-      limiter.recordSuccess(key);
+      await limiter.succeeded(key);
       const sessionId = randomSecret(32);
       const expiresAt = new Date(now().getTime() + sessionTtlMs);
       await store.createSession({ idHash: sha256(sessionId), expiresAt });
