@@ -151,7 +151,16 @@ export function apiRoutesSuite(name: string, auth: AuthBackend): void {
         session,
         json: { frequency: 'daily', time: '06:30' },
       });
-      assert.deepEqual(put.body, { accountId: account.id, frequency: 'daily', time: '06:30', nextRunAt: null });
+      assert.deepEqual(put.body, {
+        accountId: account.id,
+        frequency: 'daily',
+        time: '06:30',
+        weekday: 0,
+        timeZone: 'UTC',
+        nextRunAt: null,
+        lastSkippedAt: null,
+        skipReason: null,
+      });
       assert.equal(
         (
           await api.call(`/api/accounts/${account.id}/trigger`, {
