@@ -15,7 +15,7 @@ export type {
 export type { HtmlParser } from './http/html.js';
 export type { SigninOptions } from './signin.js';
 export type { FileToSave, BillToSave, SaveFilesOptions, SaveFilesResult } from './save-files.js';
-export type { KonnectorHost, TwoFaRequest, SaveFileRequest, LogEntry } from './host/host.js';
+export type { KonnectorHost, TwoFaRequest, TwoFaResentReport, SaveFileRequest, LogEntry } from './host/host.js';
 
 export { submitForm, formValues, FormNotFoundError, type Page } from './form.js';
 

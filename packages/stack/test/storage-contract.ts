@@ -62,6 +62,12 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       attempts: 0,
       createdAt: t0,
       expiresAt: '2030-01-01T00:03:00.000Z',
+      destination: null,
+      attemptsLeft: null,
+      methods: [],
+      method: null,
+      trustDevice: null,
+      resendAvailableAt: null,
       ...patch,
     });
 

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { AccountAttributes, FileEntry, RunContext, RunMode } from '@gleaner/contracts';
+import type { AccountAttributes, FileEntry, RunContext, RunMode, TwoFaDetails, TwoFaReply } from '@gleaner/contracts';
 import {
   isTransientState,
   needsPerson,
@@ -14,10 +14,17 @@ import {
 } from '@gleaner/contracts/codes';
 import { KonnectorError } from '../errors.js';
 import { loadOrCreateKey, open, seal } from '../core/local-crypto.js';
-import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest } from './host.js';
+import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest, TwoFaResentReport } from './host.js';
 import { safeJoin } from './safe-path.js';
 
-export type CodeRequest = { type?: TwoFaType; retry: boolean; expiresAt: number; signal: AbortSignal };
+export type CodeRequest = {
+  type?: TwoFaType;
+  retry: boolean;
+  expiresAt: number;
+  signal: AbortSignal;
+  /** What the site said about the code (where it went, attempts left). */
+  details?: TwoFaDetails;
+};
 /** Asks the person for a code: the terminal in `gleaner run`, a function in tests. */
 export type CodeReader = (request: CodeRequest) => Promise<string>;
 
@@ -170,7 +177,22 @@ export class StandaloneHost implements KonnectorHost {
     else await writeAtomic(file, seal(this.#key, session));
   }
 
-  async waitForTwoFaCode(request: TwoFaRequest): Promise<string> {
+  async waitForTwoFaCode(request: TwoFaRequest): Promise<TwoFaReply> {
+    return { code: await this.#readCode(request) };
+  }
+
+  /** A terminal offers no "send a new code": the wait goes on for the code already sent. */
+  async twoFaResent(report: TwoFaResentReport, wait: { waitMs: number; signal?: AbortSignal }): Promise<TwoFaReply> {
+    const request: TwoFaRequest = {
+      ...(report.type ? { type: report.type } : {}),
+      timeoutMs: report.timeoutMs ?? wait.waitMs,
+      retry: false,
+      ...(wait.signal ? { signal: wait.signal } : {}),
+    };
+    return { code: await this.#readCode(request) };
+  }
+
+  async #readCode(request: TwoFaRequest): Promise<string> {
     if ((this.#options.mode ?? 'manual') === 'background' || !this.#options.codeReader) {
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }
@@ -187,7 +209,13 @@ export class StandaloneHost implements KonnectorHost {
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
-    const code = this.#options.codeReader({ type: request.type, retry: request.retry, expiresAt, signal });
+    const code = this.#options.codeReader({
+      type: request.type,
+      retry: request.retry,
+      expiresAt,
+      signal,
+      ...(request.details ? { details: request.details } : {}),
+    });
     return (await Promise.race([code, expired])).trim();
   }
 

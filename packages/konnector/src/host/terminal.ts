@@ -29,14 +29,19 @@ export function terminalCodeReader(
   input: NodeJS.ReadableStream = process.stdin,
   output: NodeJS.WritableStream = process.stderr,
 ): CodeReader {
-  return ({ type, retry, expiresAt, signal }) =>
+  return ({ type, retry, expiresAt, signal, details }) =>
     new Promise<string>((resolve, reject) => {
       const tty = (output as NodeJS.WriteStream).isTTY === true;
       // Between questions the input must not keep the process alive (a pipe left open by a parent).
       const handle = input as { ref?: () => void; unref?: () => void };
       handle.ref?.();
       const rl = createInterface({ input, output, terminal: tty });
-      const question = () => `${describeTwoFa(type, retry)} (${timeLeft(expiresAt)}): `;
+      const said = [
+        details?.destination ? `sent to ${details.destination}` : '',
+        details?.attemptsLeft !== undefined ? `${details.attemptsLeft} attempts left before the site locks the account` : '',
+      ].filter(Boolean);
+      const question = () =>
+        `${describeTwoFa(type, retry)} (${[...said, timeLeft(expiresAt)].join(', ')}): `;
       rl.setPrompt(question());
       rl.prompt();
       const tick = setInterval(

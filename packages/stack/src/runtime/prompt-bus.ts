@@ -1,7 +1,14 @@
 import type { Secret } from '@gleaner/contracts';
 
-/** What reaches the job waiting on a prompt: the accepted code, the person's cancel, or the lock after malformed codes. */
-export type PromptMessage = { kind: 'code'; code: Secret<string> } | { kind: 'cancelled' } | { kind: 'locked' };
+/**
+ * What reaches the job waiting on a prompt: the accepted code (with the "trust this device" box),
+ * the person's cancel, the lock after malformed codes, or a request for a new code (by `method`).
+ */
+export type PromptMessage =
+  | { kind: 'code'; code: Secret<string>; trustDevice?: boolean }
+  | { kind: 'cancelled' }
+  | { kind: 'locked' }
+  | { kind: 'resend'; method?: string };
 
 /**
  * Carries an accepted code from where it was submitted to where the job waits. In one process it is

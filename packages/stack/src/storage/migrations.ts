@@ -139,6 +139,23 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('jobs').addColumn('konnector_version', text).execute();
       },
     },
+    '0005_prompt_details': {
+      // What the site says about a code: where it went (masked), attempts left before its lockout,
+      // where else it could go, a "trust this device" box, and when a new one may be asked. None secret.
+      async up(db: Kysely<unknown>) {
+        for (const [name, type] of [
+          ['destination', text],
+          ['attempts_left', 'integer'],
+          ['methods', text],
+          ['method', text],
+          ['trust_label', text],
+          ['trust_checked', 'integer'],
+          ['resend_at', text],
+        ] as const) {
+          await db.schema.alterTable('prompts').addColumn(name, type).execute();
+        }
+      },
+    },
   };
 }
 
