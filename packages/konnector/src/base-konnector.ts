@@ -322,8 +322,9 @@ export class BaseKonnector {
     try {
       result = (await options.resend(method)) ?? {};
     } catch (error) {
-      // The run's own errors (the site locked the account) end it; anything else leaves the old code standing.
-      if (error instanceof KonnectorError) throw error;
+      // What needs the person (the site locked the account) ends the run; anything else (the site
+      // said "too soon", a network error) leaves the old code standing.
+      if (error instanceof KonnectorError && /^(LOGIN_FAILED|USER_ACTION_NEEDED)/.test(toErrorCode(error))) throw error;
       log('warn', `the site did not send a new code: ${redactor.scrub(String((error as Error)?.message ?? error))}`);
       return { ok: false };
     }
