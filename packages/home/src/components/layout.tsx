@@ -3,6 +3,7 @@ import { api } from '../api/client.js';
 import { paths, type Route } from '../logic/routes.js';
 import { Link } from '../router.js';
 import { store, useHome } from '../state/store.js';
+import { WaitingCodeButton } from './waiting-code.js';
 
 export function Layout({ route, children }: { route: Route; children: ReactNode }) {
   const stream = useHome((s) => s.stream);
@@ -27,6 +28,7 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
             </span>{' '}
             Gleaner
           </Link>
+          <WaitingCodeButton />
           <nav aria-label="Main">
             <ul>
               <li>
