@@ -50,7 +50,7 @@ export type WaitForTwoFaCodeOptions = {
   /** Milliseconds before the person may ask for a new code (the site's cooldown); default 30 s. */
   resendCooldown?: number;
   /** The choices the site offers of where to send the code (e.g. SMS or e-mail). */
-  methods?: TwoFaMethod[];
+  methods?: readonly TwoFaMethod[];
   /** The id of the choice the current code was sent by. */
   method?: string;
   /** The site's "trust this device" box: its label (or true for a default one) and whether it starts checked. */
@@ -469,7 +469,7 @@ function twoFaDetails(options: WaitForTwoFaCodeOptions): TwoFaDetails {
   return {
     ...(destination ? { destination: destination.slice(0, 120) } : {}),
     ...(attemptsLeft !== undefined ? { attemptsLeft } : {}),
-    ...(methods && methods.length > 0 ? { methods } : {}),
+    ...(methods && methods.length > 0 ? { methods: [...methods] } : {}),
     ...(method !== undefined ? { method } : {}),
     ...(trust ? { trustDevice: trust } : {}),
     ...(resend ? { resend: { cooldownMs: Math.max(0, Math.round(resendCooldown ?? DEFAULT_RESEND_COOLDOWN_MS)) } } : {}),

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Account, FileInfo, Job, Trigger } from '@gleaner/contracts';
+import { codeFormatMessage } from '@gleaner/contracts';
 import { MemoryStack } from './api-fixtures/memory-stack.js';
 import { startTestApi, type Session, type TestApi } from './api-fixtures/http.js';
 
@@ -163,7 +164,11 @@ describe('API routes over a Stack', () => {
       api.call(`/api/prompts/${id}/answer`, { method: 'POST', session, json: { code } });
 
     const bad = await answer(prompt.id, '12');
-    assert.deepEqual([bad.status, bad.body], [422, { outcome: 'bad_format' }]);
+    assert.deepEqual(
+      [bad.status, bad.body],
+      [422, { outcome: 'bad_format', message: codeFormatMessage('sms') }],
+      "the 422 says what a code of the prompt's type looks like",
+    );
     const [a, b] = await Promise.all([answer(prompt.id, '123 456'), answer(prompt.id, '654321')]);
     assert.deepEqual([a.status, b.status].sort(), [202, 409]);
     assert.match(await received, /^(123456|654321)$/);
