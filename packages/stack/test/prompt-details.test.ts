@@ -50,10 +50,10 @@ describe("a prompt carries what the site said, through a real konnector process"
       await sleep(Math.max(0, Date.parse(first.resend.availableAt) - Date.now()) + 50);
       const sent = await stack.prompts.resend(first.id, 'email');
       assert.equal(sent.outcome, 'sent');
-      const switched = (await recorder.waitFor(
+      const switched = await recorder.waitFor(
         (e): e is PromptEvent => e.type === 'prompt.updated' && e.prompt.id === first.id && e.prompt.method === 'email',
         'the prompt after the new code by e-mail',
-      )) as PromptEvent;
+      );
       assert.equal(switched.prompt.type, 'email');
       assert.equal(switched.prompt.destination, 'a••••@example.test');
       assert.equal(switched.prompt.status, 'waiting');
@@ -63,10 +63,10 @@ describe("a prompt carries what the site said, through a real konnector process"
 
       // A wrong code: the site takes one attempt off, and the deadline stays the code's own.
       assert.equal(await stack.prompts.answer(first.id, '000000'), 'accepted');
-      const second = (await recorder.waitFor(
+      const second = await recorder.waitFor(
         (e): e is PromptEvent => isPrompt(account.id, 'waiting')(e) && e.prompt.id !== first.id,
         'the retry prompt',
-      )) as PromptEvent;
+      );
       assert.equal(second.prompt.retry, true);
       assert.equal(second.prompt.attemptsLeft, 2);
       assert.ok(Date.parse(second.prompt.createdAt) - Date.parse(first.createdAt) >= 1_000);

@@ -303,8 +303,8 @@ function DialogContent({
       )}
       {!checking && (
         <p className="twofa-later">
-          Later puts this aside (so does Escape): the sign-in keeps waiting, and the header shows the waiting code until
-          the time runs out.
+          Later (or Escape) puts this aside: the sign-in keeps waiting, and the header shows the code until its time runs
+          out.
         </p>
       )}
     </div>
