@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Account, Prompt } from '@gleaner/contracts';
-import { api, connectAccount, launchBrowser, screenshots, signIn, sites, startDemo } from './harness.js';
+import { api, connectAccount, launchBrowser, publish, screenshots, signIn, sites, startDemo } from './harness.js';
 
 type Demo = Awaited<ReturnType<typeof startDemo>>;
 type Message = { channel: 'sms' | 'email'; code: string; to: string };
@@ -104,7 +104,7 @@ void test("the code dialog shows what the site says: where the code went, its ow
     `deadline ${before.expiresAt} → ${retry.expiresAt}`,
   );
   assert.ok(seconds(await dialog.getByTestId('twofa-time-left').textContent()) < shown, 'the countdown went on');
-  await shots.shot('details-last-attempt');
+  publish(await shots.shot('details-last-attempt'), 'twofa-details');
 
   // "Send a new code": disabled with the time left while the site's cooldown runs, then by e-mail.
   const resend = dialog.getByTestId('twofa-resend');
@@ -157,7 +157,7 @@ void test('on a phone, "Later" puts the dialog aside; the waiting code shows in 
   const [laterBox, cancelBox] = [await later.boundingBox(), await cancel.boundingBox()];
   assert.ok(laterBox && cancelBox, 'both buttons are on screen');
   assert.ok(laterBox.x + laterBox.width <= 390 && laterBox.y + laterBox.height <= 844, 'Later fits the phone screen');
-  await shots.shot('dialog-phone');
+  publish(await shots.shot('dialog-phone'), 'twofa-details-phone');
 
   await later.click();
   await dialog.waitFor({ state: 'hidden' });
@@ -165,7 +165,7 @@ void test('on a phone, "Later" puts the dialog aside; the waiting code shows in 
   await header.waitFor();
   assert.match((await header.textContent()) ?? '', /^Code waiting · /);
   assert.match(await page.title(), /^Code waiting · /);
-  await shots.shot('put-aside');
+  publish(await shots.shot('put-aside'), 'twofa-put-aside-phone');
 
   // Another page: the reminder stays; pressing it brings the dialog back, the code still expected.
   await page.getByRole('link', { name: 'Add an account' }).click();

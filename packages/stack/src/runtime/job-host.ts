@@ -20,6 +20,7 @@ import { UnreadableSecretError } from '../secrets/keyring.js';
 import { accountAad } from '../secrets/sealed.js';
 import type { FileRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
+import { MIN_RESEND_COOLDOWN_MS } from './prompts.js';
 import { mkdirPrivate, openStagedFile, StagedFileRefused, takeStagedFile } from './staged-file.js';
 import {
   fileView,
@@ -282,7 +283,10 @@ export function createJobHost(
           ...(report.attemptsLeft !== undefined ? { attemptsLeft: report.attemptsLeft } : {}),
           ...(report.method !== undefined ? { method: report.method } : {}),
           ...(lifetime !== undefined ? { expiresAt: iso(at + lifetime) } : {}),
-          ...(report.cooldownMs !== undefined ? { resendAvailableAt: iso(at + report.cooldownMs) } : {}),
+          // The konnector states the site's cooldown; the stack's own floor holds whatever it says.
+          ...(report.cooldownMs !== undefined
+            ? { resendAvailableAt: iso(at + Math.max(report.cooldownMs, MIN_RESEND_COOLDOWN_MS)) }
+            : {}),
         });
         if (!changed) return;
         if (lifetime !== undefined) armExpiry(lifetime);
