@@ -134,7 +134,6 @@ export class GithubKonnector extends CookieKonnector {
               resend: async () => {
                 page = pageOf((await submitForm(page, RESEND_FORM, {}, { request: this.request })).response);
                 throwIfLocked(page);
-                if (page.$('[data-error="resend-too-soon"]').length > 0) throw new Error('GitHub says it is too soon for a new code');
                 return {
                   ...codeDetails(page),
                   cooldown: secondsAttr(page, RESEND_FORM, 'data-resend-wait-seconds', 30) * 1000,

@@ -25,8 +25,11 @@ export type CodeRequest = {
   /** What the site said about the code (where it went, attempts left). */
   details?: TwoFaDetails;
 };
-/** Asks the person for a code: the terminal in `gleaner run`, a function in tests. */
-export type CodeReader = (request: CodeRequest) => Promise<string>;
+/**
+ * Asks the person for a code: the terminal in `gleaner run`, a function in tests. It may ask for a
+ * new code instead (`{ resend: {} }`, or `{ resend: { method } }` for one of the request's methods).
+ */
+export type CodeReader = (request: CodeRequest) => Promise<string | { resend: { method?: string } }>;
 
 export type StandaloneHostOptions = {
   /** Holds account.json, the sealed session, files/ and files.json. */
@@ -178,21 +181,34 @@ export class StandaloneHost implements KonnectorHost {
   }
 
   async waitForTwoFaCode(request: TwoFaRequest): Promise<TwoFaReply> {
-    return { code: await this.#readCode(request) };
+    this.#lastRequest = request;
+    return this.#readCode(request);
   }
 
-  /** A terminal offers no "send a new code": the wait goes on for the code already sent. */
+  /** After a new code was asked: the same question again, with what the site said of the new code. */
   async twoFaResent(report: TwoFaResentReport, wait: { waitMs: number; signal?: AbortSignal }): Promise<TwoFaReply> {
+    const last = this.#lastRequest;
+    const details = {
+      ...last?.details,
+      ...(report.destination ? { destination: report.destination } : {}),
+      ...(report.attemptsLeft !== undefined ? { attemptsLeft: report.attemptsLeft } : {}),
+      ...(report.method ? { method: report.method } : {}),
+    };
+    const type = report.type ?? last?.type;
     const request: TwoFaRequest = {
-      ...(report.type ? { type: report.type } : {}),
+      ...(type ? { type } : {}),
       timeoutMs: report.timeoutMs ?? wait.waitMs,
       retry: false,
+      details,
       ...(wait.signal ? { signal: wait.signal } : {}),
     };
-    return { code: await this.#readCode(request) };
+    this.#lastRequest = request;
+    return this.#readCode(request);
   }
 
-  async #readCode(request: TwoFaRequest): Promise<string> {
+  #lastRequest: TwoFaRequest | null = null;
+
+  async #readCode(request: TwoFaRequest): Promise<TwoFaReply> {
     if ((this.#options.mode ?? 'manual') === 'background' || !this.#options.codeReader) {
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }
@@ -216,7 +232,8 @@ export class StandaloneHost implements KonnectorHost {
       signal,
       ...(request.details ? { details: request.details } : {}),
     });
-    return (await Promise.race([code, expired])).trim();
+    const answer = await Promise.race([code, expired]);
+    return typeof answer === 'string' ? { code: answer.trim() } : { resend: answer.resend };
   }
 
   /** The approval went through: the question still on the terminal (if any) is withdrawn. */
