@@ -1,4 +1,4 @@
-import { waitingCodes } from '../logic/waiting-code.js';
+import { waitingCodes, waitingText } from '../logic/waiting-code.js';
 import { accountList } from '../state/reducer.js';
 import { useNow } from '../state/now.js';
 import { store, useHome } from '../state/store.js';
@@ -21,7 +21,7 @@ export function WaitingCodeButton() {
       onClick={() => store.dispatch({ type: 'undismiss', promptId: first.promptId })}
     >
       <span className="waiting-code-dot" aria-hidden="true" />
-      {codes.length === 1 ? 'Code waiting' : `${codes.length} codes waiting`}
+      {waitingText(codes)}
       <span className="waiting-code-label"> · {first.label}</span>
     </button>
   );

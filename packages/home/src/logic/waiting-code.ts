@@ -6,6 +6,8 @@ export interface WaitingCode {
   label: string;
   promptId: string;
   expiresAt: string;
+  /** An approval in the site's app waits for a tap, not a code. */
+  approval: boolean;
 }
 
 /** The accounts whose job waits for a person's code or approval now, the most recently asked first. */
@@ -23,16 +25,25 @@ export function waitingCodes(accounts: readonly Account[], now: number): Waiting
       label: a.label,
       promptId: a.prompt?.id ?? '',
       expiresAt: a.prompt?.expiresAt ?? '',
+      approval: a.prompt?.type === 'app',
       createdAt: a.prompt?.createdAt ?? '',
     }))
     .sort((x, y) => y.createdAt.localeCompare(x.createdAt))
     .map(({ createdAt: _createdAt, ...code }) => code);
 }
 
+/** What the header says: "Code waiting", "Approval waiting", "2 sign-ins waiting"; '' for none. */
+export function waitingText(codes: readonly WaitingCode[]): string {
+  const [first] = codes;
+  if (!first) return '';
+  if (codes.length > 1) return `${codes.length} sign-ins waiting`;
+  return first.approval ? 'Approval waiting' : 'Code waiting';
+}
+
 /** The page title's prefix while codes wait ("Code waiting · "), so that a tab in the background says so. */
 export function waitingTitlePrefix(codes: readonly WaitingCode[]): string {
-  if (codes.length === 0) return '';
-  return codes.length === 1 ? 'Code waiting · ' : `${codes.length} codes waiting · `;
+  const text = waitingText(codes);
+  return text ? `${text} · ` : '';
 }
 
 /** "4 attempts left before the site locks the account"; the last one said so plainly. */

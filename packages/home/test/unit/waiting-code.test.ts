@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { prepareCode } from '../../src/logic/answer-outcome.js';
-import { attemptsLeftText, resendLabel, waitingCodes, waitingTitlePrefix } from '../../src/logic/waiting-code.js';
+import {
+  attemptsLeftText,
+  resendLabel,
+  waitingCodes,
+  waitingText,
+  waitingTitlePrefix,
+} from '../../src/logic/waiting-code.js';
 import { account, iso, prompt, T0 } from './fixtures.js';
 
 test('the header and the title list the accounts waiting for a code, newest first; expired or answered ones drop out', () => {
@@ -26,9 +32,15 @@ test('the header and the title list the accounts waiting for a code, newest firs
       ['a1', 'p1', 'GitHub'],
     ],
   );
-  assert.equal(waitingTitlePrefix(codes), '2 codes waiting · ');
+  assert.equal(waitingTitlePrefix(codes), '2 sign-ins waiting · ');
   assert.equal(waitingTitlePrefix(codes.slice(1)), 'Code waiting · ');
   assert.equal(waitingTitlePrefix([]), '');
+  const approval = account({
+    id: 'a4',
+    state: 'TWOFA_NEEDED.APP',
+    prompt: prompt({ id: 'p4', accountId: 'a4', type: 'app' }),
+  });
+  assert.equal(waitingText(waitingCodes([approval], T0 + 10_000)), 'Approval waiting', 'an approval is no code');
   // Past its deadline the prompt no longer counts, whatever the account still says.
   assert.deepEqual(waitingCodes([newer], T0 + 183_000), []);
 });
