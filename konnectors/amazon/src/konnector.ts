@@ -156,6 +156,12 @@ export class AmazonKonnector extends CookieKonnector {
             }
           : {}),
       });
+      log(
+        'info',
+        answer.trustDevice
+          ? "sending the code with \"Don't require OTP on this browser\""
+          : 'sending the code without remembering this browser (the person unticked the box)',
+      );
       page = await this.post(page, FORMS.code, { otpCode: answer.code, rememberDevice: answer.trustDevice ? 'true' : '' });
       throwIfLocked(page);
       if (page.$(FORMS.code).length === 0) return page;

@@ -126,10 +126,9 @@ function DialogContent({
     setResendNote(null);
     const result = await api.resendPrompt(view.prompt.id, otherMethod && method ? method : undefined);
     setResending(false);
-    const where = methods.find((m) => m.id === method)?.label;
     setResendNote(
       result.outcome === 'sent'
-        ? { ok: true, text: where && otherMethod ? `A new code is on its way (${where}).` : 'A new code is on its way.' }
+        ? { ok: true, text: 'A new code is on its way.' }
         : { ok: false, text: result.message ?? 'The website could not be asked for a new code. Try again in a moment.' },
     );
     if (result.outcome === 'sent') {
@@ -223,7 +222,8 @@ function DialogContent({
       <p id="twofa-help" className="twofa-help">
         {text.help}
       </p>
-      {retry && !checking && (
+      {/* A new code asked since the refused one: the refusal is no longer the news. */}
+      {retry && !checking && !resendNote?.ok && (
         <p className="twofa-retry" role="alert" data-testid="twofa-retry">
           {RETRY_MESSAGE}
         </p>

@@ -149,7 +149,7 @@ void test('on a phone, "Later" puts the dialog aside; the waiting code shows in 
   const { page } = browser;
   const shots = screenshots('twofa-later', page);
   await signIn(page, demo.url);
-  await connectAccount(page, demo.url, 'amazon', { login, password: 'bob-amazon-password' });
+  const accountId = await connectAccount(page, demo.url, 'amazon', { login, password: 'bob-amazon-password' });
   const dialog = page.getByTestId('twofa-dialog');
   await dialog.getByRole('heading', { name: 'Enter the code sent to you by e-mail' }).waitFor();
   const later = dialog.getByTestId('twofa-later');
@@ -174,9 +174,17 @@ void test('on a phone, "Later" puts the dialog aside; the waiting code shows in 
   assert.match(await page.title(), /^Code waiting · /);
   await header.click();
   await dialog.getByRole('heading', { name: 'Enter the code sent to you by e-mail' }).waitFor();
+  // Untick "Don't require OTP on this browser": the konnector reads it back and tells Amazon so.
+  await dialog.getByTestId('twofa-trust-device').uncheck();
   const code = await nthCode(login, 1);
   await dialog.getByTestId('twofa-code').fill(code.code);
   await dialog.getByRole('button', { name: 'Verify' }).click();
   await header.waitFor({ state: 'detached', timeout: 30_000 });
   assert.doesNotMatch(await page.title(), /Code waiting/);
+  const { body: bob } = await api<Account>(page, 'GET', `/api/accounts/${accountId}`);
+  const logs = await api<Array<{ message: string }>>(page, 'GET', `/api/jobs/${bob.lastJob?.id}/logs`);
+  assert.ok(
+    logs.body.some((line) => line.message === 'sending the code without remembering this browser (the person unticked the box)'),
+    'the box reached the konnector',
+  );
 });
