@@ -151,7 +151,12 @@ export class AmazonKonnector extends CookieKonnector {
               resend: async (method?: string) => {
                 page = await this.post(page, RESEND_FORM, method ? { otpDeviceContext: method } : {});
                 throwIfLocked(page);
-                return { ...mfaDetails(page), type: codeType(page), method: codeChannel(page), cooldown: resendWait(page, 30_000) };
+                return {
+                  ...mfaDetails(page),
+                  type: codeType(page),
+                  method: codeChannel(page),
+                  cooldown: resendWait(page, 30_000),
+                };
               },
             }
           : {}),
@@ -159,10 +164,13 @@ export class AmazonKonnector extends CookieKonnector {
       log(
         'info',
         answer.trustDevice
-          ? "sending the code with \"Don't require OTP on this browser\""
+          ? 'sending the code with "Don\'t require OTP on this browser"'
           : 'sending the code without remembering this browser (the person unticked the box)',
       );
-      page = await this.post(page, FORMS.code, { otpCode: answer.code, rememberDevice: answer.trustDevice ? 'true' : '' });
+      page = await this.post(page, FORMS.code, {
+        otpCode: answer.code,
+        rememberDevice: answer.trustDevice ? 'true' : '',
+      });
       throwIfLocked(page);
       if (page.$(FORMS.code).length === 0) return page;
       const error = page.$('[data-error]').attr('data-error');

@@ -42,7 +42,10 @@ void test('Two-Step Verification: the masked number, attempts left, SMS or e-mai
   assert.equal(second?.type, 'email', 'the person picked e-mail');
   assert.equal(second?.details?.destination, 'a••••@example.test');
   assert.deepEqual(
-    site.control.outbox(alice.login).map((m) => m.channel).reverse(),
+    site.control
+      .outbox(alice.login)
+      .map((m) => m.channel)
+      .reverse(),
     ['sms', 'email'],
     'the second code went by e-mail, and it signed in',
   );

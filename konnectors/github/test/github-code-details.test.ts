@@ -38,5 +38,8 @@ void test("device verification: the e-mail's masked address, its 15 minutes and 
   assert.equal(asked.length, 3);
   assert.equal(site.control.codesSent(monalisa.login), 2, 'one e-mail at the sign-in, one after the cooldown');
   const log = run.logs.map((line) => line.message).join('\n');
-  assert.match(log, /the site answered 429 to the form form#device-verification-resend\nthe site did not send a new code/);
+  assert.match(
+    log,
+    /the site answered 429 to the form form#device-verification-resend\nthe site did not send a new code/,
+  );
 });

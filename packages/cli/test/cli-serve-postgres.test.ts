@@ -84,10 +84,7 @@ test('gleaner serve, uninstall, migrate and rotate-key on PostgreSQL: GLEANER_DA
   assert.equal(migrate.code, 0, migrate.output);
   assert.equal(migrate.output, `already at the latest schema (${LATEST})\n`);
   const fresh = await finish(['migrate', '--database', await pgServer.createDatabase()]);
-  assert.equal(
-    fresh.output,
-    `applied ${MIGRATIONS.length} migration(s): ${MIGRATIONS.join(', ')}; now at ${LATEST}\n`,
-  );
+  assert.equal(fresh.output, `applied ${MIGRATIONS.length} migration(s): ${MIGRATIONS.join(', ')}; now at ${LATEST}\n`);
   const rotate = await finish(['rotate-key', '--data', dataDir], { GLEANER_DATABASE_URL: url });
   assert.equal(rotate.code, 0, rotate.output);
   assert.match(rotate.output, /^key k2 is now current: 1 secret\(s\) of 1 account\(s\) re-sealed\n$/);

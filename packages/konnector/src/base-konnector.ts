@@ -300,8 +300,14 @@ export class BaseKonnector {
   #timeoutMs(expiresAt: WaitForTwoFaCodeOptions['expiresAt'], timeout = DEFAULT_TWOFA_TIMEOUT_MS): number {
     let wanted = timeout;
     if (expiresAt !== undefined) {
-      const at = expiresAt instanceof Date ? expiresAt.getTime() : typeof expiresAt === 'number' ? expiresAt : Date.parse(expiresAt);
-      if (!Number.isFinite(at)) throw new TypeError(`waitForTwoFaCode: expiresAt ${JSON.stringify(expiresAt)} is not a date`);
+      const at =
+        expiresAt instanceof Date
+          ? expiresAt.getTime()
+          : typeof expiresAt === 'number'
+            ? expiresAt
+            : Date.parse(expiresAt);
+      if (!Number.isFinite(at))
+        throw new TypeError(`waitForTwoFaCode: expiresAt ${JSON.stringify(expiresAt)} is not a date`);
       wanted = at - Date.now();
       if (wanted <= 0) {
         log('warn', 'the site says the code has already expired: ask it for a new one before waiting');
@@ -453,7 +459,9 @@ export class BaseKonnector {
 function twoFaDetails(options: WaitForTwoFaCodeOptions): TwoFaDetails {
   const { destination, attemptsLeft, methods, method, trustDevice, resend, resendCooldown } = options;
   if (attemptsLeft !== undefined && !(Number.isInteger(attemptsLeft) && attemptsLeft >= 0))
-    throw new TypeError(`waitForTwoFaCode: attemptsLeft must be a whole number, 0 or more (got ${String(attemptsLeft)})`);
+    throw new TypeError(
+      `waitForTwoFaCode: attemptsLeft must be a whole number, 0 or more (got ${String(attemptsLeft)})`,
+    );
   if (resend !== undefined && typeof resend !== 'function')
     throw new TypeError('waitForTwoFaCode: resend must be a function that asks the site for a new code');
   if (method !== undefined && methods && !methods.some((m) => m.id === method))
@@ -472,6 +480,8 @@ function twoFaDetails(options: WaitForTwoFaCodeOptions): TwoFaDetails {
     ...(methods && methods.length > 0 ? { methods: [...methods] } : {}),
     ...(method !== undefined ? { method } : {}),
     ...(trust ? { trustDevice: trust } : {}),
-    ...(resend ? { resend: { cooldownMs: Math.max(0, Math.round(resendCooldown ?? DEFAULT_RESEND_COOLDOWN_MS)) } } : {}),
+    ...(resend
+      ? { resend: { cooldownMs: Math.max(0, Math.round(resendCooldown ?? DEFAULT_RESEND_COOLDOWN_MS)) } }
+      : {}),
   };
 }

@@ -9,7 +9,10 @@ async function ask(line: string, details: CodeRequest['details']) {
   const output = new PassThrough();
   let shown = '';
   output.on('data', (chunk: Buffer) => (shown += chunk.toString()));
-  const answer = terminalCodeReader(input, output)({
+  const answer = terminalCodeReader(
+    input,
+    output,
+  )({
     type: 'sms',
     retry: false,
     expiresAt: Date.now() + 600_000,
@@ -32,7 +35,10 @@ void test('the terminal shows where the code went and the attempts left; "resend
   };
   const { answer, shown } = await ask('resend email', details);
   assert.deepEqual(answer, { resend: { method: 'email' } });
-  assert.match(shown, /Enter the code sent to you by SMS \(sent to \+33 6 •• •• •• 78, 4 attempts left before the site locks the account, "resend" or "resend sms\|email" for a new code, (10:00|9:59) left\)/);
+  assert.match(
+    shown,
+    /Enter the code sent to you by SMS \(sent to \+33 6 •• •• •• 78, 4 attempts left before the site locks the account, "resend" or "resend sms\|email" for a new code, (10:00|9:59) left\)/,
+  );
   assert.deepEqual((await ask('resend', details)).answer, { resend: {} });
   assert.equal((await ask(' 123456 ', details)).answer, '123456');
   // No resend offered: the word is just what was typed (and the site will refuse it as a code).

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunContext, TwoFaReply } from '@gleaner/contracts';
-import { BaseKonnector, type KonnectorHost, type TwoFaAnswer, type TwoFaRequest, type TwoFaResentReport } from '../src/index.js';
+import {
+  BaseKonnector,
+  type KonnectorHost,
+  type TwoFaAnswer,
+  type TwoFaRequest,
+  type TwoFaResentReport,
+} from '../src/index.js';
 
 const CAP_MS = 10 * 60_000;
 
@@ -136,7 +142,7 @@ void test('a resend the site refuses leaves the old code standing: the host is t
   assert.ok(seen.logs.some((line) => /the site did not send a new code: too soon/.test(line)));
 });
 
-void test('bad details are the konnector author\'s bug, said plainly; an expiresAt already past ends the wait at once', async () => {
+void test("bad details are the konnector author's bug, said plainly; an expiresAt already past ends the wait at once", async () => {
   for (const [options, message] of [
     [{ attemptsLeft: -1 }, /attemptsLeft must be a whole number/],
     [{ methods: [{ id: 'sms', label: 'SMS' }], method: 'email' }, /method "email" is not one of methods/],

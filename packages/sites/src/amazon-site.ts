@@ -1,5 +1,15 @@
 import { randomInt } from 'node:crypto';
-import { esc, maskEmail, maskPhone, maskPhoneNumber, randomToken, Router, safeEqual, stableHash, type Ctx } from './http-kit.js';
+import {
+  esc,
+  maskEmail,
+  maskPhone,
+  maskPhoneNumber,
+  randomToken,
+  Router,
+  safeEqual,
+  stableHash,
+  type Ctx,
+} from './http-kit.js';
 import { renderPdf } from './pdf.js';
 import {
   createSiteApp,

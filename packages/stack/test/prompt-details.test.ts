@@ -15,7 +15,7 @@ import {
 type PromptEvent = Extract<StackEvent, { type: 'prompt.updated' }>;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("a prompt carries what the site said, through a real konnector process", () => {
+describe('a prompt carries what the site said, through a real konnector process', () => {
   it('destination, attempts left, choices, resend with its cooldown, the method and the box read back; a wrong code keeps the deadline', async () => {
     const dataDir = tmpDataDir();
     const stack = await openStack(dataDir);

@@ -230,8 +230,16 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       );
 
       const nextAt = '2030-01-01T00:01:00.000Z';
-      assert.equal(await s.prompts.claimResend('d1', { now: '2030-01-01T00:00:10.000Z', nextAt }), false, 'cooling down');
-      assert.equal(await s.prompts.claimResend('d2', { now: '2030-01-01T00:00:40.000Z', nextAt }), false, 'none offered');
+      assert.equal(
+        await s.prompts.claimResend('d1', { now: '2030-01-01T00:00:10.000Z', nextAt }),
+        false,
+        'cooling down',
+      );
+      assert.equal(
+        await s.prompts.claimResend('d2', { now: '2030-01-01T00:00:40.000Z', nextAt }),
+        false,
+        'none offered',
+      );
       const both = await Promise.all([
         s.prompts.claimResend('d1', { now: '2030-01-01T00:00:40.000Z', nextAt }),
         s.prompts.claimResend('d1', { now: '2030-01-01T00:00:40.000Z', nextAt }),
@@ -257,7 +265,14 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       );
       const updated = await s.prompts.get('d1');
       assert.deepEqual(
-        [updated?.type, updated?.destination, updated?.method, updated?.attemptsLeft, updated?.expiresAt, updated?.resendAvailableAt],
+        [
+          updated?.type,
+          updated?.destination,
+          updated?.method,
+          updated?.attemptsLeft,
+          updated?.expiresAt,
+          updated?.resendAvailableAt,
+        ],
         ['email', 'a••••@example.test', 'email', 3, '2030-01-01T00:10:00.000Z', '2030-01-01T00:02:00.000Z'],
       );
       assert.equal(await s.prompts.closeIfWaiting('d1', 'answered'), true);

@@ -129,7 +129,10 @@ function DialogContent({
     setResendNote(
       result.outcome === 'sent'
         ? { ok: true, text: 'A new code is on its way.' }
-        : { ok: false, text: result.message ?? 'The website could not be asked for a new code. Try again in a moment.' },
+        : {
+            ok: false,
+            text: result.message ?? 'The website could not be asked for a new code. Try again in a moment.',
+          },
     );
     if (result.outcome === 'sent') {
       setPicked(null);
@@ -206,7 +209,11 @@ function DialogContent({
         {resending ? 'Asking the website…' : resend.label}
       </button>
       {resendNote && (
-        <p className={resendNote.ok ? 'twofa-resend-note' : 'field-error'} role="status" data-testid="twofa-resend-note">
+        <p
+          className={resendNote.ok ? 'twofa-resend-note' : 'field-error'}
+          role="status"
+          data-testid="twofa-resend-note"
+        >
           {resendNote.text}
         </p>
       )}
@@ -303,8 +310,8 @@ function DialogContent({
       )}
       {!checking && (
         <p className="twofa-later">
-          Later (or Escape) puts this aside: the sign-in keeps waiting, and the header shows the code until its time runs
-          out.
+          Later (or Escape) puts this aside: the sign-in keeps waiting, and the header shows the code until its time
+          runs out.
         </p>
       )}
     </div>

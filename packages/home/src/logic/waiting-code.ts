@@ -54,7 +54,11 @@ export function attemptsLeftText(left: number): string {
 }
 
 /** The resend button's label: "Send a new code", or the time to wait ("Send a new code in 0:25"). */
-export function resendLabel(availableAt: string, now: number, toOtherMethod: boolean): { label: string; waitMs: number } {
+export function resendLabel(
+  availableAt: string,
+  now: number,
+  toOtherMethod: boolean,
+): { label: string; waitMs: number } {
   const waitMs = Math.max(0, Date.parse(availableAt) - now);
   const base = toOtherMethod ? 'Send the code there' : 'Send a new code';
   if (waitMs <= 0) return { label: base, waitMs: 0 };

@@ -20,7 +20,9 @@ after(() => demo.close());
 
 /** The codes the Amazon-like site "sent" to this login, oldest first (the outbox lists the newest first). */
 async function outbox(login: string): Promise<Message[]> {
-  return (await sites<Message[]>(demo.sitesUrl, `/amazon/_control/outbox?login=${encodeURIComponent(login)}`)).reverse();
+  return (
+    await sites<Message[]>(demo.sitesUrl, `/amazon/_control/outbox?login=${encodeURIComponent(login)}`)
+  ).reverse();
 }
 
 /** Waits until the site has sent `count` codes to this login; the last of them. */
@@ -48,7 +50,7 @@ function seconds(text: string | null): number {
   return Number(match[1]) * 60 + Number(match[2]);
 }
 
-void test("the code dialog shows what the site says: where the code went, its own lifetime (a wrong code does not restart it), attempts left before the lockout, letters refused, a new code by e-mail after the cooldown, trust this device", async (t) => {
+void test('the code dialog shows what the site says: where the code went, its own lifetime (a wrong code does not restart it), attempts left before the lockout, letters refused, a new code by e-mail after the cooldown, trust this device', async (t) => {
   const login = 'alice@example.test';
   const browser = await launchBrowser();
   t.after(() => browser.close());
@@ -111,7 +113,9 @@ void test("the code dialog shows what the site says: where the code went, its ow
   await dialog.getByTestId('twofa-method-email').check();
   await dialog.getByRole('button', { name: /^Send the code there/ }).waitFor();
   if (await resend.isDisabled()) assert.match((await resend.textContent()) ?? '', /^Send the code there in 0:0\d$/);
-  await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('[data-testid="twofa-resend"]')?.disabled);
+  await page.waitForFunction(
+    () => !document.querySelector<HTMLButtonElement>('[data-testid="twofa-resend"]')?.disabled,
+  );
   await resend.click();
   await dialog.getByRole('heading', { name: 'Enter the code sent to you by e-mail' }).waitFor();
   await dialog.getByText('Sent to a••••@example.test').waitFor();
@@ -122,12 +126,7 @@ void test("the code dialog shows what the site says: where the code went, its ow
     () => document.querySelector<HTMLButtonElement>('[data-testid="twofa-resend"]')?.disabled === true,
   );
   assert.match((await resend.textContent()) ?? '', /^Send a new code in 0:0\d$/);
-  const tooSoon = await api<{ outcome: string; message: string }>(
-    page,
-    'POST',
-    `/api/prompts/${retry.id}/resend`,
-    {},
-  );
+  const tooSoon = await api<{ outcome: string; message: string }>(page, 'POST', `/api/prompts/${retry.id}/resend`, {});
   assert.deepEqual([tooSoon.status, tooSoon.body.outcome], [429, 'cooldown']);
   assert.match(tooSoon.body.message, /^A new code can be asked in \d+ s\.$/);
   assert.equal((await outbox(login)).length, 2, 'no third code');
@@ -184,7 +183,9 @@ void test('on a phone, "Later" puts the dialog aside; the waiting code shows in 
   const { body: bob } = await api<Account>(page, 'GET', `/api/accounts/${accountId}`);
   const logs = await api<Array<{ message: string }>>(page, 'GET', `/api/jobs/${bob.lastJob?.id}/logs`);
   assert.ok(
-    logs.body.some((line) => line.message === 'sending the code without remembering this browser (the person unticked the box)'),
+    logs.body.some(
+      (line) => line.message === 'sending the code without remembering this browser (the person unticked the box)',
+    ),
     'the box reached the konnector',
   );
 });

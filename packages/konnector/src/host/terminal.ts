@@ -38,13 +38,14 @@ export function terminalCodeReader(
       const rl = createInterface({ input, output, terminal: tty });
       const said = [
         details?.destination ? `sent to ${details.destination}` : '',
-        details?.attemptsLeft !== undefined ? `${details.attemptsLeft} attempts left before the site locks the account` : '',
+        details?.attemptsLeft !== undefined
+          ? `${details.attemptsLeft} attempts left before the site locks the account`
+          : '',
         details?.resend
           ? `"resend"${(details.methods?.length ?? 0) > 1 ? ` or "resend ${details.methods?.map((m) => m.id).join('|')}"` : ''} for a new code`
           : '',
       ].filter(Boolean);
-      const question = () =>
-        `${describeTwoFa(type, retry)} (${[...said, timeLeft(expiresAt)].join(', ')}): `;
+      const question = () => `${describeTwoFa(type, retry)} (${[...said, timeLeft(expiresAt)].join(', ')}): `;
       rl.setPrompt(question());
       rl.prompt();
       const tick = setInterval(

@@ -32,7 +32,12 @@ export class PromptService {
       if (prompt.type === 'app' && prompt.status === 'waiting') return 'bad_format';
       const now = clock.now();
       const step = reducePrompt(
-        { status: prompt.status, attempts: prompt.attempts, expiresAt: Date.parse(prompt.expiresAt), type: prompt.type },
+        {
+          status: prompt.status,
+          attempts: prompt.attempts,
+          expiresAt: Date.parse(prompt.expiresAt),
+          type: prompt.type,
+        },
         { type: 'submit', code: rawCode },
         now,
         config.maxCodeAttempts,
@@ -79,11 +84,13 @@ export class PromptService {
       return { outcome: 'expired', availableAt };
     if (prompt.status !== 'waiting') return { outcome: 'not_waiting', availableAt };
     if (availableAt === null) return { outcome: 'not_offered', availableAt };
-    if (method !== undefined && !prompt.methods.some((m) => m.id === method)) return { outcome: 'not_offered', availableAt };
+    if (method !== undefined && !prompt.methods.some((m) => m.id === method))
+      return { outcome: 'not_offered', availableAt };
     const nextAt = iso(now + MIN_RESEND_COOLDOWN_MS);
     if (!(await storage.prompts.claimResend(promptId, { now: iso(now), nextAt }))) {
       const current = await storage.prompts.get(promptId);
-      if (current?.status !== 'waiting') return { outcome: 'not_waiting', availableAt: current?.resendAvailableAt ?? null };
+      if (current?.status !== 'waiting')
+        return { outcome: 'not_waiting', availableAt: current?.resendAvailableAt ?? null };
       return { outcome: 'cooldown', availableAt: current.resendAvailableAt };
     }
     await this.ctx.promptBus.send(promptId, { kind: 'resend', ...(method !== undefined ? { method } : {}) });

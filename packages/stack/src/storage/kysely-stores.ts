@@ -419,7 +419,12 @@ function promptStore(db: Kysely<Database>): PromptStore {
         return row?.status === 'waiting';
       }
       return changed(
-        await db.updateTable('prompts').set(set).where('id', '=', id).where('status', '=', 'waiting').executeTakeFirst(),
+        await db
+          .updateTable('prompts')
+          .set(set)
+          .where('id', '=', id)
+          .where('status', '=', 'waiting')
+          .executeTakeFirst(),
       );
     },
     async closeIfWaiting(id, status) {

@@ -91,7 +91,8 @@ export function jobRoutes(routes: RouteTable, stack: Stack, streams: EventStream
       },
       [ANSWER_STATUS.expired]: { description: 'The prompt expired', schema: AnswerResult },
       [ANSWER_STATUS.bad_format]: {
-        description: "Not a code of the prompt's type (SMS and authenticator codes: 4 to 10 digits; others: 4 to 12 letters or digits)",
+        description:
+          "Not a code of the prompt's type (SMS and authenticator codes: 4 to 10 digits; others: 4 to 12 letters or digits)",
         schema: AnswerResult,
       },
       [ANSWER_STATUS.too_many_attempts]: { description: 'Too many attempts', schema: AnswerResult },
@@ -124,7 +125,10 @@ export function jobRoutes(routes: RouteTable, stack: Stack, streams: EventStream
     params: IdParams,
     body: ResendPromptBody,
     responses: {
-      [RESEND_STATUS.sent]: { description: 'Asked: the konnector makes the site send a new code', schema: ResendResult },
+      [RESEND_STATUS.sent]: {
+        description: 'Asked: the konnector makes the site send a new code',
+        schema: ResendResult,
+      },
       [RESEND_STATUS.not_waiting]: { description: 'The prompt is not waiting', schema: ResendResult },
       [RESEND_STATUS.expired]: { description: 'The prompt expired', schema: ResendResult },
       [RESEND_STATUS.not_offered]: {
