@@ -127,14 +127,50 @@ export class AmazonKonnector extends CookieKonnector {
     return this.post(page, FORMS.chooseDevice, { otpDeviceContext: choice });
   }
 
-  /** Asks for codes until Amazon takes one; a refused code is asked again as a retry. */
+  /**
+   * Asks for codes until Amazon takes one; a refused code is asked again as a retry. Home shows what
+   * the page says (where the code went, its lifetime, attempts left), offers "Resend OTP" (by SMS or
+   * e-mail when the account has both) and "Don't require OTP on this browser".
+   */
   async answerTwoFa(first: Page): Promise<Page> {
     let page = first;
     let retry = false;
     for (;;) {
       const type = codeType(page);
-      const code = await this.waitForTwoFaCode({ type, retry });
-      page = await this.post(page, FORMS.code, { otpCode: code, rememberDevice: 'true' });
+      const offered = page.$(RESEND_FORM).length > 0;
+      const answer = await this.waitForTwoFaAnswer({
+        type,
+        retry,
+        ...mfaDetails(page),
+        trustDevice: { label: rememberLabel(page), checked: true },
+        ...(offered
+          ? {
+              methods: resendMethods(page),
+              method: codeChannel(page),
+              resendCooldown: resendWait(page, 0),
+              resend: async (method?: string) => {
+                page = await this.post(page, RESEND_FORM, method ? { otpDeviceContext: method } : {});
+                throwIfLocked(page);
+                return {
+                  ...mfaDetails(page),
+                  type: codeType(page),
+                  method: codeChannel(page),
+                  cooldown: resendWait(page, 30_000),
+                };
+              },
+            }
+          : {}),
+      });
+      log(
+        'info',
+        answer.trustDevice
+          ? 'sending the code with "Don\'t require OTP on this browser"'
+          : 'sending the code without remembering this browser (the person unticked the box)',
+      );
+      page = await this.post(page, FORMS.code, {
+        otpCode: answer.code,
+        rememberDevice: answer.trustDevice ? 'true' : '',
+      });
       throwIfLocked(page);
       if (page.$(FORMS.code).length === 0) return page;
       const error = page.$('[data-error]').attr('data-error');
@@ -234,6 +270,49 @@ function codeType(page: Page): TwoFaType {
   if (/phone|text/i.test(text)) return 'sms';
   if (/e-?mail/i.test(text)) return 'email';
   unexpected(page, 'where the code was sent');
+}
+
+const RESEND_FORM = 'form#auth-resend-code-form';
+
+/** What the code page says of its code: where it went (masked), its lifetime, wrong codes left before the lockout. */
+function mfaDetails(page: Page): { destination?: string; expiresAt?: number; attemptsLeft?: number } {
+  const instructions = page.$('#auth-mfa-instructions');
+  const destination = instructions.attr('data-otp-destination');
+  const attemptsLeft = Number.parseInt(instructions.attr('data-attempts-left') ?? '', 10);
+  const expiresIn = Number.parseInt(instructions.attr('data-code-expires-in') ?? '', 10);
+  return {
+    ...(destination ? { destination } : {}),
+    ...(Number.isInteger(attemptsLeft) && attemptsLeft >= 0 ? { attemptsLeft } : {}),
+    ...(Number.isInteger(expiresIn) && expiresIn > 0 ? { expiresAt: Date.now() + expiresIn * 1000 } : {}),
+  };
+}
+
+/** The channel the current code went by ('sms', 'email'); undefined for an authenticator code. */
+function codeChannel(page: Page): string | undefined {
+  const channel = page.$('#auth-mfa-instructions').attr('data-otp-channel');
+  return channel === 'sms' || channel === 'email' ? channel : undefined;
+}
+
+/** The resend form's choices of where the new code goes (none when the account has one place only). */
+function resendMethods(page: Page): Array<{ id: string; label: string; type: 'sms' | 'email' }> {
+  return page
+    .$(`${RESEND_FORM} input[name="otpDeviceContext"]`)
+    .toArray()
+    .map((input) => {
+      const id = page.$(input).attr('value') ?? '';
+      const label = page.$(input).parent('label').text().trim() || id;
+      return { id, label, type: id === 'email' ? ('email' as const) : ('sms' as const) };
+    })
+    .filter((method) => method.id === 'sms' || method.id === 'email');
+}
+
+function resendWait(page: Page, fallbackMs: number): number {
+  const seconds = Number.parseInt(page.$(RESEND_FORM).attr('data-resend-wait-seconds') ?? '', 10);
+  return Number.isInteger(seconds) && seconds >= 0 ? seconds * 1000 : fallbackMs;
+}
+
+function rememberLabel(page: Page): string {
+  return page.$('#auth-mfa-remember-device').parent('label').text().trim() || "Don't require OTP on this browser";
 }
 
 function isSigninUrl(url: string): boolean {

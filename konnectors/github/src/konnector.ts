@@ -123,7 +123,25 @@ export class GithubKonnector extends CookieKonnector {
         log('error', `GitHub's ${step.type} page has no ${step.form}`);
         throw new KonnectorError('UNKNOWN_ERROR');
       }
-      const code = await this.waitForTwoFaCode({ type: step.type, retry });
+      const code = await this.waitForTwoFaCode({
+        type: step.type,
+        retry,
+        ...codeDetails(page),
+        ...(page.$(RESEND_FORM).length > 0
+          ? {
+              resendCooldown: secondsAttr(page, `${RESEND_FORM}`, 'data-resend-wait-seconds', 0) * 1000,
+              // "Re-send the authentication code": a new e-mail, and its lifetime starts again.
+              resend: async () => {
+                page = pageOf((await submitForm(page, RESEND_FORM, {}, { request: this.request })).response);
+                throwIfLocked(page);
+                return {
+                  ...codeDetails(page),
+                  cooldown: secondsAttr(page, RESEND_FORM, 'data-resend-wait-seconds', 30) * 1000,
+                };
+              },
+            }
+          : {}),
+      });
       page = pageOf(
         (await submitForm(page, step.form, { [step.codeField]: code }, { request: this.request })).response,
       );
@@ -169,6 +187,26 @@ export class GithubKonnector extends CookieKonnector {
     }
     return bills;
   }
+}
+
+const RESEND_FORM = 'form#device-verification-resend';
+
+/** What GitHub's code page says: where the e-mail went, how long the code lives, wrong codes left before the lockout. */
+function codeDetails(page: Page): { destination?: string; expiresAt?: number; attemptsLeft?: number } {
+  const note = page.$('[data-attempts-left]').first();
+  const destination = note.attr('data-destination');
+  const attemptsLeft = Number.parseInt(note.attr('data-attempts-left') ?? '', 10);
+  const expiresIn = Number.parseInt(note.attr('data-code-expires-in') ?? '', 10);
+  return {
+    ...(destination ? { destination } : {}),
+    ...(Number.isInteger(attemptsLeft) && attemptsLeft >= 0 ? { attemptsLeft } : {}),
+    ...(Number.isInteger(expiresIn) && expiresIn > 0 ? { expiresAt: Date.now() + expiresIn * 1000 } : {}),
+  };
+}
+
+function secondsAttr(page: Page, selector: string, name: string, fallback: number): number {
+  const value = Number.parseInt(page.$(selector).attr(name) ?? '', 10);
+  return Number.isInteger(value) && value >= 0 ? value : fallback;
 }
 
 function isLoginUrl(url: string): boolean {

@@ -12,6 +12,7 @@ const server = await postgresForFile();
 const ADMIN_PASSWORD = 'serve-pg-admin-Pw-1414';
 const TWOFA_KONNECTOR = join(repoRoot, 'packages/stack/test/fixtures/twofa-konnector');
 const env = { GLEANER_ADMIN_PASSWORD: ADMIN_PASSWORD, GLEANER_LOG_LEVEL: 'info' };
+/** Every migration of the schema, in order: each helper's branch adds its own. */
 
 async function serving(serve: Session): Promise<string> {
   return /Gleaner is serving on (http:\/\/\S+)/.exec(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AccountState, TwoFaType } from './account-state-schema.js';
 import { ERROR_CODES } from './errors.js';
-import { BillMetadata, RunMode } from './host-protocol.js';
+import { BillMetadata, RunMode, TwoFaMethod } from './host-protocol.js';
 import { ManifestField } from './manifest.js';
 
 /**
@@ -79,7 +79,20 @@ export const Prompt = z.object({
   status: PromptStatus,
   attempts: z.number().int(),
   createdAt: z.string(),
+  /** When the wait ends: the code's own lifetime if the site stated it, capped by the stack; a wrong code does not move it. */
   expiresAt: z.string(),
+  /** Where the code went, masked as the site shows it ("+33 6 •• •• •• 78"); null when not said. */
+  destination: z.string().nullable(),
+  /** Wrong codes the site still takes before it locks the account, as the site reports it. */
+  attemptsLeft: z.number().int().nullable(),
+  /** The choices of where to send the code the site offers (empty: none); picking one sends a new code. */
+  methods: z.array(TwoFaMethod),
+  /** The choice the current code was sent by. */
+  method: z.string().nullable(),
+  /** A "trust this device" box the konnector reads back with the code; null when the site has none. */
+  trustDevice: z.object({ label: z.string(), checked: z.boolean() }).nullable(),
+  /** A new code can be asked (`POST /api/prompts/:id/resend`) from `availableAt` on; null: the site offers none. */
+  resend: z.object({ availableAt: z.string() }).nullable(),
 });
 export type Prompt = z.infer<typeof Prompt>;
 
@@ -184,12 +197,28 @@ export const JobLogLine = z.object({
 });
 export type JobLogLine = z.infer<typeof JobLogLine>;
 
-/** `POST /api/prompts/:id/answer`. */
-export const AnswerPromptBody = z.strictObject({ code: z.string() });
+/** `POST /api/prompts/:id/answer`: the code, and the "trust this device" box when the prompt has one. */
+export const AnswerPromptBody = z.strictObject({ code: z.string(), trustDevice: z.boolean().optional() });
+/** `POST /api/prompts/:id/resend`: a new code, by one of the prompt's `methods` when given. */
+export const ResendPromptBody = z.strictObject({ method: z.string().min(1).max(40).optional() });
 /** A code: 4 to 12 letters or digits (spaces and dashes pasted with it are dropped). */
 export const CODE_PATTERN = /^[A-Za-z0-9]{4,12}$/;
+/** A code sent by SMS or shown by an authenticator app: 4 to 10 digits. */
+export const DIGIT_CODE_PATTERN = /^[0-9]{4,10}$/;
 export function normalizeCode(raw: string): string {
   return raw.replace(/[\s-]/g, '');
+}
+
+/** The pattern a code of this type must match (after `normalizeCode`): digits only for SMS and authenticator codes. */
+export function codePattern(type: TwoFaType | null | undefined): RegExp {
+  return type === 'sms' || type === 'app_code' ? DIGIT_CODE_PATTERN : CODE_PATTERN;
+}
+
+/** What is wrong with a code that does not match `codePattern(type)`, in one sentence for the person. */
+export function codeFormatMessage(type: TwoFaType | null | undefined): string {
+  if (type === 'sms') return 'A code sent by SMS is 4 to 10 digits, with no letters: type only the digits of the text message.';
+  if (type === 'app_code') return 'An authenticator code is 4 to 10 digits, with no letters: type only the digits the app shows.';
+  return 'A code is 4 to 12 letters or digits: type it as you received it.';
 }
 /** 202 accepted · 409 not waiting · 410 expired · 422 bad format · 429 too many attempts. */
 export const AnswerOutcome = z.enum(['accepted', 'not_waiting', 'expired', 'bad_format', 'too_many_attempts']);
@@ -200,6 +229,17 @@ export const ANSWER_STATUS: Record<AnswerOutcome, number> = {
   expired: 410,
   bad_format: 422,
   too_many_attempts: 429,
+};
+
+/** The outcome of `POST /api/prompts/:id/resend`: 202 sent · 409 not waiting · 410 expired · 422 not offered · 429 cooling down. */
+export const ResendOutcome = z.enum(['sent', 'not_waiting', 'expired', 'not_offered', 'cooldown']);
+export type ResendOutcome = z.infer<typeof ResendOutcome>;
+export const RESEND_STATUS: Record<ResendOutcome, number> = {
+  sent: 202,
+  not_waiting: 409,
+  expired: 410,
+  not_offered: 422,
+  cooldown: 429,
 };
 
 /** Realtime events over SSE (`GET /api/events`), resumable with Last-Event-ID. */

@@ -64,6 +64,46 @@ export type RunContext = z.infer<typeof RunContext>;
 
 const Data = z.record(z.string(), z.unknown());
 
+/** A choice the site offers for where its code goes (e.g. SMS or e-mail), as the site words it. */
+export const TwoFaMethod = z.strictObject({
+  /** The konnector's own name for it ('sms', 'email'), handed back when the person picks it. */
+  id: z.string().min(1).max(40),
+  /** What the person reads: "Text me at +33 6 •• •• •• 78". */
+  label: z.string().min(1).max(120),
+  /** The kind of code this choice sends, when the konnector knows it. */
+  type: TwoFaType.optional(),
+});
+export type TwoFaMethod = z.infer<typeof TwoFaMethod>;
+
+/**
+ * What the site says about the code it asks for, all optional and none of it secret: where the code
+ * went (masked as the site shows it), how many wrong codes the site still takes before it locks the
+ * account, the choices of where to send it, a "trust this device" box, and whether (and after how
+ * long) a new code can be asked.
+ */
+export const TwoFaDetails = z.strictObject({
+  destination: z.string().min(1).max(120).optional(),
+  attemptsLeft: z.number().int().nonnegative().max(1000).optional(),
+  methods: z.array(TwoFaMethod).max(8).optional(),
+  /** The id (one of `methods`) the current code was sent by. */
+  method: z.string().min(1).max(40).optional(),
+  trustDevice: z.strictObject({ label: z.string().min(1).max(120), checked: z.boolean() }).optional(),
+  /** The konnector can ask the site for a new code: the first one may be asked after `cooldownMs`. */
+  resend: z.strictObject({ cooldownMs: z.number().int().nonnegative().max(3_600_000) }).optional(),
+});
+export type TwoFaDetails = z.infer<typeof TwoFaDetails>;
+
+/**
+ * The host's answer to a wait for a code: the code (with the person's choices), or a request to
+ * make the site send a new one (by `method`, when the person picked one), after which the konnector
+ * reports with `twoFaResent` and keeps waiting on the same prompt.
+ */
+export const TwoFaReply = z.union([
+  z.strictObject({ code: z.string(), method: z.string().optional(), trustDevice: z.boolean().optional() }),
+  z.strictObject({ resend: z.strictObject({ method: z.string().optional() }) }),
+]);
+export type TwoFaReply = z.infer<typeof TwoFaReply>;
+
 const AccountAttributes = z.strictObject({ state: AccountState.optional() });
 export type AccountAttributes = z.infer<typeof AccountAttributes>;
 
@@ -79,8 +119,32 @@ export const hostMethods = {
   loadSession: { params: z.strictObject({}), result: z.strictObject({ session: z.string().nullable() }) },
   saveSession: { params: z.strictObject({ session: z.string().nullable() }), result: z.strictObject({}) },
   waitForTwoFaCode: {
-    params: z.strictObject({ type: TwoFaType.optional(), timeoutMs: z.number().int().positive(), retry: z.boolean() }),
-    result: z.strictObject({ code: z.string() }),
+    params: z.strictObject({
+      type: TwoFaType.optional(),
+      /** From now; the code's own lifetime when the site states it (capped by the host). */
+      timeoutMs: z.number().int().positive(),
+      retry: z.boolean(),
+      ...TwoFaDetails.shape,
+    }),
+    result: TwoFaReply,
+  },
+  /**
+   * The konnector asked the site for a new code (after a `resend` reply): what the site says now
+   * (`ok: false`: it refused, the old code stands). The answer is the next reply on the same prompt.
+   */
+  twoFaResent: {
+    params: z.strictObject({
+      ok: z.boolean(),
+      type: TwoFaType.optional(),
+      /** The new code's lifetime from now, when the site states it. */
+      timeoutMs: z.number().int().positive().optional(),
+      destination: TwoFaDetails.shape.destination,
+      attemptsLeft: TwoFaDetails.shape.attemptsLeft,
+      method: TwoFaDetails.shape.method,
+      /** How long before yet another code may be asked. */
+      cooldownMs: z.number().int().nonnegative().max(3_600_000).optional(),
+    }),
+    result: TwoFaReply,
   },
   /** An approval in the provider's app (type 'app') went through: the waiting prompt is answered. */
   twoFaApproved: { params: z.strictObject({}), result: z.strictObject({}) },

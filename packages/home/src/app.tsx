@@ -4,6 +4,7 @@ import { connectEvents } from './api/events.js';
 import { Layout, PageTitle } from './components/layout.js';
 import { TwoFaDialog } from './components/twofa-dialog.js';
 import { paths } from './logic/routes.js';
+import { waitingCodes, waitingTitlePrefix } from './logic/waiting-code.js';
 import { AccountPage } from './pages/account.js';
 import { AccountsPage } from './pages/accounts.js';
 import { AddAccountPage } from './pages/add-account.js';
@@ -14,6 +15,7 @@ import { InstallKonnectorPage } from './pages/install-konnector.js';
 import { SignInPage } from './pages/sign-in.js';
 import { Link, useRoute } from './router.js';
 import { loadAccounts, loadKonnectors } from './state/actions.js';
+import { accountList } from './state/reducer.js';
 import { store, useHome } from './state/store.js';
 
 api.hooks.onSignedOut = () => store.dispatch({ type: 'session', status: 'signed-out' });
@@ -34,6 +36,8 @@ async function checkSession(): Promise<void> {
 
 export function App() {
   const session = useHome((s) => s.session.status);
+  // The title says when a code waits: re-rendered as accounts change.
+  const accounts = useHome((s) => s.accounts);
   const route = useRoute();
 
   useEffect(() => {
@@ -55,7 +59,7 @@ export function App() {
     const heading = document.querySelector<HTMLElement>('main h1');
     if (heading && document.activeElement === document.body) heading.focus({ preventScroll: true });
     // A page's own title is set by its PageTitle (which renders on its own); this covers the pages without one.
-    if (!heading) document.title = 'Home · Gleaner';
+    if (!heading) document.title = `${waitingTitlePrefix(waitingCodes(accountList(accounts), Date.now()))}Home · Gleaner`;
   });
 
   if (session === 'unknown') return <p className="empty center">Loading…</p>;

@@ -1,4 +1,4 @@
-import type { AccountAttributes, RunContext } from '@gleaner/contracts';
+import type { AccountAttributes, RunContext, TwoFaDetails, TwoFaMethod, TwoFaReply } from '@gleaner/contracts';
 import {
   TWOFA_TYPES,
   isTwoFaType,
@@ -32,7 +32,47 @@ export type WaitForTwoFaCodeOptions = {
    */
   approved?: () => Promise<boolean>;
   interval?: number;
+  /** Where the site says it sent the code, masked as the site shows it: `'+33 6 •• •• •• 78'`. */
+  destination?: string;
+  /**
+   * When the code stops working, as the site says (a Date, ms since 1970, or an ISO string): the wait
+   * ends then instead of after `timeout` (still capped by the host). Give the same one on a retry: a
+   * wrong code does not restart the time.
+   */
+  expiresAt?: Date | number | string;
+  /** Wrong codes the site still takes before it locks the account, as the site reports it. */
+  attemptsLeft?: number;
+  /**
+   * Makes the site send a new code (Home's "Send a new code", or the person picking another of
+   * `methods`, whose id it is given). It may return what the site says of the new code.
+   */
+  resend?: (method?: string) => Promise<ResendResult | void>;
+  /** Milliseconds before the person may ask for a new code (the site's cooldown); default 30 s. */
+  resendCooldown?: number;
+  /** The choices the site offers of where to send the code (e.g. SMS or e-mail). */
+  methods?: readonly TwoFaMethod[];
+  /** The id of the choice the current code was sent by. */
+  method?: string;
+  /** The site's "trust this device" box: its label (or true for a default one) and whether it starts checked. */
+  trustDevice?: boolean | string | { label?: string; checked?: boolean };
 };
+
+/** What the site said when it sent a new code (all optional). */
+export type ResendResult = {
+  type?: TwoFaType;
+  destination?: string;
+  expiresAt?: Date | number | string;
+  attemptsLeft?: number;
+  method?: string;
+  /** Milliseconds before yet another code may be asked; default the `resendCooldown` given. */
+  cooldown?: number;
+};
+
+/** The person's answer: the code, the choice its code was sent by, and the "trust this device" box. */
+export type TwoFaAnswer = { code: string; method?: string; trustDevice: boolean };
+
+export const DEFAULT_RESEND_COOLDOWN_MS = 30_000;
+const DEFAULT_TRUST_LABEL = 'Trust this device';
 
 export const DEFAULT_TWOFA_TIMEOUT_MS = 3 * 60_000;
 
@@ -201,31 +241,111 @@ export class BaseKonnector {
    * In a background run it throws USER_ACTION_NEEDED.TWOFA_EXPIRED at once.
    */
   async waitForTwoFaCode(options: WaitForTwoFaCodeOptions = {}): Promise<string> {
-    const { type, timeout = DEFAULT_TWOFA_TIMEOUT_MS, retry = false } = options;
+    return (await this.waitForTwoFaAnswer(options)).code;
+  }
+
+  /**
+   * The same wait as `waitForTwoFaCode`, resolving with the person's choices too: the method the
+   * code was sent by (after a pick among `methods`) and the "trust this device" box.
+   *
+   * @example
+   * const { code, trustDevice } = await this.waitForTwoFaAnswer({ type: 'sms', trustDevice: 'Remember this browser' })
+   */
+  async waitForTwoFaAnswer(options: WaitForTwoFaCodeOptions = {}): Promise<TwoFaAnswer> {
+    const { type, retry = false } = options;
     if (type !== undefined && !isTwoFaType(type)) {
       throw new TypeError(
         `waitForTwoFaCode: unknown type ${JSON.stringify(type)}; use one of ${TWOFA_TYPES.join(', ')}`,
       );
     }
+    const details = twoFaDetails(options);
     if (!this.canWaitForTwoFaCode()) {
       log('warn', 'a code is needed but this is a background run: nobody is there to type it');
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }
-    const timeoutMs = Math.max(1, Math.min(timeout, this.context.twoFaTimeoutCapMs));
-    if (type === 'app') return this.#waitForApproval(options, timeoutMs);
+    let timeoutMs = this.#timeoutMs(options.expiresAt, options.timeout);
+    if (type === 'app') return { code: await this.#waitForApproval(options, timeoutMs), trustDevice: false };
     log(
       'info',
       `waiting for ${type ? AWAITED_CODE[type] : 'a 2FA code'}${retry ? ' (the last one was refused)' : ''}, up to ${Math.round(timeoutMs / 1000)} s`,
     );
-    const code = await this.host.waitForTwoFaCode({
+    const signal = this.host.cancelled;
+    let method = options.method;
+    let reply: TwoFaReply = await this.host.waitForTwoFaCode({
       ...(type ? { type } : {}),
       timeoutMs,
       retry,
-      signal: this.host.cancelled,
+      details,
+      signal,
     });
-    redactor.add(code);
+    while ('resend' in reply) {
+      const resent = await this.#resend(options, reply.resend.method, timeoutMs);
+      if (resent.ok) {
+        method = resent.method ?? method;
+        if (resent.timeoutMs !== undefined) timeoutMs = resent.timeoutMs;
+      }
+      reply = await this.host.twoFaResent(resent, { waitMs: timeoutMs, signal });
+    }
+    redactor.add(reply.code);
     log('info', 'code received');
-    return code;
+    const chosen = reply.method ?? method;
+    return {
+      code: reply.code,
+      ...(chosen !== undefined ? { method: chosen } : {}),
+      trustDevice: reply.trustDevice ?? details.trustDevice?.checked ?? false,
+    };
+  }
+
+  /** How long a wait may last: until the code's own `expiresAt` when given, else `timeout`; capped by the host. */
+  #timeoutMs(expiresAt: WaitForTwoFaCodeOptions['expiresAt'], timeout = DEFAULT_TWOFA_TIMEOUT_MS): number {
+    let wanted = timeout;
+    if (expiresAt !== undefined) {
+      const at =
+        expiresAt instanceof Date
+          ? expiresAt.getTime()
+          : typeof expiresAt === 'number'
+            ? expiresAt
+            : Date.parse(expiresAt);
+      if (!Number.isFinite(at))
+        throw new TypeError(`waitForTwoFaCode: expiresAt ${JSON.stringify(expiresAt)} is not a date`);
+      wanted = at - Date.now();
+      if (wanted <= 0) {
+        log('warn', 'the site says the code has already expired: ask it for a new one before waiting');
+        throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+      }
+    }
+    return Math.max(1, Math.min(Math.round(wanted), this.context.twoFaTimeoutCapMs));
+  }
+
+  /** The person asked for a new code: asks the site (through the konnector's `resend`) and says what it did. */
+  async #resend(
+    options: WaitForTwoFaCodeOptions,
+    method: string | undefined,
+    timeoutMs: number,
+  ): Promise<Parameters<KonnectorHost['twoFaResent']>[0]> {
+    if (!options.resend) return { ok: false };
+    let result: ResendResult;
+    try {
+      result = (await options.resend(method)) ?? {};
+    } catch (error) {
+      // What needs the person (the site locked the account) ends the run; anything else (the site
+      // said "too soon", a network error) leaves the old code standing.
+      if (error instanceof KonnectorError && /^(LOGIN_FAILED|USER_ACTION_NEEDED)/.test(toErrorCode(error))) throw error;
+      log('warn', `the site did not send a new code: ${redactor.scrub(String((error as Error)?.message ?? error))}`);
+      return { ok: false };
+    }
+    const picked = method === undefined ? undefined : options.methods?.find((m) => m.id === method);
+    const type = result.type ?? picked?.type;
+    log('info', `asked the site for a new code${method ? ` (${method})` : ''}`);
+    return {
+      ok: true,
+      ...(type ? { type } : {}),
+      timeoutMs: result.expiresAt === undefined ? timeoutMs : this.#timeoutMs(result.expiresAt),
+      ...(result.destination ? { destination: result.destination } : {}),
+      ...(result.attemptsLeft !== undefined ? { attemptsLeft: result.attemptsLeft } : {}),
+      ...((result.method ?? method) ? { method: result.method ?? method } : {}),
+      cooldownMs: Math.round(result.cooldown ?? options.resendCooldown ?? DEFAULT_RESEND_COOLDOWN_MS),
+    };
   }
 
   /**
@@ -253,6 +373,7 @@ export class BaseKonnector {
         type: 'app',
         timeoutMs,
         retry,
+        details: twoFaDetails(options),
         signal: AbortSignal.any([this.host.cancelled, withdraw.signal]),
       })
       .then(
@@ -332,4 +453,35 @@ export class BaseKonnector {
     const { signin } = await import('./signin.js');
     return signin(options);
   }
+}
+
+/** The options that describe the code, checked, in the host protocol's shape. */
+function twoFaDetails(options: WaitForTwoFaCodeOptions): TwoFaDetails {
+  const { destination, attemptsLeft, methods, method, trustDevice, resend, resendCooldown } = options;
+  if (attemptsLeft !== undefined && !(Number.isInteger(attemptsLeft) && attemptsLeft >= 0))
+    throw new TypeError(
+      `waitForTwoFaCode: attemptsLeft must be a whole number, 0 or more (got ${String(attemptsLeft)})`,
+    );
+  if (resend !== undefined && typeof resend !== 'function')
+    throw new TypeError('waitForTwoFaCode: resend must be a function that asks the site for a new code');
+  if (method !== undefined && methods && !methods.some((m) => m.id === method))
+    throw new TypeError(`waitForTwoFaCode: method ${JSON.stringify(method)} is not one of methods`);
+  const trust =
+    trustDevice === undefined || trustDevice === false
+      ? undefined
+      : trustDevice === true
+        ? { label: DEFAULT_TRUST_LABEL, checked: true }
+        : typeof trustDevice === 'string'
+          ? { label: trustDevice, checked: true }
+          : { label: trustDevice.label ?? DEFAULT_TRUST_LABEL, checked: trustDevice.checked ?? true };
+  return {
+    ...(destination ? { destination: destination.slice(0, 120) } : {}),
+    ...(attemptsLeft !== undefined ? { attemptsLeft } : {}),
+    ...(methods && methods.length > 0 ? { methods: [...methods] } : {}),
+    ...(method !== undefined ? { method } : {}),
+    ...(trust ? { trustDevice: trust } : {}),
+    ...(resend
+      ? { resend: { cooldownMs: Math.max(0, Math.round(resendCooldown ?? DEFAULT_RESEND_COOLDOWN_MS)) } }
+      : {}),
+  };
 }

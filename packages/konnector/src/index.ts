@@ -1,5 +1,12 @@
 export { BaseKonnector, DEFAULT_TWOFA_TIMEOUT_MS } from './base-konnector.js';
-export type { Fields, FetchFunction, RunResult, WaitForTwoFaCodeOptions } from './base-konnector.js';
+export type {
+  Fields,
+  FetchFunction,
+  RunResult,
+  WaitForTwoFaCodeOptions,
+  ResendResult,
+  TwoFaAnswer,
+} from './base-konnector.js';
 export { CookieKonnector } from './cookie-konnector.js';
 export { errors, KonnectorError } from './errors.js';
 export { log, enableDebug } from './core/log.js';
@@ -15,7 +22,7 @@ export type {
 export type { HtmlParser } from './http/html.js';
 export type { SigninOptions } from './signin.js';
 export type { FileToSave, BillToSave, SaveFilesOptions, SaveFilesResult } from './save-files.js';
-export type { KonnectorHost, TwoFaRequest, SaveFileRequest, LogEntry } from './host/host.js';
+export type { KonnectorHost, TwoFaRequest, TwoFaResentReport, SaveFileRequest, LogEntry } from './host/host.js';
 
 export { submitForm, formValues, FormNotFoundError, type Page } from './form.js';
 
@@ -23,5 +30,13 @@ export { submitForm, formValues, FormNotFoundError, type Page } from './form.js'
 export async function signin(options: import('./signin.js').SigninOptions) {
   return (await import('./signin.js')).signin(options);
 }
-export type { TwoFaType, ErrorCode, AccountState, BillMetadata, FileEntry, RunContext } from '@gleaner/contracts';
+export type {
+  TwoFaType,
+  TwoFaMethod,
+  ErrorCode,
+  AccountState,
+  BillMetadata,
+  FileEntry,
+  RunContext,
+} from '@gleaner/contracts';
 export type { CheerioAPI } from 'cheerio';

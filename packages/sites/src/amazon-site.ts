@@ -1,5 +1,15 @@
 import { randomInt } from 'node:crypto';
-import { esc, maskEmail, maskPhone, randomToken, Router, safeEqual, stableHash, type Ctx } from './http-kit.js';
+import {
+  esc,
+  maskEmail,
+  maskPhone,
+  maskPhoneNumber,
+  randomToken,
+  Router,
+  safeEqual,
+  stableHash,
+  type Ctx,
+} from './http-kit.js';
 import { renderPdf } from './pdf.js';
 import {
   createSiteApp,
@@ -210,22 +220,37 @@ ${options}
   const mfaPage = (ctx: Ctx, flow: Flow, error?: string): string => {
     const user = state.requireAccount(flow.login).user;
     const channel = user.twoFactor === 'totp' ? 'totp' : (flow.channel ?? 'sms');
+    const destination =
+      channel === 'sms' ? maskPhoneNumber(user.phone ?? '') : channel === 'email' ? maskEmail(user.email ?? '') : '';
     const where =
       channel === 'totp'
         ? 'Enter the code from your authenticator app (the One Time Password it shows for this account).'
         : channel === 'sms'
           ? `A text with a One Time Password (OTP) has been sent to your phone number ending in ${esc(maskPhone(user.phone ?? '').slice(-2))}.`
           : `A One Time Password (OTP) has been sent to your email ${esc(maskEmail(user.email ?? ''))}.`;
+    const attemptsLeft = state.attemptsLeft(flow.login);
+    const expiresIn =
+      channel === 'totp' ? null : Math.max(0, Math.floor(((flow.codeExpiresAt ?? 0) - state.now()) / 1000));
+    const resendIn = Math.ceil(state.resendWaitMs(flow) / 1000);
+    // Where else the code may go: both choices when the account has a phone and an e-mail address.
+    const choices = [
+      user.phone ? { value: 'sms', label: `Text me at ${maskPhoneNumber(user.phone)}` } : null,
+      user.email ? { value: 'email', label: `Email me at ${maskEmail(user.email)}` } : null,
+    ].filter((c): c is { value: string; label: string } => c !== null);
     const resend =
       channel === 'totp'
         ? ''
-        : `<form id="auth-resend-code-form" method="post" action="${esc(ctx.url('/ap/mfa/resend'))}">${hidden(ctx, flow)}<input type="submit" value="Resend OTP"></form>`;
+        : `<form id="auth-resend-code-form" method="post" action="${esc(ctx.url('/ap/mfa/resend'))}" data-resend-wait-seconds="${resendIn}">${hidden(ctx, flow)}
+${choices.length > 1 ? choices.map((c) => `<label><input type="radio" name="otpDeviceContext" value="${c.value}"${c.value === channel ? ' checked' : ''}> ${esc(c.label)}</label>`).join('\n') : ''}
+<input type="submit" value="Resend OTP"></form>
+<p id="auth-resend-wait">${resendIn > 0 ? `You can ask for a new OTP in ${resendIn} seconds.` : 'You can ask for a new OTP now.'}</p>`;
     return layout(
       ctx,
       'mfa',
       'Two-Step Verification',
-      `${errorBox(error, error?.includes('expired') ? 'expired-code' : 'wrong-code')}
-<p id="auth-mfa-instructions" data-otp-channel="${channel}">${where}</p>
+      `${errorBox(error, error?.includes('expired') ? 'expired-code' : error?.includes('new OTP in') ? 'resend-too-soon' : 'wrong-code')}
+<p id="auth-mfa-instructions" data-otp-channel="${channel}"${destination ? ` data-otp-destination="${esc(destination)}"` : ''}${expiresIn === null ? '' : ` data-code-expires-in="${expiresIn}"`} data-attempts-left="${attemptsLeft}">${where}</p>
+<p id="auth-mfa-details">${expiresIn === null ? '' : `The OTP expires in ${Math.round(expiresIn / 60)} minutes. `}You have ${attemptsLeft} attempts left before your account is locked.</p>
 <form id="auth-mfa-form" method="post" action="${esc(ctx.url('/ap/mfa'))}">${hidden(ctx, flow)}
 <label for="auth-mfa-otpcode">Enter OTP</label><input type="tel" id="auth-mfa-otpcode" name="otpCode" autocomplete="one-time-code" maxlength="6">
 <label><input type="checkbox" id="auth-mfa-remember-device" name="rememberDevice" value="true"> Don't require OTP on this browser</label>
@@ -465,7 +490,17 @@ ${options}
       ctx.redirect('/ap/signin');
       return;
     }
-    state.sendCode(flow, flow.channel);
+    const user = state.requireAccount(flow.login).user;
+    const choice = form.get('otpDeviceContext') ?? flow.channel;
+    if (!((choice === 'sms' && user.phone) || (choice === 'email' && user.email))) {
+      ctx.html(mfaPage(ctx, flow, 'We cannot send an OTP there.'), 400);
+      return;
+    }
+    if (!state.resendCode(flow, choice)) {
+      const wait = Math.ceil(state.resendWaitMs(flow) / 1000);
+      ctx.html(mfaPage(ctx, flow, `You can ask for a new OTP in ${wait} seconds.`), 429);
+      return;
+    }
     ctx.redirect('/ap/mfa');
   });
 

@@ -144,6 +144,7 @@ const DURATION_KEYS = [
   'deviceLifetimeMs',
   'codeLifetimeMs',
   'lockoutMs',
+  'resendCooldownMs',
 ] as const;
 
 function validateSettings(input: unknown): Partial<SiteSettings> {

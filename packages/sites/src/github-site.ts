@@ -117,7 +117,7 @@ ${returnTo ? `<input type="hidden" name="return_to" value="${esc(returnTo)}">` :
 <p><a href="${esc(ctx.url('/login'))}">Back to sign in</a></p>`,
     );
 
-  const appPage = (ctx: Ctx, error?: string): string =>
+  const appPage = (ctx: Ctx, login: string, error?: string): string =>
     layout(
       ctx,
       'two-factor-app',
@@ -126,24 +126,29 @@ ${returnTo ? `<input type="hidden" name="return_to" value="${esc(returnTo)}">` :
 <form id="two-factor-form" action="${esc(ctx.url('/sessions/two-factor'))}" accept-charset="UTF-8" method="post">${token(ctx)}
 <label for="app_totp">Authentication code</label>
 <input type="text" name="app_otp" id="app_totp" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6">
-<p class="note">Open your two-factor authenticator (TOTP) app or browser extension to view your authentication code.</p>
+<p class="note" data-attempts-left="${state.attemptsLeft(login)}">Open your two-factor authenticator (TOTP) app or browser extension to view your authentication code.
+You have ${state.attemptsLeft(login)} attempts left before sign-in is locked.</p>
 <button type="submit">Verify</button></form>`,
     );
 
   const devicePage = (ctx: Ctx, pending: Pending, error?: string): string => {
     const email = state.requireAccount(pending.login).user.email ?? '';
+    const expiresIn = Math.max(0, Math.floor(((pending.codeExpiresAt ?? 0) - state.now()) / 1000));
+    const resendIn = Math.ceil(state.resendWaitMs(pending) / 1000);
+    const attemptsLeft = state.attemptsLeft(pending.login);
     return layout(
       ctx,
       'verified-device',
       'Device verification',
-      `${flash(error, error?.includes('expired') ? 'expired-code' : 'wrong-code')}
-<p class="device-verification-note">We just sent your authentication code via email to ${esc(maskEmail(email))}.
-The code will expire in ${Math.round(state.settings.codeLifetimeMs / MINUTE)} minutes.</p>
+      `${flash(error, error?.includes('expired') ? 'expired-code' : error?.includes('new code in') ? 'resend-too-soon' : 'wrong-code')}
+<p class="device-verification-note" data-destination="${esc(maskEmail(email))}" data-code-expires-in="${expiresIn}" data-attempts-left="${attemptsLeft}">We just sent your authentication code via email to ${esc(maskEmail(email))}.
+The code will expire in ${Math.round(state.settings.codeLifetimeMs / MINUTE)} minutes. You have ${attemptsLeft} attempts left.</p>
 <form id="device-verification-form" action="${esc(ctx.url('/sessions/verified-device'))}" accept-charset="UTF-8" method="post">${token(ctx)}
 <label for="otp">Device Verification Code</label>
 <input type="text" name="otp" id="otp" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6">
 <button type="submit">Verify</button></form>
-<form id="device-verification-resend" action="${esc(ctx.url('/sessions/verified-device/resend'))}" method="post">${token(ctx)}<button type="submit">Re-send the authentication code</button></form>`,
+<form id="device-verification-resend" action="${esc(ctx.url('/sessions/verified-device/resend'))}" method="post" data-resend-wait-seconds="${resendIn}">${token(ctx)}<button type="submit">Re-send the authentication code</button></form>
+<p class="resend-wait">${resendIn > 0 ? `You can ask for a new code in ${resendIn} seconds.` : 'You can ask for a new code now.'}</p>`,
     );
   };
 
@@ -224,7 +229,7 @@ The code will expire in ${Math.round(state.settings.codeLifetimeMs / MINUTE)} mi
       ctx.redirect('/login');
       return;
     }
-    ctx.html(state.isLocked(pending.login) ? lockedPage(ctx) : appPage(ctx));
+    ctx.html(state.isLocked(pending.login) ? lockedPage(ctx) : appPage(ctx, pending.login));
   });
 
   r.post('/sessions/two-factor', async (ctx) => {
@@ -237,7 +242,7 @@ The code will expire in ${Math.round(state.settings.codeLifetimeMs / MINUTE)} mi
     }
     const result = state.checkTotp(pending.login, form.get('app_otp') ?? '');
     if (result === 'locked') ctx.html(lockedPage(ctx));
-    else if (result !== 'ok') ctx.html(appPage(ctx, 'Two-factor authentication failed.'));
+    else if (result !== 'ok') ctx.html(appPage(ctx, pending.login, 'Two-factor authentication failed.'));
     else {
       state.rememberDevice(ctx, DEVICE_COOKIE, pending.login);
       finishLogin(ctx, pending.login, pending.returnTo);
@@ -281,7 +286,11 @@ The code will expire in ${Math.round(state.settings.codeLifetimeMs / MINUTE)} mi
       ctx.redirect('/login');
       return;
     }
-    state.sendCode(pending, 'email');
+    if (!state.resendCode(pending, 'email')) {
+      const wait = Math.ceil(state.resendWaitMs(pending) / 1000);
+      ctx.html(devicePage(ctx, pending, `You can ask for a new code in ${wait} seconds.`), 429);
+      return;
+    }
     ctx.redirect('/sessions/verified-device');
   });
 

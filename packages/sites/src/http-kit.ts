@@ -336,6 +336,17 @@ export function maskPhone(phone: string): string {
   return `•••• ${digits.slice(-2)}`;
 }
 
+/** `+33 6 12 34 56 78` → `+33 6 •• •• •• 78`: the country code, the first digit and the last two kept, as a code page shows it. */
+export function maskPhoneNumber(phone: string): string {
+  const match = /^(\+\d{1,3})\s*(\d)(.*)$/.exec(phone.trim());
+  const digits = phone.replace(/\D/g, '');
+  if (!match) return `•• •• •• ${digits.slice(-2)}`;
+  const rest = (match[3] ?? '').replace(/\D/g, '');
+  const hidden = Math.max(0, rest.length - 2);
+  const pairs = Array.from({ length: Math.ceil(hidden / 2) }, () => '••').join(' ');
+  return `${match[1]} ${match[2]} ${pairs} ${rest.slice(-2)}`.replace(/\s+/g, ' ');
+}
+
 /** `bob@example.test` → `b••@example.test`. */
 export function maskEmail(email: string): string {
   const at = email.indexOf('@');

@@ -46,7 +46,11 @@ export interface SiteSettings {
   lockoutMs: number;
   /** Amazon: ask every user to solve the captcha, not only flagged ones. */
   captcha: boolean;
+  /** How long after a code is sent before another may be asked ("Resend"); default 30 s. */
+  resendCooldownMs?: number;
 }
+
+export const DEFAULT_RESEND_COOLDOWN_MS = 30_000;
 
 /** Makes the next responses fail or slow down (on paths matching `paths`, a regex source). */
 export interface FaultSpec {
@@ -84,6 +88,8 @@ export interface Pending {
   returnTo?: string;
   code?: string;
   codeExpiresAt?: number;
+  /** When the current code was sent: a new one may be asked `resendCooldownMs` later. */
+  codeSentAt?: number;
   channel?: 'sms' | 'email';
   rememberMe?: boolean;
   captchaWord?: string;
@@ -309,7 +315,27 @@ export class SiteState {
     });
     pending.code = code;
     pending.channel = channel;
+    pending.codeSentAt = this.now();
     pending.codeExpiresAt = this.now() + this.settings.codeLifetimeMs;
+  }
+
+  /** Milliseconds before this sign-in may ask for a new code (0: now). */
+  resendWaitMs(pending: Pending): number {
+    const cooldown = this.settings.resendCooldownMs ?? DEFAULT_RESEND_COOLDOWN_MS;
+    return Math.max(0, (pending.codeSentAt ?? 0) + cooldown - this.now());
+  }
+
+  /** Sends a new code unless the cooldown is still running; returns whether it sent one. */
+  resendCode(pending: Pending, channel: 'sms' | 'email'): boolean {
+    if (this.resendWaitMs(pending) > 0) return false;
+    this.sendCode(pending, channel);
+    return true;
+  }
+
+  /** Wrong codes the login still takes before it is locked (what the sites show as "attempts left"). */
+  attemptsLeft(login: string): number {
+    const account = this.requireAccount(login);
+    return Math.max(0, this.settings.lockoutThreshold - account.failures);
   }
 
   /** "Sends" a push asking the person to approve this sign-in in the site's app. */

@@ -466,7 +466,9 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       settled: (id) => jobs.settled(id),
     },
     prompts: {
-      answer: (promptId, code) => prompts.answer(promptId, code),
+      get: (promptId) => prompts.get(promptId),
+      answer: (promptId, code, options) => prompts.answer(promptId, code, options),
+      resend: (promptId, method) => prompts.resend(promptId, method),
       cancel: (promptId) => prompts.cancel(promptId),
     },
     triggers: {

@@ -8,6 +8,8 @@ import type {
   KeptAccount,
   KonnectorInfo,
   KonnectorProblem,
+  Prompt,
+  ResendOutcome,
   RunMode,
   StackEvent,
   Trigger,
@@ -58,8 +60,11 @@ export interface Stack {
     cancel(id: string): Promise<Job>;
   };
   prompts: {
-    /** Pushes the code to the konnector waiting on this prompt. */
-    answer(promptId: string, code: string): Promise<AnswerOutcome>;
+    get(promptId: string): Promise<Prompt>;
+    /** Pushes the code (and the "trust this device" box, when the prompt has one) to the konnector waiting on this prompt. */
+    answer(promptId: string, code: string, options?: { trustDevice?: boolean }): Promise<AnswerOutcome>;
+    /** Asks the konnector for a new code (by one of the prompt's methods), once per cooldown. */
+    resend(promptId: string, method?: string): Promise<{ outcome: ResendOutcome; availableAt: string | null }>;
     cancel(promptId: string): Promise<void>;
   };
   triggers: {

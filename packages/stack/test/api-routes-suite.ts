@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Account, FileInfo, Job, Trigger } from '@gleaner/contracts';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { codeFormatMessage } from '@gleaner/contracts';
 import { MemoryStack } from './api-fixtures/memory-stack.js';
 import { startTestApi, type AuthBackend, type Session, type TestApi } from './api-fixtures/http.js';
 
@@ -183,7 +184,11 @@ export function apiRoutesSuite(name: string, auth: AuthBackend): void {
         api.call(`/api/prompts/${id}/answer`, { method: 'POST', session, json: { code } });
 
       const bad = await answer(prompt.id, '12');
-      assert.deepEqual([bad.status, bad.body], [422, { outcome: 'bad_format' }]);
+      assert.deepEqual(
+        [bad.status, bad.body],
+        [422, { outcome: 'bad_format', message: codeFormatMessage('sms') }],
+        "the 422 says what a code of the prompt's type looks like",
+      );
       const [a, b] = await Promise.all([answer(prompt.id, '123 456'), answer(prompt.id, '654321')]);
       assert.deepEqual([a.status, b.status].sort(), [202, 409]);
       assert.match(await received, /^(123456|654321)$/);
@@ -250,7 +255,9 @@ export function apiRoutesSuite(name: string, auth: AuthBackend): void {
         'PUT /api/accounts/{id}/trigger',
         'GET /api/accounts/{id}/files',
         'GET /api/files/{id}/content',
+        'GET /api/prompts/{id}',
         'POST /api/prompts/{id}/answer',
+        'POST /api/prompts/{id}/resend',
         'POST /api/prompts/{id}/cancel',
         'GET /api/events',
         'GET /api/health',

@@ -13,6 +13,20 @@ describe('prompt lifecycle', () => {
     assert.equal(reducePrompt(step.state, { type: 'submit', code: '123456' }, 5001).outcome, 'not_waiting');
   });
 
+  it("checks a code against its type's pattern: digits only for SMS and authenticator codes, letters allowed by e-mail", () => {
+    for (const type of ['sms', 'app_code'] as const) {
+      const step = reducePrompt({ ...waiting, type }, { type: 'submit', code: '12ab56' }, 5000);
+      assert.equal(step.outcome, 'bad_format', type);
+      assert.deepEqual(step.effects, []);
+      assert.equal(step.state.attempts, 1, 'counted');
+      assert.equal(reducePrompt({ ...waiting, type }, { type: 'submit', code: '12 34-56' }, 5000).outcome, 'accepted');
+    }
+    for (const type of ['email', null] as const)
+      assert.deepEqual(reducePrompt({ ...waiting, type }, { type: 'submit', code: 'ab12CD' }, 5000).effects, [
+        { type: 'deliver', code: 'ab12CD' },
+      ]);
+  });
+
   it('refuses a bad format, counting the attempt; the last one locks the prompt and ends its wait at once', () => {
     let state = waiting;
     for (let i = 0; i < 3; i++) {

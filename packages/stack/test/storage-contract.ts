@@ -63,6 +63,12 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       attempts: 0,
       createdAt: t0,
       expiresAt: '2030-01-01T00:03:00.000Z',
+      destination: null,
+      attemptsLeft: null,
+      methods: [],
+      method: null,
+      trustDevice: null,
+      resendAvailableAt: null,
       ...patch,
     });
 
@@ -192,6 +198,87 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       const p2 = await s.prompts.get('p2');
       assert.equal(p2?.type, null);
       assert.equal(p2?.retry, true);
+    });
+
+    it("prompts: what the site said is kept whole; one resend per cooldown, only while waiting; a new code's details update a waiting prompt only", async (s) => {
+      const methods = [
+        { id: 'sms', label: 'Text me at +33 6 •• •• •• 78', type: 'sms' as const },
+        { id: 'email', label: 'Email me at a••••@example.test' },
+      ];
+      await s.prompts.insert(
+        prompt('d1', {
+          destination: '+33 6 •• •• •• 78',
+          attemptsLeft: 4,
+          methods,
+          method: 'sms',
+          trustDevice: { label: "Don't ask again", checked: false },
+          resendAvailableAt: '2030-01-01T00:00:30.000Z',
+        }),
+      );
+      await s.prompts.insert(prompt('d2'));
+      const d1 = await s.prompts.get('d1');
+      assert.equal(d1?.destination, '+33 6 •• •• •• 78');
+      assert.equal(d1?.attemptsLeft, 4);
+      assert.deepEqual(d1?.methods, methods);
+      assert.equal(d1?.method, 'sms');
+      assert.deepEqual(d1?.trustDevice, { label: "Don't ask again", checked: false });
+      assert.equal(d1?.resendAvailableAt, '2030-01-01T00:00:30.000Z');
+      const d2 = await s.prompts.get('d2');
+      assert.deepEqual(
+        [d2?.destination, d2?.attemptsLeft, d2?.methods, d2?.method, d2?.trustDevice, d2?.resendAvailableAt],
+        [null, null, [], null, null, null],
+        'a prompt the site said nothing about',
+      );
+
+      const nextAt = '2030-01-01T00:01:00.000Z';
+      assert.equal(
+        await s.prompts.claimResend('d1', { now: '2030-01-01T00:00:10.000Z', nextAt }),
+        false,
+        'cooling down',
+      );
+      assert.equal(
+        await s.prompts.claimResend('d2', { now: '2030-01-01T00:00:40.000Z', nextAt }),
+        false,
+        'none offered',
+      );
+      const both = await Promise.all([
+        s.prompts.claimResend('d1', { now: '2030-01-01T00:00:40.000Z', nextAt }),
+        s.prompts.claimResend('d1', { now: '2030-01-01T00:00:40.000Z', nextAt }),
+      ]);
+      assert.equal(both.filter(Boolean).length, 1, 'of two presses at once, one sends');
+      assert.equal((await s.prompts.get('d1'))?.resendAvailableAt, nextAt);
+      assert.equal(
+        await s.prompts.claimResend('d1', { now: '2030-01-01T00:03:30.000Z', nextAt: '2030-01-01T00:04:00.000Z' }),
+        false,
+        'expired',
+      );
+
+      assert.equal(
+        await s.prompts.updateDetails('d1', {
+          type: 'email',
+          destination: 'a••••@example.test',
+          method: 'email',
+          attemptsLeft: 3,
+          expiresAt: '2030-01-01T00:10:00.000Z',
+          resendAvailableAt: '2030-01-01T00:02:00.000Z',
+        }),
+        true,
+      );
+      const updated = await s.prompts.get('d1');
+      assert.deepEqual(
+        [
+          updated?.type,
+          updated?.destination,
+          updated?.method,
+          updated?.attemptsLeft,
+          updated?.expiresAt,
+          updated?.resendAvailableAt,
+        ],
+        ['email', 'a••••@example.test', 'email', 3, '2030-01-01T00:10:00.000Z', '2030-01-01T00:02:00.000Z'],
+      );
+      assert.equal(await s.prompts.closeIfWaiting('d1', 'answered'), true);
+      assert.equal(await s.prompts.updateDetails('d1', { destination: 'x' }), false, 'closed: left as it was');
+      assert.equal((await s.prompts.get('d1'))?.destination, 'a••••@example.test');
     });
 
     it("what an account's site asked for: distinct prompt types of the account, and whether a job ever logged in", async (s) => {

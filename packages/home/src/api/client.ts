@@ -1,6 +1,7 @@
 import type {
   Account,
   AnswerOutcome,
+  ResendOutcome,
   FileInfo,
   Job,
   JobLogLine,
@@ -205,17 +206,48 @@ export class ApiClient {
 
   // 2FA
   /** Sends a code; the outcome comes from the HTTP status (202, 409, 410, 422, 429). */
-  async answerPrompt(promptId: string, code: string): Promise<AnswerOutcome | 'failed'> {
+  /** Posts a code (and the "trust this device" box); the outcome, with the stack's sentence when it says what is wrong. */
+  async answerPrompt(
+    promptId: string,
+    code: string,
+    trustDevice?: boolean,
+  ): Promise<{ outcome: AnswerOutcome | 'failed'; message?: string }> {
     try {
-      await this.request('POST', `/api/prompts/${enc(promptId)}/answer`, { code });
-      return 'accepted';
+      await this.request('POST', `/api/prompts/${enc(promptId)}/answer`, {
+        code,
+        ...(trustDevice === undefined ? {} : { trustDevice }),
+      });
+      return { outcome: 'accepted' };
     } catch (error) {
-      if (error instanceof ApiRequestError) return answerOutcome(error.status);
-      return 'failed';
+      if (!(error instanceof ApiRequestError)) return { outcome: 'failed' };
+      const message = (error.body as { message?: unknown } | undefined)?.message;
+      return { outcome: answerOutcome(error.status), ...(typeof message === 'string' ? { message } : {}) };
     }
   }
   cancelPrompt(promptId: string): Promise<unknown> {
     return this.request('POST', `/api/prompts/${enc(promptId)}/cancel`, {});
+  }
+  /** "Send a new code" (by `method`, one of the prompt's choices): the outcome and when the next may be asked. */
+  async resendPrompt(
+    promptId: string,
+    method?: string,
+  ): Promise<{ outcome: ResendOutcome | 'failed'; availableAt: string | null; message?: string }> {
+    try {
+      const body = await this.request<{ availableAt: string | null }>(
+        'POST',
+        `/api/prompts/${enc(promptId)}/resend`,
+        method === undefined ? {} : { method },
+      );
+      return { outcome: 'sent', availableAt: body.availableAt };
+    } catch (error) {
+      if (!(error instanceof ApiRequestError)) return { outcome: 'failed', availableAt: null };
+      const body = (error.body ?? {}) as { outcome?: ResendOutcome; availableAt?: string | null; message?: string };
+      return {
+        outcome: body.outcome ?? 'failed',
+        availableAt: body.availableAt ?? null,
+        ...(typeof body.message === 'string' ? { message: body.message } : {}),
+      };
+    }
   }
 
   private upload(

@@ -2,7 +2,10 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { api } from '../api/client.js';
 import { paths, type Route } from '../logic/routes.js';
 import { Link } from '../router.js';
+import { waitingCodes, waitingTitlePrefix } from '../logic/waiting-code.js';
+import { accountList } from '../state/reducer.js';
 import { store, useHome } from '../state/store.js';
+import { WaitingCodeButton } from './waiting-code.js';
 
 export function Layout({ route, children }: { route: Route; children: ReactNode }) {
   const stream = useHome((s) => s.stream);
@@ -27,6 +30,7 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
             </span>{' '}
             Gleaner
           </Link>
+          <WaitingCodeButton />
           <nav aria-label="Main">
             <ul>
               <li>
@@ -70,8 +74,11 @@ function headingText(heading: HTMLElement): string {
 /** The page's heading; the document's title follows it (each time it renders). */
 export function PageTitle({ children, eyebrow }: { children: ReactNode; eyebrow?: ReactNode }) {
   const ref = useRef<HTMLHeadingElement>(null);
+  // A waiting code leads the title ("(1) Code waiting · …"), so that it shows from another tab too.
+  const accounts = useHome((s) => s.accounts);
   useEffect(() => {
-    if (ref.current) document.title = `${headingText(ref.current) || 'Home'} · Gleaner`;
+    const waiting = waitingTitlePrefix(waitingCodes(accountList(accounts), Date.now()));
+    if (ref.current) document.title = `${waiting}${headingText(ref.current) || 'Home'} · Gleaner`;
   });
   return (
     <div className="page-title">

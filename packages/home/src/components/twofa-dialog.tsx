@@ -4,6 +4,7 @@ import { api } from '../api/client.js';
 import { answerProblem, prepareCode } from '../logic/answer-outcome.js';
 import { describeCountdown, formatCountdown, timeLeftMs, URGENT_MS } from '../logic/countdown.js';
 import { pickTwoFaAccount, type TwoFaDialogView } from '../logic/twofa-dialog.js';
+import { attemptsLeftText, resendLabel } from '../logic/waiting-code.js';
 import { accountList } from '../state/reducer.js';
 import { useNow } from '../state/now.js';
 import { store, useHome } from '../state/store.js';
@@ -88,23 +89,55 @@ function DialogContent({
   const [code, setCode] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
+  const [trust, setTrust] = useState<boolean>(prompt?.trustDevice?.checked ?? false);
+  const [picked, setPicked] = useState<string | null>(null);
+  const [resendNote, setResendNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const [resending, setResending] = useState(false);
   const inputId = useId();
   const left = prompt ? timeLeftMs(prompt.expiresAt, now) : 0;
+  const method = picked ?? prompt?.method ?? null;
+  const otherMethod = method !== null && method !== (prompt?.method ?? null);
+  const resend = prompt?.resend ? resendLabel(prompt.resend.availableAt, now, otherMethod) : null;
+  const methods = prompt?.methods ?? [];
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (view.kind !== 'ask' || sending) return;
-    const prepared = prepareCode(code);
+    const prepared = prepareCode(code, view.prompt.type);
     if (!prepared.ok) {
       setProblem(prepared.problem);
       return;
     }
     setSending(true);
     setProblem(null);
-    const outcome = await api.answerPrompt(view.prompt.id, prepared.code);
+    const { outcome, message } = await api.answerPrompt(
+      view.prompt.id,
+      prepared.code,
+      view.prompt.trustDevice ? trust : undefined,
+    );
     setSending(false);
     if (outcome === 'accepted') store.dispatch({ type: 'answered', accountId: account.id, prompt: view.prompt });
-    else setProblem(answerProblem(outcome));
+    else setProblem(outcome === 'bad_format' && message ? message : answerProblem(outcome));
+  };
+
+  const askNewCode = async () => {
+    if (view.kind !== 'ask' || resending) return;
+    setResending(true);
+    setResendNote(null);
+    const result = await api.resendPrompt(view.prompt.id, otherMethod && method ? method : undefined);
+    setResending(false);
+    setResendNote(
+      result.outcome === 'sent'
+        ? { ok: true, text: 'A new code is on its way.' }
+        : {
+            ok: false,
+            text: result.message ?? 'The website could not be asked for a new code. Try again in a moment.',
+          },
+    );
+    if (result.outcome === 'sent') {
+      setPicked(null);
+      setCode('');
+    }
   };
 
   const cancel = async () => {
@@ -118,6 +151,75 @@ function DialogContent({
     }
   };
 
+  const later = () => {
+    if (view.kind === 'ask') store.dispatch({ type: 'dismiss', promptId: view.prompt.id });
+  };
+
+  const details = prompt && !checking && (
+    <>
+      {prompt.destination && (
+        <p className="twofa-destination" data-testid="twofa-destination">
+          Sent to <strong>{prompt.destination}</strong>
+        </p>
+      )}
+      <p className={left < URGENT_MS ? 'twofa-timer urgent' : 'twofa-timer'}>
+        {prompt.type === 'app' ? 'Time left:' : 'The code expires in'}{' '}
+        <span role="timer" aria-label={describeCountdown(left)} data-testid="twofa-time-left">
+          {formatCountdown(left)}
+        </span>
+      </p>
+      {prompt.attemptsLeft !== null && (
+        <p
+          className={prompt.attemptsLeft <= 2 ? 'twofa-attempts urgent' : 'twofa-attempts'}
+          data-testid="twofa-attempts-left"
+        >
+          {attemptsLeftText(prompt.attemptsLeft)}
+        </p>
+      )}
+    </>
+  );
+
+  const resendControls = prompt && !checking && prompt.resend && resend && (
+    <div className="twofa-resend">
+      {methods.length > 1 && (
+        <fieldset className="twofa-methods">
+          <legend>Where should the code go?</legend>
+          {methods.map((m) => (
+            <label key={m.id} className="choice">
+              <input
+                type="radio"
+                name="twofa-method"
+                value={m.id}
+                checked={method === m.id}
+                onChange={() => setPicked(m.id)}
+                data-testid={`twofa-method-${m.id}`}
+              />{' '}
+              {m.label}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <button
+        type="button"
+        className="button"
+        disabled={resend.waitMs > 0 || resending}
+        onClick={() => void askNewCode()}
+        data-testid="twofa-resend"
+      >
+        {resending ? 'Asking the website…' : resend.label}
+      </button>
+      {resendNote && (
+        <p
+          className={resendNote.ok ? 'twofa-resend-note' : 'field-error'}
+          role="status"
+          data-testid="twofa-resend-note"
+        >
+          {resendNote.text}
+        </p>
+      )}
+    </div>
+  );
+
   return (
     <div className="twofa">
       <p className="twofa-eyebrow">
@@ -127,19 +229,13 @@ function DialogContent({
       <p id="twofa-help" className="twofa-help">
         {text.help}
       </p>
-      {retry && !checking && (
+      {/* A new code asked since the refused one: the refusal is no longer the news. */}
+      {retry && !checking && !resendNote?.ok && (
         <p className="twofa-retry" role="alert" data-testid="twofa-retry">
           {RETRY_MESSAGE}
         </p>
       )}
-      {prompt && !checking && (
-        <p className={left < URGENT_MS ? 'twofa-timer urgent' : 'twofa-timer'}>
-          Time left:{' '}
-          <span role="timer" aria-label={describeCountdown(left)} data-testid="twofa-time-left">
-            {formatCountdown(left)}
-          </span>
-        </p>
-      )}
+      {details}
       {checking ? (
         <p className="twofa-checking" role="status" data-testid="twofa-checking">
           <span className="spinner" aria-hidden="true" /> Checking…
@@ -153,6 +249,7 @@ function DialogContent({
             className="code-input"
             autoComplete="one-time-code"
             inputMode={codeInputMode(prompt?.type)}
+            pattern={codeInputMode(prompt?.type) === 'numeric' ? '[0-9 -]*' : undefined}
             autoCapitalize="off"
             spellCheck={false}
             maxLength={32}
@@ -171,7 +268,22 @@ function DialogContent({
               {problem}
             </p>
           )}
+          {prompt?.trustDevice && (
+            <label className="choice twofa-trust">
+              <input
+                type="checkbox"
+                checked={trust}
+                onChange={(e) => setTrust(e.target.checked)}
+                data-testid="twofa-trust-device"
+              />{' '}
+              {prompt.trustDevice.label}
+            </label>
+          )}
+          {resendControls}
           <div className="dialog-actions">
+            <button type="button" className="button" onClick={later} data-testid="twofa-later">
+              Later
+            </button>
             <button type="button" className="button" onClick={() => void cancel()}>
               Cancel sign-in
             </button>
@@ -185,7 +297,11 @@ function DialogContent({
           <p className="twofa-checking" role="status">
             <span className="spinner" aria-hidden="true" /> Waiting for your approval…
           </p>
+          {resendControls}
           <div className="dialog-actions">
+            <button type="button" className="button" onClick={later} data-testid="twofa-later">
+              Later
+            </button>
             <button type="button" className="button" autoFocus onClick={() => void cancel()}>
               Cancel sign-in
             </button>
@@ -193,7 +309,10 @@ function DialogContent({
         </>
       )}
       {!checking && (
-        <p className="twofa-later">Press Escape to put this aside; you can come back to it until the time runs out.</p>
+        <p className="twofa-later">
+          Later (or Escape) puts this aside: the sign-in keeps waiting, and the header shows the code until its time
+          runs out.
+        </p>
       )}
     </div>
   );

@@ -1,4 +1,11 @@
-import { ANSWER_STATUS, CODE_PATTERN, normalizeCode, type AnswerOutcome } from '@gleaner/contracts';
+import {
+  ANSWER_STATUS,
+  codeFormatMessage,
+  codePattern,
+  normalizeCode,
+  type AnswerOutcome,
+  type TwoFaType,
+} from '@gleaner/contracts';
 
 /** The outcome of `POST /api/prompts/:id/answer` from its HTTP status. */
 export function answerOutcome(status: number): AnswerOutcome | 'failed' {
@@ -26,10 +33,17 @@ export function answerProblem(outcome: AnswerOutcome | 'failed'): string | null 
   }
 }
 
-/** Checks a typed or pasted code before sending it: spaces and dashes dropped, 4–12 letters or digits. */
-export function prepareCode(raw: string): { ok: true; code: string } | { ok: false; problem: string } {
+/**
+ * Checks a typed or pasted code before sending it: spaces and dashes dropped, then the type's pattern
+ * (digits only for SMS and authenticator codes; 4–12 letters or digits otherwise).
+ */
+export function prepareCode(
+  raw: string,
+  type?: TwoFaType | null,
+): { ok: true; code: string } | { ok: false; problem: string } {
   const code = normalizeCode(raw.trim());
   if (code.length === 0) return { ok: false, problem: 'Type the code you received.' };
-  if (!CODE_PATTERN.test(code)) return { ok: false, problem: answerProblem('bad_format') ?? '' };
+  if (!codePattern(type).test(code))
+    return { ok: false, problem: type ? codeFormatMessage(type) : (answerProblem('bad_format') ?? '') };
   return { ok: true, code };
 }

@@ -32,6 +32,12 @@ export function prompt(overrides: Partial<Prompt> = {}): Prompt {
     attempts: 0,
     createdAt: iso(T0 + 2_000),
     expiresAt: iso(T0 + 182_000),
+    destination: null,
+    attemptsLeft: null,
+    methods: [],
+    method: null,
+    trustDevice: null,
+    resend: null,
     ...overrides,
   };
 }

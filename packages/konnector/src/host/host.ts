@@ -1,11 +1,25 @@
-import type { AccountAttributes, BillMetadata, FileEntry, RunContext, TwoFaType } from '@gleaner/contracts';
+import type {
+  AccountAttributes,
+  BillMetadata,
+  FileEntry,
+  HostParams,
+  RunContext,
+  TwoFaDetails,
+  TwoFaReply,
+  TwoFaType,
+} from '@gleaner/contracts';
 
 export type TwoFaRequest = {
   type?: TwoFaType;
   timeoutMs: number;
   retry: boolean;
+  /** What the site says about the code (where it went, attempts left, choices, resend): shown to the person. */
+  details?: TwoFaDetails;
   signal?: AbortSignal;
 };
+
+/** What the konnector tells its host after asking the site for a new code. */
+export type TwoFaResentReport = HostParams<'twoFaResent'>;
 
 export type SaveFileRequest = {
   /** A file inside `RunContext.stagingDir`; the host moves it into the account's files. */
@@ -31,8 +45,13 @@ export interface KonnectorHost {
   /** The serialized cookie jar saved by the last run, or null. */
   loadSession(): Promise<string | null>;
   saveSession(session: string | null): Promise<void>;
-  /** Resolves with the code the person typed; rejects with USER_ACTION_NEEDED.TWOFA_EXPIRED. */
-  waitForTwoFaCode(request: TwoFaRequest): Promise<string>;
+  /**
+   * Resolves with the code the person typed (and their choices), or asks for a new code when the
+   * person pressed "Send a new code"; rejects with USER_ACTION_NEEDED.TWOFA_EXPIRED.
+   */
+  waitForTwoFaCode(request: TwoFaRequest): Promise<TwoFaReply>;
+  /** After a `resend` reply: what the site did; resolves with the next reply on the same wait. */
+  twoFaResent(report: TwoFaResentReport, wait: { waitMs: number; signal?: AbortSignal }): Promise<TwoFaReply>;
   /** The konnector saw the person approve in the provider's app: the prompt it waits on is answered. */
   twoFaApproved(): Promise<void>;
   listFiles(): Promise<FileEntry[]>;

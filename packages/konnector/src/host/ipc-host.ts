@@ -6,11 +6,12 @@ import type {
   HostResult,
   KonnectorMessage,
   RunContext,
+  TwoFaReply,
 } from '@gleaner/contracts';
 import { toErrorCode } from '@gleaner/contracts/codes';
 import { KonnectorError } from '../errors.js';
 import { parseHostMessage } from './host-message.js';
-import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest } from './host.js';
+import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest, TwoFaResentReport } from './host.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
@@ -111,11 +112,15 @@ export class IpcHost implements KonnectorHost {
   async saveSession(session: string | null): Promise<void> {
     await this.#call('saveSession', { session });
   }
-  async waitForTwoFaCode(request: TwoFaRequest): Promise<string> {
-    const params = { type: request.type, timeoutMs: request.timeoutMs, retry: request.retry };
+  async waitForTwoFaCode(request: TwoFaRequest): Promise<TwoFaReply> {
+    const params = { type: request.type, timeoutMs: request.timeoutMs, retry: request.retry, ...request.details };
     // The host expires the prompt; our own deadline only guards against a host that went silent.
     const signal = request.signal ? AbortSignal.any([this.#abort.signal, request.signal]) : this.#abort.signal;
-    return (await this.#call('waitForTwoFaCode', params, request.timeoutMs + 10_000, signal)).code;
+    return this.#call('waitForTwoFaCode', params, request.timeoutMs + 10_000, signal);
+  }
+  async twoFaResent(report: TwoFaResentReport, wait: { waitMs: number; signal?: AbortSignal }): Promise<TwoFaReply> {
+    const signal = wait.signal ? AbortSignal.any([this.#abort.signal, wait.signal]) : this.#abort.signal;
+    return this.#call('twoFaResent', report, wait.waitMs + 10_000, signal);
   }
   async twoFaApproved(): Promise<void> {
     await this.#call('twoFaApproved', {});

@@ -16,9 +16,9 @@ export function handlersFor(host: KonnectorHost): HostHandlers {
       await host.saveSession(session);
       return {};
     },
-    waitForTwoFaCode: async ({ type, timeoutMs, retry }) => ({
-      code: await host.waitForTwoFaCode({ ...(type ? { type } : {}), timeoutMs, retry }),
-    }),
+    waitForTwoFaCode: async ({ type, timeoutMs, retry, ...details }) =>
+      host.waitForTwoFaCode({ ...(type ? { type } : {}), timeoutMs, retry, details }),
+    twoFaResent: async (report) => host.twoFaResent(report, { waitMs: report.timeoutMs ?? 60_000 }),
     twoFaApproved: async () => {
       await host.twoFaApproved();
       return {};

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { AccountAttributes, FileEntry, RunContext, RunMode } from '@gleaner/contracts';
+import type { AccountAttributes, FileEntry, RunContext, RunMode, TwoFaDetails, TwoFaReply } from '@gleaner/contracts';
 import {
   isTransientState,
   needsPerson,
@@ -14,12 +14,22 @@ import {
 } from '@gleaner/contracts/codes';
 import { KonnectorError } from '../errors.js';
 import { loadOrCreateKey, open, seal } from '../core/local-crypto.js';
-import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest } from './host.js';
+import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest, TwoFaResentReport } from './host.js';
 import { safeJoin } from './safe-path.js';
 
-export type CodeRequest = { type?: TwoFaType; retry: boolean; expiresAt: number; signal: AbortSignal };
-/** Asks the person for a code: the terminal in `gleaner run`, a function in tests. */
-export type CodeReader = (request: CodeRequest) => Promise<string>;
+export type CodeRequest = {
+  type?: TwoFaType;
+  retry: boolean;
+  expiresAt: number;
+  signal: AbortSignal;
+  /** What the site said about the code (where it went, attempts left). */
+  details?: TwoFaDetails;
+};
+/**
+ * Asks the person for a code: the terminal in `gleaner run`, a function in tests. It may ask for a
+ * new code instead (`{ resend: {} }`, or `{ resend: { method } }` for one of the request's methods).
+ */
+export type CodeReader = (request: CodeRequest) => Promise<string | { resend: { method?: string } }>;
 
 export type StandaloneHostOptions = {
   /** Holds account.json, the sealed session, files/ and files.json. */
@@ -170,7 +180,35 @@ export class StandaloneHost implements KonnectorHost {
     else await writeAtomic(file, seal(this.#key, session));
   }
 
-  async waitForTwoFaCode(request: TwoFaRequest): Promise<string> {
+  async waitForTwoFaCode(request: TwoFaRequest): Promise<TwoFaReply> {
+    this.#lastRequest = request;
+    return this.#readCode(request);
+  }
+
+  /** After a new code was asked: the same question again, with what the site said of the new code. */
+  async twoFaResent(report: TwoFaResentReport, wait: { waitMs: number; signal?: AbortSignal }): Promise<TwoFaReply> {
+    const last = this.#lastRequest;
+    const details = {
+      ...last?.details,
+      ...(report.destination ? { destination: report.destination } : {}),
+      ...(report.attemptsLeft !== undefined ? { attemptsLeft: report.attemptsLeft } : {}),
+      ...(report.method ? { method: report.method } : {}),
+    };
+    const type = report.type ?? last?.type;
+    const request: TwoFaRequest = {
+      ...(type ? { type } : {}),
+      timeoutMs: report.timeoutMs ?? wait.waitMs,
+      retry: false,
+      details,
+      ...(wait.signal ? { signal: wait.signal } : {}),
+    };
+    this.#lastRequest = request;
+    return this.#readCode(request);
+  }
+
+  #lastRequest: TwoFaRequest | null = null;
+
+  async #readCode(request: TwoFaRequest): Promise<TwoFaReply> {
     if ((this.#options.mode ?? 'manual') === 'background' || !this.#options.codeReader) {
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }
@@ -187,8 +225,15 @@ export class StandaloneHost implements KonnectorHost {
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
-    const code = this.#options.codeReader({ type: request.type, retry: request.retry, expiresAt, signal });
-    return (await Promise.race([code, expired])).trim();
+    const code = this.#options.codeReader({
+      type: request.type,
+      retry: request.retry,
+      expiresAt,
+      signal,
+      ...(request.details ? { details: request.details } : {}),
+    });
+    const answer = await Promise.race([code, expired]);
+    return typeof answer === 'string' ? { code: answer.trim() } : { resend: answer.resend };
   }
 
   /** The approval went through: the question still on the terminal (if any) is withdrawn. */

@@ -29,14 +29,23 @@ export function terminalCodeReader(
   input: NodeJS.ReadableStream = process.stdin,
   output: NodeJS.WritableStream = process.stderr,
 ): CodeReader {
-  return ({ type, retry, expiresAt, signal }) =>
-    new Promise<string>((resolve, reject) => {
+  return ({ type, retry, expiresAt, signal, details }) =>
+    new Promise<string | { resend: { method?: string } }>((resolve, reject) => {
       const tty = (output as NodeJS.WriteStream).isTTY === true;
       // Between questions the input must not keep the process alive (a pipe left open by a parent).
       const handle = input as { ref?: () => void; unref?: () => void };
       handle.ref?.();
       const rl = createInterface({ input, output, terminal: tty });
-      const question = () => `${describeTwoFa(type, retry)} (${timeLeft(expiresAt)}): `;
+      const said = [
+        details?.destination ? `sent to ${details.destination}` : '',
+        details?.attemptsLeft !== undefined
+          ? `${details.attemptsLeft} attempts left before the site locks the account`
+          : '',
+        details?.resend
+          ? `"resend"${(details.methods?.length ?? 0) > 1 ? ` or "resend ${details.methods?.map((m) => m.id).join('|')}"` : ''} for a new code`
+          : '',
+      ].filter(Boolean);
+      const question = () => `${describeTwoFa(type, retry)} (${[...said, timeLeft(expiresAt)].join(', ')}): `;
       rl.setPrompt(question());
       rl.prompt();
       const tick = setInterval(
@@ -62,7 +71,10 @@ export function terminalCodeReader(
       signal.addEventListener('abort', onAbort, { once: true });
       rl.once('line', (line) => {
         close();
-        resolve(line.trim());
+        // "resend" (or "resend email") asks the site for a new code, when it offers one.
+        const asked = /^resend(?:\s+(\S+))?$/i.exec(line.trim());
+        if (asked && details?.resend) resolve({ resend: asked[1] ? { method: asked[1] } : {} });
+        else resolve(line.trim());
       });
     });
 }

@@ -1,4 +1,4 @@
-import { CODE_PATTERN, normalizeCode, type AnswerOutcome, type PromptStatus } from '@gleaner/contracts';
+import { codePattern, normalizeCode, type AnswerOutcome, type PromptStatus, type TwoFaType } from '@gleaner/contracts';
 
 /**
  * A prompt's life, as a reducer: `waiting` until a code is accepted (`answered`), it expires, the
@@ -9,7 +9,8 @@ import { CODE_PATTERN, normalizeCode, type AnswerOutcome, type PromptStatus } fr
  */
 export const DEFAULT_MAX_ATTEMPTS = 5;
 
-export type PromptState = { status: PromptStatus; attempts: number; expiresAt: number };
+/** `type` decides the code's pattern: digits only for SMS and authenticator codes. */
+export type PromptState = { status: PromptStatus; attempts: number; expiresAt: number; type?: TwoFaType | null };
 
 export type PromptEvent =
   { type: 'submit'; code: string } | { type: 'timeout' } | { type: 'cancel' } | { type: 'interrupt' };
@@ -58,7 +59,7 @@ export function reducePrompt(
   if (state.attempts >= maxAttempts) return { state, outcome: 'too_many_attempts', effects: [] };
   const code = normalizeCode(event.code);
   const attempted = { ...state, attempts: state.attempts + 1 };
-  if (!CODE_PATTERN.test(code)) {
+  if (!codePattern(state.type).test(code)) {
     if (attempted.attempts < maxAttempts) return { state: attempted, outcome: 'bad_format', effects: [] };
     return {
       state: { ...attempted, status: 'cancelled' },

@@ -74,6 +74,12 @@ export const promptView = (p: PromptRecord): Prompt => ({
   attempts: p.attempts,
   createdAt: p.createdAt,
   expiresAt: p.expiresAt,
+  destination: p.destination,
+  attemptsLeft: p.attemptsLeft,
+  methods: p.methods,
+  method: p.method,
+  trustDevice: p.trustDevice,
+  resend: p.resendAvailableAt === null ? null : { availableAt: p.resendAvailableAt },
 });
 
 export const fileView = (f: FileRecord): FileInfo => ({

@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { secretFieldNames, siteTwoFa, twoFaState, type AccountState, type FileEntry, type LogLevel, type PromptStatus } from '@gleaner/contracts';
+import {
+  secretFieldNames,
+  siteTwoFa,
+  twoFaState,
+  type AccountState,
+  type FileEntry,
+  type LogLevel,
+  type PromptStatus,
+  type TwoFaReply,
+} from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import { diskFaultKind, diskFaultSentence } from '../disk-faults.js';
 import type { InstalledKonnector } from '../registry/registry.js';
@@ -11,6 +20,7 @@ import { UnreadableSecretError } from '../secrets/keyring.js';
 import { accountAad } from '../secrets/sealed.js';
 import type { FileRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
+import { MIN_RESEND_COOLDOWN_MS } from './prompts.js';
 import { mkdirPrivate, openStagedFile, StagedFileRefused, takeStagedFile } from './staged-file.js';
 import {
   fileView,
@@ -36,6 +46,10 @@ type Waiter = {
   close(status: Exclude<PromptStatus, 'waiting' | 'answered'>): Promise<void>;
   /** An approval in the provider's app went through: answered, with no code. */
   approve(): Promise<void>;
+  /** The next reply for the konnector: a code, a request for a new one, or the end of the wait. */
+  next(): Promise<TwoFaReply>;
+  /** Records what the site said of the new code the konnector asked for. */
+  resent(report: Parameters<HostHandlers['twoFaResent']>[0]): Promise<void>;
 };
 
 export type JobHost = {
@@ -137,34 +151,57 @@ export function createJobHost(
     });
   };
 
-  const waitForCode = async (type: Parameters<HostHandlers['waitForTwoFaCode']>[0]) => {
+  /** The prompt the konnector is asking the site a new code for (between a `resend` reply and its `twoFaResent`). */
+  let resending: Waiter | null = null;
+
+  const waitForCode = async (params: Parameters<HostHandlers['waitForTwoFaCode']>[0]): Promise<TwoFaReply> => {
     if (job.mode === 'background') throw fail('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     const earlier = await storage.prompts.listByJob(job.id);
     if (earlier.length >= config.maxPromptsPerJob) throw fail('LOGIN_FAILED.TOO_MANY_ATTEMPTS');
     for (const waiter of [...waiters]) await waiter.close('cancelled');
 
     const now = ctx.clock.now();
-    const timeoutMs = Math.max(1, Math.min(type.timeoutMs, config.twoFaTimeoutCapMs));
+    const timeoutMs = Math.max(1, Math.min(params.timeoutMs, config.twoFaTimeoutCapMs));
     const promptId = randomUUID();
-    let settle!: { resolve(code: string): void; reject(error: Error): void };
-    const result = new Promise<string>((resolvePromise, rejectPromise) => {
-      settle = { resolve: resolvePromise, reject: rejectPromise };
-    });
-    // The wait may end (the stack closing, the job cancelled) while the prompt is still being stored
-    // and published, before `await result` below: that rejection is not an unhandled one.
-    result.catch(() => undefined);
+    let type = params.type;
+    let method = params.method;
+    /** The request of the konnector waiting for the next reply, if one is. */
+    let pending: { resolve(reply: TwoFaReply): void; reject(error: Error): void } | null = null;
+    /** A final outcome that came while no request was waiting (during a resend): the next one gets it. */
+    let buffered: { reply: TwoFaReply } | { error: string } | null = null;
     let settled = false;
     let expiry: NodeJS.Timeout | undefined;
     let lateTimer: NodeJS.Timeout | undefined;
-    const finish = (outcome: { code: string } | { error: string }) => {
+    const nextReply = (): Promise<TwoFaReply> => {
+      if (buffered) {
+        const outcome = buffered;
+        buffered = null;
+        return 'reply' in outcome ? Promise.resolve(outcome.reply) : Promise.reject(fail(outcome.error));
+      }
+      if (settled) return Promise.reject(fail('JOB_INTERRUPTED'));
+      const reply = new Promise<TwoFaReply>((resolve, reject) => {
+        pending = { resolve, reject };
+      });
+      // The wait may end (the stack closing, the job cancelled) while the prompt is still being stored
+      // and published, before the handler awaits it: that rejection is not an unhandled one.
+      reply.catch(() => undefined);
+      return reply;
+    };
+    const hand = (outcome: { reply: TwoFaReply } | { error: string }) => {
+      const waiting = pending;
+      pending = null;
+      if (!waiting) buffered = outcome;
+      else if ('reply' in outcome) waiting.resolve(outcome.reply);
+      else waiting.reject(fail(outcome.error));
+    };
+    const finish = (outcome: { reply: TwoFaReply } | { error: string }) => {
       if (settled) return;
       settled = true;
       clearTimeout(expiry);
       clearTimeout(lateTimer);
       stopListening();
       waiters.delete(waiter);
-      if ('code' in outcome) settle.resolve(outcome.code);
-      else settle.reject(fail(outcome.error));
+      hand(outcome);
     };
     // Listen before the prompt exists: an answer can only come after it is stored.
     const stopListening = ctx.promptBus.listen(promptId, (message) => {
@@ -172,57 +209,35 @@ export function createJobHost(
         const code = message.code.reveal();
         secrets.add(code);
         loggedSecrets.push(logSecrets.add(code));
-        finish({ code });
+        finish({
+          reply: {
+            code,
+            ...(method ? { method } : {}),
+            ...(params.trustDevice ? { trustDevice: message.trustDevice ?? params.trustDevice.checked } : {}),
+          },
+        });
       } else if (message.kind === 'locked') {
         log('error', `the prompt was locked after ${config.maxCodeAttempts} malformed codes`, iso(ctx.clock.now()));
         finish({ error: 'LOGIN_FAILED.TOO_MANY_ATTEMPTS' });
+      } else if (message.kind === 'resend') {
+        // One request for a new code at a time: the stack's cooldown already spaced them out.
+        if (settled || !pending) return;
+        resending = waiter;
+        log('info', `the person asked for a new code${message.method ? ` (${message.method})` : ''}`, iso(ctx.clock.now()));
+        hand({ reply: { resend: message.method ? { method: message.method } : {} } });
       } else {
         finish({ error: 'JOB_CANCELLED' });
       }
     });
     /** Closes the prompt (if still waiting), tells Home, and ends the wait with `outcome`. */
-    const end = async (status: Exclude<PromptStatus, 'waiting'>, outcome: { code: string } | { error: string }) => {
+    const end = async (status: Exclude<PromptStatus, 'waiting'>, outcome: { reply: TwoFaReply } | { error: string }) => {
       if (settled) return;
       if (await storage.prompts.closeIfWaiting(promptId, status)) await publishPrompt(ctx, promptId);
       finish(outcome);
     };
-    const waiter: Waiter = {
-      promptId,
-      approve: () => end('answered', { code: '' }),
-      close: (status) =>
-        end(status, {
-          error:
-            status === 'expired'
-              ? 'USER_ACTION_NEEDED.TWOFA_EXPIRED'
-              : status === 'cancelled'
-                ? 'JOB_CANCELLED'
-                : 'JOB_INTERRUPTED',
-        }),
-    };
-    waiters.add(waiter);
-
-    try {
-      await storage.transaction(async (tx) => {
-        await tx.prompts.insert({
-          id: promptId,
-          jobId: job.id,
-          accountId,
-          type: type.type ?? null,
-          retry: type.retry,
-          status: 'waiting',
-          attempts: 0,
-          createdAt: iso(now),
-          expiresAt: iso(now + timeoutMs),
-        });
-        await tx.accounts.update(accountId, { state: twoFaState(type.type, type.retry), updatedAt: iso(now) });
-      });
-    } catch (error) {
-      finish({ error: 'UNKNOWN_ERROR' });
-      throw error;
-    }
-
-    // Armed before anything else awaits: an answer may come as soon as the row exists.
-    if (!settled)
+    /** Ends the wait when the prompt's time is up (armed again when a new code comes with its own lifetime). */
+    const armExpiry = (ms: number) => {
+      clearTimeout(expiry);
       expiry = setTimeout(() => {
         void (async () => {
           const closed = await storage.prompts.closeIfWaiting(promptId, 'expired');
@@ -238,11 +253,88 @@ export function createJobHost(
           logger.error({ err: error, promptId }, 'could not expire a prompt');
           finish({ error: 'USER_ACTION_NEEDED.TWOFA_EXPIRED' });
         });
-      }, timeoutMs);
-    hooks.onAccountState(twoFaState(type.type, type.retry));
+      }, ms);
+    };
+    const waiter: Waiter = {
+      promptId,
+      approve: () => end('answered', { reply: { code: '' } }),
+      close: (status) =>
+        end(status, {
+          error:
+            status === 'expired'
+              ? 'USER_ACTION_NEEDED.TWOFA_EXPIRED'
+              : status === 'cancelled'
+                ? 'JOB_CANCELLED'
+                : 'JOB_INTERRUPTED',
+        }),
+      next: nextReply,
+      async resent(report) {
+        if (settled) return;
+        const at = ctx.clock.now();
+        if (!report.ok) {
+          log('warn', 'the site did not send a new code: the last one stands', iso(at));
+          return;
+        }
+        const newType = report.type ?? type;
+        const lifetime = report.timeoutMs === undefined ? undefined : Math.max(1, Math.min(report.timeoutMs, config.twoFaTimeoutCapMs));
+        const changed = await storage.prompts.updateDetails(promptId, {
+          ...(newType !== type ? { type: newType ?? null } : {}),
+          ...(report.destination !== undefined ? { destination: report.destination } : {}),
+          ...(report.attemptsLeft !== undefined ? { attemptsLeft: report.attemptsLeft } : {}),
+          ...(report.method !== undefined ? { method: report.method } : {}),
+          ...(lifetime !== undefined ? { expiresAt: iso(at + lifetime) } : {}),
+          // The konnector states the site's cooldown; the stack's own floor holds whatever it says.
+          ...(report.cooldownMs !== undefined
+            ? { resendAvailableAt: iso(at + Math.max(report.cooldownMs, MIN_RESEND_COOLDOWN_MS)) }
+            : {}),
+        });
+        if (!changed) return;
+        if (lifetime !== undefined) armExpiry(lifetime);
+        log('info', `a new code was sent${report.method ? ` (${report.method})` : ''}`, iso(at));
+        method = report.method ?? method;
+        if (newType !== type) {
+          type = newType;
+          const state = twoFaState(type, params.retry);
+          await setState(state);
+        }
+        await publishPrompt(ctx, promptId);
+      },
+    };
+    waiters.add(waiter);
+    const reply = nextReply();
+
+    try {
+      await storage.transaction(async (tx) => {
+        await tx.prompts.insert({
+          id: promptId,
+          jobId: job.id,
+          accountId,
+          type: type ?? null,
+          retry: params.retry,
+          status: 'waiting',
+          attempts: 0,
+          createdAt: iso(now),
+          expiresAt: iso(now + timeoutMs),
+          destination: params.destination ?? null,
+          attemptsLeft: params.attemptsLeft ?? null,
+          methods: params.methods ?? [],
+          method: params.method ?? null,
+          trustDevice: params.trustDevice ?? null,
+          resendAvailableAt: params.resend ? iso(now + params.resend.cooldownMs) : null,
+        });
+        await tx.accounts.update(accountId, { state: twoFaState(type, params.retry), updatedAt: iso(now) });
+      });
+    } catch (error) {
+      finish({ error: 'UNKNOWN_ERROR' });
+      throw error;
+    }
+
+    // Armed before anything else awaits: an answer may come as soon as the row exists.
+    if (!settled) armExpiry(timeoutMs);
+    hooks.onAccountState(twoFaState(type, params.retry));
     await publishPrompt(ctx, promptId);
     await publishAccount(ctx, accountId);
-    return { code: await result };
+    return reply;
   };
 
   const handlers: HostHandlers = {
@@ -320,6 +412,13 @@ export function createJobHost(
     },
 
     waitForTwoFaCode: (params) => waitForCode(params),
+    async twoFaResent(report) {
+      const waiter = resending;
+      resending = null;
+      if (!waiter) throw fail('JOB_INTERRUPTED');
+      await waiter.resent(report);
+      return waiter.next();
+    },
     async twoFaApproved() {
       // None left (it expired as the site said yes): the site's word is what counts, the run goes on.
       for (const waiter of [...waiters]) await waiter.approve();

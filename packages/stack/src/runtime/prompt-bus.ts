@@ -4,8 +4,15 @@ import type { Keyring } from '../secrets/keyring.js';
 import type { PgNotifier } from '../storage/pg-notify.js';
 import type { PromptMessageStore } from '../storage/stores.js';
 
-/** What reaches the job waiting on a prompt: the accepted code, the person's cancel, or the lock after malformed codes. */
-export type PromptMessage = { kind: 'code'; code: Secret<string> } | { kind: 'cancelled' } | { kind: 'locked' };
+/**
+ * What reaches the job waiting on a prompt: the accepted code (with the "trust this device" box),
+ * the person's cancel, the lock after malformed codes, or a request for a new code (by `method`).
+ */
+export type PromptMessage =
+  | { kind: 'code'; code: Secret<string>; trustDevice?: boolean }
+  | { kind: 'cancelled' }
+  | { kind: 'locked' }
+  | { kind: 'resend'; method?: string };
 
 /**
  * Carries an accepted code from where it was submitted to where the job waits. In one process it is
@@ -42,6 +49,21 @@ export class InProcessPromptBus implements PromptBus {
 /** Where a code waits in the mailbox: bound into its sealed value, so it opens for this prompt only. */
 export function promptCodeAad(promptId: string): string {
   return `prompt:${promptId}:code`;
+}
+
+/** A PromptMessage as it is sealed into the mailbox (the code revealed only inside the sealed value). */
+type WireMessage =
+  | { kind: 'code'; code: string; trustDevice?: boolean }
+  | { kind: 'cancelled' }
+  | { kind: 'locked' }
+  | { kind: 'resend'; method?: string };
+
+function wireMessage(message: PromptMessage): WireMessage {
+  return message.kind === 'code' ? { ...message, code: message.code.reveal() } : message;
+}
+
+function fromWire(message: WireMessage): PromptMessage {
+  return message.kind === 'code' ? { ...message, code: new Secret(message.code) } : message;
 }
 
 /** How long an untaken message stays in the mailbox (its job is gone after the longest wait). */
@@ -104,7 +126,7 @@ export class PgPromptBus implements PromptBus {
     await this.#store.put({
       promptId,
       kind: message.kind,
-      sealed: message.kind === 'code' ? this.#keyring().seal(message.code.reveal(), promptCodeAad(promptId)) : null,
+      sealed: this.#keyring().seal(JSON.stringify(wireMessage(message)), promptCodeAad(promptId)),
       at: new Date(at).toISOString(),
     });
     // Left in the mailbox, the message is handed over: a node that misses the notification (its
@@ -135,10 +157,7 @@ export class PgPromptBus implements PromptBus {
         return;
       }
       this.#logger.debug({ promptId, kind: record.kind, after }, 'prompt message taken from the mailbox');
-      if (record.kind === 'code') {
-        const code = this.#keyring().open(record.sealed ?? '', promptCodeAad(promptId));
-        waiter({ kind: 'code', code: new Secret(code) });
-      } else waiter({ kind: record.kind });
+      waiter(fromWire(JSON.parse(this.#keyring().open(record.sealed ?? '', promptCodeAad(promptId))) as WireMessage));
     } catch (error) {
       this.#logger.error({ err: error, promptId }, 'could not take a prompt message');
     }

@@ -7,6 +7,7 @@ import type {
   LoginStatus,
   PromptStatus,
   RunMode,
+  TwoFaMethod,
   TwoFaType,
 } from '@gleaner/contracts';
 import type {
@@ -347,6 +348,12 @@ function toPrompt(row: Selectable<PromptsTable>): PromptRecord {
     attempts: Number(row.attempts),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
+    destination: row.destination,
+    attemptsLeft: row.attempts_left === null ? null : Number(row.attempts_left),
+    methods: row.methods === null ? [] : (JSON.parse(row.methods) as TwoFaMethod[]),
+    method: row.method,
+    trustDevice: row.trust_label === null ? null : { label: row.trust_label, checked: Number(row.trust_checked) === 1 },
+    resendAvailableAt: row.resend_at,
   };
 }
 
@@ -365,6 +372,13 @@ function promptStore(db: Kysely<Database>): PromptStore {
           attempts: p.attempts,
           created_at: p.createdAt,
           expires_at: p.expiresAt,
+          destination: p.destination,
+          attempts_left: p.attemptsLeft,
+          methods: p.methods.length === 0 ? null : JSON.stringify(p.methods),
+          method: p.method,
+          trust_label: p.trustDevice?.label ?? null,
+          trust_checked: p.trustDevice ? (p.trustDevice.checked ? 1 : 0) : null,
+          resend_at: p.resendAvailableAt,
         })
         .execute();
     },
@@ -410,6 +424,40 @@ function promptStore(db: Kysely<Database>): PromptStore {
         .where('expires_at', '>', now)
         .executeTakeFirst();
       return changed(result);
+    },
+    async claimResend(id, { now, nextAt }) {
+      const result = await db
+        .updateTable('prompts')
+        .set({ resend_at: nextAt })
+        .where('id', '=', id)
+        .where('status', '=', 'waiting')
+        .where('resend_at', 'is not', null)
+        .where('resend_at', '<=', now)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return changed(result);
+    },
+    async updateDetails(id, patch) {
+      const set = {
+        ...(patch.type !== undefined ? { type: patch.type } : {}),
+        ...(patch.destination !== undefined ? { destination: patch.destination } : {}),
+        ...(patch.attemptsLeft !== undefined ? { attempts_left: patch.attemptsLeft } : {}),
+        ...(patch.method !== undefined ? { method: patch.method } : {}),
+        ...(patch.expiresAt !== undefined ? { expires_at: patch.expiresAt } : {}),
+        ...(patch.resendAvailableAt !== undefined ? { resend_at: patch.resendAvailableAt } : {}),
+      };
+      if (Object.keys(set).length === 0) {
+        const row = await db.selectFrom('prompts').select('status').where('id', '=', id).executeTakeFirst();
+        return row?.status === 'waiting';
+      }
+      return changed(
+        await db
+          .updateTable('prompts')
+          .set(set)
+          .where('id', '=', id)
+          .where('status', '=', 'waiting')
+          .executeTakeFirst(),
+      );
     },
     async closeIfWaiting(id, status) {
       return changed(
@@ -729,6 +777,8 @@ function promptMessageStore(db: Kysely<Database>): PromptMessageStore {
       await db
         .insertInto('prompt_messages')
         .values({ prompt_id: m.promptId, kind: m.kind, sealed: m.sealed, at: m.at })
+        // A later message supersedes one not yet taken (a code after a resend, a cancel after a code).
+        .onConflict((oc) => oc.column('prompt_id').doUpdateSet({ kind: m.kind, sealed: m.sealed, at: m.at }))
         .execute();
     },
     async take(promptId) {
@@ -740,7 +790,7 @@ function promptMessageStore(db: Kysely<Database>): PromptMessageStore {
       return (
         row && {
           promptId: row.prompt_id,
-          kind: row.kind as 'code' | 'cancelled' | 'locked',
+          kind: row.kind as 'code' | 'cancelled' | 'locked' | 'resend',
           sealed: row.sealed,
           at: row.at,
         }

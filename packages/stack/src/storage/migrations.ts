@@ -198,6 +198,23 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('login_failures_at').on('login_failures').column('at').execute();
       },
     },
+    '0005_prompt_details': {
+      // What the site says about a code: where it went (masked), attempts left before its lockout,
+      // where else it could go, a "trust this device" box, and when a new one may be asked. None secret.
+      async up(db: Kysely<unknown>) {
+        for (const [name, type] of [
+          ['destination', text],
+          ['attempts_left', 'integer'],
+          ['methods', text],
+          ['method', text],
+          ['trust_label', text],
+          ['trust_checked', 'integer'],
+          ['resend_at', text],
+        ] as const) {
+          await db.schema.alterTable('prompts').addColumn(name, type).execute();
+        }
+      },
+    },
     '0006_home': {
       // An account deleted with its documents kept: what it was, so that Home can list them under its name.
       async up(db: Kysely<unknown>) {

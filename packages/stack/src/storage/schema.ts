@@ -85,6 +85,15 @@ export interface PromptsTable {
   attempts: number;
   created_at: string;
   expires_at: string;
+  destination: string | null;
+  attempts_left: number | null;
+  /** JSON: the TwoFaMethod list; null for none. */
+  methods: string | null;
+  method: string | null;
+  trust_label: string | null;
+  trust_checked: number | null;
+  /** When a new code may be asked; null: the site offers none. */
+  resend_at: string | null;
 }
 
 export interface FilesTable {

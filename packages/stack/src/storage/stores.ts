@@ -6,6 +6,7 @@ import type {
   LoginStatus,
   PromptStatus,
   RunMode,
+  TwoFaMethod,
   TwoFaType,
 } from '@gleaner/contracts';
 
@@ -114,7 +115,20 @@ export type PromptRecord = {
   attempts: number;
   createdAt: string;
   expiresAt: string;
+  /** What the site said about the code (see the API's Prompt): none of it secret. */
+  destination: string | null;
+  attemptsLeft: number | null;
+  methods: TwoFaMethod[];
+  method: string | null;
+  trustDevice: { label: string; checked: boolean } | null;
+  /** When a new code may be asked; null: the site offers none. */
+  resendAvailableAt: string | null;
 };
+
+/** What a sent code changes on its waiting prompt. */
+export type PromptDetailsPatch = Partial<
+  Pick<PromptRecord, 'type' | 'destination' | 'attemptsLeft' | 'method' | 'expiresAt' | 'resendAvailableAt'>
+>;
 
 export interface PromptStore {
   insert(prompt: PromptRecord): Promise<void>;
@@ -129,6 +143,14 @@ export interface PromptStore {
    * concurrent submissions exactly one wins. Returns whether the row changed.
    */
   recordAttempt(id: string, options: { now: string; maxAttempts: number; answer: boolean }): Promise<boolean>;
+  /**
+   * Takes the right to ask for a new code, atomically: only while the prompt is waiting, unexpired at
+   * `now`, offers a resend and its cooldown is over; the next one is then allowed from `nextAt`.
+   * Of two presses at once exactly one wins. Returns whether it did.
+   */
+  claimResend(id: string, options: { now: string; nextAt: string }): Promise<boolean>;
+  /** Records what the site said of a new code on a waiting prompt; returns whether it was waiting. */
+  updateDetails(id: string, patch: PromptDetailsPatch): Promise<boolean>;
   /** Closes a waiting prompt (expired, cancelled, interrupted); returns whether it was waiting. */
   closeIfWaiting(id: string, status: Exclude<PromptStatus, 'waiting'>): Promise<boolean>;
   /** The distinct kinds of 2FA the account's prompts asked for, whatever became of them (null: untyped). */
@@ -171,8 +193,8 @@ export interface EventStore {
 
 export type PromptMessageRecord = {
   promptId: string;
-  kind: 'code' | 'cancelled' | 'locked';
-  /** The code sealed with the keyring (bound to the prompt); null for the other kinds. */
+  kind: 'code' | 'cancelled' | 'locked' | 'resend';
+  /** The message sealed with the keyring (bound to the prompt): the code, the box, the method. */
   sealed: string | null;
   at: string;
 };

@@ -273,6 +273,15 @@ export class MemoryStack implements Stack {
   };
 
   prompts = {
+    get: async (promptId: string): Promise<Prompt> => {
+      const prompt = this.promptsById.get(promptId);
+      if (!prompt) throw new StackError('not_found', `no prompt ${promptId}`);
+      return this.#promptView(prompt);
+    },
+    resend: async (promptId: string): Promise<{ outcome: 'not_offered'; availableAt: null }> => {
+      if (!this.promptsById.has(promptId)) throw new StackError('not_found', `no prompt ${promptId}`);
+      return { outcome: 'not_offered', availableAt: null };
+    },
     answer: async (promptId: string, raw: string): Promise<AnswerOutcome> => {
       const prompt = this.promptsById.get(promptId);
       if (!prompt) throw new StackError('not_found', `no prompt ${promptId}`);
@@ -369,6 +378,12 @@ export class MemoryStack implements Stack {
       attempts: 0,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + (options.expiresInMs ?? 60_000)).toISOString(),
+      destination: null,
+      attemptsLeft: null,
+      methods: [],
+      method: null,
+      trustDevice: null,
+      resend: null,
       deliver: (code: string) => {
         this.delivered.push(code);
         deliver(code);

@@ -10,7 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Fixtures are plain JS, read from the source tree (dist/test/helpers → test/fixtures). */
 export const FIXTURES = resolve(here, '../../../test/fixtures');
 export const TWOFA_KONNECTOR = join(FIXTURES, 'twofa-konnector');
-export const GOOD_CODE = 'Q7CANARY9';
+export const GOOD_CODE = '731905264';
 export const CANARY_PASSWORD = 'canary-Pw-77f1c2e9';
 
 export const tmpDataDir = (): string => mkdtempSync(join(tmpdir(), 'gleaner-stack-'));

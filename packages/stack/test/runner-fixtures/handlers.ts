@@ -74,6 +74,7 @@ export function recordingHandlers(options: { fields?: Record<string, string>; co
       recorded.codesAsked += 1;
       return { code: options.code ? await options.code() : '424242' };
     },
+    twoFaResent: async () => ({ code: options.code ? await options.code() : '424242' }),
     twoFaApproved: async () => ({}),
     listFiles: async () => ({ files: [] }),
     saveFile: async () => {
