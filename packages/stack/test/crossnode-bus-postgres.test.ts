@@ -74,7 +74,7 @@ describe('the PostgreSQL prompt bus', { concurrency: true }, () => {
     ).rows[0];
     assert.equal(row?.kind, 'code');
     assert.ok(row && !row.sealed.includes('code-canary-9313'));
-    assert.equal(keyring.open(row.sealed, promptCodeAad('prompt-2')), 'code-canary-9313');
+    assert.deepEqual(JSON.parse(keyring.open(row.sealed, promptCodeAad('prompt-2'))), { kind: 'code', code: 'code-canary-9313' });
     assert.throws(() => keyring.open(row.sealed, promptCodeAad('prompt-3')), 'it opens for its own prompt only');
     await onB.close();
   });
@@ -124,6 +124,27 @@ describe('the PostgreSQL prompt bus', { concurrency: true }, () => {
       }),
     );
     assert.deepEqual(kinds, ['cancelled', 'locked']);
+    await onA.close();
+    await onB.close();
+  });
+
+  test('a resend crosses with its method, and a code with its "trust this device" box', async () => {
+    const [onA, onB] = [bus(notifiers[0]!), bus(notifiers[1]!)];
+    const got: PromptMessage[] = [];
+    const two = new Promise<void>((resolve) =>
+      onA.listen('prompt-resend', (message) => {
+        got.push(message);
+        if (got.length === 2) resolve();
+      }),
+    );
+    await onB.send('prompt-resend', { kind: 'resend', method: 'email' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await onB.send('prompt-resend', { kind: 'code', code: new Secret('482913'), trustDevice: true });
+    await two;
+    assert.deepEqual(got[0], { kind: 'resend', method: 'email' });
+    assert.equal(got[1]?.kind, 'code');
+    assert.equal(got[1]?.kind === 'code' && got[1].code.reveal(), '482913');
+    assert.equal(got[1]?.kind === 'code' && got[1].trustDevice, true);
     await onA.close();
     await onB.close();
   });

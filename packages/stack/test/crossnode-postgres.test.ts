@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startTestSite, type RunningSite } from '@gleaner/sites';
-import type { Account, StackEvent } from '@gleaner/contracts';
+import { codeFormatMessage, type Account, type StackEvent } from '@gleaner/contracts';
 import { createLogger } from '../src/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { LogCapture, SseClient } from './api-fixtures/http.js';
@@ -65,7 +65,7 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
   let spy: pg.Client;
   const secrets: string[] = [];
 
-  const startNode = async (name: string): Promise<Node> => {
+  const startNode = async (name: string, worker = true): Promise<Node> => {
     const log = new LogCapture();
     // application_name tells this node's connections apart (the lost-notification case ends its LISTEN one).
     const url = new URL(database);
@@ -79,7 +79,7 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
       print: () => {},
       // As behind a proxy: the rate-limit case is a client (X-Forwarded-For) of its own.
       trustProxy: true,
-      stackOptions: { database: url.href, env: keyEnv, schedulerIntervalMs: false, sandbox: false },
+      stackOptions: { database: url.href, env: keyEnv, schedulerIntervalMs: false, sandbox: false, worker },
     });
     const response = await login(server.url, ADMIN);
     assert.equal(response.status, 200);
@@ -114,7 +114,8 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
     site = await startTestSite();
     database = await (await pgServer()).createDatabase();
     a = await startNode('a');
-    b = await startNode('b');
+    // B runs no jobs (serve --no-worker): every job runs on A, every code and event crosses.
+    b = await startNode('b', false);
     spy = new pg.Client({ connectionString: database });
     await spy.connect();
     spy.on('notification', (message) => payloads.push(`${message.channel}:${message.payload ?? ''}`));
@@ -188,7 +189,10 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
     secrets.push(code);
 
     const malformed = await b.call(`/api/prompts/${waiting.prompt.id}/answer`, { method: 'POST', json: { code: 'x' } });
-    assert.deepEqual([malformed.status, malformed.body], [422, { outcome: 'bad_format' }]);
+    assert.deepEqual(
+      [malformed.status, malformed.body],
+      [422, { outcome: 'bad_format', message: codeFormatMessage(waiting.prompt.type) }],
+    );
     const answered = await b.call(`/api/prompts/${waiting.prompt.id}/answer`, { method: 'POST', json: { code } });
     assert.deepEqual([answered.status, answered.body], [202, { outcome: 'accepted' }]);
     const again = await a.call(`/api/prompts/${waiting.prompt.id}/answer`, { method: 'POST', json: { code } });
@@ -202,7 +206,7 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
     assert.deepEqual(
       [started(a.log), b.log.text.includes(`"jobId":"${done.job.id}"`)],
       [true, false],
-      "A's queue ran it, not B's",
+      'A ran it, not B (which runs no jobs)',
     );
     const files = (await b.call(`/api/accounts/${account.id}/files`)).body as unknown[];
     assert.equal(files.length, 5, "A's files are listed by B");
@@ -226,7 +230,10 @@ describe('two API nodes on one PostgreSQL database', { concurrency: true }, () =
     const path = `/api/prompts/${waiting.prompt.id}/answer`;
     for (let i = 0; i < 5; i++) {
       const refused = await b.call(path, { method: 'POST', json: { code: `x${i}` } });
-      assert.deepEqual([refused.status, refused.body], [422, { outcome: 'bad_format' }]);
+      assert.deepEqual(
+        [refused.status, refused.body],
+        [422, { outcome: 'bad_format', message: codeFormatMessage(waiting.prompt.type) }],
+      );
     }
     const done = await jobEnd(onB, account.id);
     assert.deepEqual([done.job.status, done.job.error], ['errored', 'LOGIN_FAILED.TOO_MANY_ATTEMPTS']);

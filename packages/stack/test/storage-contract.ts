@@ -398,10 +398,10 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.deepEqual(seen, [...ids].sort((a, b) => a - b), 'every id seen once, in order');
     });
 
-    it('prompt messages: left once per prompt, taken by exactly one taker, pruned when old', async (s) => {
+    it('prompt messages: one per prompt (a later one supersedes), taken by exactly one taker, pruned when old', async (s) => {
+      await s.promptMessages.put({ promptId: 'p1', kind: 'resend', sealed: 'k1:resend', at: t0 });
       await s.promptMessages.put({ promptId: 'p1', kind: 'code', sealed: 'k1:sealed', at: t0 });
       await s.promptMessages.put({ promptId: 'p2', kind: 'cancelled', sealed: null, at: '2030-01-01T01:00:00.000Z' });
-      await assert.rejects(s.promptMessages.put({ promptId: 'p1', kind: 'locked', sealed: null, at: t0 }));
       const takes = await Promise.all([s.promptMessages.take('p1'), s.promptMessages.take('p1')]);
       assert.deepEqual(
         takes.filter((t) => t !== undefined),
