@@ -58,7 +58,6 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 void describe('saveFiles memory', () => {
   void test('a fetchFile body is pulled one chunk at a time: every chunk is on disk before the next is asked for', async () => {
     let ahead = 0;
-    // eslint-disable-next-line @typescript-eslint/require-await -- an async source, as a konnector's would be
     async function* produce() {
       for (let i = 0; i < CHUNKS; i++) {
         // When chunk i is asked for, chunks 0..i-1 must already be in the staged file. Read
