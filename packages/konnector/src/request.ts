@@ -235,7 +235,9 @@ async function send(
     try {
       const sent: Record<string, string> = { ...headers };
       if (session.jar) {
-        const cookies = await session.jar.getCookieString(url);
+        const jar = session.jar;
+        // A jar on a synchronous store (tough-cookie's own, the default) is read without a promise hop per request.
+        const cookies = jar.store.synchronous ? jar.getCookieStringSync(url) : await jar.getCookieString(url);
         if (cookies) sent['cookie'] = sent['cookie'] ? `${sent['cookie']}; ${cookies}` : cookies;
       }
       if (debugEnabled()) log('debug', `→ ${method} ${safeUrl(url)}${hop === 0 ? prepared.description() : ''}`);
@@ -288,7 +290,7 @@ async function storeCookies(jar: CookieJar | undefined, url: string, header: str
   if (!header) return;
   const lines = Array.isArray(header) ? header : [header];
   for (const line of lines) {
-    const cookie = jar ? await jar.setCookie(line, url, { ignoreError: true }) : undefined;
+    const cookie = !jar ? undefined : jar.store.synchronous ? jar.setCookieSync(line, url, { ignoreError: true }) : await jar.setCookie(line, url, { ignoreError: true });
     // Session cookies are credentials: keep their values out of every log line.
     const value = cookie?.value ?? line.split(';')[0]?.split('=').slice(1).join('=');
     redactor.add(value);
@@ -539,6 +541,8 @@ export async function requestStream(
         stall.refresh();
         received += chunk.byteLength;
         if (maxBytes !== undefined && received > maxBytes) throw new FileTooLargeError(maxBytes);
+        // The last byte is in: the slot goes to the next request while the caller writes this chunk.
+        if (received === contentLength) release();
         yield chunk;
       }
       if (debugEnabled()) log('debug', `← ${method} ${safeUrl(url)} body done, ${received} B in ${elapsed(started)}`);

@@ -361,7 +361,8 @@ async function handOver(
 /**
  * Streams one file into `staged`: one chunk at a time in memory (the next is read once the last is
  * written), within one of the run's `concurrency` download slots, which is let go of as soon as the
- * last byte has arrived, so that the next download starts while this file is closed and handed over.
+ * last byte has arrived, so that the next download starts while this file is written, closed and
+ * handed over.
  */
 async function download(
   entry: FileToSave,
@@ -387,9 +388,12 @@ async function download(
   let file: FileHandle | undefined;
   try {
     let source: AsyncIterable<Uint8Array>;
+    let length: number | undefined;
     if (entry.fileurl && request) {
       // requestStream enforces maxBytes itself (content-length first, then while reading), and the signal.
-      source = (await requestStream(request, { url: entry.fileurl }, { signal, maxBytes })).body;
+      const response = await requestStream(request, { url: entry.fileurl }, { signal, maxBytes });
+      source = response.body;
+      length = response.contentLength;
     } else {
       const produced = await abortable(entry.fetchFile!(), signal);
       const chunks = produced instanceof Uint8Array ? [produced] : (produced as AsyncIterable<Uint8Array | string>);
@@ -397,7 +401,13 @@ async function download(
     }
     // The file is created only once bytes are coming.
     file = await open(staged, 'wx', 0o600);
-    for await (const chunk of source) await file.write(chunk);
+    let received = 0;
+    for await (const chunk of source) {
+      received += chunk.byteLength;
+      // The last byte is in (the site said how many): the next download starts while this one is written.
+      if (received === length) release();
+      await file.write(chunk);
+    }
     release();
     await file.close();
     file = undefined;
