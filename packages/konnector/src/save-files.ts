@@ -402,13 +402,18 @@ async function download(
     // The file is created only once bytes are coming.
     file = await open(staged, 'wx', 0o600);
     let received = 0;
+    let last: Uint8Array | undefined;
     for await (const chunk of source) {
+      if (last) await file.write(last);
+      last = undefined;
       received += chunk.byteLength;
-      // The last byte is in (the site said how many): the next download starts while this one is written.
-      if (received === length) release();
-      await file.write(chunk);
+      // The last byte is in (the site said how many): the end of the body is read before this chunk
+      // is written, so that the connection and the slot go to the next download during the write.
+      if (received === length) last = chunk;
+      else await file.write(chunk);
     }
     release();
+    if (last) await file.write(last);
     await file.close();
     file = undefined;
   } catch (error) {
