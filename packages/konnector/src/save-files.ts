@@ -386,6 +386,7 @@ async function download(
   else cancelled.addEventListener('abort', onCancel, { once: true });
   const signal = controller.signal;
   let file: FileHandle | undefined;
+  let unread: (() => Promise<void>) | undefined;
   try {
     let source: AsyncIterable<Uint8Array>;
     let length: number | undefined;
@@ -394,13 +395,15 @@ async function download(
       const response = await requestStream(request, { url: entry.fileurl }, { signal, maxBytes });
       source = response.body;
       length = response.contentLength;
+      unread = () => response.cancel();
     } else {
       const produced = await abortable(entry.fetchFile!(), signal);
       const chunks = produced instanceof Uint8Array ? [produced] : (produced as AsyncIterable<Uint8Array | string>);
       source = limit(chunks, maxBytes, signal);
     }
-    // The file is created only once bytes are coming.
+    // The file is created only once bytes are coming; a file that cannot be made frees the answer's slot.
     file = await open(staged, 'wx', 0o600);
+    unread = undefined;
     let received = 0;
     let last: Uint8Array | undefined;
     for await (const chunk of source) {
@@ -417,6 +420,7 @@ async function download(
     await file.close();
     file = undefined;
   } catch (error) {
+    await unread?.();
     throw timedOutOr(error, signal, entry.fileurl ?? '');
   } finally {
     release();

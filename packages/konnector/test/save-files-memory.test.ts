@@ -130,6 +130,37 @@ void describe('saveFiles memory', () => {
   });
 });
 
+void describe('saveFiles slots', () => {
+  void test('a staged file that cannot be created frees its answer: the next downloads still get the one slot', async () => {
+    let served = 0;
+    const server = createServer((_req, res) => {
+      served++;
+      res.writeHead(200, { 'content-type': 'application/pdf' }).end('%PDF-1.4');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const entries = Array.from({ length: 3 }, (_, i) => ({ fileurl: `${base}/f${i}`, filename: `f${i}.pdf` }));
+      const nowhere = { ...context, stagingDir: join(dataDir, 'no-such-folder') };
+      // One slot: an answer left unread after its file failed to open would hold it for good.
+      const outcome = saveFiles(host, nowhere, entries, { retries: 0, request: requestFactory({ maxConcurrency: 1 }) });
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`stuck after ${served} downloads`)), 10_000);
+      });
+      try {
+        await assert.rejects(Promise.race([outcome, stuck]), { message: 'FILE_DOWNLOAD_FAILED' });
+      } finally {
+        clearTimeout(timer);
+      }
+      assert.equal(served, 3);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 void describe('KeyedLimiter', () => {
   void test('a waiter that gives up leaves the queue; released slots go to the next waiter, then the limiter holds nothing', async () => {
     const limiter = new KeyedLimiter(2);
