@@ -66,7 +66,20 @@ function ratioOf(metric, gleaner, peer) {
   return metric.better === 'higher' ? g / p : p / g;
 }
 
-function goalCell(metric, ratio) {
+/** How many times better now is than before (>1 is better). */
+function improvementOf(metric, now, before) {
+  const n = now?.metrics?.[metric.key];
+  const b = before?.metrics?.[metric.key];
+  if (n === undefined || b === undefined || metric.better === 'info') return undefined;
+  return metric.better === 'higher' ? n / b : b / n;
+}
+
+function goalCell(metric, ratio, gleaner) {
+  if (metric.goalMax !== undefined) {
+    const value = gleaner?.metrics?.[metric.key];
+    if (value === undefined) return metric.goalText;
+    return `${metric.goalText} ${value <= metric.goalMax ? 'met' : 'NOT met'}`;
+  }
   if (!metric.goalRatio) return metric.goalText ?? '';
   if (ratio === undefined) return metric.goalText;
   return `${metric.goalText} ${ratio >= metric.goalRatio ? 'met' : 'NOT met'}`;
@@ -83,6 +96,7 @@ try {
     if (figure.runBaseline) record.baseline = await side(figure, figure.runBaseline, 'baseline');
     record.peer = await side(figure, figure.runPeer, 'cozy-konnector-libs');
     record.gleaner = await side(figure, figure.runGleaner, 'Gleaner');
+    if (figure.runBefore) record.before = await side(figure, figure.runBefore, `Gleaner before (${figure.beforeLabel})`);
     record.ratios = Object.fromEntries(figure.metrics.map((m) => [m.key, ratioOf(m, record.gleaner, record.peer)]));
     results.push(record);
   }
@@ -112,8 +126,15 @@ for (const [i, figure] of selected.entries()) {
       cell(record.gleaner, m),
       cell(record.peer, m),
       ratio === undefined ? '' : `${ratio.toFixed(2)}×`,
-      goalCell(m, ratio),
+      goalCell(m, ratio, record.gleaner),
     ]);
+  }
+  if (record.before) {
+    for (const m of figure.metrics) {
+      if (m.better === 'info') continue;
+      const gain = improvementOf(m, record.gleaner, record.before);
+      rows.push([`${figure.title} — before (${figure.beforeLabel}): ${m.label}`, cell(record.before, m), '', gain === undefined ? '' : `${gain.toFixed(2)}×`, '']);
+    }
   }
 }
 
@@ -123,6 +144,7 @@ console.log(
 );
 for (const figure of selected) for (const note of figure.notes ?? []) console.log(`- ${note}`);
 console.log(`- Peak memory: ${rssMethod}.`);
+if (results.some((r) => r.before)) console.log('- "before" rows: the same figure for an earlier SDK; their ratio is how many times better the SDK is now.');
 
 const file = writeResults(RESULTS_FILE, {
   figures: results,
@@ -131,4 +153,4 @@ const file = writeResults(RESULTS_FILE, {
   peerVersion,
 });
 console.log(`\nraw results: ${file}`);
-process.exitCode = results.some((r) => r.peer?.failed || r.gleaner?.failed || r.baseline?.failed) ? 1 : 0;
+process.exitCode = results.some((r) => r.peer?.failed || r.gleaner?.failed || r.baseline?.failed || r.before?.failed) ? 1 : 0;

@@ -25,6 +25,8 @@ export async function startFakeSite({
   login = 'bench-user',
   password = 'bench-password',
   twoFaCode = '123456',
+  /** Called as each request arrives, before the latency: figure 4 reads the konnector's RSS at the first. */
+  onRequest,
 } = {}) {
   const sessions = new Map(); // sid → 'password-ok' | 'in'
   const stats = newStats();
@@ -35,6 +37,7 @@ export async function startFakeSite({
   let visits = 0;
 
   const server = createServer((req, res) => {
+    onRequest?.(req);
     stats.requests++;
     stats.inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);

@@ -1,12 +1,11 @@
 import type { CookieJar } from 'tough-cookie';
-import type { Agent, Dispatcher } from 'undici';
 import { isErrorCode } from '@gleaner/contracts/codes';
 import { debugEnabled, enableDebug, log } from './core/log.js';
 import { redactor } from './core/redact.js';
 import { KonnectorError } from './errors.js';
 import { newCookieJar } from './http/cookie-jar.js';
-import { parseHtml, type HtmlParser } from './http/html.js';
-import { closeAllAgents as closeAgents, createAgent, isOpen, loadUndici } from './http/agents.js';
+import { parseHtml, preloadHtml, type HtmlParser } from './http/html.js';
+import { closeAllPools, ConnectionPool, discard, dump, readAll, type WireResponse } from './http/transport.js';
 import { FileTooLargeError, HttpError, NetworkError } from './http/errors.js';
 import { KeyedLimiter } from './http/limiter.js';
 import { describeForm, describeJson, safeUrl } from './http/redact.js';
@@ -84,13 +83,12 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_CONCURRENCY = 4;
 const DEFAULT_MAX_REDIRECTS = 10;
 
-/** What a factory and all its `.defaults()` share: one jar, one agent, one politeness limit. */
+/** What a factory and all its `.defaults()` share: one jar, one connection pool, one politeness limit. */
 type Session = {
   jar: CookieJar | undefined;
   limiter: KeyedLimiter;
   maxConcurrency: number;
-  agent: Agent | undefined;
-  agentPromise: Promise<Agent> | undefined;
+  pool: ConnectionPool | undefined;
 };
 
 const INTERNAL = Symbol.for('gleaner.request');
@@ -111,8 +109,7 @@ export function requestFactory(options: RequestOptions = {}): RequestFunction {
     jar: options.jar === true ? newCookieJar() : options.jar || undefined,
     limiter: new KeyedLimiter(maxConcurrency),
     maxConcurrency,
-    agent: undefined,
-    agentPromise: undefined,
+    pool: undefined,
   };
   return bind(session, options);
 }
@@ -132,19 +129,15 @@ function bind(session: Session, options: RequestOptions): RequestFunction {
   return fn;
 }
 
-/** Closes the HTTP agents so that the process can exit. */
+/** Closes the kept-alive connections so that the process can exit. */
 export async function closeAllAgents(): Promise<void> {
-  await closeAgents();
+  await closeAllPools();
 }
 
-async function agentFor(session: Session): Promise<Agent> {
-  if (session.agent && isOpen(session.agent)) return session.agent;
-  session.agentPromise ??= createAgent(session.maxConcurrency).then((agent) => {
-    session.agent = agent;
-    session.agentPromise = undefined;
-    return agent;
-  });
-  return session.agentPromise;
+/** The session's pool; a new one after closeAllAgents(), for a session used again. */
+function poolFor(session: Session): ConnectionPool {
+  if (!session.pool?.open) session.pool = new ConnectionPool(session.maxConcurrency);
+  return session.pool;
 }
 
 type Prepared = {
@@ -208,7 +201,7 @@ function prepare(base: RequestOptions, input: RequestInput): Prepared {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 type Hop = {
-  response: Dispatcher.ResponseData;
+  response: WireResponse;
   url: string;
   method: string;
   release: () => void;
@@ -224,7 +217,6 @@ async function send(
   signal: AbortSignal,
   waitSignal: AbortSignal | undefined,
   onSlot: () => void,
-  extra: { bodyTimeout?: number } = {},
 ): Promise<Hop> {
   const { options } = prepared;
   const follow = options.followRedirects ?? true;
@@ -233,30 +225,23 @@ async function send(
   const headers = { ...prepared.headers };
   const firstOrigin = prepared.origin;
   let origin = firstOrigin;
-  const { request } = await loadUndici();
-  const agent = await agentFor(session);
+  const pool = poolFor(session);
 
   for (let hop = 0; ; hop++) {
     const release = await session.limiter.acquire(origin, waitSignal);
     onSlot();
-    let response: Dispatcher.ResponseData;
+    let response: WireResponse;
     const started = performance.now();
     try {
       const sent: Record<string, string> = { ...headers };
       if (session.jar) {
-        const cookies = await session.jar.getCookieString(url);
+        const jar = session.jar;
+        // A jar on a synchronous store (tough-cookie's own, the default) is read without a promise hop per request.
+        const cookies = jar.store.synchronous ? jar.getCookieStringSync(url) : await jar.getCookieString(url);
         if (cookies) sent['cookie'] = sent['cookie'] ? `${sent['cookie']}; ${cookies}` : cookies;
       }
       if (debugEnabled()) log('debug', `→ ${method} ${safeUrl(url)}${hop === 0 ? prepared.description() : ''}`);
-      const attempt = () =>
-        request(url, {
-          method: method,
-          headers: sent,
-          body: body ?? null,
-          dispatcher: agent,
-          signal,
-          ...(extra.bodyTimeout ? { bodyTimeout: extra.bodyTimeout } : {}),
-        });
+      const attempt = () => pool.send(url, { method, headers: sent, body, signal });
       try {
         response = await attempt();
       } catch (error) {
@@ -273,7 +258,7 @@ async function send(
     }
     const location = response.headers['location'];
     if (follow && REDIRECTS.has(response.statusCode) && typeof location === 'string') {
-      await response.body.dump().catch(() => undefined);
+      await dump(response.body);
       release();
       const nextUrl = new URL(location, url);
       const next = nextUrl.href;
@@ -305,7 +290,7 @@ async function storeCookies(jar: CookieJar | undefined, url: string, header: str
   if (!header) return;
   const lines = Array.isArray(header) ? header : [header];
   for (const line of lines) {
-    const cookie = jar ? await jar.setCookie(line, url, { ignoreError: true }) : undefined;
+    const cookie = !jar ? undefined : jar.store.synchronous ? jar.setCookieSync(line, url, { ignoreError: true }) : await jar.setCookie(line, url, { ignoreError: true });
     // Session cookies are credentials: keep their values out of every log line.
     const value = cookie?.value ?? line.split(';')[0]?.split('=').slice(1).join('=');
     redactor.add(value);
@@ -341,7 +326,9 @@ function deadline(timeoutMs: number, callerSignal: AbortSignal | undefined) {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
-const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+/** A streamed body that stalls longer than its timeout is destroyed with this code. */
+const BODY_TIMEOUT = 'ERR_BODY_TIMEOUT';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -353,15 +340,12 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
+  'ENETDOWN',
+  BODY_TIMEOUT,
 ]);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', BODY_TIMEOUT]);
 
-/** Maps what undici throws to a stable code; the message never carries the URL's query or the body. */
+/** Maps what Node's http client throws to a stable code; the message never carries the URL's query or the body. */
 function classify(error: unknown, method: string, url: string, timedOut: boolean, callerSignal?: AbortSignal): Error {
   if (error instanceof KonnectorError) return error;
   if (timedOut) return new NetworkError(method, safeUrl(url), 'TIMEOUT', { timedOut: true, cause: error });
@@ -420,9 +404,10 @@ async function perform(session: Session, base: RequestOptions, input: RequestInp
   const started = performance.now();
   let hop: Hop | undefined;
   let bytes: Buffer;
+  if (options.cheerio) preloadHtml(options.htmlParser);
   try {
     hop = await send(session, prepared, timer.signal, options.signal, () => timer.start());
-    bytes = Buffer.from(await hop.response.body.arrayBuffer());
+    bytes = await readAll(hop.response.body);
   } catch (error) {
     throw classify(error, hop?.method ?? prepared.method, hop?.url ?? prepared.url, timer.timedOut, options.signal);
   } finally {
@@ -508,12 +493,12 @@ export async function requestStream(
   const started = performance.now();
   let hop: Hop | undefined;
   try {
-    hop = await send(session, prepared, timer.signal, callerSignal, () => timer.start(), { bodyTimeout: timeoutMs });
+    hop = await send(session, prepared, timer.signal, callerSignal, () => timer.start());
   } catch (error) {
     timer.clear();
     throw classify(error, prepared.method, prepared.url, timer.timedOut, callerSignal);
   }
-  // The deadline covered the wait for the answer; from now on undici's bodyTimeout covers stalls.
+  // The deadline covered the wait for the answer; from now on a stall timer covers the body (see chunks).
   timer.clear();
   const { response, url, method, release } = hop;
   const { statusCode, headers } = response;
@@ -522,13 +507,8 @@ export async function requestStream(
   if (debugEnabled()) log('debug', `← ${statusCode} ${method} ${safeUrl(url)} ${elapsed(started)} (streaming${contentLength === undefined ? '' : `, ${contentLength} B`})`);
 
   const drop = async () => {
-    try {
-      await response.body.dump({ limit: 64 * 1024 });
-    } catch {
-      discard(response.body);
-    } finally {
-      release();
-    }
+    await dump(response.body, 64 * 1024);
+    release();
   };
   if (statusCode < 200 || statusCode >= 300) {
     await drop();
@@ -552,16 +532,24 @@ export async function requestStream(
     if (used) throw new Error('requestStream: the body can be read once');
     used = true;
     let received = 0;
+    // A site that stops sending mid-body: no chunk for `timeoutMs` ends the download.
+    const stall = setTimeout(() => {
+      response.body.destroy(Object.assign(new Error(`no data for ${timeoutMs} ms`), { code: BODY_TIMEOUT }));
+    }, timeoutMs);
     try {
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        stall.refresh();
         received += chunk.byteLength;
         if (maxBytes !== undefined && received > maxBytes) throw new FileTooLargeError(maxBytes);
+        // The last byte is in: the slot goes to the next request while the caller writes this chunk.
+        if (received === contentLength) release();
         yield chunk;
       }
       if (debugEnabled()) log('debug', `← ${method} ${safeUrl(url)} body done, ${received} B in ${elapsed(started)}`);
     } catch (error) {
       throw classify(error, method, url, false, callerSignal);
     } finally {
+      clearTimeout(stall);
       discard(response.body);
       release();
     }
@@ -617,13 +605,6 @@ async function bufferedStream(request: RequestFunction, input: RequestInput, opt
     })(),
     cancel: async () => undefined,
   };
-}
-
-/** Drops a body without an 'error' event nobody listens to (undici emits one when destroyed early). */
-function discard(body: Dispatcher.ResponseData['body']): void {
-  if (body.destroyed) return;
-  body.on('error', () => undefined);
-  body.destroy();
 }
 
 function anySignal(...signals: Array<AbortSignal | undefined>): AbortSignal | undefined {

@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { BillMetadata, FileEntry, RunContext } from '@gleaner/contracts';
 import { isErrorCode, toErrorCode } from '@gleaner/contracts/codes';
 import { log } from './core/log.js';
 import { KonnectorError } from './errors.js';
 import { FileTooLargeError, HttpError, NetworkError } from './http/errors.js';
 import type { KonnectorHost } from './host/host.js';
+import { KeyedLimiter } from './http/limiter.js';
 import { safeUrl } from './http/redact.js';
 import { requestFactory, requestStream, type RequestFunction } from './request.js';
 
@@ -221,35 +219,49 @@ async function save<E extends FileToSave>(
   };
   let fatal: Error | undefined;
   let next = 0;
+  const slots = new KeyedLimiter(concurrency);
+  const record = (outcome: Outcome) => {
+    if (outcome.kind === 'saved') saved.push(outcome.file);
+    else {
+      failed++;
+      const code = toErrorCode(outcome.error);
+      if (outcome.error instanceof SaveError) saveFailures++;
+      // The disk is full or the run is over: no point in trying the other files.
+      if (code === 'DISK_QUOTA_EXCEEDED' || code.startsWith('JOB_')) fatal ??= outcome.error;
+    }
+    const done = saved.length + failed;
+    if (done < total && (done % Math.max(1, Math.ceil(total / 10)) === 0 || Date.now() - lastProgress >= PROGRESS_INTERVAL_MS)) {
+      lastProgress = Date.now();
+      log('info', `saved ${saved.length}/${total} files (${skipped} skipped${failed ? `, ${failed} failed` : ''})`);
+    }
+  };
+  // Each worker downloads its next file while the host takes the previous one: the site's slots stay
+  // busy whatever the host costs, and at most one staged file per worker waits for the host.
   const worker = async () => {
+    let handing: Promise<void> = Promise.resolve();
     while (!fatal && next < todo.length) {
       const item = todo[next++]!;
       if (host.cancelled.aborted) {
-        fatal = cancelledError(host.cancelled);
-        return;
+        fatal ??= cancelledError(host.cancelled);
+        break;
       }
-      const outcome = await saveOne(host, saveFile, context, item.entry, {
-        folder,
-        bill: billFor(item.index),
-        request,
-        options,
-      });
-      if (outcome.kind === 'saved') saved.push(outcome.file);
-      else {
-        failed++;
-        const code = toErrorCode(outcome.error);
-        if (outcome.error instanceof SaveError) saveFailures++;
-        // The disk is full or the run is over: no point in trying the other files.
-        if (code === 'DISK_QUOTA_EXCEEDED' || code.startsWith('JOB_')) fatal = outcome.error;
+      const staged = await stageOne(host, context, item.entry, request, options, slots);
+      await handing;
+      if (staged.kind === 'failed') {
+        record(staged);
+        continue;
       }
-      const done = saved.length + failed;
-      if (done < total && (done % Math.max(1, Math.ceil(total / 10)) === 0 || Date.now() - lastProgress >= PROGRESS_INTERVAL_MS)) {
-        lastProgress = Date.now();
-        log('info', `saved ${saved.length}/${total} files (${skipped} skipped${failed ? `, ${failed} failed` : ''})`);
+      if (fatal) {
+        await rm(staged.path, { force: true });
+        break;
       }
+      handing = handOver(saveFile, item.entry, staged.path, folder, billFor(item.index)).then(record);
     }
+    await handing;
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  // Twice as many workers as download slots: whenever a download ends, another is already waiting
+  // for its slot while the first one's file is closed and handed over.
+  await Promise.all(Array.from({ length: Math.min(concurrency * 2, total) }, worker));
   if (fatal) throw fatal;
 
   log('info', `${label}: saved ${saved.length}/${total} files (${skipped} skipped, ${failed} failed)`);
@@ -282,38 +294,26 @@ function cancelledError(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new KonnectorError('JOB_CANCELLED');
 }
 
-async function saveOne(
+/** Downloads one entry into staging (with retries); the staged path, or why it failed. */
+async function stageOne(
   host: KonnectorHost,
-  saveFile: KonnectorHost['saveFile'],
   context: RunContext,
   entry: FileToSave,
-  job: { folder: string; bill: BillMetadata | undefined; request: RequestFunction | undefined; options: SaveFilesOptions },
-): Promise<Outcome> {
-  const { options } = job;
+  request: RequestFunction | undefined,
+  options: SaveFilesOptions,
+  slots: KeyedLimiter,
+): Promise<{ kind: 'staged'; path: string } | { kind: 'failed'; error: Error }> {
   const retries = Math.max(0, options.retries ?? DEFAULTS.retries);
   const retryDelay = options.retryDelay ?? DEFAULTS.retryDelay;
   let lastError: Error = new Error('not attempted');
   for (let attempt = 0; attempt <= retries; attempt++) {
     const staged = join(context.stagingDir, `.download-${randomUUID()}.part`);
     try {
-      await download(entry, staged, job.request, host.cancelled, options);
+      await download(entry, staged, request, host.cancelled, options, slots);
       if (options.validateFile && !options.validateFile(new Uint8Array(await readFile(staged)), entry)) {
         throw new InvalidFileError();
       }
-      let file: FileEntry;
-      try {
-        file = await saveFile({
-          stagedPath: staged,
-          name: entry.filename,
-          folder: job.folder,
-          attributes: storedAttributes(entry),
-          ...(job.bill ? { bill: job.bill } : {}),
-        });
-      } catch (error) {
-        throw new SaveError(error);
-      }
-      log('debug', `saved ${JSON.stringify(entry.filename)} (${file.size} B)`);
-      return { kind: 'saved', file };
+      return { kind: 'staged', path: staged };
     } catch (error) {
       await rm(staged, { force: true });
       lastError = error instanceof Error ? error : new Error(String(error));
@@ -332,38 +332,129 @@ async function saveOne(
   return { kind: 'failed', error: lastError };
 }
 
+/** Hands a staged file to the host; a refusal (disk full, bad name) is never retried. */
+async function handOver(
+  saveFile: KonnectorHost['saveFile'],
+  entry: FileToSave,
+  staged: string,
+  folder: string,
+  bill: BillMetadata | undefined,
+): Promise<Outcome> {
+  try {
+    const file = await saveFile({
+      stagedPath: staged,
+      name: entry.filename,
+      folder,
+      attributes: storedAttributes(entry),
+      ...(bill ? { bill } : {}),
+    });
+    log('debug', `saved ${JSON.stringify(entry.filename)} (${file.size} B)`);
+    return { kind: 'saved', file };
+  } catch (cause) {
+    await rm(staged, { force: true });
+    const error = new SaveError(cause);
+    log('warn', `could not save ${JSON.stringify(entry.filename)}: ${describe(error)}`);
+    return { kind: 'failed', error };
+  }
+}
+
+/**
+ * Streams one file into `staged`: one chunk at a time in memory (the next is read once the last is
+ * written), within one of the run's `concurrency` download slots, which is let go of as soon as the
+ * last byte has arrived, so that the next download starts while this file is written, closed and
+ * handed over.
+ */
 async function download(
   entry: FileToSave,
   staged: string,
   request: RequestFunction | undefined,
   cancelled: AbortSignal,
   options: SaveFilesOptions,
+  slots: KeyedLimiter,
 ): Promise<void> {
   const maxBytes = options.maxFileSize ?? DEFAULTS.maxFileSize;
-  const signal = AbortSignal.any([cancelled, AbortSignal.timeout(options.timeout ?? DEFAULTS.timeout)]);
+  const release = await slots.acquire('', cancelled).catch(() => {
+    throw cancelledError(cancelled);
+  });
+  // The per-file deadline starts with the slot. One controller per download, let go of when it ends:
+  // AbortSignal.any on the run's long-lived signal would keep each download's signal until the end.
+  const controller = new AbortController();
+  const timeoutMs = options.timeout ?? DEFAULTS.timeout;
+  const timer = setTimeout(() => controller.abort(new DOMException(`no file within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  const onCancel = () => controller.abort(cancelled.reason);
+  if (cancelled.aborted) onCancel();
+  else cancelled.addEventListener('abort', onCancel, { once: true });
+  const signal = controller.signal;
+  let file: FileHandle | undefined;
+  let unread: (() => Promise<void>) | undefined;
   try {
-    let source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+    let source: AsyncIterable<Uint8Array>;
+    let length: number | undefined;
     if (entry.fileurl && request) {
-      // requestStream enforces maxBytes itself (content-length first, then while reading).
-      source = (await requestStream(request, { url: entry.fileurl }, { signal, maxBytes })).body;
+      // requestStream enforces maxBytes itself (content-length first, then while reading), and the signal.
+      const response = await requestStream(request, { url: entry.fileurl }, { signal, maxBytes });
+      source = response.body;
+      length = response.contentLength;
+      unread = () => response.cancel();
     } else {
       const produced = await abortable(entry.fetchFile!(), signal);
-      source = limit(produced instanceof Uint8Array ? [produced] : (produced as AsyncIterable<Uint8Array | string>), maxBytes);
+      const chunks = produced instanceof Uint8Array ? [produced] : (produced as AsyncIterable<Uint8Array | string>);
+      source = limit(chunks, maxBytes, signal);
     }
-    // The file is created only once bytes are coming, and pipeline waits for it to be closed on error.
-    await pipeline(Readable.from(source), createWriteStream(staged, { flags: 'wx', mode: 0o600 }), { signal });
+    // The file is created only once bytes are coming; a file that cannot be made frees the answer's slot.
+    file = await open(staged, 'wx', 0o600);
+    unread = undefined;
+    let received = 0;
+    let last: Uint8Array | undefined;
+    for await (const chunk of source) {
+      if (last) await file.write(last);
+      last = undefined;
+      received += chunk.byteLength;
+      // The last byte is in (the site said how many): the end of the body is read before this chunk
+      // is written, so that the connection and the slot go to the next download during the write.
+      if (received === length) last = chunk;
+      else await file.write(chunk);
+    }
+    release();
+    if (last) await file.write(last);
+    await file.close();
+    file = undefined;
   } catch (error) {
+    await unread?.();
     throw timedOutOr(error, signal, entry.fileurl ?? '');
+  } finally {
+    release();
+    clearTimeout(timer);
+    cancelled.removeEventListener('abort', onCancel);
+    await file?.close().catch(() => undefined);
   }
 }
 
-async function* limit(source: Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>, maxBytes: number) {
+/** A fetchFile's bytes, checked against maxBytes; each chunk waits at most until the download's deadline. */
+async function* limit(
+  source: Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>,
+  maxBytes: number,
+  signal: AbortSignal,
+): AsyncGenerator<Uint8Array> {
   let received = 0;
-  for await (const chunk of source) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    received += bytes.byteLength;
-    if (received > maxBytes) throw new FileTooLargeError(maxBytes);
-    yield bytes;
+  const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await abortable(Promise.resolve(iterator.next()), signal);
+      if (next.done) {
+        done = true;
+        return;
+      }
+      const chunk = next.value;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      received += bytes.byteLength;
+      if (received > maxBytes) throw new FileTooLargeError(maxBytes);
+      yield bytes;
+    }
+  } finally {
+    // Stopped early (too large, timed out): the producer may let go of what it holds.
+    if (!done) void Promise.resolve(iterator.return?.()).catch(() => undefined);
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { realpathSync } from 'node:fs';
 import { test } from 'node:test';
+import { KONNECTOR_EXEC_ARGV } from '@gleaner/konnector/host';
 import { spawnKonnector } from '../src/runner/spawn-konnector.js';
 import { fixture, recordingHandlers, sandboxed } from './runner-fixtures/handlers.js';
 
@@ -44,7 +45,8 @@ test('the sandboxed konnector sees a scrubbed environment, and no secret on its 
     assert.equal(seen.env.PATH, process.env.PATH);
     assert.equal(seen.env.GLEANER_CANARY_SECRET, undefined);
     assert.ok(!report.message.includes('canary-8f1d2c'), 'the canary appears nowhere in what the konnector sees');
-    assert.deepEqual(seen.execArgv, ['--max-old-space-size=64']);
+    // The SDK's V8 flags and the heap cap, nothing of the parent's.
+    assert.deepEqual(seen.execArgv, [...KONNECTOR_EXEC_ARGV, '--max-old-space-size=64']);
     assert.equal(seen.cwd, realpathSync(fixture('runner-env')));
     assert.equal(seen.env.PWD, seen.cwd);
   } finally {

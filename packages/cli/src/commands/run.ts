@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needsPerson, secretFieldNames, type AccountState } from '@gleaner/contracts';
-import { handlersFor, serveHost, StandaloneHost, terminalCodeReader } from '@gleaner/konnector/host';
+import { handlersFor, KONNECTOR_EXEC_ARGV, serveHost, StandaloneHost, terminalCodeReader } from '@gleaner/konnector/host';
 import { ask } from '../ask.js';
 import { defineCommand } from '../command.js';
 import { loadKonnectorFolder } from '../load-konnector.js';
@@ -111,6 +111,8 @@ async function run(folder: string, values: RunOptions): Promise<number> {
   const before = (await host.listFiles()).length;
   const child = fork(main, [], {
     cwd: dir,
+    // As the stack runs it: the SDK's V8 flags, never this command's own (--inspect, loaders).
+    execArgv: [...KONNECTOR_EXEC_ARGV],
     // The konnector gets its fields over IPC, never from the environment.
     env: {
       PATH: process.env.PATH ?? '',

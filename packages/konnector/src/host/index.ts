@@ -6,5 +6,6 @@ export type { HostHandlers, ChildOutcome } from './ipc-server.js';
 export { handlersFor } from './serve-standalone.js';
 export { terminalCodeReader, describeTwoFa } from './terminal.js';
 export { safeJoin } from './safe-path.js';
+export { KONNECTOR_EXEC_ARGV } from './node-flags.js';
 export { loadOrCreateKey, seal, open } from '../core/local-crypto.js';
 export { SecretScrubber, secretForms, encodedPattern, REDACTED } from '../core/secret-forms.js';

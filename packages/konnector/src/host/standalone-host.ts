@@ -242,17 +242,25 @@ export class StandaloneHost implements KonnectorHost {
     this.#approval = null;
   }
 
+  /**
+   * files.json as this host last read or wrote it: a run saving n files reads it once, not n times
+   * (re-reading and re-parsing it at each save made a run's cost grow with the square of n).
+   */
+  #index: FileEntry[] | undefined;
+
   async #readIndex(): Promise<FileEntry[]> {
+    if (this.#index) return this.#index;
     try {
-      return JSON.parse(await readFile(join(this.#dir, 'files.json'), 'utf8')) as FileEntry[];
+      this.#index = JSON.parse(await readFile(join(this.#dir, 'files.json'), 'utf8')) as FileEntry[];
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.#index = [];
     }
+    return this.#index;
   }
 
-  listFiles(): Promise<FileEntry[]> {
-    return this.#readIndex();
+  async listFiles(): Promise<FileEntry[]> {
+    return [...(await this.#readIndex())];
   }
 
   async saveFile(request: SaveFileRequest): Promise<FileEntry> {
@@ -272,8 +280,9 @@ export class StandaloneHost implements KonnectorHost {
       ...(request.bill ? { bill: request.bill } : {}),
       savedAt: new Date().toISOString(),
     };
-    const index = (await this.#readIndex()).filter((f) => !(f.folder === folder && f.name === request.name));
-    await writeAtomic(join(this.#dir, 'files.json'), JSON.stringify([...index, entry], null, 2));
+    const index = [...(await this.#readIndex()).filter((f) => !(f.folder === folder && f.name === request.name)), entry];
+    await writeAtomic(join(this.#dir, 'files.json'), JSON.stringify(index, null, 2));
+    this.#index = index;
     return entry;
   }
 

@@ -36,7 +36,7 @@ export class NetworkError extends KonnectorError {
   readonly url: string;
   readonly method: string;
   readonly timedOut: boolean;
-  /** The system or undici code (ECONNREFUSED, UND_ERR_SOCKET…), or 'TIMEOUT'. */
+  /** The system code (ECONNREFUSED, ECONNRESET…), or 'TIMEOUT'. */
   readonly reason: string;
 
   constructor(method: string, url: string, reason: string, options: { timedOut?: boolean; cause?: unknown } = {}) {

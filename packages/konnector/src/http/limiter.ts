@@ -25,6 +25,7 @@ export class KeyedLimiter {
       const onAbort = () => {
         const index = queue.indexOf(grant);
         if (index >= 0) queue.splice(index, 1);
+        if (queue.length === 0 && this.#waiting.get(key) === queue) this.#waiting.delete(key);
         reject(signal?.reason instanceof Error ? signal.reason : new Error(String(signal?.reason ?? 'aborted')));
       };
       // The slot is handed over directly by the releaser: the active count stays the same.
@@ -40,6 +41,11 @@ export class KeyedLimiter {
   /** Holders currently active for `key` (for tests and debug lines). */
   active(key: string): number {
     return this.#active.get(key) ?? 0;
+  }
+
+  /** Acquirers waiting for `key` (for tests: a waiter that gave up is no longer held). */
+  waiting(key: string): number {
+    return this.#waiting.get(key)?.length ?? 0;
   }
 
   #releaser(key: string): () => void {

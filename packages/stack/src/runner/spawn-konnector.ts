@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { serveHost, type ChildOutcome, type HostHandlers } from '@gleaner/konnector/host';
+import { KONNECTOR_EXEC_ARGV, serveHost, type ChildOutcome, type HostHandlers } from '@gleaner/konnector/host';
 import { StackError } from '../errors.js';
 import { folderUsage, processTree, residentBytes, signalPid } from './process-probes.js';
 import { spawnSandboxed } from './sandboxed-spawn.js';
@@ -93,8 +93,8 @@ const HEAP_EXHAUSTED = /JavaScript heap out of memory|Reached heap limit/;
  * place; its PID namespace dies with bwrap, so no process it started outlives the run. Without,
  * a plain fork in its own process group. Either way: a scrubbed environment, a heap cap, a watchdog
  * on the resident memory of the whole process tree and on the staging folder's size, a time limit.
- * No RLIMIT_AS (`prlimit --as`): V8 reserves gigabytes of address space for WebAssembly (undici's
- * HTTP parser), so any useful address-space limit breaks every konnector that makes a request.
+ * No RLIMIT_AS (`prlimit --as`): V8 reserves gigabytes of address space for WebAssembly (which any
+ * library a konnector loads may use), so a useful address-space limit breaks konnectors that use it.
  *
  * @example
  * const run = spawnKonnector({ konnectorDir, main: 'index.js', handlers, timeLimitMs: 60_000, memoryLimitMb: 256 })
@@ -111,8 +111,8 @@ export function spawnKonnector(options: SpawnOptions): RunningKonnector {
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, options.extraEnv ?? {});
-  // Never the parent's execArgv (--inspect, --test, loaders): the konnector gets only its cap.
-  const execArgv = [`--max-old-space-size=${Math.max(16, Math.floor(memoryLimitMb))}`];
+  // Never the parent's execArgv (--inspect, --test, loaders): the konnector gets the SDK's flags and its cap.
+  const execArgv = [...KONNECTOR_EXEC_ARGV, `--max-old-space-size=${Math.max(16, Math.floor(memoryLimitMb))}`];
   const sandboxed = options.sandbox !== undefined;
 
   const child: ChildProcess = options.sandbox
