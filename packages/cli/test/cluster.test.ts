@@ -35,6 +35,7 @@ const BILL = Buffer.from('%PDF-1.4 cluster bill\n%%EOF\n');
  */
 function fakeSite(billDelayMs: number) {
   const runs = new Map<string, { started: number; ended: number; active: number; maxActive: number }>();
+  const codes = new Map<string, string[]>();
   const of = (login: string) => {
     let entry = runs.get(login);
     if (!entry) runs.set(login, (entry = { started: 0, ended: 0, active: 0, maxActive: 0 }));
@@ -55,6 +56,15 @@ function fakeSite(billDelayMs: number) {
       response.end('ok');
       return;
     }
+    if (kind === 'codes' && login && request.method === 'POST') {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        codes.set(login, [...(codes.get(login) ?? []), body]);
+        response.end('ok');
+      });
+      return;
+    }
     if (kind === 'bills') {
       setTimeout(() => response.end(BILL), billDelayMs);
       return;
@@ -62,7 +72,7 @@ function fakeSite(billDelayMs: number) {
     response.statusCode = 404;
     response.end();
   });
-  return { http, runs: (login: string) => of(login) };
+  return { http, runs: (login: string) => of(login), codes: (login: string) => codes.get(login) ?? [] };
 }
 
 describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner worker` processes', () => {
@@ -150,6 +160,24 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
       (files.body as { name: string }[]).map((f) => f.name),
       ['bill-001.pdf'],
     );
+  });
+
+  it('a code posted to node B reaches the konnector on a worker, once; node A then refuses it (409)', async () => {
+    const account = await createAccount(nodeA, 'cluster-test', fields('xcode', { scenario: 'twofa' }));
+    const job = await startJob(nodeA, account);
+    const prompt = await until('the prompt', async () => {
+      const view = (await nodeA.api(`/api/accounts/${account}`)).body as { prompt: { id: string; status: string } | null };
+      return view.prompt?.status === 'waiting' ? view.prompt : undefined;
+    });
+    const run = await running(job.id);
+    assert.ok(workerIds().has(run.worker!), `run by a gleaner worker process (${run.worker}), not by an API node`);
+    const answered = await nodeB.api(`/api/prompts/${prompt.id}/answer`, { method: 'POST', json: { code: '480213' } });
+    assert.equal(answered.status, 202, JSON.stringify(answered.body));
+    const ended = await jobEnded(nodeA, job.id);
+    assert.equal(ended.status, 'done', `job ended ${ended.error}`);
+    assert.deepEqual(site.codes('xcode'), ['480213'], 'the konnector got the code once');
+    const again = await nodeA.api(`/api/prompts/${prompt.id}/answer`, { method: 'POST', json: { code: '480213' } });
+    assert.equal(again.status, 409, 'used once, whichever node is asked');
   });
 
   it('a worker SIGKILLed while its job downloads, another while its job waits for a code: both jobs end JOB_INTERRUPTED, none stays running or runs again', async () => {
