@@ -9,6 +9,7 @@ export function job(overrides: Partial<Job> = {}): Job {
     accountId: 'acc-1',
     konnector: 'github',
     konnectorVersion: '0.1.0',
+    worker: null,
     mode: 'manual',
     status: 'running',
     loginStatus: 'pending',
