@@ -33,7 +33,7 @@ export const metrics = [
   },
 ];
 export const notes = [
-  `Code delivery across nodes: two real stacks (bench/gleaner/stack-server.mjs, each a process of its own with its HTTP API) on one throwaway PostgreSQL 15 database and one secrets key; ${SAMPLES} manual runs of the bench 2FA konnector started through node A (they run in A's queue, sandboxed), ${BATCH} at a time; once a batch waits, each code is POSTed to node B's /api/prompts/<id>/answer ${SUBMIT_AFTER_MS[0]}–${SUBMIT_AFTER_MS[1]} ms after the previous run ended. B checks it in the database, leaves it sealed in the mailbox table and sends the prompt id on NOTIFY gleaner_prompts; A takes it and hands it to the konnector. Latency as in figure 3 (the konnector's moment from its BENCH_CODE job log line − the stamp before the POST). The column beside it is not cozy-konnector-libs here: it is the same delivery on the same two-node database with the code POSTed to node A itself (no NOTIFY, the code handed over in process).`,
+  `Code delivery across nodes: two real stacks (bench/gleaner/stack-server.mjs, each a process of its own with its HTTP API) on one throwaway PostgreSQL 15 database and one secrets key; ${SAMPLES} manual runs of the bench 2FA konnector started through node A (all run on A, sandboxed: B runs no jobs, as serve --no-worker), ${BATCH} at a time; once a batch waits, each code is POSTed to node B's /api/prompts/<id>/answer ${SUBMIT_AFTER_MS[0]}–${SUBMIT_AFTER_MS[1]} ms after the previous run ended. B checks it in the database, leaves it sealed in the mailbox table and sends the prompt id on NOTIFY gleaner_prompts; A takes it and hands it to the konnector. Latency as in figure 3 (the konnector's moment from its BENCH_CODE job log line − the stamp before the POST). The column beside it is not cozy-konnector-libs here: it is the same delivery on the same two-node database with the code POSTed to node A itself (no NOTIFY, the code handed over in process).`,
 ];
 
 /** Codes posted to `target` for runs started on `runner`; returns the latencies. */
@@ -67,7 +67,8 @@ async function withCluster(fn) {
   try {
     const database = await started.server.createDatabase();
     nodes.push(await startGleanerStack({ concurrency: BATCH, database, secretKey }));
-    nodes.push(await startGleanerStack({ concurrency: 1, database, secretKey }));
+    // B runs no jobs (serve --no-worker): every job runs on A, whichever node gets its code.
+    nodes.push(await startGleanerStack({ concurrency: 1, database, secretKey, worker: false }));
     const samples = await fn(nodes[0], nodes[1]);
     const summary = summarize(samples);
     return {

@@ -18,6 +18,7 @@ const server = await startServer({
     schedulerIntervalMs: false,
     noSandbox: process.env.BENCH_SANDBOX === '0',
     ...(process.env.BENCH_DATABASE ? { database: process.env.BENCH_DATABASE } : {}),
+    ...(process.env.BENCH_WORKER === '0' ? { worker: false } : {}),
   },
 });
 console.log('BENCH_STACK ' + JSON.stringify({ url: server.url, pid: process.pid }));

@@ -16,9 +16,10 @@ const START_TIMEOUT_MS = 30_000;
 /**
  * The real Gleaner stack (bench/gleaner/stack-server.mjs) in its own process on a fresh data folder,
  * with the bench 2FA konnector installed, an admin session, and one SSE stream of its events. With
- * `database` (a postgres:// URL) and `secretKey` (base64), one node of a cluster on that database.
+ * `database` (a postgres:// URL) and `secretKey` (base64), one node of a cluster on that database;
+ * `worker: false` makes it a node that runs no jobs (`serve --no-worker`).
  */
-export async function startGleanerStack({ concurrency, sandbox = true, database, secretKey }) {
+export async function startGleanerStack({ concurrency, sandbox = true, database, secretKey, worker = true }) {
   const password = randomBytes(18).toString('base64url');
   const dataDir = join(makeWorkdir('gleaner-stack'), 'data');
   const child = spawn(process.execPath, [join(GLEANER_SCRIPTS, 'stack-server.mjs')], {
@@ -29,6 +30,7 @@ export async function startGleanerStack({ concurrency, sandbox = true, database,
       BENCH_CONCURRENCY: String(concurrency),
       BENCH_SANDBOX: sandbox ? '1' : '0',
       ...(database ? { BENCH_DATABASE: database } : {}),
+      ...(worker ? {} : { BENCH_WORKER: '0' }),
       ...(secretKey ? { GLEANER_SECRET_KEY: secretKey, GLEANER_SECRET_KEY_ID: 'bench1' } : {}),
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -261,7 +263,8 @@ export async function startManualJob(stack, accountId) {
 }
 
 /** A fresh 8-letter code: letters only, so it can never show inside the digits of a timestamp. */
-export const newCode = () => Array.from(randomBytes(8), (b) => String.fromCharCode(65 + (b % 26))).join('');
+/** A fresh 8-digit code (SMS and authenticator codes are digits only). */
+export const newCode = () => Array.from(randomBytes(8), (b) => String(b % 10)).join('');
 
 export const codeDigest = (code) => createHash('sha256').update(code).digest('hex').slice(0, 16);
 
