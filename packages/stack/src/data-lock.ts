@@ -108,7 +108,8 @@ function holder(file: string): number | null {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this pid runs (in this pid namespace). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

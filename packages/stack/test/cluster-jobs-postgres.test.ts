@@ -7,6 +7,8 @@ import { dataFolderHolder } from '../src/data-lock.js';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { PG_BOSS_QUEUE, PG_BOSS_SCHEMA } from '../src/runtime/pg-boss-queue.js';
+import { localHost } from '../src/runtime/workers.js';
+import { hostname } from 'node:os';
 import type { CreateStackOptions, GleanerStack } from '../src/create-stack.js';
 import { postgresForFile } from './helpers/postgres.js';
 import { EventRecorder, GOOD_CODE, isJobEnded, isPrompt, openStack, tmpDataDir } from './helpers/stack-harness.js';
@@ -207,6 +209,26 @@ describe('jobs across nodes on one PostgreSQL', { concurrency: true }, () => {
       const done = await recorder.waitFor(isJobEnded(next.id), 'its end');
       assert.equal(done.job.status, 'done', `ended ${done.job.error}`);
       recorder.stop();
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a pid proves death only in this pid namespace of this kernel: a beating row that merely shares the host name is kept', async () => {
+    const c = await cluster();
+    try {
+      const node = await c.node({ worker: false, reapAfterMs: 120_000, heartbeatMs: 3_600_000 });
+      const now = new Date().toISOString();
+      // A pid that no process here has (beyond pid_max's default), in two rows beating now.
+      const gonePid = 4_194_000;
+      await c.sql(
+        `insert into workers (id, host, pid, started_at, heartbeat_at) values
+           ('twin-host', $1, $3, $4, $4), ('here', $2, $3, $4, $4)`,
+        [hostname(), localHost, gonePid, now],
+      );
+      const reaped = await node.cluster.reap();
+      assert.deepEqual(reaped.workers, ['here'], 'only the row of this very host is judged by its pid');
+      assert.deepEqual((await c.sql<{ id: string }>('select id from workers order by id')).map((r) => r.id), ['twin-host']);
     } finally {
       await c.close();
     }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerRecord } from '../storage/stores.js';
-import { unmarkNode } from '../data-lock.js';
+import { isAlive, unmarkNode } from '../data-lock.js';
 import type { StackContext } from './context.js';
 import { finalizeJob, initialLoginState, type JobRunner } from './job-runner.js';
 
@@ -19,6 +20,21 @@ export type WorkersOptions = {
 };
 
 export type ReapResult = { workers: string[]; jobs: number; prompts: number; accounts: number };
+
+/**
+ * This process's host as a worker row records it: the host name, then what makes its pids comparable
+ * (the kernel's boot id and the pid namespace). Two machines, or two containers, may share a host
+ * name; only a row with this same identity may be judged dead by its pid alone.
+ */
+export const localHost: string = (() => {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
+    const pidNamespace = readlinkSync('/proc/self/ns/pid').replace(/^pid:\[(\d+)\]$/, '$1');
+    return `${hostname()} (boot ${boot}, pid namespace ${pidNamespace})`;
+  } catch {
+    return hostname(); // no /proc: judged by heartbeat only (see #isDead)
+  }
+})();
 
 /** A worker id: the host and pid to read, random bytes so that a restarted pid is another worker. */
 export function newWorkerId(): string {
@@ -64,7 +80,7 @@ export class Workers {
     const at = new Date().toISOString();
     await this.#ctx.storage.workers.insert({
       id: this.id,
-      host: hostname(),
+      host: localHost,
       pid: process.pid,
       startedAt: at,
       heartbeatAt: at,
@@ -169,17 +185,9 @@ export class Workers {
 
   #isDead(worker: WorkerRecord, now: number): boolean {
     if (Date.parse(worker.heartbeatAt) < now - this.#options.reapAfterMs) return true;
-    // On this machine, a process that is gone is dead now (the same pid as ours: another stack of this process).
-    return worker.host === hostname() && worker.pid !== process.pid && !isAlive(worker.pid);
+    // In this pid namespace of this kernel, a process that is gone is dead now (the same pid as ours:
+    // another stack of this process). A bare host name is no proof of that: heartbeats only.
+    const samePids = worker.host === localHost && localHost !== hostname();
+    return samePids && worker.pid !== process.pid && !isAlive(worker.pid);
   }
 }
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
