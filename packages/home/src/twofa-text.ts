@@ -43,8 +43,17 @@ const GENERIC: TwoFaText = {
   inputLabel: 'Verification code',
 };
 
-/** The title and help text of the 2FA dialog for a type of code (null: the konnector did not say). */
-export function twoFaText(type: TwoFaType | null | undefined): TwoFaText {
+/**
+ * The title and help text of the 2FA dialog for a type of code (null: the konnector did not say).
+ * With the site's name, an approval names the site's app rather than "your provider's".
+ */
+export function twoFaText(type: TwoFaType | null | undefined, siteName?: string): TwoFaText {
+  if (type === 'app' && siteName)
+    return {
+      ...TEXT.app,
+      title: `Approve the sign-in in the ${siteName} app`,
+      help: `Open the ${siteName} app on your phone and approve the sign-in request. This window closes once it is approved.`,
+    };
   return type ? TEXT[type] : GENERIC;
 }
 

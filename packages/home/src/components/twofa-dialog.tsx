@@ -83,7 +83,7 @@ function DialogContent({
   now: number;
 }) {
   const prompt: Prompt | null = view.kind === 'ask' ? view.prompt : account.prompt;
-  const text = twoFaText(prompt?.type ?? null);
+  const text = twoFaText(prompt?.type ?? null, konnectorName);
   const checking = view.kind === 'checking';
   const retry = view.kind === 'ask' && view.retry;
   const [code, setCode] = useState('');

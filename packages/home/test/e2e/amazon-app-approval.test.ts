@@ -16,7 +16,7 @@ void test('Amazon-like account that approves in its app: the dialog has no input
     password: 'frank-amazon-password',
   });
   const dialog = page.getByTestId('twofa-dialog');
-  await dialog.getByRole('heading', { name: 'Approve the sign-in in your provider’s app' }).waitFor();
+  await dialog.getByRole('heading', { name: 'Approve the sign-in in the Amazon app' }).waitFor();
   assert.equal(await dialog.locator('input').count(), 0, 'nothing to type');
   await dialog.getByRole('button', { name: /Cancel/ }).waitFor();
   publish(await shots.shot('approval-dialog'), 'twofa-app-approval');

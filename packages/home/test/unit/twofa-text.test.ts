@@ -8,6 +8,9 @@ test('each type of code has its own title and help', () => {
   assert.equal(twoFaText('email').title, 'Enter the code sent to you by e-mail');
   assert.equal(twoFaText('app_code').title, 'Enter the code from your authenticator app');
   assert.equal(twoFaText('app').title, 'Approve the sign-in in your provider’s app');
+  assert.equal(twoFaText('app', 'Amazon').title, 'Approve the sign-in in the Amazon app', 'the site named when known');
+  assert.match(twoFaText('app', 'Amazon').help, /^Open the Amazon app on your phone/);
+  assert.equal(twoFaText('sms', 'Amazon').title, 'Enter the code sent to you by SMS');
   const titles = new Set(TWOFA_TYPES.map((t) => twoFaText(t).title));
   assert.equal(titles.size, TWOFA_TYPES.length);
   for (const t of TWOFA_TYPES) assert.ok(twoFaText(t).help.length > 20);
