@@ -105,6 +105,18 @@ function fakeSite(billDelayMs: number) {
   };
 }
 
+/** The JSON lines of a process's log (the rest of its output skipped). */
+function logLines(output: string): Array<Record<string, unknown>> {
+  return output.split('\n').flatMap((line) => {
+    try {
+      const value = JSON.parse(line) as Record<string, unknown> | null;
+      return value && typeof value === 'object' ? [value] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Connects to 127.0.0.1:port of this (the root) namespace: 'refused', or what it says until it ends. */
 function connectLocal(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -229,9 +241,14 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
       'with one job at a time per worker, the four jobs ran on both workers',
     );
     for (const login of logins) assert.deepEqual(site.runs(login), { started: 1, ended: 1, active: 0, maxActive: 1 });
-    // Each konnector (in its sandbox, in its worker's namespace) reached the site over its worker's veth.
-    for (const [i, job] of ended.entries())
-      assert.deepEqual(site.from(logins[i]!), [workers.find((w) => w.id === job.worker)!.slot!.address], `${logins[i]} from its worker`);
+    // Each konnector ran in bwrap's sandbox inside its worker's namespace, and reached the site over
+    // that worker's veth.
+    for (const [i, job] of ended.entries()) {
+      const worker = workers.find((w) => w.id === job.worker)!;
+      assert.deepEqual(site.from(logins[i]!), [worker.slot!.address], `${logins[i]} ran from its worker's address`);
+      const started = logLines(worker.session.output()).find((line) => line.msg === 'job started' && line.jobId === job.id);
+      assert.equal(started?.sandbox, true, `job ${job.id} started in the sandbox: ${JSON.stringify(started)}`);
+    }
     const files = await nodeB.api(`/api/accounts/${accounts[0]}/files`);
     assert.deepEqual(
       (files.body as { name: string }[]).map((f) => f.name),
