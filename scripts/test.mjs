@@ -59,6 +59,19 @@ function ensurePostgres() {
   }
 }
 
+// The cluster test puts each node in a network namespace of its own: iproute2's `ip`, and root.
+const IP_PATHS = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'];
+function ensureIproute2() {
+  if (IP_PATHS.some((path) => existsSync(path))) return;
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('missing: iproute2 (the ip command, /usr/sbin/ip). Install it: sudo apt-get install -y iproute2\n');
+    process.exit(1);
+  }
+  step('installing iproute2 (apt-get)');
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-q', 'iproute2'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
 function findTests(dir, out = []) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
@@ -74,6 +87,7 @@ if (!process.env.GLEANER_SKIP_PROVISION) {
   ensureChromium();
   ensureBubblewrap();
   ensurePostgres();
+  ensureIproute2();
 }
 if (!process.env.GLEANER_SKIP_BUILD) {
   step('build');

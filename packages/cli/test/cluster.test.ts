@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { connect, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,29 +24,37 @@ import {
   type ClusterWorker,
   type JobView,
 } from './support/cluster.js';
+import { CLUSTER_NETWORK, HOST_NAME, networkForFile } from './support/netns.js';
 import { postgresForFile } from './support/postgres.js';
 
-const server = await postgresForFile();
+// Every node and worker on a network of its own (a namespace, a veth pair, a /30), as on separate
+// machines: PostgreSQL and the fake site listen on every pair's host side. 2 nodes, 2 workers, 2
+// started after the SIGKILLs, 1 for SIGTERM, 2 after it: 9, and a few to spare.
+const network = await networkForFile(12);
+const server = await postgresForFile({ listenAddresses: network.hostAddresses, clientNetworks: [CLUSTER_NETWORK] });
 const KONNECTOR = join(repoRoot, 'packages/cli/test/fixtures/cluster-konnector');
 const BILL = Buffer.from('%PDF-1.4 cluster bill\n%%EOF\n');
 
 /**
  * The fake site every konnector of this file talks to: it counts each login's runs (started, ended,
- * how many at once at most) and serves bills, each after `billDelayMs`.
+ * how many at once at most), notes the address each run started from, and serves bills, each after
+ * `billDelayMs`. `listen` puts it on every given address, one port.
  */
 function fakeSite(billDelayMs: number) {
   const runs = new Map<string, { started: number; ended: number; active: number; maxActive: number }>();
   const codes = new Map<string, string[]>();
+  const from = new Map<string, string[]>();
   const of = (login: string) => {
     let entry = runs.get(login);
     if (!entry) runs.set(login, (entry = { started: 0, ended: 0, active: 0, maxActive: 0 }));
     return entry;
   };
-  const http: Server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     const [, kind, login, what] = (request.url ?? '').split('/').map(decodeURIComponent);
     if (kind === 'runs' && login && request.method === 'POST') {
       const entry = of(login);
       if (what === 'start') {
+        from.set(login, [...(from.get(login) ?? []), request.socket.remoteAddress ?? '?']);
         entry.started++;
         entry.active++;
         entry.maxActive = Math.max(entry.maxActive, entry.active);
@@ -71,8 +80,52 @@ function fakeSite(billDelayMs: number) {
     }
     response.statusCode = 404;
     response.end();
+  };
+  const servers: Server[] = [];
+  return {
+    /** Listens on each address, the first's free port for all; resolves with the port. */
+    async listen(addresses: string[]): Promise<number> {
+      let port = 0;
+      for (const address of addresses) {
+        const http = createServer(handle);
+        servers.push(http);
+        await new Promise<void>((resolve, reject) => {
+          http.once('error', reject);
+          http.listen(port, address, resolve);
+        });
+        port = (http.address() as { port: number }).port;
+      }
+      return port;
+    },
+    close: () => Promise.all(servers.map((http) => new Promise((resolve) => http.close(resolve)))),
+    runs: (login: string) => of(login),
+    codes: (login: string) => codes.get(login) ?? [],
+    /** The client address of each of the login's runs, in order. */
+    from: (login: string) => from.get(login) ?? [],
+  };
+}
+
+/** The JSON lines of a process's log (the rest of its output skipped). */
+function logLines(output: string): Array<Record<string, unknown>> {
+  return output.split('\n').flatMap((line) => {
+    try {
+      const value = JSON.parse(line) as Record<string, unknown> | null;
+      return value && typeof value === 'object' ? [value] : [];
+    } catch {
+      return [];
+    }
   });
-  return { http, runs: (login: string) => of(login), codes: (login: string) => codes.get(login) ?? [] };
+}
+
+/** Connects to 127.0.0.1:port of this (the root) namespace: 'refused', or what it says until it ends. */
+function connectLocal(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.once('end', () => resolve(answer));
+    socket.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? resolve('refused') : reject(error)));
+  });
 }
 
 describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner worker` processes', () => {
@@ -84,6 +137,8 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
   let nodeB: ClusterNode;
   const workers: ClusterWorker[] = [];
   const stopped: Array<{ what: string; code: Promise<number | null> }> = [];
+  const holders: Array<ReturnType<typeof createTcpServer>> = [];
+  let nodeAPort = 0;
 
   const fields = (login: string, extra: Record<string, unknown> = {}) => ({
     login,
@@ -99,8 +154,15 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
     });
 
   before(async () => {
-    await new Promise<void>((resolve) => site.http.listen(0, '127.0.0.1', resolve));
-    siteUrl = `http://127.0.0.1:${(site.http.address() as { port: number }).port}`;
+    // One URL for every worker (it is in the account's fields): each namespace's /etc/hosts names its
+    // own host side HOST_NAME.
+    siteUrl = `http://${HOST_NAME}:${await site.listen(network.hostAddresses)}`;
+    // Node A's port is one held by the test on 127.0.0.1 of the root namespace, so that a connection
+    // there surely reaches the holder, never node A.
+    const holder = createTcpServer((socket) => socket.resume().end('the root namespace\n'));
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    holders.push(holder);
+    nodeAPort = (holder.address() as { port: number }).port;
     const database = await (await server()).createDatabase();
     db = new pg.Client({ connectionString: database });
     await db.connect();
@@ -110,10 +172,11 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
       konnectorDirs: [KONNECTOR],
       adminPassword: `cluster-admin-${randomBytes(6).toString('hex')}`,
       keyEnv: { GLEANER_SECRET_KEY: randomBytes(32).toString('base64'), GLEANER_SECRET_KEY_ID: 'k1' },
+      network,
     };
     // Every node at once on the fresh database: migrations and pg-boss's schema are made once.
     const nodes = await Promise.all([
-      startNode(config, ['--scheduler-interval', '1']),
+      startNode(config, ['--scheduler-interval', '1'], undefined, nodeAPort),
       startNode(config, ['--scheduler-interval', '1']),
       startWorker(config, ['--concurrency', '1']),
       startWorker(config, ['--concurrency', '1']),
@@ -131,7 +194,8 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
     ].filter(({ p }) => p && p.session.child.exitCode === null && p.session.child.signalCode === null);
     for (const { what, p } of alive) stopped.push({ what, code: stopProcess(p) });
     const codes = await Promise.all(stopped.map(async (s) => [s.what, await s.code] as const));
-    await new Promise((resolve) => site.http.close(resolve));
+    await site.close();
+    for (const holder of holders) await new Promise((resolve) => holder.close(resolve));
     const left = db
       ? (await db.query<{ n: string }>("select count(*) as n from jobs where status in ('queued', 'running')")).rows[0]!.n
       : '0';
@@ -139,6 +203,28 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
     // SIGTERM ends each process cleanly, and nothing is left queued or running.
     for (const [what, code] of codes) assert.equal(code, 0, `${what} did not stop cleanly`);
     assert.equal(left, '0', 'jobs left queued or running after the cluster stopped');
+  });
+
+  it('each node and worker on a network of its own: PostgreSQL sees each at its 10.231.X.2, node A answers there and not on 127.0.0.1', async () => {
+    const addresses = [nodeA, nodeB, ...workers].map((p) => p.slot!.address).sort();
+    assert.equal(new Set(addresses).size, 4, `four namespaces, four addresses: ${addresses.join(', ')}`);
+    const clients = async () =>
+      (
+        await db.query<{ address: string }>(
+          'select distinct host(client_addr) as address from pg_stat_activity where datname = current_database() and client_addr is not null',
+        )
+      ).rows
+        .map((row) => row.address)
+        .sort();
+    // Every process keeps its LISTEN connection open: each one's address is there while it runs.
+    const seen = await until('a connection from every process', async () => {
+      const now = await clients();
+      return addresses.every((address) => now.includes(address)) ? now : undefined;
+    });
+    assert.deepEqual(seen, [...addresses, '127.0.0.1'].sort(), 'none but the test itself connects over 127.0.0.1');
+    assert.equal(nodeA.url, `http://${nodeA.slot!.address}:${nodeAPort}`);
+    assert.equal((await nodeA.api('/api/accounts')).status, 200, 'node A answers on its own address');
+    assert.equal(await connectLocal(nodeAPort), 'the root namespace\n', "127.0.0.1 of the root namespace is not node A's");
   });
 
   it('accounts created through node A, jobs started through both nodes: each runs once, on both workers', async () => {
@@ -155,6 +241,14 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
       'with one job at a time per worker, the four jobs ran on both workers',
     );
     for (const login of logins) assert.deepEqual(site.runs(login), { started: 1, ended: 1, active: 0, maxActive: 1 });
+    // Each konnector ran in bwrap's sandbox inside its worker's namespace, and reached the site over
+    // that worker's veth.
+    for (const [i, job] of ended.entries()) {
+      const worker = workers.find((w) => w.id === job.worker)!;
+      assert.deepEqual(site.from(logins[i]!), [worker.slot!.address], `${logins[i]} ran from its worker's address`);
+      const started = logLines(worker.session.output()).find((line) => line.msg === 'job started' && line.jobId === job.id);
+      assert.equal(started?.sandbox, true, `job ${job.id} started in the sandbox: ${JSON.stringify(started)}`);
+    }
     const files = await nodeB.api(`/api/accounts/${accounts[0]}/files`);
     assert.deepEqual(
       (files.body as { name: string }[]).map((f) => f.name),

@@ -46,6 +46,12 @@ export const serveCommand = defineCommand({
   options: {
     data: { type: 'path', value: 'DIR', default: 'data', description: 'the data folder, made if missing' },
     port: portOption(3000, 'where Home and the API listen'),
+    host: {
+      type: 'string',
+      value: 'ADDRESS',
+      default: '127.0.0.1',
+      description: 'the address Home and the API listen on (0.0.0.0: every interface; a node of a cluster: its own address)',
+    },
     database: databaseOption,
     konnectors: {
       type: 'dir',
@@ -83,6 +89,7 @@ export const serveCommand = defineCommand({
     const server = await startServer({
       dataDir: options.data,
       port: options.port,
+      host: options.host,
       konnectorDirs: options.konnectors,
       homeDir: homeDistDir(),
       ...(options['trust-proxy'] ? { trustProxy: true } : {}),

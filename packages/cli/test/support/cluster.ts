@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { signIn, until, type AdminApi } from './admin-api.js';
 import { repoRoot, session, type Session, type SessionOptions } from './cli.js';
+import { inNamespace, type NetworkPool, type NetworkSlot } from './netns.js';
 
 /** The `gleaner` bin as installed (what an operator runs on each machine). */
 export const gleanerBin = join(repoRoot, 'packages/cli/bin/gleaner.js');
@@ -11,8 +13,9 @@ export function gleanerProcess(args: string[], options: SessionOptions = {}): Se
   return session([process.execPath, gleanerBin, ...args], options);
 }
 
-export type ClusterNode = { session: Session; url: string; api: AdminApi };
-export type ClusterWorker = { session: Session; id: string; pid: number };
+/** `slot`: the network namespace it runs in (null on the root namespace's 127.0.0.1). */
+export type ClusterNode = { session: Session; url: string; api: AdminApi; slot: NetworkSlot | null };
+export type ClusterWorker = { session: Session; id: string; pid: number; slot: NetworkSlot | null };
 
 /** What every node of one cluster shares: the database, the data folder, the key, the admin password. */
 export type ClusterConfig = {
@@ -24,11 +27,16 @@ export type ClusterConfig = {
   keyEnv: Record<string, string>;
   /** Extra arguments for every node and worker (`--no-sandbox`, say). */
   extraArgs?: string[];
+  /**
+   * Each node and worker in a namespace of its own from this pool, reaching PostgreSQL at its slot's
+   * host-side address (the database URL's host is replaced by it).
+   */
+  network?: NetworkPool;
 };
 
-const common = (config: ClusterConfig) => [
+const common = (config: ClusterConfig, slot: NetworkSlot | null) => [
   '--database',
-  config.database,
+  slot ? databaseVia(config.database, slot.hostAddress) : config.database,
   '--data',
   config.dataDir,
   ...config.konnectorDirs.flatMap((dir) => ['--konnectors', dir]),
@@ -42,18 +50,60 @@ const envOf = (config: ClusterConfig, env: Record<string, string> = {}) => ({
   ...env,
 });
 
-/** Starts `gleaner serve --no-worker` on a free port and signs in to its API. */
-export async function startNode(config: ClusterConfig, args: string[] = [], env?: Record<string, string>): Promise<ClusterNode> {
-  const serve = gleanerProcess(['serve', '--no-worker', '--port', '0', ...common(config), ...args], { env: envOf(config, env) });
+/** The database URL with another host (the address a node in a namespace reaches PostgreSQL at). */
+export function databaseVia(database: string, host: string): string {
+  const url = new URL(database);
+  url.hostname = host;
+  return url.toString();
+}
+
+/**
+ * Runs `gleaner <args>`, in the pool's next namespace when the config has one: `ip netns exec` execs
+ * node in place, so the child's pid is node's and a signal sent to it reaches gleaner itself.
+ */
+function launch(config: ClusterConfig, args: (slot: NetworkSlot | null) => string[], env?: Record<string, string>) {
+  const slot = config.network?.take() ?? null;
+  const command = [process.execPath, gleanerBin, ...args(slot)];
+  const started = session(slot ? [config.network!.ip, 'netns', 'exec', slot.name, ...command] : command, {
+    env: envOf(config, env),
+  });
+  return { session: started, slot };
+}
+
+/** Once it printed it is up: the pid is node's own (not `ip`'s), in the slot's namespace. */
+function assertInSlot(started: Session, slot: NetworkSlot | null): void {
+  if (!slot) return;
+  const pid = started.child.pid!;
+  assert.equal(realpathSync(`/proc/${pid}/exe`), realpathSync(process.execPath), `pid ${pid} is node itself`);
+  assert.ok(inNamespace(pid, slot.name), `pid ${pid} runs in network namespace ${slot.name}`);
+}
+
+/**
+ * Starts `gleaner serve --no-worker` and signs in to its API: on a free port of 127.0.0.1, or in a
+ * namespace on its own address (`port`: a given one; 0 is free there too).
+ */
+export async function startNode(
+  config: ClusterConfig,
+  args: string[] = [],
+  env?: Record<string, string>,
+  port = 0,
+): Promise<ClusterNode> {
+  const { session: serve, slot } = launch(
+    config,
+    (slot) => ['serve', '--no-worker', '--port', String(port), ...(slot ? ['--host', slot.address] : []), ...common(config, slot), ...args],
+    env,
+  );
   const url = /Gleaner is serving on (http:\/\/\S+)/.exec(await serve.waitFor(/Gleaner is serving on http:\/\/\S+\n/, 30_000))![1]!;
-  return { session: serve, url, api: await signIn(url, config.adminPassword) };
+  assertInSlot(serve, slot);
+  return { session: serve, url, api: await signIn(url, config.adminPassword), slot };
 }
 
 /** Starts `gleaner worker`; resolves once it runs, with its worker id and pid. */
 export async function startWorker(config: ClusterConfig, args: string[] = [], env?: Record<string, string>): Promise<ClusterWorker> {
-  const worker = gleanerProcess(['worker', ...common(config), ...args], { env: envOf(config, env) });
+  const { session: worker, slot } = launch(config, (slot) => ['worker', ...common(config, slot), ...args], env);
   const line = await worker.waitFor(/Gleaner worker \S+ is running/, 30_000);
-  return { session: worker, id: /Gleaner worker (\S+) is running/.exec(line)![1]!, pid: worker.child.pid! };
+  assertInSlot(worker, slot);
+  return { session: worker, id: /Gleaner worker (\S+) is running/.exec(line)![1]!, pid: worker.child.pid!, slot };
 }
 
 /** SIGTERM, then the exit code (0 for a clean stop). */

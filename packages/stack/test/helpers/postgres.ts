@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -26,6 +26,14 @@ export type PostgresServer = {
   stop(): Promise<void>;
 };
 
+/** Where a throwaway server listens besides 127.0.0.1, and which other clients it lets in. */
+export type PostgresOptions = {
+  /** More addresses to listen on (each must exist when the server starts). */
+  listenAddresses?: string[];
+  /** Client networks (CIDR) allowed in by password, besides 127.0.0.1: one pg_hba.conf line each. */
+  clientNetworks?: string[];
+};
+
 const isRoot = process.getuid?.() === 0;
 
 /** Runs a PostgreSQL binary as the `postgres` user when we are root (the server refuses root). */
@@ -49,9 +57,10 @@ function freePort(): Promise<number> {
 
 /**
  * Starts a throwaway PostgreSQL 15 under a folder of /tmp (initdb, then pg_ctl on a free port of
- * 127.0.0.1, password authentication, no fsync). Throws with the install line when it is missing.
+ * 127.0.0.1 and `options`' addresses, password authentication, no fsync). Throws with the install
+ * line when it is missing.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   if (!existsSync(join(POSTGRES_BIN, 'initdb')))
     throw new Error(`missing: PostgreSQL 15 (${join(POSTGRES_BIN, 'initdb')}). Install it: ${POSTGRES_INSTALL_LINE}`);
   const dir = mkdtempSync('/tmp/gleaner-pg-');
@@ -97,10 +106,16 @@ export async function startPostgres(): Promise<PostgresServer> {
       '--locale=C.UTF-8',
     ]);
     await run(initdb, initArgs);
+    if (options.clientNetworks?.length)
+      appendFileSync(
+        join(data, 'pg_hba.conf'),
+        options.clientNetworks.map((network) => `host all all ${network} scram-sha-256\n`).join(''),
+      );
+    const listen = ['127.0.0.1', ...(options.listenAddresses ?? [])].join(',');
     // A port picked free may be taken before the server binds it: another, then.
     for (let attempt = 0; attempt < 3 && !started; attempt++) {
       port = await freePort();
-      const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+      const options = `-p ${port} -k ${dir} -c listen_addresses=${listen} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
       const [pgCtl, ctlArgs] = pgCommand('pg_ctl', ['-D', data, '-l', log, '-o', options, '-w', '-t', '30', 'start']);
       try {
         await run(pgCtl, ctlArgs);
@@ -159,10 +174,10 @@ export async function startPostgres(): Promise<PostgresServer> {
  * The test file's server, started on first use and stopped after the file's last test: call it at
  * the top of a test file, then `await server()` in a test.
  */
-export function postgresForFile(): () => Promise<PostgresServer> {
+export function postgresForFile(options: PostgresOptions = {}): () => Promise<PostgresServer> {
   let server: Promise<PostgresServer> | undefined;
   after(async () => {
     if (server) await (await server.catch(() => undefined))?.stop();
   });
-  return () => (server ??= startPostgres());
+  return () => (server ??= startPostgres(options));
 }
