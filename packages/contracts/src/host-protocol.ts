@@ -59,6 +59,12 @@ export const RunContext = z.strictObject({
    * log, never posted by a background run to a site that asks for a code). Absent from older hosts.
    */
   secretFields: z.array(z.string()).optional(),
+  /**
+   * Set when the account's budget of codes is spent: the sentence says which limit and until when.
+   * A login that would post the credentials to a site that asks for a code then ends
+   * `TWOFA_BUDGET_EXCEEDED` before the site sends one (in any mode). Absent from older hosts.
+   */
+  codeBudgetRefused: z.string().max(400).optional(),
 });
 export type RunContext = z.infer<typeof RunContext>;
 

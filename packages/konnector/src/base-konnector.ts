@@ -218,13 +218,20 @@ export class BaseKonnector {
   /**
    * The background rule, asked by `submitForm` (and so `signin`) before a form leaves: nobody can
    * answer a code, the site asks for one, and the form carries the credentials: stop before the
-   * site sends anything, unless the konnector says its login is silent.
+   * site sends anything, unless the konnector says its login is silent. The same, in any mode, when
+   * the host says the account's budget of codes is spent.
    */
   async #guardCredentials(values: Record<string, string>, what: string): Promise<void> {
-    if (this.canWaitForTwoFaCode()) return;
     const kinds = this.context.siteTwoFa;
     if (kinds.length === 0) return;
     if (!Object.values(values).some((value) => this.#credentials.has(value))) return;
+    // The account's budget of codes is spent: even a person there must not make the site send one more.
+    const refused = this.context.codeBudgetRefused;
+    if (refused !== undefined && !(await this.loginIsSilent())) {
+      log('warn', `${what} would send the credentials, and the site would send a code: ${refused}`);
+      throw new KonnectorError('TWOFA_BUDGET_EXCEEDED');
+    }
+    if (this.canWaitForTwoFaCode()) return;
     if (await this.loginIsSilent()) {
       log('info', `${what} carries the credentials; the konnector says this login asks nothing of a person`);
       return;

@@ -4,6 +4,7 @@ import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { budgetPolicy, type CodeBudgetPolicy } from './core/code-budget.js';
 import { lockDataFolder, markNode } from './data-lock.js';
 import { tightenDataFolder } from './data-modes.js';
 import { asDiskFault } from './disk-faults.js';
@@ -83,6 +84,8 @@ export type CreateStackOptions = {
   maxPromptsPerJob?: number;
   /** Default 2000. */
   maxLogLinesPerJob?: number;
+  /** The budget of codes where a manifest declares none; default 5 a day (see core/code-budget.ts). */
+  codeBudget?: Partial<CodeBudgetPolicy>;
   /** Events kept for replay; default 10 000. */
   eventRetention?: number;
   /** How often due triggers are looked at; default 30 s; `false`: only `scheduler.tick()`. */
@@ -267,6 +270,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     maxCodeAttempts: positive(options.maxCodeAttempts, DEFAULT_MAX_ATTEMPTS),
     maxPromptsPerJob: positive(options.maxPromptsPerJob, 10),
     maxLogLinesPerJob: positive(options.maxLogLinesPerJob, 2000),
+    codeBudget: budgetPolicy(options.codeBudget),
     killGraceMs: positive(options.killGraceMs, 2000),
     stagingDir,
     stagingLimitMb: positive(options.stagingLimitMb, 1024),

@@ -304,6 +304,22 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(await s.jobs.everLoggedIn('a1'), true);
     });
 
+    it("the budget of codes reads an account's prompts since a time, oldest first", async (s) => {
+      await s.prompts.insert(prompt('p2', { createdAt: '2030-01-02T10:00:00.000Z', status: 'answered' }));
+      await s.prompts.insert(prompt('p1', { createdAt: '2030-01-02T08:00:00.000Z', status: 'expired' }));
+      await s.prompts.insert(prompt('p0', { createdAt: '2030-01-01T08:00:00.000Z' }));
+      await s.prompts.insert(prompt('p9', { accountId: 'a2', createdAt: '2030-01-02T09:00:00.000Z' }));
+      assert.deepEqual(
+        (await s.prompts.listByAccountSince('a1', '2030-01-02T08:00:00.000Z')).map((p) => [p.id, p.status]),
+        [
+          ['p1', 'expired'],
+          ['p2', 'answered'],
+        ],
+        'the bound included, the older one and the other account left out',
+      );
+      assert.deepEqual(await s.prompts.listByAccountSince('a1', '2030-01-03T00:00:00.000Z'), []);
+    });
+
     it('files: upsert keeps one record per account, folder and name', async (s) => {
       const file = {
         id: 'f1',

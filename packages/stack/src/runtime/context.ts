@@ -5,6 +5,7 @@ import type { Keyring } from '../secrets/keyring.js';
 import type { AccountRecord, FileRecord, JobRecord, PromptRecord, Storage, Stores } from '../storage/stores.js';
 import type { SandboxLimits } from '../runner/sandbox.js';
 import type { PgNotifier } from '../storage/pg-notify.js';
+import type { CodeBudgetPolicy } from '../core/code-budget.js';
 import type { Clock } from './clock.js';
 import type { EventHub } from './events.js';
 import type { PromptBus } from './prompt-bus.js';
@@ -18,6 +19,8 @@ export type StackConfig = {
   maxCodeAttempts: number;
   maxPromptsPerJob: number;
   maxLogLinesPerJob: number;
+  /** The budget of codes of accounts whose manifest declares none (each field its own fallback). */
+  codeBudget: CodeBudgetPolicy;
   killGraceMs: number;
   /** Where each job's staging folder is made (`<stagingDir>/<jobId>`). */
   stagingDir: string;

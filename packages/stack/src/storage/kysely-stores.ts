@@ -407,6 +407,17 @@ function promptStore(db: Kysely<Database>): PromptStore {
         .executeTakeFirst();
       return row && toPrompt(row);
     },
+    async listByAccountSince(accountId, since) {
+      const rows = await db
+        .selectFrom('prompts')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('created_at', '>=', since)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toPrompt);
+    },
     async listWaiting() {
       const rows = await db.selectFrom('prompts').selectAll().where('status', '=', 'waiting').execute();
       return rows.map(toPrompt);

@@ -137,6 +137,8 @@ export interface PromptStore {
   /** The waiting prompt of an account, if any. */
   waitingFor(accountId: string): Promise<PromptRecord | undefined>;
   listWaiting(): Promise<PromptRecord[]>;
+  /** The account's prompts made at or after `since` (ISO), oldest first: what the budget of codes counts. */
+  listByAccountSince(accountId: string, since: string): Promise<PromptRecord[]>;
   /**
    * Counts one submission, atomically: only while the prompt is waiting, not expired at `now`, and
    * under `maxAttempts`. With `answer`, the same statement marks it answered, so that of two
