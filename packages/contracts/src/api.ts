@@ -26,6 +26,8 @@ export const KonnectorInfo = z.object({
   source: KonnectorSource,
   /** The icon's URL (`/api/konnectors/<slug>/icon`); absent without one. */
   icon: z.string().optional(),
+  /** Its accounts are never scheduled (the site's session never lasts until the next night): run by hand only. */
+  manualOnly: z.boolean().optional(),
 });
 export type KonnectorInfo = z.infer<typeof KonnectorInfo>;
 

@@ -12,11 +12,14 @@ import { useAction } from './use-action.js';
 export function ScheduleForm({
   accountId,
   paused,
+  manualOnly = false,
   version,
   onChange,
 }: {
   accountId: string;
   paused: boolean;
+  /** The konnector is manual-only (its site's session never lasts the night): no schedule to set. */
+  manualOnly?: boolean;
   /** Reloads the trigger when it changes (the account's next run moved: a run started or was skipped). */
   version?: string;
   onChange?: (trigger: Trigger) => void;
@@ -59,6 +62,13 @@ export function ScheduleForm({
     void save.run();
   };
 
+  if (manualOnly)
+    return (
+      <p className="schedule-summary" data-testid="schedule-summary">
+        Never scheduled: this website’s session does not last until the next night. Run it yourself when you want
+        fresh data.
+      </p>
+    );
   if (loadError) return <p className="inline-error">{loadError}</p>;
   if (!trigger) return <p className="empty">Loading the schedule…</p>;
   return (

@@ -165,6 +165,7 @@ export function AccountPage({ id }: { id: string }) {
           <ScheduleForm
             accountId={id}
             paused={account.needsAction}
+            manualOnly={konnector?.manualOnly === true}
             version={`${account.nextRunAt ?? ''}|${account.needsAction}`}
             onChange={setTrigger}
           />

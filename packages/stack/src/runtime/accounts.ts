@@ -60,7 +60,8 @@ export class AccountService {
         createdAt: iso(now),
         updatedAt: iso(now),
       });
-      const trigger = { frequency: manifest.frequency, time, weekday };
+      // A manual-only konnector's accounts are never scheduled: its site's session would not last the night.
+      const trigger = { frequency: manifest.manualOnly ? ('off' as const) : manifest.frequency, time, weekday };
       const next = nextRunAt(trigger, now);
       await tx.triggers.upsert({
         accountId: id,

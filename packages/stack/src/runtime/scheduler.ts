@@ -14,6 +14,10 @@ export type TickResult = {
 
 const DUE_PAGE = 100;
 
+/** Why a manual-only konnector's account takes no schedule (the trigger API's 422, Home's wording). */
+export const MANUAL_ONLY_SENTENCE =
+  "this konnector is manual-only: its site's session never lasts until the next night, so its accounts are never scheduled; run it yourself when you want fresh data";
+
 const triggerView = (t: TriggerRecord): Trigger => ({
   accountId: t.accountId,
   frequency: t.frequency,
@@ -78,6 +82,13 @@ export class Scheduler {
         await storage.triggers.delete(trigger.accountId);
         continue;
       }
+      // Made before its konnector became manual-only (a new version): never run, and off from now on.
+      if (this.ctx.registry.get(account.konnector)?.manifest.manualOnly) {
+        await storage.triggers.update(account.id, { frequency: 'off', nextRunAt: null });
+        result.skipped.push({ accountId: account.id, reason: 'MANUAL_ONLY' });
+        await publishAccount(this.ctx, account.id);
+        continue;
+      }
       const decision = decideScheduledRun(
         { pausedBy: account.pausedBy },
         { hasActiveJob: !!(await storage.jobs.active(account.id)) },
@@ -114,6 +125,8 @@ export class Scheduler {
   async set(accountId: string, input: { frequency: Trigger['frequency']; time?: string }): Promise<Trigger> {
     const { storage, clock } = this.ctx;
     const trigger = await this.#ensure(accountId);
+    if (input.frequency !== 'off' && (await this.#manualOnly(accountId)))
+      throw new StackError('invalid', MANUAL_ONLY_SENTENCE, { path: 'frequency' });
     if (input.time !== undefined && !isValidTime(input.time))
       throw new StackError('invalid', `time must be HH:MM: ${input.time}`, { path: 'time' });
     const updated = { ...trigger, frequency: input.frequency, time: input.time ?? trigger.time };
@@ -122,6 +135,11 @@ export class Scheduler {
     await storage.triggers.upsert(updated);
     await publishAccount(this.ctx, accountId);
     return triggerView(updated);
+  }
+
+  async #manualOnly(accountId: string): Promise<boolean> {
+    const account = await this.ctx.storage.accounts.get(accountId);
+    return !!(account && this.ctx.registry.get(account.konnector)?.manifest.manualOnly);
   }
 
   async #ensure(accountId: string): Promise<TriggerRecord> {
@@ -134,7 +152,7 @@ export class Scheduler {
     const { time, weekday } = spreadTime(accountId, manifest?.time_interval ?? [0, 5]);
     const trigger: TriggerRecord = {
       accountId,
-      frequency: manifest?.frequency ?? 'daily',
+      frequency: manifest?.manualOnly ? 'off' : (manifest?.frequency ?? 'daily'),
       time,
       weekday,
       nextRunAt: null,
