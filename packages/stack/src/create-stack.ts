@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { budgetPolicy, type CodeBudgetPolicy } from './core/code-budget.js';
+import { NotificationService, type NotificationOptions } from './notifications/service.js';
 import { lockDataFolder, markNode } from './data-lock.js';
 import { tightenDataFolder } from './data-modes.js';
 import { asDiskFault } from './disk-faults.js';
@@ -84,6 +85,13 @@ export type CreateStackOptions = {
   maxPromptsPerJob?: number;
   /** Default 2000. */
   maxLogLinesPerJob?: number;
+  /**
+   * Home's address as people reach it (`--public-url`, GLEANER_PUBLIC_URL): the links notifications
+   * carry. Without it messages carry no link.
+   */
+  publicUrl?: string;
+  /** Retries, thresholds and warning delay of notifications (see NotificationOptions). */
+  notifications?: Partial<Omit<NotificationOptions, 'homeUrl'>>;
   /** The budget of codes where a manifest declares none; default 5 a day (see core/code-budget.ts). */
   codeBudget?: Partial<CodeBudgetPolicy>;
   /** Events kept for replay; default 10 000. */
@@ -306,6 +314,11 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     clock,
     onJobEnded: () => void prune(),
   };
+  const notifications = new NotificationService(ctx, {
+    ...options.notifications,
+    homeUrl: options.publicUrl ?? (options.env ?? process.env).GLEANER_PUBLIC_URL ?? null,
+  });
+  ctx.afterJobEnded = (job) => notifications.jobEnded(job);
   const runner = workerId ? new JobRunner(ctx, workerId) : null;
   let queue: JobQueue | undefined;
   let workers: Workers | null = null;
@@ -479,6 +492,16 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       get: (accountId) => scheduler.get(accountId),
       set: (accountId, input) => scheduler.set(accountId, input),
     },
+    notifications: {
+      list: () => notifications.list(),
+      get: (id) => notifications.get(id),
+      create: (input) => notifications.create(input),
+      update: (id, input) => notifications.update(id, input),
+      remove: (id) => notifications.remove(id),
+      test: (id) => notifications.test(id),
+      idle: () => notifications.idle(),
+      useListenAddress: (url) => notifications.useListenAddress(url),
+    },
     files: {
       async list(accountId) {
         await accounts.get(accountId);
@@ -517,6 +540,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
         const failures = await allSteps(logger, [
           ['the scheduler', () => scheduler.stop()],
           ['the jobs', () => jobs.close(graceMs)],
+          ['the notifications', () => notifications.close()],
           ['the heartbeat', () => workers.stop(true)],
           // This node's own staging folder (its jobs are over); another node's is never touched.
           ['the staging folder', () => (postgres ? rm(stagingDir, { recursive: true, force: true }) : undefined)],

@@ -47,6 +47,8 @@ export type StackContext = {
   notifier: PgNotifier | null;
   logger: Logger;
   clock: Clock;
+  /** Called once a job has ended (by the node that ended it): notifications look at what it means. */
+  afterJobEnded?: (job: JobRecord) => Promise<void>;
   /** Called when a job no longer uses its konnector's folder (the stack prunes old versions then). */
   onJobEnded?: () => void;
 };

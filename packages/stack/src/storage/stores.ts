@@ -264,6 +264,52 @@ export interface KeptAccountStore {
   delete(accountId: string): Promise<boolean>;
 }
 
+export type NotificationChannelRecord = {
+  id: string;
+  kind: 'email' | 'webhook' | 'ntfy';
+  name: string;
+  enabled: boolean;
+  /** The non-secret settings (host, port, addresses, URL, topic). */
+  settings: Record<string, unknown>;
+  /** Sealed (SMTP password, webhook secret, ntfy token), or null. */
+  secret: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** Why the person was told something about an account; one notification per cause until it is resolved. */
+export type NotificationCause = 'needs_person' | 'code_unanswered' | 'failed_nights' | 'session_lapses' | 'device_lapses';
+
+export type SessionHealthRecord = {
+  accountId: string;
+  sessionExpiresAt: string | null;
+  deviceExpiresAt: string | null;
+  updatedAt: string;
+};
+
+export interface NotificationStore {
+  insertChannel(channel: NotificationChannelRecord): Promise<void>;
+  getChannel(id: string): Promise<NotificationChannelRecord | undefined>;
+  /** Oldest first. */
+  listChannels(): Promise<NotificationChannelRecord[]>;
+  updateChannel(id: string, patch: Partial<Omit<NotificationChannelRecord, 'id' | 'kind' | 'createdAt'>>): Promise<boolean>;
+  deleteChannel(id: string): Promise<boolean>;
+  /**
+   * Takes the right to tell this cause for this account, atomically: true for the one caller (of any
+   * node) whose row went in; false while the cause is already told and not resolved.
+   */
+  claimCause(accountId: string, cause: NotificationCause, at: string): Promise<boolean>;
+  /** Resolves causes (they may be told again); returns those that were open. */
+  resolveCauses(accountId: string, causes: NotificationCause[]): Promise<NotificationCause[]>;
+  openCauses(accountId: string): Promise<NotificationCause[]>;
+  /** Sets what is known (a field left undefined is kept). */
+  setSessionHealth(accountId: string, patch: { sessionExpiresAt?: string | null; deviceExpiresAt?: string | null; updatedAt: string }): Promise<void>;
+  getSessionHealth(accountId: string): Promise<SessionHealthRecord | undefined>;
+  listSessionHealth(): Promise<SessionHealthRecord[]>;
+  /** Causes and session health of a deleted account. */
+  deleteForAccount(accountId: string): Promise<void>;
+}
+
 export interface Stores {
   accounts: AccountStore;
   jobs: JobStore;
@@ -276,6 +322,7 @@ export interface Stores {
   workers: WorkerStore;
   kept: KeptAccountStore;
   promptMessages: PromptMessageStore;
+  notifications: NotificationStore;
 }
 
 /** A storage adapter: the stores, transactions, and its lifecycle. */
