@@ -152,6 +152,19 @@ export const hostMethods = {
     }),
     result: TwoFaReply,
   },
+  /**
+   * When the site's session and its remembered device lapse, as far as the konnector knows (ISO
+   * 8601; null: not known any more). `source`: read from the cookie jar's expiries, or declared by
+   * the konnector (which wins over the cookies).
+   */
+  sessionHealth: {
+    params: z.strictObject({
+      sessionExpiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+      deviceExpiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+      source: z.enum(['cookies', 'declared']),
+    }),
+    result: z.strictObject({}),
+  },
   /** An approval in the provider's app (type 'app') went through: the waiting prompt is answered. */
   twoFaApproved: { params: z.strictObject({}), result: z.strictObject({}) },
   listFiles: { params: z.strictObject({}), result: z.strictObject({ files: z.array(FileEntry) }) },

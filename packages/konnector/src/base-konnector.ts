@@ -425,6 +425,26 @@ export class BaseKonnector {
     await this.updateAccountAttributes({ state: 'LOGIN_SUCCESS' });
   }
 
+  /** Set by `sessionExpiresAt`: the konnector's word wins over the cookies' expiries. */
+  protected sessionExpiryDeclared = false;
+
+  /**
+   * Declares when the site's session ends (the site said so, or a token's lifetime): Home shows it
+   * ("no code needed until 12 March") and the person is warned before. Wins over the cookies' expiries.
+   *
+   * @example
+   * await this.sessionExpiresAt(new Date(Date.now() + token.expires_in * 1000))
+   */
+  async sessionExpiresAt(date: Date | string | null): Promise<void> {
+    this.sessionExpiryDeclared = true;
+    await this.host.reportSessionHealth?.({ sessionExpiresAt: isoOrNull(date), source: 'declared' });
+  }
+
+  /** Declares until when the site remembers this device (no code asked before then). */
+  async deviceTrustExpiresAt(date: Date | string | null): Promise<void> {
+    await this.host.reportSessionHealth?.({ deviceExpiresAt: isoOrNull(date), source: 'declared' });
+  }
+
   async updateAccountAttributes(attrs: AccountAttributes): Promise<void> {
     await this.host.updateAccountAttributes(attrs);
   }
@@ -491,4 +511,11 @@ function twoFaDetails(options: WaitForTwoFaCodeOptions): TwoFaDetails {
       ? { resend: { cooldownMs: Math.max(0, Math.round(resendCooldown ?? DEFAULT_RESEND_COOLDOWN_MS)) } }
       : {}),
   };
+}
+
+function isoOrNull(date: Date | string | null): string | null {
+  if (date === null) return null;
+  const at = typeof date === 'string' ? new Date(date) : date;
+  if (Number.isNaN(at.getTime())) throw new TypeError(`not a date: ${String(date)}`);
+  return at.toISOString();
 }

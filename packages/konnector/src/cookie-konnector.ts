@@ -61,11 +61,17 @@ export abstract class CookieKonnector extends BaseKonnector {
     }
   }
 
-  /** Seals the current jar into the account. */
+  /**
+   * Seals the current jar into the account, and tells the host when it lapses: the latest expiry of
+   * its lasting cookies (unless the konnector declared the session's end with `sessionExpiresAt`).
+   */
   async saveSession(): Promise<void> {
     const serialized = await this.jar.serialize();
     for (const cookie of serialized.cookies) redactor.add(typeof cookie.value === 'string' ? cookie.value : null);
     await this.host.saveSession(JSON.stringify(serialized));
+    if (this.sessionExpiryDeclared) return;
+    const latest = latestExpiry(serialized.cookies as unknown as Record<string, unknown>[]);
+    if (latest !== null) await this.host.reportSessionHealth?.({ sessionExpiresAt: latest, source: 'cookies' });
   }
 
   /** Forgets the session: a new empty jar, and nothing saved on the account. */
@@ -100,4 +106,15 @@ export abstract class CookieKonnector extends BaseKonnector {
     }
     this.request = this.requestFactory();
   }
+}
+
+/** The latest expiry among cookies that outlive the browser (session cookies have none), or null. */
+function latestExpiry(cookies: ReadonlyArray<Record<string, unknown>>): string | null {
+  let latest: number | null = null;
+  for (const cookie of cookies) {
+    if (typeof cookie.expires !== 'string' || cookie.expires === 'Infinity') continue;
+    const at = Date.parse(cookie.expires);
+    if (!Number.isNaN(at) && (latest === null || at > latest)) latest = at;
+  }
+  return latest === null ? null : new Date(latest).toISOString();
 }

@@ -319,6 +319,9 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     homeUrl: options.publicUrl ?? (options.env ?? process.env).GLEANER_PUBLIC_URL ?? null,
   });
   ctx.afterJobEnded = (job) => notifications.jobEnded(job);
+  ctx.sessionHealthChanged = async (accountId) => {
+    await notifications.checkSessions(accountId);
+  };
   const runner = workerId ? new JobRunner(ctx, workerId) : null;
   let queue: JobQueue | undefined;
   let workers: Workers | null = null;
@@ -391,7 +394,15 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   const scheduler = new Scheduler(ctx, jobs);
   await jobQueue.start();
   if (postgres) workers.start();
-  if (options.schedulerIntervalMs !== false) scheduler.start(positive(options.schedulerIntervalMs, 30_000));
+  let sessionSweep: NodeJS.Timeout | undefined;
+  if (options.schedulerIntervalMs !== false) {
+    scheduler.start(positive(options.schedulerIntervalMs, 30_000));
+    // Every serve node sweeps; the claim of each warning makes one of them send it.
+    sessionSweep = setInterval(() => {
+      notifications.checkSessions().catch((error: unknown) => logger.warn({ err: error }, 'session sweep failed'));
+    }, 3_600_000);
+    sessionSweep.unref();
+  }
 
   let closing: Promise<void> | null = null;
   logger.info(
@@ -501,6 +512,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       test: (id) => notifications.test(id),
       idle: () => notifications.idle(),
       useListenAddress: (url) => notifications.useListenAddress(url),
+      checkSessions: () => notifications.checkSessions(),
     },
     files: {
       async list(accountId) {
@@ -539,6 +551,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
         // a stop always ends; the first failure is reported once all are done.
         const failures = await allSteps(logger, [
           ['the scheduler', () => scheduler.stop()],
+          ['the session sweep', () => clearInterval(sessionSweep)],
           ['the jobs', () => jobs.close(graceMs)],
           ['the notifications', () => notifications.close()],
           ['the heartbeat', () => workers.stop(true)],

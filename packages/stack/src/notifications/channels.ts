@@ -61,6 +61,7 @@ export async function deliver(
   }
   if (channel.kind === 'webhook') {
     const s = WebhookChannelSettings.parse(channel.settings);
+    if (!channel.secret) throw new DeliveryError('the webhook has no secret to sign its messages: save one again');
     const body = JSON.stringify(payload);
     const timestamp = String(Math.floor(now() / 1000));
     const response = await fetch(s.url, {
@@ -68,7 +69,7 @@ export async function deliver(
       headers: {
         'content-type': 'application/json',
         'x-gleaner-timestamp': timestamp,
-        'x-gleaner-signature': webhookSignature(channel.secret ?? '', timestamp, body),
+        'x-gleaner-signature': webhookSignature(channel.secret, timestamp, body),
         'x-gleaner-event': payload.event,
       },
       body,

@@ -161,6 +161,35 @@ export class NotificationService {
     }
   }
 
+  /**
+   * Warns of sessions and remembered devices that lapse within `warnDays` (once each until renewed),
+   * and resolves the warnings of those renewed past it. One account, or all (the hourly sweep).
+   * Returns how many warnings were raised.
+   */
+  async checkSessions(accountId?: string): Promise<number> {
+    const { storage, clock } = this.ctx;
+    const now = clock.now();
+    const horizon = now + this.options.warnDays * 86_400_000;
+    const rows = accountId
+      ? [await storage.notifications.getSessionHealth(accountId)].filter((r) => r !== undefined)
+      : await storage.notifications.listSessionHealth();
+    let raised = 0;
+    for (const row of rows) {
+      for (const [cause, at] of [
+        ['session_lapses', row.sessionExpiresAt],
+        ['device_lapses', row.deviceExpiresAt],
+      ] as const) {
+        const lapses = at === null ? null : Date.parse(at);
+        if (lapses !== null && lapses > now && lapses <= horizon) {
+          if (await this.raise({ cause, accountId: row.accountId, lapsesAt: at! })) raised++;
+        } else if (lapses === null || lapses > horizon) {
+          await storage.notifications.resolveCauses(row.accountId, [cause]);
+        }
+      }
+    }
+    return raised;
+  }
+
   /** Resolves causes of an account (a session renewed, say): they may be told again. */
   async resolve(accountId: string, causes: NotificationCause[]): Promise<void> {
     await this.ctx.storage.notifications.resolveCauses(accountId, causes);

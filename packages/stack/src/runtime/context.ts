@@ -47,6 +47,8 @@ export type StackContext = {
   notifier: PgNotifier | null;
   logger: Logger;
   clock: Clock;
+  /** Called when a run reported when its session or remembered device lapses (warnings, resolutions). */
+  sessionHealthChanged?: (accountId: string) => Promise<void>;
   /** Called once a job has ended (by the node that ended it): notifications look at what it means. */
   afterJobEnded?: (job: JobRecord) => Promise<void>;
   /** Called when a job no longer uses its konnector's folder (the stack prunes old versions then). */
@@ -101,10 +103,11 @@ export const fileView = (f: FileRecord): FileInfo => ({
 
 /** The account as the API shows it: never a credential, a session or account data. */
 export async function accountView(stores: Stores, a: AccountRecord): Promise<Account> {
-  const [lastJob, prompt, trigger] = await Promise.all([
+  const [lastJob, prompt, trigger, health] = await Promise.all([
     stores.jobs.latest(a.id),
     stores.prompts.waitingFor(a.id),
     stores.triggers.get(a.id),
+    stores.notifications.getSessionHealth(a.id),
   ]);
   return {
     id: a.id,
@@ -119,6 +122,7 @@ export async function accountView(stores: Stores, a: AccountRecord): Promise<Acc
     needsAction: a.pausedBy !== null,
     actionNeeded: a.pausedBy,
     nextRunAt: trigger?.frequency === 'off' ? null : (trigger?.nextRunAt ?? null),
+    sessionHealth: health ? { sessionExpiresAt: health.sessionExpiresAt, deviceExpiresAt: health.deviceExpiresAt } : null,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
   };

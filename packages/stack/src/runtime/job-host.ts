@@ -442,6 +442,22 @@ export function createJobHost(
       return {};
     },
 
+    async sessionHealth(health) {
+      const at = iso(ctx.clock.now());
+      await storage.notifications.setSessionHealth(accountId, {
+        ...(health.sessionExpiresAt !== undefined
+          ? { sessionExpiresAt: health.sessionExpiresAt === null ? null : iso(Date.parse(health.sessionExpiresAt)) }
+          : {}),
+        ...(health.deviceExpiresAt !== undefined
+          ? { deviceExpiresAt: health.deviceExpiresAt === null ? null : iso(Date.parse(health.deviceExpiresAt)) }
+          : {}),
+        updatedAt: at,
+      });
+      await ctx.sessionHealthChanged?.(accountId);
+      await publishAccount(ctx, accountId);
+      return {};
+    },
+
     waitForTwoFaCode: (params) => waitForCode(params),
     async twoFaResent(report) {
       const waiter = resending;
