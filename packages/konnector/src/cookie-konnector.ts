@@ -70,7 +70,7 @@ export abstract class CookieKonnector extends BaseKonnector {
     for (const cookie of serialized.cookies) redactor.add(typeof cookie.value === 'string' ? cookie.value : null);
     await this.host.saveSession(JSON.stringify(serialized));
     if (this.sessionExpiryDeclared) return;
-    const latest = latestExpiry(serialized.cookies as unknown as Record<string, unknown>[]);
+    const latest = latestExpiry(serialized.cookies);
     if (latest !== null) await this.host.reportSessionHealth?.({ sessionExpiresAt: latest, source: 'cookies' });
   }
 
