@@ -14,6 +14,8 @@ import { useAction } from '../components/use-action.js';
 import { pausedMessage } from '../logic/account-status.js';
 import { formatDateTime, formatRelative } from '../logic/format.js';
 import { nextRunText } from '../logic/schedule.js';
+import { reconnectRequested, sessionHealthView } from '../logic/session-health.js';
+import { NextStepButton } from '../components/next-step-button.js';
 import { paths } from '../logic/routes.js';
 import { Link, navigate } from '../router.js';
 import { loadFiles, loadJobs, runNow } from '../state/actions.js';
@@ -31,6 +33,8 @@ export function AccountPage({ id }: { id: string }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [deleteFiles, setDeleteFiles] = useState(false);
   const [trigger, setTrigger] = useState<Trigger | null>(null);
+  // Read once per account: a notification's link asks for Reconnect ready.
+  const [ready] = useState(() => reconnectRequested(window.location.search));
 
   useEffect(() => {
     void loadJobs(id).catch(() => {});
@@ -70,6 +74,7 @@ export function AccountPage({ id }: { id: string }) {
   const job = account.lastJob;
   const active = job && (job.status === 'queued' || job.status === 'running');
   const lastEnded = jobs?.find((j) => j.endedAt)?.endedAt ?? job?.endedAt ?? null;
+  const health = sessionHealthView(account, now);
 
   return (
     <div className="page">
@@ -82,7 +87,15 @@ export function AccountPage({ id }: { id: string }) {
       </div>
 
       {account.needsAction && !active && (
-        <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} />
+        <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} ready={ready} />
+      )}
+      {!account.needsAction && !active && health.warning && (
+        <div className="notice notice-warning" role="region" aria-label="Session ends soon" data-testid="session-warning">
+          <p className="notice-body">{health.warning}</p>
+          <div className="notice-actions">
+            <NextStepButton account={account} next="reconnect" ready={ready} />
+          </div>
+        </div>
       )}
       {!account.needsAction && job?.status === 'errored' && (
         <ErrorNotice account={account} code={job.error} mode={job.mode} />
@@ -121,7 +134,9 @@ export function AccountPage({ id }: { id: string }) {
           </div>
           <div>
             <dt>Website session</dt>
-            <dd>{account.sessionSaved ? 'Saved (no code needed while it lasts)' : 'None saved'}</dd>
+            <dd data-testid="session-health">
+              {account.sessionSaved ? (health.text ? `Saved · ${health.text}` : 'Saved (no code needed while it lasts)') : 'None saved'}
+            </dd>
           </div>
           <div>
             <dt>Documents</dt>
@@ -132,6 +147,7 @@ export function AccountPage({ id }: { id: string }) {
           <button
             type="button"
             className="button primary"
+            autoFocus={ready && !account.needsAction && !health.warning}
             disabled={run.busy || !!active}
             onClick={() => void run.run()}
           >
