@@ -17,7 +17,7 @@ const SECRET_LABEL: Record<NotificationChannelKind, string> = {
 
 /** What Home shows of a channel's settings: where it sends, never its secret. */
 function target(channel: NotificationChannel): string {
-  const s = channel.settings as Record<string, unknown>;
+  const s = channel.settings;
   if (channel.kind === 'email') return `to ${String(s.to)} via ${String(s.host)}:${String(s.port)}`;
   if (channel.kind === 'webhook') return String(s.url);
   return `${String(s.url)}/${String(s.topic)}`;
