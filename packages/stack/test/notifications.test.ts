@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Job, NotificationChannel, NotificationPayload, StackEvent } from '@gleaner/contracts';
 import type { GleanerStack } from '../src/create-stack.js';
 import { startTestApi, type Session, type TestApi } from './api-fixtures/http.js';
@@ -133,6 +134,15 @@ describe('notifications', () => {
     const off = await api.call(`/api/notification-channels/${channel.id}`, { method: 'PATCH', session, json: { enabled: false } });
     assert.equal((off.body as NotificationChannel).enabled, false);
     assert.equal((off.body as NotificationChannel).secretSet, true, 'a PATCH without secret keeps it');
+  });
+
+  it('the channels are in the OpenAPI document, which stays valid', async () => {
+    const doc = (await api.call('/api/openapi.json', { session })).body as { paths: Record<string, Record<string, unknown>> };
+    const result = await new Validator().validate(doc as never);
+    assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2));
+    assert.deepEqual(Object.keys(doc.paths['/api/notification-channels'] ?? {}).sort(), ['get', 'post']);
+    assert.deepEqual(Object.keys(doc.paths['/api/notification-channels/{id}'] ?? {}).sort(), ['delete', 'get', 'patch']);
+    assert.ok(doc.paths['/api/notification-channels/{id}/test']?.post);
   });
 
   it('webhook: signed (HMAC-SHA256 over timestamp.body), a receiver that fails twice gets the third try', async () => {
