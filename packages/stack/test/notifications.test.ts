@@ -58,7 +58,12 @@ describe('notifications', () => {
   before(async () => {
     smtp = await startSmtp();
     dataDir = tmpDataDir();
-    stack = await openStack(dataDir, { publicUrl: HOME, notifications: { retryDelaysMs: [50, 100, 200] } });
+    stack = await openStack(dataDir, {
+      publicUrl: HOME,
+      notifications: { retryDelaysMs: [50, 100, 200] },
+      // The 'hang' runs end JOB_TIMEOUT quickly: failed nights.
+      jobTimeLimitMs: 2500,
+    });
     api = await startTestApi(stack);
     session = await api.login();
     recorder = new EventRecorder(stack);
@@ -138,7 +143,7 @@ describe('notifications', () => {
 
   it('the channels are in the OpenAPI document, which stays valid', async () => {
     const doc = (await api.call('/api/openapi.json', { session })).body as { paths: Record<string, Record<string, unknown>> };
-    const result = await new Validator().validate(doc as never);
+    const result = await new Validator().validate(doc);
     assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2));
     assert.deepEqual(Object.keys(doc.paths['/api/notification-channels'] ?? {}).sort(), ['get', 'post']);
     assert.deepEqual(Object.keys(doc.paths['/api/notification-channels/{id}'] ?? {}).sort(), ['delete', 'get', 'patch']);
@@ -193,6 +198,49 @@ describe('notifications', () => {
       assert.equal(payload.link, `${HOME}/accounts/${account.id}?action=reconnect`);
       assert.ok(!last.body.includes(WEBHOOK_SECRET));
       assert.equal(received[0]!.body, last.body, 'each try carries the same message');
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('a code nobody typed, and three failed nights in a row, are each told once', async () => {
+    for (const channel of await stack.notifications!.list())
+      await stack.notifications!.update(channel.id, { enabled: false });
+    const payloads: NotificationPayload[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      req.on('end', () => {
+        payloads.push(JSON.parse(body) as NotificationPayload);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      await stack.notifications!.create({
+        kind: 'webhook',
+        name: 'Causes',
+        settings: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/` },
+        secret: 'causes-secret',
+      });
+      const quiet = await stack.accounts.create({ konnector: 'twofa-test', label: 'Quiet', fields: { login: 'cy', password: 'pw-notify-3', timeout: '300' } });
+      const job = await stack.jobs.start(quiet.id, 'manual');
+      const ended = (await recorder.waitFor(isJobEnded(job.id), 'the unanswered job', 30_000)).job;
+      await stack.notifications!.idle();
+      assert.equal(ended.error, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
+      assert.deepEqual(payloads.map((p) => [p.event, p.account]), [['code_unanswered', 'Quiet']]);
+      assert.match(payloads[0]!.title, /a code was not typed in time/);
+
+      const hanging = await stack.accounts.create({ konnector: 'twofa-test', label: 'Slow site', fields: { login: 'di', password: 'pw-notify-4', scenario: 'hang' } });
+      for (let night = 1; night <= 4; night++) {
+        const failed = await run(hanging.id, 'background');
+        assert.equal(failed.error, 'JOB_TIMEOUT');
+        const told = payloads.filter((p) => p.accountId === hanging.id);
+        assert.equal(told.length, night < 3 ? 0 : 1, `night ${night}`);
+      }
+      const told = payloads.find((p) => p.accountId === hanging.id)!;
+      assert.equal(told.event, 'failed_nights');
+      assert.match(told.title, /Slow site: 3 failed runs in a row/);
     } finally {
       await new Promise((resolve) => receiver.close(resolve));
     }
