@@ -225,13 +225,13 @@ export class BaseKonnector {
     const kinds = this.context.siteTwoFa;
     if (kinds.length === 0) return;
     if (!Object.values(values).some((value) => this.#credentials.has(value))) return;
-    // The account's budget of codes is spent: even a person there must not make the site send one more.
-    const refused = this.context.codeBudgetRefused;
-    if (refused !== undefined && !(await this.loginIsSilent())) {
+    if (this.canWaitForTwoFaCode()) {
+      // The account's budget of codes is spent: even a person there must not make the site send one more.
+      const refused = this.context.codeBudgetRefused;
+      if (refused === undefined || (await this.loginIsSilent())) return;
       log('warn', `${what} would send the credentials, and the site would send a code: ${refused}`);
       throw new KonnectorError('TWOFA_BUDGET_EXCEEDED');
     }
-    if (this.canWaitForTwoFaCode()) return;
     if (await this.loginIsSilent()) {
       log('info', `${what} carries the credentials; the konnector says this login asks nothing of a person`);
       return;

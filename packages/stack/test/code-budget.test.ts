@@ -54,6 +54,14 @@ describe('budget of codes (pure, fake clock)', () => {
     assert.equal(checkCodeBudget(policy, history, { mode: 'background', now: T0 + 2 * H }).ok, true);
   });
 
+  it("the stack's default has no resend interval of its own: the site's word on the prompt holds", () => {
+    assert.equal(DEFAULT_CODE_BUDGET.resendSeconds, 0);
+    assert.equal(checkCodeBudget(DEFAULT_CODE_BUDGET, [sent(T0)], { mode: 'manual', now: T0 + 1000 }).ok, true);
+    const site = checkCodeBudget(DEFAULT_CODE_BUDGET, [sent(T0, { resendAvailableAt: T0 + 30_000 })], { mode: 'manual', now: T0 + 1000 });
+    assert.ok(!site.ok);
+    assert.equal(site.reason, 'resend');
+  });
+
   it("the manifest's fields over the stack's default, each on its own", () => {
     assert.deepEqual(budgetPolicy(undefined), DEFAULT_CODE_BUDGET);
     assert.deepEqual(budgetPolicy({ prompts: 2 }, policy), { ...policy, prompts: 2 });

@@ -11,12 +11,15 @@ export type CodeBudgetPolicy = {
   windowHours: number;
   /** After a prompt nobody answered, a background run waits this long before asking again. */
   backoffMinutes: number;
-  /** Never a new code sooner than this after the last one (the site's resend interval). */
+  /**
+   * Never a new code sooner than this after the last one (the site's resend interval, when the
+   * manifest knows it); the site's own word on a prompt (its resend cooldown) holds whatever this says.
+   */
   resendSeconds: number;
 };
 
 /** The stack's default, when neither the manifest nor the operator says otherwise. */
-export const DEFAULT_CODE_BUDGET: CodeBudgetPolicy = { prompts: 5, windowHours: 24, backoffMinutes: 60, resendSeconds: 60 };
+export const DEFAULT_CODE_BUDGET: CodeBudgetPolicy = { prompts: 5, windowHours: 24, backoffMinutes: 60, resendSeconds: 0 };
 
 /** One earlier prompt of the account, as the budget sees it (times in ms). */
 export type PromptHistoryEntry = {
