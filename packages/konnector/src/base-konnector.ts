@@ -11,7 +11,7 @@ import { KonnectorError } from './errors.js';
 import { setCredentialGate } from './core/credential-gate.js';
 import { log, setLogSink } from './core/log.js';
 import { redactor } from './core/redact.js';
-import type { KonnectorHost } from './host/host.js';
+import type { KonnectorHost, SessionHealthReport } from './host/host.js';
 import type { SaveFilesOptions, SaveFilesResult, FileToSave, BillToSave } from './save-files.js';
 import type { SigninOptions } from './signin.js';
 
@@ -437,12 +437,24 @@ export class BaseKonnector {
    */
   async sessionExpiresAt(date: Date | string | null): Promise<void> {
     this.sessionExpiryDeclared = true;
-    await this.host.reportSessionHealth?.({ sessionExpiresAt: isoOrNull(date), source: 'declared' });
+    await this.reportSessionHealth({ sessionExpiresAt: isoOrNull(date), source: 'declared' });
   }
 
   /** Declares until when the site remembers this device (no code asked before then). */
   async deviceTrustExpiresAt(date: Date | string | null): Promise<void> {
-    await this.host.reportSessionHealth?.({ deviceExpiresAt: isoOrNull(date), source: 'declared' });
+    await this.reportSessionHealth({ deviceExpiresAt: isoOrNull(date), source: 'declared' });
+  }
+
+  /**
+   * Tells the host; never fails the run: a host older than this SDK does not know the method (its
+   * refusal is logged), and the run's data matter more than the date.
+   */
+  protected async reportSessionHealth(health: SessionHealthReport): Promise<void> {
+    try {
+      await this.host.reportSessionHealth?.(health);
+    } catch (error) {
+      log('debug', `the host did not take the session's end: ${(error as Error).message}`);
+    }
   }
 
   async updateAccountAttributes(attrs: AccountAttributes): Promise<void> {

@@ -71,7 +71,7 @@ export abstract class CookieKonnector extends BaseKonnector {
     await this.host.saveSession(JSON.stringify(serialized));
     if (this.sessionExpiryDeclared) return;
     const latest = latestExpiry(serialized.cookies);
-    if (latest !== null) await this.host.reportSessionHealth?.({ sessionExpiresAt: latest, source: 'cookies' });
+    if (latest !== null) await this.reportSessionHealth({ sessionExpiresAt: latest, source: 'cookies' });
   }
 
   /** Forgets the session: a new empty jar, and nothing saved on the account. */
