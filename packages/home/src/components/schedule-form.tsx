@@ -1,7 +1,7 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import type { Trigger } from '@gleaner/contracts';
 import { api, describeError } from '../api/client.js';
-import { describeSchedule, nextRunText } from '../logic/schedule.js';
+import { describeSchedule, MANUAL_ONLY_TEXT, nextRunText } from '../logic/schedule.js';
 import { loadAccounts } from '../state/actions.js';
 import { useAction } from './use-action.js';
 
@@ -65,8 +65,7 @@ export function ScheduleForm({
   if (manualOnly)
     return (
       <p className="schedule-summary" data-testid="schedule-summary">
-        Never scheduled: this website’s session does not last until the next night. Run it yourself when you want
-        fresh data.
+        {MANUAL_ONLY_TEXT}
       </p>
     );
   if (loadError) return <p className="inline-error">{loadError}</p>;

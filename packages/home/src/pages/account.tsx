@@ -13,7 +13,7 @@ import { StatusBadge } from '../components/status-badge.js';
 import { useAction } from '../components/use-action.js';
 import { pausedMessage } from '../logic/account-status.js';
 import { formatDateTime, formatRelative } from '../logic/format.js';
-import { nextRunText } from '../logic/schedule.js';
+import { MANUAL_ONLY_TEXT, nextRunText } from '../logic/schedule.js';
 import { reconnectRequested, sessionHealthView } from '../logic/session-health.js';
 import { NextStepButton } from '../components/next-step-button.js';
 import { paths } from '../logic/routes.js';
@@ -128,8 +128,8 @@ export function AccountPage({ id }: { id: string }) {
           <div>
             <dt>Next run</dt>
             <dd data-testid="next-run">
-              {nextRunText(trigger, account.nextRunAt, account.needsAction)}
-              {!account.needsAction && account.nextRunAt && ` · ${formatRelative(account.nextRunAt, now)}`}
+              {konnector?.manualOnly ? MANUAL_ONLY_TEXT : nextRunText(trigger, account.nextRunAt, account.needsAction)}
+              {!konnector?.manualOnly && !account.needsAction && account.nextRunAt && ` · ${formatRelative(account.nextRunAt, now)}`}
             </dd>
           </div>
           <div>
