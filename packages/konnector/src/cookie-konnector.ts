@@ -1,4 +1,4 @@
-import type { CookieJar } from 'tough-cookie';
+import { Cookie, type CookieJar } from 'tough-cookie';
 import { BaseKonnector, type FetchFunction, type Fields } from './base-konnector.js';
 import { log } from './core/log.js';
 import { deserializeCookieJar, newCookieJar } from './http/cookie-jar.js';
@@ -108,13 +108,17 @@ export abstract class CookieKonnector extends BaseKonnector {
   }
 }
 
-/** The latest expiry among cookies that outlive the browser (session cookies have none), or null. */
-function latestExpiry(cookies: ReadonlyArray<Record<string, unknown>>): string | null {
+/**
+ * The latest expiry among cookies that outlive the browser (session cookies have none), whether the
+ * site gave `Expires` or `Max-Age` (tough-cookie's own reckoning), or null.
+ */
+function latestExpiry(cookies: ReadonlyArray<unknown>): string | null {
   let latest: number | null = null;
-  for (const cookie of cookies) {
-    if (typeof cookie.expires !== 'string' || cookie.expires === 'Infinity') continue;
-    const at = Date.parse(cookie.expires);
-    if (!Number.isNaN(at) && (latest === null || at > latest)) latest = at;
+  for (const serialized of cookies) {
+    const cookie = Cookie.fromJSON(serialized);
+    const at = cookie?.expiryTime();
+    if (at === undefined || !Number.isFinite(at)) continue;
+    if (latest === null || at > latest) latest = at;
   }
   return latest === null ? null : new Date(latest).toISOString();
 }
