@@ -122,7 +122,12 @@ export const Account = z.object({
    * as the konnector declared them), as far as known; after that a login asks for a code again.
    */
   sessionHealth: z
-    .object({ sessionExpiresAt: z.string().nullable(), deviceExpiresAt: z.string().nullable() })
+    .object({
+      sessionExpiresAt: z.string().nullable(),
+      deviceExpiresAt: z.string().nullable(),
+      /** A manual run the person planned before it lapses ("renew before it lapses"), or null. */
+      renewAt: z.string().nullable().optional(),
+    })
     .nullable()
     .optional(),
   createdAt: z.string(),
@@ -251,6 +256,9 @@ export const RESEND_STATUS: Record<ResendOutcome, number> = {
   not_offered: 422,
   cooldown: 429,
 };
+
+/** `PUT /api/accounts/:id/renewal`: a manual run at `at` (the person will be there), or null to cancel it. */
+export const RenewalBody = z.strictObject({ at: z.iso.datetime({ offset: true }).nullable() });
 
 export const NotificationChannelKind = z.enum(['email', 'webhook', 'ntfy']);
 export type NotificationChannelKind = z.infer<typeof NotificationChannelKind>;

@@ -513,6 +513,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       idle: () => notifications.idle(),
       useListenAddress: (url) => notifications.useListenAddress(url),
       checkSessions: () => notifications.checkSessions(),
+      planRenewal: (accountId, at) => notifications.planRenewal(accountId, at),
     },
     files: {
       async list(accountId) {

@@ -86,6 +86,8 @@ export interface Stack {
     test(id: string): Promise<NotificationTestResult>;
     /** Resolves once every delivery under way has ended (tests, shutdown). */
     idle(): Promise<void>;
+    /** Plans a manual run at `at` before the account's session lapses (null cancels it). */
+    planRenewal(accountId: string, at: string | null): Promise<{ at: string | null }>;
     /** Warns of sessions that lapse soon (the hourly sweep does it too); how many warnings were raised. */
     checkSessions(): Promise<number>;
     /** The server's address, for the links in messages when no public URL was configured. */

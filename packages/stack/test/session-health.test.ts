@@ -88,4 +88,27 @@ describe('session health', () => {
     );
     assert.equal(await stack.notifications!.checkSessions(), 0);
   });
+
+  it('renew before it lapses: a manual run at the time the person chose, started once by the scheduler', async () => {
+    const account = await stack.accounts.create({ konnector: 'session-test', label: 'Renewed', fields: { login: 'c', password: 'pw-session-3', cookieDays: '2' } });
+    await stack.triggers.set(account.id, { frequency: 'off' });
+    const past = new Date(Date.now() + offset - 60_000).toISOString();
+    await assert.rejects(stack.notifications!.planRenewal(account.id, past), /the renewal must be planned in the future/);
+    const at = new Date(Date.now() + offset + 3_600_000).toISOString();
+    assert.deepEqual(await stack.notifications!.planRenewal(account.id, at), { at });
+    assert.equal((await stack.accounts.get(account.id)).sessionHealth?.renewAt, at);
+    const early = await stack.scheduler.tick();
+    assert.equal(early.started.filter((s) => s.accountId === account.id).length, 0, 'not before its time');
+
+    offset += 2 * 3_600_000;
+    const tick = await stack.scheduler.tick();
+    const started = tick.started.filter((s) => s.accountId === account.id);
+    assert.equal(started.length, 1, 'started at its time');
+    const job = await stack.jobs.get(started[0]!.jobId);
+    assert.equal(job.mode, 'manual', 'a manual run: the person said they would be there');
+    assert.equal((await stack.accounts.get(account.id)).sessionHealth?.renewAt, null);
+    assert.equal((await stack.scheduler.tick()).started.filter((s) => s.accountId === account.id).length, 0, 'once');
+    await stack.jobs.settled(job.id);
+    assert.equal((await stack.jobs.get(job.id)).status, 'done');
+  });
 });

@@ -364,9 +364,26 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
         accountId: 'a1',
         sessionExpiresAt: '2030-03-12T00:00:00.000Z',
         deviceExpiresAt: '2030-04-01T00:00:00.000Z',
+        renewAt: null,
         updatedAt: t0,
       });
       assert.equal((await s.notifications.listSessionHealth()).length, 1);
+      await s.notifications.setRenewAt('a1', '2030-03-11T18:00:00.000Z', t0);
+      await s.notifications.setRenewAt('a3', '2030-03-11T19:00:00.000Z', t0);
+      assert.equal((await s.notifications.getSessionHealth('a1'))?.sessionExpiresAt, '2030-03-12T00:00:00.000Z', 'kept');
+      assert.deepEqual(await s.notifications.dueRenewals('2030-03-11T17:59:59.000Z', 10), []);
+      assert.deepEqual(await s.notifications.dueRenewals('2030-03-11T19:00:00.000Z', 10), [
+        { accountId: 'a1', renewAt: '2030-03-11T18:00:00.000Z' },
+        { accountId: 'a3', renewAt: '2030-03-11T19:00:00.000Z' },
+      ]);
+      const takes = await Promise.all([
+        s.notifications.takeRenewal('a1', '2030-03-11T18:00:00.000Z'),
+        s.notifications.takeRenewal('a1', '2030-03-11T18:00:00.000Z'),
+      ]);
+      assert.equal(takes.filter(Boolean).length, 1, 'a renewal is taken once');
+      assert.equal((await s.notifications.getSessionHealth('a1'))?.renewAt, null);
+      await s.notifications.setRenewAt('a3', null, t0);
+      assert.deepEqual(await s.notifications.dueRenewals('2030-03-12T00:00:00.000Z', 10), []);
       await s.notifications.deleteForAccount('a1');
       assert.equal(await s.notifications.getSessionHealth('a1'), undefined);
       assert.deepEqual(await s.notifications.openCauses('a1'), []);

@@ -171,6 +171,11 @@ export class ApiClient {
     return this.request('POST', `/api/accounts/${enc(id)}/reset-session`, {});
   }
 
+  /** Plans a manual run at `at` before the session lapses; null cancels it. */
+  planRenewal(id: string, at: string | null): Promise<{ at: string | null }> {
+    return this.request('PUT', `/api/accounts/${enc(id)}/renewal`, { at });
+  }
+
   // Notification channels (the admin's)
   notificationChannels(): Promise<NotificationChannel[]> {
     return this.request('GET', '/api/notification-channels');

@@ -16,6 +16,7 @@ import { formatDateTime, formatRelative } from '../logic/format.js';
 import { MANUAL_ONLY_TEXT, nextRunText } from '../logic/schedule.js';
 import { reconnectRequested, sessionHealthView } from '../logic/session-health.js';
 import { NextStepButton } from '../components/next-step-button.js';
+import { RenewalForm } from '../components/renewal-form.js';
 import { paths } from '../logic/routes.js';
 import { Link, navigate } from '../router.js';
 import { loadFiles, loadJobs, runNow } from '../state/actions.js';
@@ -91,7 +92,10 @@ export function AccountPage({ id }: { id: string }) {
       )}
       {!account.needsAction && !active && health.warning && (
         <div className="notice notice-warning" role="region" aria-label="Session ends soon" data-testid="session-warning">
-          <p className="notice-body">{health.warning}</p>
+          <div className="notice-body">
+            <p>{health.warning}</p>
+            <RenewalForm account={account} />
+          </div>
           <div className="notice-actions">
             <NextStepButton account={account} next="reconnect" ready={ready} />
           </div>

@@ -38,4 +38,20 @@ void test('a session whose cookies expire in 2 days: Home shows "no code needed 
   assert.match((await warning.textContent()) ?? '', new RegExp(`ask for a code again after ${date}\\. Reconnect now to avoid a code at 3 a\\.m\\.`));
   assert.equal(await warning.getByRole('button', { name: 'Reconnect' }).isEnabled(), true);
   publish(await shots.shot('warning'), 'session-warning');
+
+  // Renew before it lapses: a time the person will be here, an hour ahead.
+  const at = await page.evaluate(() => {
+    const d = new Date(Date.now() + 3_600_000);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  });
+  await warning.getByLabel('Or renew it at a time you will be here').fill(at);
+  await warning.getByRole('button', { name: 'Plan the renewal' }).click();
+  await warning.getByTestId('renewal-planned').waitFor();
+  const planned = (await api<Account>(page, 'GET', `/api/accounts/${id}`)).body.sessionHealth?.renewAt;
+  assert.ok(planned && Math.abs(Date.parse(planned) - (Date.now() + 3_600_000)) < 2 * 60_000, `planned: ${planned}`);
+  await shots.shot('renewal-planned');
+  await warning.getByRole('button', { name: 'Cancel it' }).click();
+  await warning.getByRole('button', { name: 'Plan the renewal' }).waitFor();
+  assert.equal((await api<Account>(page, 'GET', `/api/accounts/${id}`)).body.sessionHealth?.renewAt, null);
 });

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { StackError } from '../errors.js';
 import { channelAad } from '../secrets/sealed.js';
 import { iso } from '../runtime/clock.js';
-import type { StackContext } from '../runtime/context.js';
+import { publishAccount, type StackContext } from '../runtime/context.js';
 import type { JobRecord, NotificationCause, NotificationChannelRecord } from '../storage/stores.js';
 import { deliver, DeliveryError, parseSettings } from './channels.js';
 import { composeNotification, testNotification, type NotificationSubject } from './messages.js';
@@ -188,6 +188,19 @@ export class NotificationService {
       }
     }
     return raised;
+  }
+
+  /** Plans (or cancels, with null) a manual run at `at`, before the session lapses; the scheduler starts it. */
+  async planRenewal(accountId: string, at: string | null): Promise<{ at: string | null }> {
+    const { storage, clock } = this.ctx;
+    if (!(await storage.accounts.get(accountId))) throw new StackError('not_found', `no account ${accountId}`);
+    const when = at === null ? null : Date.parse(at);
+    if (when !== null && (Number.isNaN(when) || when <= clock.now()))
+      throw new StackError('invalid', 'at: the renewal must be planned in the future', { path: 'at' });
+    const stored = when === null ? null : iso(when);
+    await storage.notifications.setRenewAt(accountId, stored, iso(clock.now()));
+    await publishAccount(this.ctx, accountId);
+    return { at: stored };
   }
 
   /** Resolves causes of an account (a session renewed, say): they may be told again. */

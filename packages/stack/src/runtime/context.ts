@@ -122,7 +122,9 @@ export async function accountView(stores: Stores, a: AccountRecord): Promise<Acc
     needsAction: a.pausedBy !== null,
     actionNeeded: a.pausedBy,
     nextRunAt: trigger?.frequency === 'off' ? null : (trigger?.nextRunAt ?? null),
-    sessionHealth: health ? { sessionExpiresAt: health.sessionExpiresAt, deviceExpiresAt: health.deviceExpiresAt } : null,
+    sessionHealth: health
+      ? { sessionExpiresAt: health.sessionExpiresAt, deviceExpiresAt: health.deviceExpiresAt, renewAt: health.renewAt }
+      : null,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
   };

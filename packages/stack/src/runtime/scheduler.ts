@@ -109,7 +109,29 @@ export class Scheduler {
         result.skipped.push({ accountId: account.id, reason });
       }
     }
+    await this.#renewals(now, result);
     return result;
+  }
+
+  /**
+   * The renewals people planned before a session lapses: a manual run at the time they chose (they
+   * said they would be there, so it may ask a code). Taken with a guarded update, so started once.
+   */
+  async #renewals(now: number, result: TickResult): Promise<void> {
+    const { storage, logger } = this.ctx;
+    for (const due of await storage.notifications.dueRenewals(iso(now), DUE_PAGE)) {
+      if (this.jobs.closing) break;
+      if (!(await storage.notifications.takeRenewal(due.accountId, due.renewAt))) continue;
+      try {
+        const job = await this.jobs.start(due.accountId, 'manual');
+        result.started.push({ accountId: due.accountId, jobId: job.id });
+        logger.info({ accountId: due.accountId, jobId: job.id }, 'planned renewal started');
+      } catch (error) {
+        const reason = error instanceof StackError ? error.code : 'error';
+        result.skipped.push({ accountId: due.accountId, reason: `RENEWAL_${reason.toUpperCase()}` });
+      }
+      await publishAccount(this.ctx, due.accountId);
+    }
   }
 
   async get(accountId: string): Promise<Trigger> {

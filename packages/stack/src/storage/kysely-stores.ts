@@ -904,7 +904,7 @@ function notificationStore(db: Kysely<Database>): NotificationStore {
       };
       await db
         .insertInto('session_health')
-        .values({ account_id: accountId, session_expires_at: null, device_expires_at: null, ...values })
+        .values({ account_id: accountId, session_expires_at: null, device_expires_at: null, renew_at: null, ...values })
         .onConflict((oc) => oc.column('account_id').doUpdateSet(values))
         .execute();
     },
@@ -915,6 +915,7 @@ function notificationStore(db: Kysely<Database>): NotificationStore {
           accountId: row.account_id,
           sessionExpiresAt: row.session_expires_at,
           deviceExpiresAt: row.device_expires_at,
+          renewAt: row.renew_at,
           updatedAt: row.updated_at,
         }
       );
@@ -925,8 +926,38 @@ function notificationStore(db: Kysely<Database>): NotificationStore {
         accountId: row.account_id,
         sessionExpiresAt: row.session_expires_at,
         deviceExpiresAt: row.device_expires_at,
+        renewAt: row.renew_at,
         updatedAt: row.updated_at,
       }));
+    },
+    async setRenewAt(accountId, at, updatedAt) {
+      await db
+        .insertInto('session_health')
+        .values({ account_id: accountId, session_expires_at: null, device_expires_at: null, renew_at: at, updated_at: updatedAt })
+        .onConflict((oc) => oc.column('account_id').doUpdateSet({ renew_at: at, updated_at: updatedAt }))
+        .execute();
+    },
+    async dueRenewals(now, limit) {
+      const rows = await db
+        .selectFrom('session_health')
+        .select(['account_id', 'renew_at'])
+        .where('renew_at', 'is not', null)
+        .where('renew_at', '<=', now)
+        .orderBy('renew_at')
+        .orderBy('account_id')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({ accountId: row.account_id, renewAt: row.renew_at! }));
+    },
+    async takeRenewal(accountId, expected) {
+      return changed(
+        await db
+          .updateTable('session_health')
+          .set({ renew_at: null })
+          .where('account_id', '=', accountId)
+          .where('renew_at', '=', expected)
+          .executeTakeFirst(),
+      );
     },
     async deleteForAccount(accountId) {
       await db.deleteFrom('notified_causes').where('account_id', '=', accountId).execute();

@@ -255,6 +255,8 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .addColumn('account_id', text, (c) => c.primaryKey())
           .addColumn('session_expires_at', text)
           .addColumn('device_expires_at', text)
+          // A manual run the person planned before the session lapses ("renew before it lapses").
+          .addColumn('renew_at', text)
           .addColumn('updated_at', text, (c) => c.notNull())
           .execute();
       },

@@ -49,6 +49,7 @@ export interface SessionHealthTable {
   account_id: string;
   session_expires_at: string | null;
   device_expires_at: string | null;
+  renew_at: string | null;
   updated_at: string;
 }
 

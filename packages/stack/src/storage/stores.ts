@@ -284,6 +284,8 @@ export type SessionHealthRecord = {
   accountId: string;
   sessionExpiresAt: string | null;
   deviceExpiresAt: string | null;
+  /** A manual run planned by the person before the session lapses, or null. */
+  renewAt: string | null;
   updatedAt: string;
 };
 
@@ -306,6 +308,12 @@ export interface NotificationStore {
   setSessionHealth(accountId: string, patch: { sessionExpiresAt?: string | null; deviceExpiresAt?: string | null; updatedAt: string }): Promise<void>;
   getSessionHealth(accountId: string): Promise<SessionHealthRecord | undefined>;
   listSessionHealth(): Promise<SessionHealthRecord[]>;
+  /** Plans (or, with null, cancels) the account's renewal run. */
+  setRenewAt(accountId: string, at: string | null, updatedAt: string): Promise<void>;
+  /** Accounts whose planned renewal is due at `now`, oldest first. */
+  dueRenewals(now: string, limit: number): Promise<Array<{ accountId: string; renewAt: string }>>;
+  /** Takes a due renewal only if it is still `expected` (two schedulers never both start it). */
+  takeRenewal(accountId: string, expected: string): Promise<boolean>;
   /** Causes and session health of a deleted account. */
   deleteForAccount(accountId: string): Promise<void>;
 }

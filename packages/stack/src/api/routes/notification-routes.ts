@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   CreateNotificationChannelBody,
+  RenewalBody,
   NotificationChannel,
   NotificationTestResult,
   UpdateNotificationChannelBody,
@@ -60,6 +61,20 @@ export function notificationRoutes(routes: RouteTable, notifications: NonNullabl
       await notifications.remove(params.id);
       return undefined;
     },
+  });
+  routes.add({
+    method: 'PUT',
+    url: '/api/accounts/:id/renewal',
+    summary: 'Plans a manual run at `at`, before the session lapses (the person will be there to type a code); null cancels it',
+    tag: 'accounts',
+    params: IdParams,
+    body: RenewalBody,
+    responses: {
+      200: { description: 'The planned time', schema: z.object({ at: z.string().nullable() }) },
+      404: { description: 'No such account' },
+      422: { description: 'A time in the past' },
+    },
+    handler: async ({ params, body }) => notifications.planRenewal(params.id, body.at),
   });
   routes.add({
     method: 'POST',
