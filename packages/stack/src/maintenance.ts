@@ -120,7 +120,8 @@ export async function forgetSecrets(dataDir: string, options: { now?: Date } = {
         }
         // A channel's secret is gone with the key: saved again in Home (its test button says so).
         for (const channel of await tx.notifications.listChannels())
-          if (channel.secret !== null) await tx.notifications.updateChannel(channel.id, { secret: null, updatedAt: at });
+          if (channel.secret !== null)
+            await tx.notifications.updateChannel(channel.id, { secret: null, updatedAt: at });
       });
       return { accounts: accounts.length, keyId, oldKeys };
     } finally {

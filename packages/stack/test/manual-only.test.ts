@@ -51,13 +51,17 @@ describe('manual-only konnectors', () => {
       /manual-only: its site's session never lasts until the next night, so its accounts are never scheduled; run it yourself when you want fresh data/,
     );
     assert.equal(
-      (await api.call(`/api/accounts/${account.id}/trigger`, { method: 'PUT', session, json: { frequency: 'off' } })).status,
+      (await api.call(`/api/accounts/${account.id}/trigger`, { method: 'PUT', session, json: { frequency: 'off' } }))
+        .status,
       200,
       'off is still accepted',
     );
 
     // A trigger left from before the konnector became manual-only: due, yet never run.
-    await stack.storage.triggers.update(account.id, { frequency: 'daily', nextRunAt: new Date(Date.now() - 1000).toISOString() });
+    await stack.storage.triggers.update(account.id, {
+      frequency: 'daily',
+      nextRunAt: new Date(Date.now() - 1000).toISOString(),
+    });
     offset = 60_000;
     const tick = await stack.scheduler.tick();
     assert.deepEqual(tick.started, []);
@@ -70,7 +74,10 @@ describe('manual-only konnectors', () => {
   });
 
   it('an ordinary konnector still takes a schedule', async () => {
-    const account = await stack.accounts.create({ konnector: 'twofa-test', fields: { login: 'bo', password: 'pw-bo-12' } });
+    const account = await stack.accounts.create({
+      konnector: 'twofa-test',
+      fields: { login: 'bo', password: 'pw-bo-12' },
+    });
     assert.notEqual(account.nextRunAt, null);
     const put = await api.call(`/api/accounts/${account.id}/trigger`, {
       method: 'PUT',

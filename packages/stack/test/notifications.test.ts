@@ -35,7 +35,11 @@ async function startSmtp(): Promise<{ port: number; mails: Mail[]; close(): Prom
     onData(stream, _session, callback) {
       simpleParser(stream).then(
         (mail) => {
-          mails.push({ subject: mail.subject ?? '', text: mail.text ?? '', to: (mail.to as { text: string } | undefined)?.text ?? '' });
+          mails.push({
+            subject: mail.subject ?? '',
+            text: mail.text ?? '',
+            to: (mail.to as { text: string } | undefined)?.text ?? '',
+          });
           callback();
         },
         (error: Error) => callback(error),
@@ -95,7 +99,13 @@ describe('notifications', () => {
       json: {
         kind: 'email',
         name: 'My mailbox',
-        settings: { host: '127.0.0.1', port: smtp.port, user: SMTP_USER, from: 'gleaner@example.test', to: 'ada@example.test' },
+        settings: {
+          host: '127.0.0.1',
+          port: smtp.port,
+          user: SMTP_USER,
+          from: 'gleaner@example.test',
+          to: 'ada@example.test',
+        },
         secret: SMTP_PASSWORD,
       },
     });
@@ -104,7 +114,10 @@ describe('notifications', () => {
     assert.equal(channel.secretSet, true);
     assert.ok(!JSON.stringify(created.body).includes(SMTP_PASSWORD), 'the password is write-only');
     const listed = await api.call('/api/notification-channels', { session });
-    assert.deepEqual((listed.body as NotificationChannel[]).map((c) => c.id), [channel.id]);
+    assert.deepEqual(
+      (listed.body as NotificationChannel[]).map((c) => c.id),
+      [channel.id],
+    );
 
     const tested = await api.call(`/api/notification-channels/${channel.id}/test`, { method: 'POST', session });
     assert.deepEqual(tested.body, { ok: true, message: 'sent through My mailbox' });
@@ -112,7 +125,11 @@ describe('notifications', () => {
     assert.match(smtp.mails[0]!.subject, /a test notification/);
     assert.equal(smtp.mails[0]!.to, 'ada@example.test');
 
-    const account = await stack.accounts.create({ konnector: 'twofa-test', label: 'Phone bills', fields: { login: 'ada', password: 'pw-notify-1' } });
+    const account = await stack.accounts.create({
+      konnector: 'twofa-test',
+      label: 'Phone bills',
+      fields: { login: 'ada', password: 'pw-notify-1' },
+    });
     const first = await run(account.id, 'background');
     assert.equal(first.error, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
     assert.equal(smtp.mails.length, 2, 'exactly one e-mail for the background run that needs a person');
@@ -136,17 +153,27 @@ describe('notifications', () => {
 
     assert.ok(!databaseBytes(dataDir).includes(SMTP_PASSWORD), 'the SMTP password is sealed in the database');
     assert.ok(!api.log.text.includes(SMTP_PASSWORD), 'and never in the log');
-    const off = await api.call(`/api/notification-channels/${channel.id}`, { method: 'PATCH', session, json: { enabled: false } });
+    const off = await api.call(`/api/notification-channels/${channel.id}`, {
+      method: 'PATCH',
+      session,
+      json: { enabled: false },
+    });
     assert.equal((off.body as NotificationChannel).enabled, false);
     assert.equal((off.body as NotificationChannel).secretSet, true, 'a PATCH without secret keeps it');
   });
 
   it('the channels are in the OpenAPI document, which stays valid', async () => {
-    const doc = (await api.call('/api/openapi.json', { session })).body as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await api.call('/api/openapi.json', { session })).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const result = await new Validator().validate(doc);
     assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2));
     assert.deepEqual(Object.keys(doc.paths['/api/notification-channels'] ?? {}).sort(), ['get', 'post']);
-    assert.deepEqual(Object.keys(doc.paths['/api/notification-channels/{id}'] ?? {}).sort(), ['delete', 'get', 'patch']);
+    assert.deepEqual(Object.keys(doc.paths['/api/notification-channels/{id}'] ?? {}).sort(), [
+      'delete',
+      'get',
+      'patch',
+    ]);
     assert.ok(doc.paths['/api/notification-channels/{id}/test']?.post);
   });
 
@@ -183,10 +210,18 @@ describe('notifications', () => {
       });
       assert.equal(created.status, 201);
 
-      const account = await stack.accounts.create({ konnector: 'twofa-test', label: 'Energy', fields: { login: 'bo', password: 'pw-notify-2' } });
+      const account = await stack.accounts.create({
+        konnector: 'twofa-test',
+        label: 'Energy',
+        fields: { login: 'bo', password: 'pw-notify-2' },
+      });
       const job = await run(account.id, 'background');
       assert.equal(job.error, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
-      assert.deepEqual(received.map((r) => r.status), [503, 503, 200], 'two failures, then the third try');
+      assert.deepEqual(
+        received.map((r) => r.status),
+        [503, 503, 200],
+        'two failures, then the third try',
+      );
       const last = received[2]!;
       const expected = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(`${last.timestamp}.${last.body}`).digest('hex')}`;
       assert.equal(last.signature, expected, 'the signature verifies');
@@ -223,15 +258,26 @@ describe('notifications', () => {
         settings: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/` },
         secret: 'causes-secret',
       });
-      const quiet = await stack.accounts.create({ konnector: 'twofa-test', label: 'Quiet', fields: { login: 'cy', password: 'pw-notify-3', timeout: '300' } });
+      const quiet = await stack.accounts.create({
+        konnector: 'twofa-test',
+        label: 'Quiet',
+        fields: { login: 'cy', password: 'pw-notify-3', timeout: '300' },
+      });
       const job = await stack.jobs.start(quiet.id, 'manual');
       const ended = (await recorder.waitFor(isJobEnded(job.id), 'the unanswered job', 30_000)).job;
       await stack.notifications!.idle();
       assert.equal(ended.error, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
-      assert.deepEqual(payloads.map((p) => [p.event, p.account]), [['code_unanswered', 'Quiet']]);
+      assert.deepEqual(
+        payloads.map((p) => [p.event, p.account]),
+        [['code_unanswered', 'Quiet']],
+      );
       assert.match(payloads[0]!.title, /a code was not typed in time/);
 
-      const hanging = await stack.accounts.create({ konnector: 'twofa-test', label: 'Slow site', fields: { login: 'di', password: 'pw-notify-4', scenario: 'hang' } });
+      const hanging = await stack.accounts.create({
+        konnector: 'twofa-test',
+        label: 'Slow site',
+        fields: { login: 'di', password: 'pw-notify-4', scenario: 'hang' },
+      });
       for (let night = 1; night <= 4; night++) {
         const failed = await run(hanging.id, 'background');
         assert.equal(failed.error, 'JOB_TIMEOUT');

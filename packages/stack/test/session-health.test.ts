@@ -47,7 +47,11 @@ describe('session health', () => {
   });
 
   it('cookies that expire in 2 days: the account shows the date, and one warning is raised', async () => {
-    const account = await stack.accounts.create({ konnector: 'session-test', label: 'Two days', fields: { login: 'a', password: 'pw-session-1', cookieDays: '2' } });
+    const account = await stack.accounts.create({
+      konnector: 'session-test',
+      label: 'Two days',
+      fields: { login: 'a', password: 'pw-session-1', cookieDays: '2' },
+    });
     const job = await runToEnd(stack, account.id);
     assert.equal(job.status, 'done', `${job.error}`);
     await stack.notifications!.idle();
@@ -83,17 +87,27 @@ describe('session health', () => {
     assert.equal(await stack.notifications!.checkSessions(), 2);
     await stack.notifications!.idle();
     assert.deepEqual(
-      received.filter((p) => p.accountId === account.id).map((p) => p.event).sort(),
+      received
+        .filter((p) => p.accountId === account.id)
+        .map((p) => p.event)
+        .sort(),
       ['device_lapses', 'session_lapses'],
     );
     assert.equal(await stack.notifications!.checkSessions(), 0);
   });
 
   it('renew before it lapses: a manual run at the time the person chose, started once by the scheduler', async () => {
-    const account = await stack.accounts.create({ konnector: 'session-test', label: 'Renewed', fields: { login: 'c', password: 'pw-session-3', cookieDays: '2' } });
+    const account = await stack.accounts.create({
+      konnector: 'session-test',
+      label: 'Renewed',
+      fields: { login: 'c', password: 'pw-session-3', cookieDays: '2' },
+    });
     await stack.triggers.set(account.id, { frequency: 'off' });
     const past = new Date(Date.now() + offset - 60_000).toISOString();
-    await assert.rejects(stack.notifications!.planRenewal(account.id, past), /the renewal must be planned in the future/);
+    await assert.rejects(
+      stack.notifications!.planRenewal(account.id, past),
+      /the renewal must be planned in the future/,
+    );
     const at = new Date(Date.now() + offset + 3_600_000).toISOString();
     assert.deepEqual(await stack.notifications!.planRenewal(account.id, at), { at });
     assert.equal((await stack.accounts.get(account.id)).sessionHealth?.renewAt, at);

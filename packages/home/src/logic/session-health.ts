@@ -10,7 +10,8 @@ export type SessionHealthView = {
   warning: string | null;
 };
 
-const day = (at: number, locale?: string) => new Date(at).toLocaleDateString(locale ?? 'en-GB', { day: 'numeric', month: 'long' });
+const day = (at: number, locale?: string) =>
+  new Date(at).toLocaleDateString(locale ?? 'en-GB', { day: 'numeric', month: 'long' });
 
 /**
  * What Home says of an account's session: until when no code is needed (the later of the session's
@@ -20,7 +21,11 @@ const day = (at: number, locale?: string) => new Date(at).toLocaleDateString(loc
  * sessionHealthView({ sessionHealth: { sessionExpiresAt: '2030-03-12T08:00:00Z', deviceExpiresAt: null } }, now)
  * // { text: 'No code needed until 12 March', warning: null }
  */
-export function sessionHealthView(account: Pick<Account, 'sessionHealth'>, now: number, locale?: string): SessionHealthView {
+export function sessionHealthView(
+  account: Pick<Account, 'sessionHealth'>,
+  now: number,
+  locale?: string,
+): SessionHealthView {
   const known = [account.sessionHealth?.sessionExpiresAt, account.sessionHealth?.deviceExpiresAt]
     .filter((at): at is string => typeof at === 'string')
     .map((at) => Date.parse(at))

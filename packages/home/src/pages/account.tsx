@@ -91,7 +91,12 @@ export function AccountPage({ id }: { id: string }) {
         <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} ready={ready} />
       )}
       {!account.needsAction && !active && health.warning && (
-        <div className="notice notice-warning" role="region" aria-label="Session ends soon" data-testid="session-warning">
+        <div
+          className="notice notice-warning"
+          role="region"
+          aria-label="Session ends soon"
+          data-testid="session-warning"
+        >
           <div className="notice-body">
             <p>{health.warning}</p>
             <RenewalForm account={account} />
@@ -133,13 +138,20 @@ export function AccountPage({ id }: { id: string }) {
             <dt>Next run</dt>
             <dd data-testid="next-run">
               {konnector?.manualOnly ? MANUAL_ONLY_TEXT : nextRunText(trigger, account.nextRunAt, account.needsAction)}
-              {!konnector?.manualOnly && !account.needsAction && account.nextRunAt && ` · ${formatRelative(account.nextRunAt, now)}`}
+              {!konnector?.manualOnly &&
+                !account.needsAction &&
+                account.nextRunAt &&
+                ` · ${formatRelative(account.nextRunAt, now)}`}
             </dd>
           </div>
           <div>
             <dt>Website session</dt>
             <dd data-testid="session-health">
-              {account.sessionSaved ? (health.text ? `Saved · ${health.text}` : 'Saved (no code needed while it lasts)') : 'None saved'}
+              {account.sessionSaved
+                ? health.text
+                  ? `Saved · ${health.text}`
+                  : 'Saved (no code needed while it lasts)'
+                : 'None saved'}
             </dd>
           </div>
           <div>

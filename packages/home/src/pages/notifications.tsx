@@ -60,14 +60,16 @@ export function NotificationsPage() {
     <div className="page">
       <PageTitle>Notifications</PageTitle>
       <p className="muted">
-        Gleaner tells you here when an account needs you: a scheduled run that needs you to sign in, a code nobody typed,
-        several failed nights, or a saved session about to end. Once per account and cause, until it is fixed.
+        Gleaner tells you here when an account needs you: a scheduled run that needs you to sign in, a code nobody
+        typed, several failed nights, or a saved session about to end. Once per account and cause, until it is fixed.
       </p>
       <section className="section" aria-labelledby="channels-title">
         <h2 id="channels-title">Channels</h2>
         {loadError && <p className="inline-error">{loadError}</p>}
         {!channels && !loadError && <p className="empty">Loading…</p>}
-        {channels && channels.length === 0 && <p className="empty">No channel yet: nothing reaches you outside Home.</p>}
+        {channels && channels.length === 0 && (
+          <p className="empty">No channel yet: nothing reaches you outside Home.</p>
+        )}
         {channels && channels.length > 0 && (
           <ul className="card list" aria-label="Notification channels">
             {channels.map((channel) => (
@@ -77,7 +79,12 @@ export function NotificationsPage() {
                   {!channel.enabled && ' · off'}
                 </p>
                 <div className="toolbar">
-                  <button type="button" className="button" disabled={test.busy} onClick={() => void test.run(channel.id)}>
+                  <button
+                    type="button"
+                    className="button"
+                    disabled={test.busy}
+                    onClick={() => void test.run(channel.id)}
+                  >
                     Send a test
                   </button>
                   <button type="button" className="button" onClick={() => void toggle.run(channel)}>
@@ -114,7 +121,8 @@ function AddChannelForm({ onAdded }: { onAdded: () => Promise<void> }) {
   const id = useId();
   const [kind, setKind] = useState<NotificationChannelKind>('email');
   const [values, setValues] = useState<Record<string, string>>({});
-  const set = (name: string) => (e: { target: { value: string } }) => setValues((v) => ({ ...v, [name]: e.target.value }));
+  const set = (name: string) => (e: { target: { value: string } }) =>
+    setValues((v) => ({ ...v, [name]: e.target.value }));
   const value = (name: string) => values[name] ?? '';
 
   const add = useAction(async () => {

@@ -41,7 +41,10 @@ void test("a manual-only konnector's account has no schedule, and Home says to r
   await page.goto(`${demo.url}/konnectors/install`);
   await page.getByLabel('Konnector package (.tgz)').setInputFiles(tgz);
   await page.getByRole('button', { name: 'Install' }).click();
-  await page.getByTestId('install-result').getByText(/Short-session bank 1\.0\.0 installed/).waitFor();
+  await page
+    .getByTestId('install-result')
+    .getByText(/Short-session bank 1\.0\.0 installed/)
+    .waitFor();
 
   const created = await api<{ id: string; nextRunAt: string | null }>(page, 'POST', '/api/accounts', {
     konnector: 'bank',

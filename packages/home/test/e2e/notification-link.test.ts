@@ -7,7 +7,11 @@ import type { Page } from 'playwright-core';
 import { api, launchBrowser, publish, screenshots, signIn, startDemo } from './harness.js';
 
 /** A real SMTP server on 127.0.0.1 for the test: every e-mail it took, parsed. */
-async function startSmtp(): Promise<{ port: number; mails: { subject: string; text: string }[]; close(): Promise<void> }> {
+async function startSmtp(): Promise<{
+  port: number;
+  mails: { subject: string; text: string }[];
+  close(): Promise<void>;
+}> {
   const mails: { subject: string; text: string }[] = [];
   const server = new SMTPServer({
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -29,7 +33,11 @@ async function startSmtp(): Promise<{ port: number; mails: { subject: string; te
   };
 }
 
-async function runToEnd(page: Page, accountId: string, mode: 'manual' | 'background'): Promise<{ error: string | null }> {
+async function runToEnd(
+  page: Page,
+  accountId: string,
+  mode: 'manual' | 'background',
+): Promise<{ error: string | null }> {
   const started = await api<{ id: string }>(page, 'POST', `/api/accounts/${accountId}/jobs`, { mode });
   assert.equal(started.status, 201, JSON.stringify(started.body));
   for (let i = 0; i < 200; i++) {
@@ -40,7 +48,7 @@ async function runToEnd(page: Page, accountId: string, mode: 'manual' | 'backgro
   throw new Error('the job did not end');
 }
 
-void test("a background run that needs a person sends one e-mail; its link, opened signed in, lands on the account with Reconnect ready; a second failing night sends none", async (t) => {
+void test('a background run that needs a person sends one e-mail; its link, opened signed in, lands on the account with Reconnect ready; a second failing night sends none', async (t) => {
   const smtp = await startSmtp();
   t.after(() => smtp.close());
   const demo = await startDemo();

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Account } from '@gleaner/contracts';
-import { api, connectAccount, enterCode, githubTotp, launchBrowser, publish, screenshots, signIn, sites, startDemo } from './harness.js';
+import {
+  api,
+  connectAccount,
+  enterCode,
+  githubTotp,
+  launchBrowser,
+  publish,
+  screenshots,
+  signIn,
+  sites,
+  startDemo,
+} from './harness.js';
 
 const DAY = 86_400_000;
 
@@ -20,13 +31,19 @@ void test('a session whose cookies expire in 2 days: Home shows "no code needed 
   });
   await signIn(page, demo.url);
   const id = await connectAccount(page, demo.url, 'github', { login: 'octocat', password: 'octocat-password' });
-  await page.getByTestId('twofa-dialog').getByRole('heading', { name: 'Enter the code from your authenticator app' }).waitFor();
+  await page
+    .getByTestId('twofa-dialog')
+    .getByRole('heading', { name: 'Enter the code from your authenticator app' })
+    .waitFor();
   await enterCode(page, await githubTotp(demo.sitesUrl));
   await page.getByText('All done.').waitFor({ timeout: 60_000 });
 
   const account = (await api<Account>(page, 'GET', `/api/accounts/${id}`)).body;
   const lapses = Date.parse(account.sessionHealth?.sessionExpiresAt ?? '');
-  assert.ok(Math.abs(lapses - (Date.now() + 2 * DAY)) < 5 * 60_000, `in 2 days: ${account.sessionHealth?.sessionExpiresAt}`);
+  assert.ok(
+    Math.abs(lapses - (Date.now() + 2 * DAY)) < 5 * 60_000,
+    `in 2 days: ${account.sessionHealth?.sessionExpiresAt}`,
+  );
   const date = new Date(lapses).toLocaleDateString('en-GB', { day: 'numeric', month: 'long' });
 
   await page.goto(`${demo.url}/accounts/${id}`);
@@ -35,7 +52,10 @@ void test('a session whose cookies expire in 2 days: Home shows "no code needed 
   assert.equal((await health.textContent())?.trim(), `Saved · No code needed until ${date}`);
   const warning = page.getByTestId('session-warning');
   await warning.waitFor();
-  assert.match((await warning.textContent()) ?? '', new RegExp(`ask for a code again after ${date}\\. Reconnect now to avoid a code at 3 a\\.m\\.`));
+  assert.match(
+    (await warning.textContent()) ?? '',
+    new RegExp(`ask for a code again after ${date}\\. Reconnect now to avoid a code at 3 a\\.m\\.`),
+  );
   assert.equal(await warning.getByRole('button', { name: 'Reconnect' }).isEnabled(), true);
   publish(await shots.shot('warning'), 'session-warning');
 

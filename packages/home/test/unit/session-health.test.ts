@@ -13,7 +13,10 @@ describe('session health in Home (fake clock)', () => {
   it('a session whose cookies expire in 2 days: its date, and the warning', () => {
     const view = sessionHealthView(health(new Date(NOW + 2 * DAY).toISOString()), NOW, 'en-GB');
     assert.equal(view.text, 'No code needed until 12 March');
-    assert.equal(view.warning, 'This website will ask for a code again after 12 March. Reconnect now to avoid a code at 3 a.m.');
+    assert.equal(
+      view.warning,
+      'This website will ask for a code again after 12 March. Reconnect now to avoid a code at 3 a.m.',
+    );
   });
 
   it('ten days away: the date, no warning; the later of session and remembered device counts', () => {
@@ -21,7 +24,11 @@ describe('session health in Home (fake clock)', () => {
       text: 'No code needed until 20 March',
       warning: null,
     });
-    const device = sessionHealthView(health(new Date(NOW + DAY).toISOString(), new Date(NOW + 30 * DAY).toISOString()), NOW, 'en-GB');
+    const device = sessionHealthView(
+      health(new Date(NOW + DAY).toISOString(), new Date(NOW + 30 * DAY).toISOString()),
+      NOW,
+      'en-GB',
+    );
     assert.equal(device.text, 'No code needed until 9 April');
     assert.equal(device.warning, null);
   });

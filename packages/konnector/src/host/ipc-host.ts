@@ -11,7 +11,14 @@ import type {
 import { toErrorCode } from '@gleaner/contracts/codes';
 import { KonnectorError } from '../errors.js';
 import { parseHostMessage } from './host-message.js';
-import type { KonnectorHost, LogEntry, SaveFileRequest, SessionHealthReport, TwoFaRequest, TwoFaResentReport } from './host.js';
+import type {
+  KonnectorHost,
+  LogEntry,
+  SaveFileRequest,
+  SessionHealthReport,
+  TwoFaRequest,
+  TwoFaResentReport,
+} from './host.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 

@@ -19,7 +19,12 @@ export type CodeBudgetPolicy = {
 };
 
 /** The stack's default, when neither the manifest nor the operator says otherwise. */
-export const DEFAULT_CODE_BUDGET: CodeBudgetPolicy = { prompts: 5, windowHours: 24, backoffMinutes: 60, resendSeconds: 0 };
+export const DEFAULT_CODE_BUDGET: CodeBudgetPolicy = {
+  prompts: 5,
+  windowHours: 24,
+  backoffMinutes: 60,
+  resendSeconds: 0,
+};
 
 /** One earlier prompt of the account, as the budget sees it (times in ms). */
 export type PromptHistoryEntry = {

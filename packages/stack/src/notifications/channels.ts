@@ -21,7 +21,8 @@ export function webhookSignature(secret: string, timestamp: string, body: string
 
 /** The settings of a kind, checked (an update sends them whole). */
 export function parseSettings(kind: NotificationChannelKind, settings: unknown) {
-  const schema = kind === 'email' ? EmailChannelSettings : kind === 'webhook' ? WebhookChannelSettings : NtfyChannelSettings;
+  const schema =
+    kind === 'email' ? EmailChannelSettings : kind === 'webhook' ? WebhookChannelSettings : NtfyChannelSettings;
   return schema.safeParse(settings) as
     | { success: true; data: Record<string, unknown> }
     | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };

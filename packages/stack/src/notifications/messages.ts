@@ -46,10 +46,23 @@ const day = (iso: string): string =>
  * The notification for a cause, with the link into Home (`homeUrl` + the account, `?action=reconnect`:
  * Home opens the account with Reconnect ready). Pure.
  */
-export function composeNotification(subject: NotificationSubject, homeUrl: string | null, at: string): NotificationPayload {
+export function composeNotification(
+  subject: NotificationSubject,
+  homeUrl: string | null,
+  at: string,
+): NotificationPayload {
   const where = `${subject.konnector} — ${subject.account}`;
-  const link = homeUrl ? `${homeUrl.replace(/\/+$/, '')}/accounts/${encodeURIComponent(subject.accountId)}?action=reconnect` : null;
-  const base = { event: subject.cause, accountId: subject.accountId, account: subject.account, konnector: subject.konnector, link, at };
+  const link = homeUrl
+    ? `${homeUrl.replace(/\/+$/, '')}/accounts/${encodeURIComponent(subject.accountId)}?action=reconnect`
+    : null;
+  const base = {
+    event: subject.cause,
+    accountId: subject.accountId,
+    account: subject.account,
+    konnector: subject.konnector,
+    link,
+    at,
+  };
   switch (subject.cause) {
     case 'needs_person':
       return {
@@ -61,7 +74,8 @@ export function composeNotification(subject: NotificationSubject, homeUrl: strin
       return {
         ...base,
         title: `${where}: a code was not typed in time`,
-        message: 'The site sent a code that nobody typed before it expired. Open the account and press Reconnect when you can read a new one.',
+        message:
+          'The site sent a code that nobody typed before it expired. Open the account and press Reconnect when you can read a new one.',
       };
     case 'failed_nights':
       return {
@@ -73,13 +87,15 @@ export function composeNotification(subject: NotificationSubject, homeUrl: strin
       return {
         ...base,
         title: `${where}: the saved session ends on ${subject.lapsesAt ? day(subject.lapsesAt) : 'soon'}`,
-        message: 'After that, the site asks for a code at the next sign-in, maybe at 3 a.m. with nobody there. Reconnect now to avoid it.',
+        message:
+          'After that, the site asks for a code at the next sign-in, maybe at 3 a.m. with nobody there. Reconnect now to avoid it.',
       };
     case 'device_lapses':
       return {
         ...base,
         title: `${where}: this device is remembered until ${subject.lapsesAt ? day(subject.lapsesAt) : 'soon'}`,
-        message: 'After that, the site asks for a code again. Reconnect now, and tick "trust this device", to avoid a code at 3 a.m.',
+        message:
+          'After that, the site asks for a code again. Reconnect now, and tick "trust this device", to avoid a code at 3 a.m.',
       };
   }
 }

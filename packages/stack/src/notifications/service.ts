@@ -16,7 +16,6 @@ import type { JobRecord, NotificationCause, NotificationChannelRecord } from '..
 import { deliver, DeliveryError, parseSettings } from './channels.js';
 import { composeNotification, testNotification, type NotificationSubject } from './messages.js';
 
-
 export type NotificationOptions = {
   /** Home's address as people reach it (the links in messages); null: messages carry no link. */
   homeUrl: string | null;
@@ -99,7 +98,9 @@ export class NotificationService {
       settings = parsed.data;
     }
     if (record.kind === 'webhook' && input.secret === null)
-      throw new StackError('invalid', 'a webhook needs its secret: its messages are signed with it', { path: 'secret' });
+      throw new StackError('invalid', 'a webhook needs its secret: its messages are signed with it', {
+        path: 'secret',
+      });
     await this.ctx.storage.notifications.updateChannel(id, {
       ...(input.name !== undefined ? { name: input.name.trim() } : {}),
       ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
@@ -218,7 +219,11 @@ export class NotificationService {
     if (!account) return false;
     if (!(await storage.notifications.claimCause(subject.accountId, subject.cause, iso(clock.now())))) return false;
     const payload = composeNotification(
-      { ...subject, account: account.label, konnector: registry.get(account.konnector)?.manifest.name ?? account.konnector },
+      {
+        ...subject,
+        account: account.label,
+        konnector: registry.get(account.konnector)?.manifest.name ?? account.konnector,
+      },
       this.options.homeUrl,
       iso(clock.now()),
     );
@@ -260,7 +265,10 @@ export class NotificationService {
           this.ctx.logger.warn({ channel: channel.id, cause: payload.event, why }, 'notification given up');
           return;
         }
-        this.ctx.logger.warn({ channel: channel.id, cause: payload.event, why, attempt: attempt + 1 }, 'notification failed; retrying');
+        this.ctx.logger.warn(
+          { channel: channel.id, cause: payload.event, why, attempt: attempt + 1 },
+          'notification failed; retrying',
+        );
         await sleep(delays[attempt]!, this.#closing.signal);
       }
     }

@@ -852,7 +852,12 @@ function notificationStore(db: Kysely<Database>): NotificationStore {
       return row && toChannel(row);
     },
     async listChannels() {
-      const rows = await db.selectFrom('notification_channels').selectAll().orderBy('created_at').orderBy('id').execute();
+      const rows = await db
+        .selectFrom('notification_channels')
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
       return rows.map(toChannel);
     },
     async updateChannel(id, p) {
@@ -909,7 +914,11 @@ function notificationStore(db: Kysely<Database>): NotificationStore {
         .execute();
     },
     async getSessionHealth(accountId) {
-      const row = await db.selectFrom('session_health').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+      const row = await db
+        .selectFrom('session_health')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
       return (
         row && {
           accountId: row.account_id,
@@ -933,7 +942,13 @@ function notificationStore(db: Kysely<Database>): NotificationStore {
     async setRenewAt(accountId, at, updatedAt) {
       await db
         .insertInto('session_health')
-        .values({ account_id: accountId, session_expires_at: null, device_expires_at: null, renew_at: at, updated_at: updatedAt })
+        .values({
+          account_id: accountId,
+          session_expires_at: null,
+          device_expires_at: null,
+          renew_at: at,
+          updated_at: updatedAt,
+        })
         .onConflict((oc) => oc.column('account_id').doUpdateSet({ renew_at: at, updated_at: updatedAt }))
         .execute();
     },

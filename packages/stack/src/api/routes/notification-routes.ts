@@ -36,17 +36,24 @@ export function notificationRoutes(routes: RouteTable, notifications: NonNullabl
     summary: 'One channel',
     tag: 'notifications',
     params: IdParams,
-    responses: { 200: { description: 'The channel', schema: NotificationChannel }, 404: { description: 'No such channel' } },
+    responses: {
+      200: { description: 'The channel', schema: NotificationChannel },
+      404: { description: 'No such channel' },
+    },
     handler: async ({ params }) => notifications.get(params.id),
   });
   routes.add({
     method: 'PATCH',
     url: '/api/notification-channels/:id',
-    summary: 'Renames, turns on or off, or changes the settings of a channel; `secret` absent keeps it, null removes it',
+    summary:
+      'Renames, turns on or off, or changes the settings of a channel; `secret` absent keeps it, null removes it',
     tag: 'notifications',
     params: IdParams,
     body: UpdateNotificationChannelBody,
-    responses: { 200: { description: 'The channel', schema: NotificationChannel }, 404: { description: 'No such channel' } },
+    responses: {
+      200: { description: 'The channel', schema: NotificationChannel },
+      404: { description: 'No such channel' },
+    },
     handler: async ({ params, body }) => notifications.update(params.id, body),
   });
   routes.add({
@@ -65,7 +72,8 @@ export function notificationRoutes(routes: RouteTable, notifications: NonNullabl
   routes.add({
     method: 'PUT',
     url: '/api/accounts/:id/renewal',
-    summary: 'Plans a manual run at `at`, before the session lapses (the person will be there to type a code); null cancels it',
+    summary:
+      'Plans a manual run at `at`, before the session lapses (the person will be there to type a code); null cancels it',
     tag: 'accounts',
     params: IdParams,
     body: RenewalBody,
@@ -82,7 +90,10 @@ export function notificationRoutes(routes: RouteTable, notifications: NonNullabl
     summary: 'Sends a test message through the channel now (no retry); `ok: false` says what failed',
     tag: 'notifications',
     params: IdParams,
-    responses: { 200: { description: 'What happened', schema: NotificationTestResult }, 404: { description: 'No such channel' } },
+    responses: {
+      200: { description: 'What happened', schema: NotificationTestResult },
+      404: { description: 'No such channel' },
+    },
     handler: async ({ params }) => notifications.test(params.id),
   });
 }
