@@ -26,6 +26,8 @@ export const KonnectorInfo = z.object({
   source: KonnectorSource,
   /** The icon's URL (`/api/konnectors/<slug>/icon`); absent without one. */
   icon: z.string().optional(),
+  /** Its accounts are never scheduled (the site's session never lasts until the next night): run by hand only. */
+  manualOnly: z.boolean().optional(),
 });
 export type KonnectorInfo = z.infer<typeof KonnectorInfo>;
 
@@ -115,6 +117,19 @@ export const Account = z.object({
   /** The error that paused them (with `needsAction`): the last job's, or found at start (CREDENTIALS_UNREADABLE). */
   actionNeeded: ErrorCodeSchema.nullable(),
   nextRunAt: z.string().nullable(),
+  /**
+   * When the site's saved session and its remembered device lapse (from the cookies' expiries, or
+   * as the konnector declared them), as far as known; after that a login asks for a code again.
+   */
+  sessionHealth: z
+    .object({
+      sessionExpiresAt: z.string().nullable(),
+      deviceExpiresAt: z.string().nullable(),
+      /** A manual run the person planned before it lapses ("renew before it lapses"), or null. */
+      renewAt: z.string().nullable().optional(),
+    })
+    .nullable()
+    .optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -241,6 +256,81 @@ export const RESEND_STATUS: Record<ResendOutcome, number> = {
   not_offered: 422,
   cooldown: 429,
 };
+
+/** `PUT /api/accounts/:id/renewal`: a manual run at `at` (the person will be there), or null to cancel it. */
+export const RenewalBody = z.strictObject({ at: z.iso.datetime({ offset: true }).nullable() });
+
+export const NotificationChannelKind = z.enum(['email', 'webhook', 'ntfy']);
+export type NotificationChannelKind = z.infer<typeof NotificationChannelKind>;
+
+/** E-mail over SMTP: the password (if any) is the channel's `secret`. */
+export const EmailChannelSettings = z.strictObject({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+  secure: z.boolean().default(false),
+  user: z.string().max(255).optional(),
+  from: z.string().min(3).max(255),
+  to: z.string().min(3).max(1000),
+});
+/** A signed JSON POST: `X-Gleaner-Signature: sha256=<HMAC-SHA256(secret, timestamp + "." + body)>`; the secret is the channel's `secret`. */
+export const WebhookChannelSettings = z.strictObject({ url: z.string().url().max(2000) });
+/** An ntfy-compatible push: POST to `<url>/<topic>`; an access token (if any) is the channel's `secret`. */
+export const NtfyChannelSettings = z.strictObject({
+  url: z.string().url().max(2000),
+  topic: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)'),
+});
+
+const ChannelName = z.string().min(1).max(100);
+/** `secret`: write-only (never returned); on an update, absent keeps it, null removes it. */
+const ChannelSecret = z.string().min(1).max(1000);
+
+export const CreateNotificationChannelBody = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('email'), name: ChannelName, enabled: z.boolean().default(true), settings: EmailChannelSettings, secret: ChannelSecret.optional() }),
+  z.strictObject({ kind: z.literal('webhook'), name: ChannelName, enabled: z.boolean().default(true), settings: WebhookChannelSettings, secret: ChannelSecret }),
+  z.strictObject({ kind: z.literal('ntfy'), name: ChannelName, enabled: z.boolean().default(true), settings: NtfyChannelSettings, secret: ChannelSecret.optional() }),
+]);
+export type CreateNotificationChannelBody = z.input<typeof CreateNotificationChannelBody>;
+
+export const UpdateNotificationChannelBody = z.strictObject({
+  name: ChannelName.optional(),
+  enabled: z.boolean().optional(),
+  /** The whole settings of the channel's kind. */
+  settings: z.record(z.string(), z.unknown()).optional(),
+  secret: ChannelSecret.nullable().optional(),
+});
+export type UpdateNotificationChannelBody = z.input<typeof UpdateNotificationChannelBody>;
+
+export const NotificationChannel = z.object({
+  id: z.string(),
+  kind: NotificationChannelKind,
+  name: z.string(),
+  enabled: z.boolean(),
+  settings: z.record(z.string(), z.unknown()),
+  /** Whether a secret is saved (it is never returned). */
+  secretSet: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type NotificationChannel = z.infer<typeof NotificationChannel>;
+
+/** The answer of the test button: sent, or why not (one sentence naming what failed). */
+export const NotificationTestResult = z.object({ ok: z.boolean(), message: z.string() });
+export type NotificationTestResult = z.infer<typeof NotificationTestResult>;
+
+/** What a channel carries: the webhook's JSON body as is. */
+export const NotificationPayload = z.object({
+  event: z.enum(['needs_person', 'code_unanswered', 'failed_nights', 'session_lapses', 'device_lapses', 'test']),
+  accountId: z.string().nullable(),
+  account: z.string().nullable(),
+  konnector: z.string().nullable(),
+  title: z.string(),
+  message: z.string(),
+  /** Opens Home on the account with the action ready. */
+  link: z.string().nullable(),
+  at: z.string(),
+});
+export type NotificationPayload = z.infer<typeof NotificationPayload>;
 
 /** Realtime events over SSE (`GET /api/events`), resumable with Last-Event-ID. */
 export const StackEvent = z.discriminatedUnion('type', [

@@ -26,6 +26,11 @@ export const ERROR_CODES = [
   'SANDBOX_UNAVAILABLE',
   'UNKNOWN_ERROR',
   'UNKNOWN_ERROR.PARTIAL_SYNC',
+  /**
+   * The account's budget of codes is spent (too many in its window, the last one unanswered, or the
+   * site's resend interval): the run stopped before making the site send one more.
+   */
+  'TWOFA_BUDGET_EXCEEDED',
   'JOB_TIMEOUT',
   'JOB_CANCELLED',
   'JOB_INTERRUPTED',

@@ -59,6 +59,12 @@ export const RunContext = z.strictObject({
    * log, never posted by a background run to a site that asks for a code). Absent from older hosts.
    */
   secretFields: z.array(z.string()).optional(),
+  /**
+   * Set when the account's budget of codes is spent: the sentence says which limit and until when.
+   * A login that would post the credentials to a site that asks for a code then ends
+   * `TWOFA_BUDGET_EXCEEDED` before the site sends one (in any mode). Absent from older hosts.
+   */
+  codeBudgetRefused: z.string().max(400).optional(),
 });
 export type RunContext = z.infer<typeof RunContext>;
 
@@ -145,6 +151,19 @@ export const hostMethods = {
       cooldownMs: z.number().int().nonnegative().max(3_600_000).optional(),
     }),
     result: TwoFaReply,
+  },
+  /**
+   * When the site's session and its remembered device lapse, as far as the konnector knows (ISO
+   * 8601; null: not known any more). `source`: read from the cookie jar's expiries, or declared by
+   * the konnector (which wins over the cookies).
+   */
+  sessionHealth: {
+    params: z.strictObject({
+      sessionExpiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+      deviceExpiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+      source: z.enum(['cookies', 'declared']),
+    }),
+    result: z.strictObject({}),
   },
   /** An approval in the provider's app (type 'app') went through: the waiting prompt is answered. */
   twoFaApproved: { params: z.strictObject({}), result: z.strictObject({}) },

@@ -17,6 +17,9 @@ const MANIFEST_DESCRIPTIONS: Record<string, string> = {
   fields: 'What Home asks for when an account is added: field name → field. At least one, at most 64.',
   time_interval: 'Scheduled runs start at a time spread over this window of hours [from, to), local time.',
   frequency: 'How often the scheduler runs each account.',
+  codeBudget:
+    'How many codes the site may be made to send: prompts per windowHours, backoffMinutes after an unanswered one, resendSeconds between two; keep it under the site lockout.',
+  manualOnly: "The site's session never lasts the night: accounts are never scheduled, people run them by hand.",
 };
 
 const FIELD_DESCRIPTIONS: Record<string, string> = {

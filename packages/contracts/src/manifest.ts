@@ -57,6 +57,25 @@ export const Manifest = z.strictObject({
   /** Scheduled runs: once a day, at a time spread over this window of hours (local time). */
   time_interval: z.tuple([z.number().int().min(0).max(23), z.number().int().min(1).max(24)]).default([0, 5]),
   frequency: z.enum(['daily', 'weekly']).default('daily'),
+  /**
+   * How many codes the site may be made to send (the stack's default when absent: 5 a day, one hour
+   * of back-off after an unanswered one, 60 s between two): keep it under the site's own lockout.
+   */
+  codeBudget: z
+    .strictObject({
+      prompts: z.number().int().min(1).max(100),
+      windowHours: z.number().int().min(1).max(24 * 7),
+      backoffMinutes: z.number().int().min(0).max(24 * 60).optional(),
+      resendSeconds: z.number().int().min(0).max(3600).optional(),
+      /** The site's known lockout policy, in words, shown to the person: "5 SMS in a day lock the account for 24 h". */
+      lockout: z.string().min(1).max(200).optional(),
+    })
+    .optional(),
+  /**
+   * The site's session never lasts until the next night: accounts are never scheduled, the person
+   * runs them when they want fresh data.
+   */
+  manualOnly: z.boolean().optional(),
 });
 export type Manifest = z.infer<typeof Manifest>;
 

@@ -11,6 +11,7 @@ import { AddAccountPage } from './pages/add-account.js';
 import { CataloguePage } from './pages/catalogue.js';
 import { ConnectingPage } from './pages/connecting.js';
 import { EditAccountPage } from './pages/edit-account.js';
+import { NotificationsPage } from './pages/notifications.js';
 import { InstallKonnectorPage } from './pages/install-konnector.js';
 import { SignInPage } from './pages/sign-in.js';
 import { Link, useRoute } from './router.js';
@@ -74,6 +75,7 @@ export function App() {
       {route.page === 'account' && <AccountPage id={route.id} />}
       {route.page === 'connecting' && <ConnectingPage id={route.id} />}
       {route.page === 'edit' && <EditAccountPage id={route.id} />}
+      {route.page === 'notifications' && <NotificationsPage />}
       {route.page === 'not-found' && (
         <div className="page">
           <PageTitle>Page not found</PageTitle>

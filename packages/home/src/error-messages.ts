@@ -154,6 +154,12 @@ export const ERROR_MESSAGES = {
     message: 'Some documents were imported, but not all of them. Run again to fetch the rest.',
     next: 'run-again',
   },
+  TWOFA_BUDGET_EXCEEDED: {
+    title: 'No more codes for now',
+    message:
+      'This website was asked for codes too often lately. Gleaner waits before asking for another, so that the site does not lock the account. Try again later; the run’s log says when.',
+    next: 'wait',
+  },
   JOB_TIMEOUT: {
     title: 'The run took too long',
     message: 'The run was stopped at its time limit. Run again; the website may have been slow.',

@@ -11,7 +11,7 @@ import { KonnectorError } from './errors.js';
 import { setCredentialGate } from './core/credential-gate.js';
 import { log, setLogSink } from './core/log.js';
 import { redactor } from './core/redact.js';
-import type { KonnectorHost } from './host/host.js';
+import type { KonnectorHost, SessionHealthReport } from './host/host.js';
 import type { SaveFilesOptions, SaveFilesResult, FileToSave, BillToSave } from './save-files.js';
 import type { SigninOptions } from './signin.js';
 
@@ -218,13 +218,20 @@ export class BaseKonnector {
   /**
    * The background rule, asked by `submitForm` (and so `signin`) before a form leaves: nobody can
    * answer a code, the site asks for one, and the form carries the credentials: stop before the
-   * site sends anything, unless the konnector says its login is silent.
+   * site sends anything, unless the konnector says its login is silent. The same, in any mode, when
+   * the host says the account's budget of codes is spent.
    */
   async #guardCredentials(values: Record<string, string>, what: string): Promise<void> {
-    if (this.canWaitForTwoFaCode()) return;
     const kinds = this.context.siteTwoFa;
     if (kinds.length === 0) return;
     if (!Object.values(values).some((value) => this.#credentials.has(value))) return;
+    if (this.canWaitForTwoFaCode()) {
+      // The account's budget of codes is spent: even a person there must not make the site send one more.
+      const refused = this.context.codeBudgetRefused;
+      if (refused === undefined || (await this.loginIsSilent())) return;
+      log('warn', `${what} would send the credentials, and the site would send a code: ${refused}`);
+      throw new KonnectorError('TWOFA_BUDGET_EXCEEDED');
+    }
     if (await this.loginIsSilent()) {
       log('info', `${what} carries the credentials; the konnector says this login asks nothing of a person`);
       return;
@@ -418,6 +425,38 @@ export class BaseKonnector {
     await this.updateAccountAttributes({ state: 'LOGIN_SUCCESS' });
   }
 
+  /** Set by `sessionExpiresAt`: the konnector's word wins over the cookies' expiries. */
+  protected sessionExpiryDeclared = false;
+
+  /**
+   * Declares when the site's session ends (the site said so, or a token's lifetime): Home shows it
+   * ("no code needed until 12 March") and the person is warned before. Wins over the cookies' expiries.
+   *
+   * @example
+   * await this.sessionExpiresAt(new Date(Date.now() + token.expires_in * 1000))
+   */
+  async sessionExpiresAt(date: Date | string | null): Promise<void> {
+    this.sessionExpiryDeclared = true;
+    await this.reportSessionHealth({ sessionExpiresAt: isoOrNull(date), source: 'declared' });
+  }
+
+  /** Declares until when the site remembers this device (no code asked before then). */
+  async deviceTrustExpiresAt(date: Date | string | null): Promise<void> {
+    await this.reportSessionHealth({ deviceExpiresAt: isoOrNull(date), source: 'declared' });
+  }
+
+  /**
+   * Tells the host; never fails the run: a host older than this SDK does not know the method (its
+   * refusal is logged), and the run's data matter more than the date.
+   */
+  protected async reportSessionHealth(health: SessionHealthReport): Promise<void> {
+    try {
+      await this.host.reportSessionHealth?.(health);
+    } catch (error) {
+      log('debug', `the host did not take the session's end: ${(error as Error).message}`);
+    }
+  }
+
   async updateAccountAttributes(attrs: AccountAttributes): Promise<void> {
     await this.host.updateAccountAttributes(attrs);
   }
@@ -484,4 +523,11 @@ function twoFaDetails(options: WaitForTwoFaCodeOptions): TwoFaDetails {
       ? { resend: { cooldownMs: Math.max(0, Math.round(resendCooldown ?? DEFAULT_RESEND_COOLDOWN_MS)) } }
       : {}),
   };
+}
+
+function isoOrNull(date: Date | string | null): string | null {
+  if (date === null) return null;
+  const at = typeof date === 'string' ? new Date(date) : date;
+  if (Number.isNaN(at.getTime())) throw new TypeError(`not a date: ${String(date)}`);
+  return at.toISOString();
 }

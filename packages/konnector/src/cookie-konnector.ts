@@ -1,4 +1,4 @@
-import type { CookieJar } from 'tough-cookie';
+import { Cookie, type CookieJar } from 'tough-cookie';
 import { BaseKonnector, type FetchFunction, type Fields } from './base-konnector.js';
 import { log } from './core/log.js';
 import { deserializeCookieJar, newCookieJar } from './http/cookie-jar.js';
@@ -61,11 +61,17 @@ export abstract class CookieKonnector extends BaseKonnector {
     }
   }
 
-  /** Seals the current jar into the account. */
+  /**
+   * Seals the current jar into the account, and tells the host when it lapses: the latest expiry of
+   * its lasting cookies (unless the konnector declared the session's end with `sessionExpiresAt`).
+   */
   async saveSession(): Promise<void> {
     const serialized = await this.jar.serialize();
     for (const cookie of serialized.cookies) redactor.add(typeof cookie.value === 'string' ? cookie.value : null);
     await this.host.saveSession(JSON.stringify(serialized));
+    if (this.sessionExpiryDeclared) return;
+    const latest = latestExpiry(serialized.cookies);
+    if (latest !== null) await this.reportSessionHealth({ sessionExpiresAt: latest, source: 'cookies' });
   }
 
   /** Forgets the session: a new empty jar, and nothing saved on the account. */
@@ -100,4 +106,19 @@ export abstract class CookieKonnector extends BaseKonnector {
     }
     this.request = this.requestFactory();
   }
+}
+
+/**
+ * The latest expiry among cookies that outlive the browser (session cookies have none), whether the
+ * site gave `Expires` or `Max-Age` (tough-cookie's own reckoning), or null.
+ */
+function latestExpiry(cookies: ReadonlyArray<unknown>): string | null {
+  let latest: number | null = null;
+  for (const serialized of cookies) {
+    const cookie = Cookie.fromJSON(serialized);
+    const at = cookie?.expiryTime();
+    if (at === undefined || !Number.isFinite(at)) continue;
+    if (latest === null || at > latest) latest = at;
+  }
+  return latest === null ? null : new Date(latest).toISOString();
 }

@@ -4,6 +4,8 @@ import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { budgetPolicy, type CodeBudgetPolicy } from './core/code-budget.js';
+import { NotificationService, type NotificationOptions } from './notifications/service.js';
 import { lockDataFolder, markNode } from './data-lock.js';
 import { tightenDataFolder } from './data-modes.js';
 import { asDiskFault } from './disk-faults.js';
@@ -83,6 +85,15 @@ export type CreateStackOptions = {
   maxPromptsPerJob?: number;
   /** Default 2000. */
   maxLogLinesPerJob?: number;
+  /**
+   * Home's address as people reach it (`--public-url`, GLEANER_PUBLIC_URL): the links notifications
+   * carry. Without it messages carry no link.
+   */
+  publicUrl?: string;
+  /** Retries, thresholds and warning delay of notifications (see NotificationOptions). */
+  notifications?: Partial<Omit<NotificationOptions, 'homeUrl'>>;
+  /** The budget of codes where a manifest declares none; default 5 a day (see core/code-budget.ts). */
+  codeBudget?: Partial<CodeBudgetPolicy>;
   /** Events kept for replay; default 10 000. */
   eventRetention?: number;
   /** How often due triggers are looked at; default 30 s; `false`: only `scheduler.tick()`. */
@@ -267,6 +278,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     maxCodeAttempts: positive(options.maxCodeAttempts, DEFAULT_MAX_ATTEMPTS),
     maxPromptsPerJob: positive(options.maxPromptsPerJob, 10),
     maxLogLinesPerJob: positive(options.maxLogLinesPerJob, 2000),
+    codeBudget: budgetPolicy(options.codeBudget),
     killGraceMs: positive(options.killGraceMs, 2000),
     stagingDir,
     stagingLimitMb: positive(options.stagingLimitMb, 1024),
@@ -301,6 +313,14 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     logger,
     clock,
     onJobEnded: () => void prune(),
+  };
+  const notifications = new NotificationService(ctx, {
+    ...options.notifications,
+    homeUrl: options.publicUrl ?? (options.env ?? process.env).GLEANER_PUBLIC_URL ?? null,
+  });
+  ctx.afterJobEnded = (job) => notifications.jobEnded(job);
+  ctx.sessionHealthChanged = async (accountId) => {
+    await notifications.checkSessions(accountId);
   };
   const runner = workerId ? new JobRunner(ctx, workerId) : null;
   let queue: JobQueue | undefined;
@@ -374,7 +394,15 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   const scheduler = new Scheduler(ctx, jobs);
   await jobQueue.start();
   if (postgres) workers.start();
-  if (options.schedulerIntervalMs !== false) scheduler.start(positive(options.schedulerIntervalMs, 30_000));
+  let sessionSweep: NodeJS.Timeout | undefined;
+  if (options.schedulerIntervalMs !== false) {
+    scheduler.start(positive(options.schedulerIntervalMs, 30_000));
+    // Every serve node sweeps; the claim of each warning makes one of them send it.
+    sessionSweep = setInterval(() => {
+      notifications.checkSessions().catch((error: unknown) => logger.warn({ err: error }, 'session sweep failed'));
+    }, 3_600_000);
+    sessionSweep.unref();
+  }
 
   let closing: Promise<void> | null = null;
   logger.info(
@@ -475,6 +503,18 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       get: (accountId) => scheduler.get(accountId),
       set: (accountId, input) => scheduler.set(accountId, input),
     },
+    notifications: {
+      list: () => notifications.list(),
+      get: (id) => notifications.get(id),
+      create: (input) => notifications.create(input),
+      update: (id, input) => notifications.update(id, input),
+      remove: (id) => notifications.remove(id),
+      test: (id) => notifications.test(id),
+      idle: () => notifications.idle(),
+      useListenAddress: (url) => notifications.useListenAddress(url),
+      checkSessions: () => notifications.checkSessions(),
+      planRenewal: (accountId, at) => notifications.planRenewal(accountId, at),
+    },
     files: {
       async list(accountId) {
         await accounts.get(accountId);
@@ -512,7 +552,9 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
         // a stop always ends; the first failure is reported once all are done.
         const failures = await allSteps(logger, [
           ['the scheduler', () => scheduler.stop()],
+          ['the session sweep', () => clearInterval(sessionSweep)],
           ['the jobs', () => jobs.close(graceMs)],
+          ['the notifications', () => notifications.close()],
           ['the heartbeat', () => workers.stop(true)],
           // This node's own staging folder (its jobs are over); another node's is never touched.
           ['the staging folder', () => (postgres ? rm(stagingDir, { recursive: true, force: true }) : undefined)],

@@ -118,6 +118,10 @@ export async function forgetSecrets(dataDir: string, options: { now?: Date } = {
             updatedAt: at,
           });
         }
+        // A channel's secret is gone with the key: saved again in Home (its test button says so).
+        for (const channel of await tx.notifications.listChannels())
+          if (channel.secret !== null)
+            await tx.notifications.updateChannel(channel.id, { secret: null, updatedAt: at });
       });
       return { accounts: accounts.length, keyId, oldKeys };
     } finally {

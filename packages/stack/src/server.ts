@@ -135,6 +135,7 @@ async function serve(options: ServerOptions): Promise<RunningServer> {
     await auth.close();
     throw error;
   }
+  stack.notifications?.useListenAddress(url);
   let closing: Promise<void> | null = null;
   return {
     url,

@@ -8,6 +8,10 @@ import type {
   KeptAccount,
   KonnectorInfo,
   KonnectorProblem,
+  NotificationChannel,
+  NotificationTestResult,
+  CreateNotificationChannelBody,
+  UpdateNotificationChannelBody,
   Prompt,
   ResendOutcome,
   RunMode,
@@ -70,6 +74,24 @@ export interface Stack {
   triggers: {
     get(accountId: string): Promise<Trigger>;
     set(accountId: string, input: { frequency: Trigger['frequency']; time?: string }): Promise<Trigger>;
+  };
+  /** Where the admin is told what needs a person (absent from stacks without them: their API has no such routes). */
+  notifications?: {
+    list(): Promise<NotificationChannel[]>;
+    get(id: string): Promise<NotificationChannel>;
+    create(input: CreateNotificationChannelBody): Promise<NotificationChannel>;
+    update(id: string, input: UpdateNotificationChannelBody): Promise<NotificationChannel>;
+    remove(id: string): Promise<void>;
+    /** Sends a test message now; says what failed. */
+    test(id: string): Promise<NotificationTestResult>;
+    /** Resolves once every delivery under way has ended (tests, shutdown). */
+    idle(): Promise<void>;
+    /** Plans a manual run at `at` before the account's session lapses (null cancels it). */
+    planRenewal(accountId: string, at: string | null): Promise<{ at: string | null }>;
+    /** Warns of sessions that lapse soon (the hourly sweep does it too); how many warnings were raised. */
+    checkSessions(): Promise<number>;
+    /** The server's address, for the links in messages when no public URL was configured. */
+    useListenAddress(url: string): void;
   };
   files: {
     list(accountId: string): Promise<FileInfo[]>;

@@ -304,6 +304,92 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
       assert.equal(await s.jobs.everLoggedIn('a1'), true);
     });
 
+    it("the budget of codes reads an account's prompts since a time, oldest first", async (s) => {
+      await s.prompts.insert(prompt('p2', { createdAt: '2030-01-02T10:00:00.000Z', status: 'answered' }));
+      await s.prompts.insert(prompt('p1', { createdAt: '2030-01-02T08:00:00.000Z', status: 'expired' }));
+      await s.prompts.insert(prompt('p0', { createdAt: '2030-01-01T08:00:00.000Z' }));
+      await s.prompts.insert(prompt('p9', { accountId: 'a2', createdAt: '2030-01-02T09:00:00.000Z' }));
+      assert.deepEqual(
+        (await s.prompts.listByAccountSince('a1', '2030-01-02T08:00:00.000Z')).map((p) => [p.id, p.status]),
+        [
+          ['p1', 'expired'],
+          ['p2', 'answered'],
+        ],
+        'the bound included, the older one and the other account left out',
+      );
+      assert.deepEqual(await s.prompts.listByAccountSince('a1', '2030-01-03T00:00:00.000Z'), []);
+    });
+
+    it('notifications: channels, one claim per account and cause until resolved, session health', async (s) => {
+      const channel = {
+        id: 'c1',
+        kind: 'webhook' as const,
+        name: 'Ops',
+        enabled: true,
+        settings: { url: 'http://127.0.0.1:9/hook' },
+        secret: 'k1:sealed-secret',
+        createdAt: t0,
+        updatedAt: t0,
+      };
+      await s.notifications.insertChannel(channel);
+      await s.notifications.insertChannel({ ...channel, id: 'c2', kind: 'ntfy', secret: null, createdAt: '2030-01-02T00:00:00.000Z' });
+      assert.deepEqual(await s.notifications.getChannel('c1'), channel);
+      assert.equal(await s.notifications.updateChannel('c1', { enabled: false, name: 'Ops 2', updatedAt: t0 }), true);
+      assert.deepEqual(
+        (await s.notifications.listChannels()).map((c) => [c.id, c.name, c.enabled]),
+        [
+          ['c1', 'Ops 2', false],
+          ['c2', 'Ops', true],
+        ],
+      );
+      assert.equal(await s.notifications.updateChannel('nope', { enabled: true }), false);
+      assert.equal(await s.notifications.deleteChannel('c2'), true);
+      assert.equal(await s.notifications.deleteChannel('c2'), false);
+
+      const claims = await Promise.all([
+        s.notifications.claimCause('a1', 'needs_person', t0),
+        s.notifications.claimCause('a1', 'needs_person', t0),
+      ]);
+      assert.equal(claims.filter(Boolean).length, 1, 'of two claims at once exactly one wins');
+      assert.equal(await s.notifications.claimCause('a1', 'failed_nights', t0), true);
+      assert.equal(await s.notifications.claimCause('a2', 'needs_person', t0), true, 'per account');
+      assert.deepEqual(await s.notifications.openCauses('a1'), ['failed_nights', 'needs_person']);
+      assert.deepEqual(await s.notifications.resolveCauses('a1', ['needs_person', 'code_unanswered']), ['needs_person']);
+      assert.equal(await s.notifications.claimCause('a1', 'needs_person', t0), true, 'resolved: it may be told again');
+
+      assert.equal(await s.notifications.getSessionHealth('a1'), undefined);
+      await s.notifications.setSessionHealth('a1', { sessionExpiresAt: '2030-03-12T00:00:00.000Z', updatedAt: t0 });
+      await s.notifications.setSessionHealth('a1', { deviceExpiresAt: '2030-04-01T00:00:00.000Z', updatedAt: t0 });
+      assert.deepEqual(await s.notifications.getSessionHealth('a1'), {
+        accountId: 'a1',
+        sessionExpiresAt: '2030-03-12T00:00:00.000Z',
+        deviceExpiresAt: '2030-04-01T00:00:00.000Z',
+        renewAt: null,
+        updatedAt: t0,
+      });
+      assert.equal((await s.notifications.listSessionHealth()).length, 1);
+      await s.notifications.setRenewAt('a1', '2030-03-11T18:00:00.000Z', t0);
+      await s.notifications.setRenewAt('a3', '2030-03-11T19:00:00.000Z', t0);
+      assert.equal((await s.notifications.getSessionHealth('a1'))?.sessionExpiresAt, '2030-03-12T00:00:00.000Z', 'kept');
+      assert.deepEqual(await s.notifications.dueRenewals('2030-03-11T17:59:59.000Z', 10), []);
+      assert.deepEqual(await s.notifications.dueRenewals('2030-03-11T19:00:00.000Z', 10), [
+        { accountId: 'a1', renewAt: '2030-03-11T18:00:00.000Z' },
+        { accountId: 'a3', renewAt: '2030-03-11T19:00:00.000Z' },
+      ]);
+      const takes = await Promise.all([
+        s.notifications.takeRenewal('a1', '2030-03-11T18:00:00.000Z'),
+        s.notifications.takeRenewal('a1', '2030-03-11T18:00:00.000Z'),
+      ]);
+      assert.equal(takes.filter(Boolean).length, 1, 'a renewal is taken once');
+      assert.equal((await s.notifications.getSessionHealth('a1'))?.renewAt, null);
+      await s.notifications.setRenewAt('a3', null, t0);
+      assert.deepEqual(await s.notifications.dueRenewals('2030-03-12T00:00:00.000Z', 10), []);
+      await s.notifications.deleteForAccount('a1');
+      assert.equal(await s.notifications.getSessionHealth('a1'), undefined);
+      assert.deepEqual(await s.notifications.openCauses('a1'), []);
+      assert.deepEqual(await s.notifications.openCauses('a2'), ['needs_person']);
+    });
+
     it('files: upsert keeps one record per account, folder and name', async (s) => {
       const file = {
         id: 'f1',

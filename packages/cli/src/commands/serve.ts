@@ -75,6 +75,12 @@ export const serveCommand = defineCommand({
       type: 'boolean',
       description: 'PostgreSQL only: run no jobs here, leave them to `gleaner worker` processes',
     },
+    'public-url': {
+      type: 'string',
+      value: 'URL',
+      description:
+        "Home's address as people reach it (or GLEANER_PUBLIC_URL): the links notifications carry; default the address this node listens on",
+    },
     'trust-proxy': {
       type: 'boolean',
       description:
@@ -98,9 +104,23 @@ export const serveCommand = defineCommand({
         ...(database !== undefined ? { database } : {}),
         ...(options['no-worker'] ? { worker: false } : {}),
         schedulerIntervalMs: options['scheduler-interval'] * 1000,
+        ...(options['public-url'] !== undefined ? { publicUrl: publicUrl(options['public-url']) } : {}),
       },
     });
     process.stderr.write(`Gleaner is serving on ${server.url}\n`);
     return untilSignal(() => server.close(graceMs), graceMs);
   },
 });
+
+/** The public URL, checked: an http(s) address, without its trailing slash. */
+function publicUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--public-url must be an http:// or https:// address, got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--public-url must be an http:// or https:// address, got ${JSON.stringify(raw)}`);
+  return url.href.replace(/\/+$/, '');
+}

@@ -8,6 +8,10 @@ import type {
   KeptAccount,
   KonnectorInfo,
   KonnectorProblem,
+  CreateNotificationChannelBody,
+  NotificationChannel,
+  NotificationTestResult,
+  UpdateNotificationChannelBody,
   Trigger,
 } from '@gleaner/contracts';
 import { answerOutcome } from '../logic/answer-outcome.js';
@@ -165,6 +169,28 @@ export class ApiClient {
   }
   resetSession(id: string): Promise<unknown> {
     return this.request('POST', `/api/accounts/${enc(id)}/reset-session`, {});
+  }
+
+  /** Plans a manual run at `at` before the session lapses; null cancels it. */
+  planRenewal(id: string, at: string | null): Promise<{ at: string | null }> {
+    return this.request('PUT', `/api/accounts/${enc(id)}/renewal`, { at });
+  }
+
+  // Notification channels (the admin's)
+  notificationChannels(): Promise<NotificationChannel[]> {
+    return this.request('GET', '/api/notification-channels');
+  }
+  createNotificationChannel(body: CreateNotificationChannelBody): Promise<NotificationChannel> {
+    return this.request('POST', '/api/notification-channels', body);
+  }
+  updateNotificationChannel(id: string, body: UpdateNotificationChannelBody): Promise<NotificationChannel> {
+    return this.request('PATCH', `/api/notification-channels/${enc(id)}`, body);
+  }
+  deleteNotificationChannel(id: string): Promise<void> {
+    return this.request('DELETE', `/api/notification-channels/${enc(id)}`);
+  }
+  testNotificationChannel(id: string): Promise<NotificationTestResult> {
+    return this.request('POST', `/api/notification-channels/${enc(id)}/test`, {});
   }
 
   // Jobs

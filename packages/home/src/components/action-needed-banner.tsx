@@ -9,10 +9,13 @@ export function ActionNeededBanner({
   account,
   konnectorName,
   linkToAccount,
+  ready = false,
 }: {
   account: Account;
   konnectorName: string;
   linkToAccount: boolean;
+  /** Opened from a notification's link: its button is focused. */
+  ready?: boolean;
 }) {
   const message = pausedMessage(account);
   // A manual run resolves every case but new credentials; there the run follows the edit.
@@ -44,7 +47,7 @@ export function ActionNeededBanner({
         <p>{message.message} Scheduled runs are paused until then.</p>
       </div>
       <div className="banner-actions">
-        <NextStepButton account={account} next={next} />
+        <NextStepButton account={account} next={next} ready={ready} />
       </div>
     </section>
   );

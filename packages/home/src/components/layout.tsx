@@ -44,6 +44,11 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
                 </Link>
               </li>
               <li>
+                <Link to={paths.notifications()} aria-current={current(['notifications'])}>
+                  Notifications
+                </Link>
+              </li>
+              <li>
                 <button type="button" className="link-button" onClick={() => void signOut()}>
                   Sign out
                 </button>

@@ -11,10 +11,13 @@ export function NextStepButton({
   account,
   next,
   primary = true,
+  ready = false,
 }: {
   account: Account;
   next: NextStep;
   primary?: boolean;
+  /** Opened from a notification's link: the button takes the focus, ready to be pressed. */
+  ready?: boolean;
 }) {
   const label = nextStepLabel(next);
   const action = useAction(async () => {
@@ -32,6 +35,8 @@ export function NextStepButton({
       <button
         type="button"
         className={primary ? 'button primary' : 'button'}
+        autoFocus={ready}
+        data-ready={ready ? 'true' : undefined}
         disabled={action.busy || running}
         title={running ? 'A run is going on' : undefined}
         onClick={() => void action.run()}

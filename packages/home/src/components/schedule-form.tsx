@@ -1,7 +1,7 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import type { Trigger } from '@gleaner/contracts';
 import { api, describeError } from '../api/client.js';
-import { describeSchedule, nextRunText } from '../logic/schedule.js';
+import { describeSchedule, MANUAL_ONLY_TEXT, nextRunText } from '../logic/schedule.js';
 import { loadAccounts } from '../state/actions.js';
 import { useAction } from './use-action.js';
 
@@ -12,11 +12,14 @@ import { useAction } from './use-action.js';
 export function ScheduleForm({
   accountId,
   paused,
+  manualOnly = false,
   version,
   onChange,
 }: {
   accountId: string;
   paused: boolean;
+  /** The konnector is manual-only (its site's session never lasts the night): no schedule to set. */
+  manualOnly?: boolean;
   /** Reloads the trigger when it changes (the account's next run moved: a run started or was skipped). */
   version?: string;
   onChange?: (trigger: Trigger) => void;
@@ -59,6 +62,12 @@ export function ScheduleForm({
     void save.run();
   };
 
+  if (manualOnly)
+    return (
+      <p className="schedule-summary" data-testid="schedule-summary">
+        {MANUAL_ONLY_TEXT}
+      </p>
+    );
   if (loadError) return <p className="inline-error">{loadError}</p>;
   if (!trigger) return <p className="empty">Loading the schedule…</p>;
   return (

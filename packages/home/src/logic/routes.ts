@@ -7,6 +7,7 @@ export type Route =
   | { page: 'account'; id: string }
   | { page: 'connecting'; id: string }
   | { page: 'edit'; id: string }
+  | { page: 'notifications' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(pathname: string): Route {
@@ -26,6 +27,7 @@ export function parseRoute(pathname: string): Route {
   if (a === 'konnectors' && b === 'install' && parts.length === 2) return { page: 'install' };
   if (a === 'add' && b && parts.length === 2) return { page: 'add', slug: b };
   if (a === 'accounts' && b && parts.length === 2) return { page: 'account', id: b };
+  if (a === 'settings' && b === 'notifications' && parts.length === 2) return { page: 'notifications' };
   if (a === 'accounts' && b && c === 'connecting' && parts.length === 3) return { page: 'connecting', id: b };
   if (a === 'accounts' && b && c === 'edit' && parts.length === 3) return { page: 'edit', id: b };
   return { page: 'not-found', path: pathname };
@@ -39,4 +41,5 @@ export const paths = {
   account: (id: string) => `/accounts/${encodeURIComponent(id)}`,
   connecting: (id: string) => `/accounts/${encodeURIComponent(id)}/connecting`,
   edit: (id: string) => `/accounts/${encodeURIComponent(id)}/edit`,
+  notifications: () => '/settings/notifications',
 };

@@ -15,6 +15,10 @@ export function describeSchedule(trigger: Pick<Trigger, 'frequency' | 'time' | '
  * The next run as it will really happen: while the account is paused, the planned time comes and is
  * skipped, so it is not announced as a run.
  */
+/** What Home says of a manual-only konnector's account instead of a schedule (manifest `manualOnly`). */
+export const MANUAL_ONLY_TEXT =
+  'Never scheduled: this website’s session does not last until the next night. Run it yourself when you want fresh data.';
+
 export function nextRunText(
   trigger: Pick<Trigger, 'nextRunAt' | 'timeZone'> | null,
   nextRunAt: string | null,

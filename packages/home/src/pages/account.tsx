@@ -13,7 +13,10 @@ import { StatusBadge } from '../components/status-badge.js';
 import { useAction } from '../components/use-action.js';
 import { pausedMessage } from '../logic/account-status.js';
 import { formatDateTime, formatRelative } from '../logic/format.js';
-import { nextRunText } from '../logic/schedule.js';
+import { MANUAL_ONLY_TEXT, nextRunText } from '../logic/schedule.js';
+import { reconnectRequested, sessionHealthView } from '../logic/session-health.js';
+import { NextStepButton } from '../components/next-step-button.js';
+import { RenewalForm } from '../components/renewal-form.js';
 import { paths } from '../logic/routes.js';
 import { Link, navigate } from '../router.js';
 import { loadFiles, loadJobs, runNow } from '../state/actions.js';
@@ -31,6 +34,8 @@ export function AccountPage({ id }: { id: string }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [deleteFiles, setDeleteFiles] = useState(false);
   const [trigger, setTrigger] = useState<Trigger | null>(null);
+  // Read once per account: a notification's link asks for Reconnect ready.
+  const [ready] = useState(() => reconnectRequested(window.location.search));
 
   useEffect(() => {
     void loadJobs(id).catch(() => {});
@@ -70,6 +75,7 @@ export function AccountPage({ id }: { id: string }) {
   const job = account.lastJob;
   const active = job && (job.status === 'queued' || job.status === 'running');
   const lastEnded = jobs?.find((j) => j.endedAt)?.endedAt ?? job?.endedAt ?? null;
+  const health = sessionHealthView(account, now);
 
   return (
     <div className="page">
@@ -82,7 +88,23 @@ export function AccountPage({ id }: { id: string }) {
       </div>
 
       {account.needsAction && !active && (
-        <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} />
+        <ActionNeededBanner account={account} konnectorName={name} linkToAccount={false} ready={ready} />
+      )}
+      {!account.needsAction && !active && health.warning && (
+        <div
+          className="notice notice-warning"
+          role="region"
+          aria-label="Session ends soon"
+          data-testid="session-warning"
+        >
+          <div className="notice-body">
+            <p>{health.warning}</p>
+            <RenewalForm account={account} />
+          </div>
+          <div className="notice-actions">
+            <NextStepButton account={account} next="reconnect" ready={ready} />
+          </div>
+        </div>
       )}
       {!account.needsAction && job?.status === 'errored' && (
         <ErrorNotice account={account} code={job.error} mode={job.mode} />
@@ -115,13 +137,22 @@ export function AccountPage({ id }: { id: string }) {
           <div>
             <dt>Next run</dt>
             <dd data-testid="next-run">
-              {nextRunText(trigger, account.nextRunAt, account.needsAction)}
-              {!account.needsAction && account.nextRunAt && ` · ${formatRelative(account.nextRunAt, now)}`}
+              {konnector?.manualOnly ? MANUAL_ONLY_TEXT : nextRunText(trigger, account.nextRunAt, account.needsAction)}
+              {!konnector?.manualOnly &&
+                !account.needsAction &&
+                account.nextRunAt &&
+                ` · ${formatRelative(account.nextRunAt, now)}`}
             </dd>
           </div>
           <div>
             <dt>Website session</dt>
-            <dd>{account.sessionSaved ? 'Saved (no code needed while it lasts)' : 'None saved'}</dd>
+            <dd data-testid="session-health">
+              {account.sessionSaved
+                ? health.text
+                  ? `Saved · ${health.text}`
+                  : 'Saved (no code needed while it lasts)'
+                : 'None saved'}
+            </dd>
           </div>
           <div>
             <dt>Documents</dt>
@@ -132,6 +163,7 @@ export function AccountPage({ id }: { id: string }) {
           <button
             type="button"
             className="button primary"
+            autoFocus={ready && !account.needsAction && !health.warning}
             disabled={run.busy || !!active}
             onClick={() => void run.run()}
           >
@@ -165,6 +197,7 @@ export function AccountPage({ id }: { id: string }) {
           <ScheduleForm
             accountId={id}
             paused={account.needsAction}
+            manualOnly={konnector?.manualOnly === true}
             version={`${account.nextRunAt ?? ''}|${account.needsAction}`}
             onChange={setTrigger}
           />

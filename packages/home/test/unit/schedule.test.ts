@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeSchedule, nextRunText, skipReasonText } from '../../src/logic/schedule.js';
+import { describeSchedule, MANUAL_ONLY_TEXT, nextRunText, skipReasonText } from '../../src/logic/schedule.js';
 
 const trigger = { frequency: 'weekly', time: '03:12', weekday: 2, timeZone: 'Europe/Paris' } as const;
 
@@ -32,4 +32,9 @@ test('a skipped run says why in words, never a raw code', () => {
     'the account waits for you (Sign in again to renew the session)',
   );
   assert.equal(skipReasonText('conflict'), 'the server was shutting down');
+});
+
+test('a manual-only konnector: Home says to run it yourself, not a schedule', () => {
+  assert.match(MANUAL_ONLY_TEXT, /^Never scheduled: /);
+  assert.match(MANUAL_ONLY_TEXT, /Run it yourself when you want fresh data\.$/);
 });

@@ -30,6 +30,12 @@ export type SaveFileRequest = {
   bill?: BillMetadata;
 };
 
+export type SessionHealthReport = {
+  sessionExpiresAt?: string | null;
+  deviceExpiresAt?: string | null;
+  source: 'cookies' | 'declared';
+};
+
 export type LogEntry = { level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 
 /**
@@ -52,6 +58,8 @@ export interface KonnectorHost {
   waitForTwoFaCode(request: TwoFaRequest): Promise<TwoFaReply>;
   /** After a `resend` reply: what the site did; resolves with the next reply on the same wait. */
   twoFaResent(report: TwoFaResentReport, wait: { waitMs: number; signal?: AbortSignal }): Promise<TwoFaReply>;
+  /** When the site's session and remembered device lapse (optional: a host may not keep it). */
+  reportSessionHealth?(health: SessionHealthReport): Promise<void>;
   /** The konnector saw the person approve in the provider's app: the prompt it waits on is answered. */
   twoFaApproved(): Promise<void>;
   listFiles(): Promise<FileEntry[]>;

@@ -11,7 +11,14 @@ import type {
 import { toErrorCode } from '@gleaner/contracts/codes';
 import { KonnectorError } from '../errors.js';
 import { parseHostMessage } from './host-message.js';
-import type { KonnectorHost, LogEntry, SaveFileRequest, TwoFaRequest, TwoFaResentReport } from './host.js';
+import type {
+  KonnectorHost,
+  LogEntry,
+  SaveFileRequest,
+  SessionHealthReport,
+  TwoFaRequest,
+  TwoFaResentReport,
+} from './host.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
@@ -124,6 +131,9 @@ export class IpcHost implements KonnectorHost {
   }
   async twoFaApproved(): Promise<void> {
     await this.#call('twoFaApproved', {});
+  }
+  async reportSessionHealth(health: SessionHealthReport): Promise<void> {
+    await this.#call('sessionHealth', health);
   }
   async listFiles(): Promise<FileEntry[]> {
     return (await this.#call('listFiles', {})).files;

@@ -19,6 +19,10 @@ export function handlersFor(host: KonnectorHost): HostHandlers {
     waitForTwoFaCode: async ({ type, timeoutMs, retry, ...details }) =>
       host.waitForTwoFaCode({ ...(type ? { type } : {}), timeoutMs, retry, details }),
     twoFaResent: async (report) => host.twoFaResent(report, { waitMs: report.timeoutMs ?? 60_000 }),
+    sessionHealth: async (health) => {
+      await host.reportSessionHealth?.(health);
+      return {};
+    },
     twoFaApproved: async () => {
       await host.twoFaApproved();
       return {};

@@ -17,6 +17,7 @@ import { RequestValidationError, RouteTable } from './route.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { konnectorRoutes } from './routes/konnector-routes.js';
+import { notificationRoutes } from './routes/notification-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { eventStreams } from './sse.js';
 
@@ -142,6 +143,7 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
   konnectorRoutes(routes, stack);
   accountRoutes(routes, stack);
   jobRoutes(routes, stack, streams);
+  if (stack.notifications) notificationRoutes(routes, stack.notifications);
 
   let document: Record<string, unknown> | undefined;
   const openApi = () =>

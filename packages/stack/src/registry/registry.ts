@@ -163,6 +163,7 @@ function infoOf(manifest: Manifest, source: KonnectorSource, hasIcon: boolean): 
     fields: manifest.fields,
     source,
     ...(hasIcon ? { icon: `/api/konnectors/${manifest.slug}/icon` } : {}),
+    ...(manifest.manualOnly ? { manualOnly: true } : {}),
   };
 }
 

@@ -60,7 +60,8 @@ export class AccountService {
         createdAt: iso(now),
         updatedAt: iso(now),
       });
-      const trigger = { frequency: manifest.frequency, time, weekday };
+      // A manual-only konnector's accounts are never scheduled: its site's session would not last the night.
+      const trigger = { frequency: manifest.manualOnly ? ('off' as const) : manifest.frequency, time, weekday };
       const next = nextRunAt(trigger, now);
       await tx.triggers.upsert({
         accountId: id,
@@ -131,6 +132,7 @@ export class AccountService {
     const kept = await storage.transaction(async (tx) => {
       await tx.logs.deleteForJobsOf(id);
       await tx.prompts.deleteForAccount(id);
+      await tx.notifications.deleteForAccount(id);
       // Kept documents stay where they are (their records and their folder), under the account's name.
       const keep = keepFiles && (await tx.files.list(id)).length > 0;
       if (keep)

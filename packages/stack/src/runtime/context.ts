@@ -5,6 +5,7 @@ import type { Keyring } from '../secrets/keyring.js';
 import type { AccountRecord, FileRecord, JobRecord, PromptRecord, Storage, Stores } from '../storage/stores.js';
 import type { SandboxLimits } from '../runner/sandbox.js';
 import type { PgNotifier } from '../storage/pg-notify.js';
+import type { CodeBudgetPolicy } from '../core/code-budget.js';
 import type { Clock } from './clock.js';
 import type { EventHub } from './events.js';
 import type { PromptBus } from './prompt-bus.js';
@@ -18,6 +19,8 @@ export type StackConfig = {
   maxCodeAttempts: number;
   maxPromptsPerJob: number;
   maxLogLinesPerJob: number;
+  /** The budget of codes of accounts whose manifest declares none (each field its own fallback). */
+  codeBudget: CodeBudgetPolicy;
   killGraceMs: number;
   /** Where each job's staging folder is made (`<stagingDir>/<jobId>`). */
   stagingDir: string;
@@ -44,6 +47,10 @@ export type StackContext = {
   notifier: PgNotifier | null;
   logger: Logger;
   clock: Clock;
+  /** Called when a run reported when its session or remembered device lapses (warnings, resolutions). */
+  sessionHealthChanged?: (accountId: string) => Promise<void>;
+  /** Called once a job has ended (by the node that ended it): notifications look at what it means. */
+  afterJobEnded?: (job: JobRecord) => Promise<void>;
   /** Called when a job no longer uses its konnector's folder (the stack prunes old versions then). */
   onJobEnded?: () => void;
 };
@@ -96,10 +103,11 @@ export const fileView = (f: FileRecord): FileInfo => ({
 
 /** The account as the API shows it: never a credential, a session or account data. */
 export async function accountView(stores: Stores, a: AccountRecord): Promise<Account> {
-  const [lastJob, prompt, trigger] = await Promise.all([
+  const [lastJob, prompt, trigger, health] = await Promise.all([
     stores.jobs.latest(a.id),
     stores.prompts.waitingFor(a.id),
     stores.triggers.get(a.id),
+    stores.notifications.getSessionHealth(a.id),
   ]);
   return {
     id: a.id,
@@ -114,6 +122,9 @@ export async function accountView(stores: Stores, a: AccountRecord): Promise<Acc
     needsAction: a.pausedBy !== null,
     actionNeeded: a.pausedBy,
     nextRunAt: trigger?.frequency === 'off' ? null : (trigger?.nextRunAt ?? null),
+    sessionHealth: health
+      ? { sessionExpiresAt: health.sessionExpiresAt, deviceExpiresAt: health.deviceExpiresAt, renewAt: health.renewAt }
+      : null,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
   };

@@ -12,6 +12,7 @@ import {
   type TwoFaReply,
 } from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
+import { budgetPolicy, checkCodeBudget, type BudgetVerdict } from '../core/code-budget.js';
 import { diskFaultKind, diskFaultSentence } from '../disk-faults.js';
 import type { InstalledKonnector } from '../registry/registry.js';
 import { logSecrets } from '../logger.js';
@@ -151,6 +152,25 @@ export function createJobHost(
     });
   };
 
+  /** Whether the account's budget allows one more code now (see core/code-budget.ts). */
+  const codeBudget = async (): Promise<BudgetVerdict> => {
+    const policy = budgetPolicy(konnector.manifest.codeBudget, config.codeBudget);
+    const now = ctx.clock.now();
+    const lookBack = Math.max(policy.windowHours * 3_600_000, policy.backoffMinutes * 60_000 + config.twoFaTimeoutCapMs, policy.resendSeconds * 1000);
+    const history = await storage.prompts.listByAccountSince(accountId, iso(now - lookBack));
+    return checkCodeBudget(
+      policy,
+      history.map((p) => ({
+        createdAt: Date.parse(p.createdAt),
+        expiresAt: Date.parse(p.expiresAt),
+        status: p.status,
+        retry: p.retry,
+        resendAvailableAt: p.resendAvailableAt === null ? null : Date.parse(p.resendAvailableAt),
+      })),
+      { mode: job.mode, now },
+    );
+  };
+
   /** The prompt the konnector is asking the site a new code for (between a `resend` reply and its `twoFaResent`). */
   let resending: Waiter | null = null;
 
@@ -158,6 +178,14 @@ export function createJobHost(
     if (job.mode === 'background') throw fail('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     const earlier = await storage.prompts.listByJob(job.id);
     if (earlier.length >= config.maxPromptsPerJob) throw fail('LOGIN_FAILED.TOO_MANY_ATTEMPTS');
+    if (!params.retry) {
+      // A konnector that asks before its site sends (a choice of where the code goes) stops here.
+      const budget = await codeBudget();
+      if (!budget.ok) {
+        log('warn', `no new code asked: ${budget.sentence}`, iso(ctx.clock.now()));
+        throw fail('TWOFA_BUDGET_EXCEEDED');
+      }
+    }
     for (const waiter of [...waiters]) await waiter.close('cancelled');
 
     const now = ctx.clock.now();
@@ -352,10 +380,12 @@ export function createJobHost(
       }
       await mkdir(staging, { recursive: true, mode: 0o700 });
       // What the site may ask for decides whether a background run may post the credentials.
-      const [asked, everLoggedIn] = await Promise.all([
+      const [asked, everLoggedIn, budget] = await Promise.all([
         storage.prompts.typesAsked(accountId),
         storage.jobs.everLoggedIn(accountId),
+        codeBudget(),
       ]);
+      if (!budget.ok) logger.info({ jobId: job.id, accountId, reason: budget.reason }, 'budget of codes spent');
       return {
         jobId: job.id,
         accountId,
@@ -367,6 +397,7 @@ export function createJobHost(
         twoFaTimeoutCapMs: config.twoFaTimeoutCapMs,
         siteTwoFa: siteTwoFa({ asked, everLoggedIn, manifest: konnector.manifest.twofa }),
         secretFields: secretFieldNames(konnector.manifest.fields),
+        ...(budget.ok ? {} : { codeBudgetRefused: budget.sentence }),
       };
     },
 
@@ -407,6 +438,22 @@ export function createJobHost(
         updatedAt: iso(ctx.clock.now()),
       });
       if (record.state === 'RESET_SESSION' && session !== null) hooks.onAccountState(null);
+      await publishAccount(ctx, accountId);
+      return {};
+    },
+
+    async sessionHealth(health) {
+      const at = iso(ctx.clock.now());
+      await storage.notifications.setSessionHealth(accountId, {
+        ...(health.sessionExpiresAt !== undefined
+          ? { sessionExpiresAt: health.sessionExpiresAt === null ? null : iso(Date.parse(health.sessionExpiresAt)) }
+          : {}),
+        ...(health.deviceExpiresAt !== undefined
+          ? { deviceExpiresAt: health.deviceExpiresAt === null ? null : iso(Date.parse(health.deviceExpiresAt)) }
+          : {}),
+        updatedAt: at,
+      });
+      await ctx.sessionHealthChanged?.(accountId);
       await publishAccount(ctx, accountId);
       return {};
     },

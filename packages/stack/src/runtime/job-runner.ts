@@ -333,6 +333,15 @@ export async function finalizeJob(
     return true;
   });
   if (!ended) return false;
+  if (ctx.afterJobEnded) {
+    // Before the job's end is published: whoever sees it sees its notification under way.
+    const record = await storage.jobs.get(job.id);
+    // A notification that cannot be raised never changes how the job ended.
+    if (record)
+      await ctx.afterJobEnded(record).catch((error: unknown) =>
+        ctx.logger.warn({ err: error, jobId: job.id }, 'could not look at notifications for a job'),
+      );
+  }
   for (const promptId of closedPrompts) await publishPrompt(ctx, promptId);
   await publishJob(ctx, job.id);
   await publishAccount(ctx, job.accountId);

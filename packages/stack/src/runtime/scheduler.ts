@@ -14,6 +14,10 @@ export type TickResult = {
 
 const DUE_PAGE = 100;
 
+/** Why a manual-only konnector's account takes no schedule (the trigger API's 422, Home's wording). */
+export const MANUAL_ONLY_SENTENCE =
+  "this konnector is manual-only: its site's session never lasts until the next night, so its accounts are never scheduled; run it yourself when you want fresh data";
+
 const triggerView = (t: TriggerRecord): Trigger => ({
   accountId: t.accountId,
   frequency: t.frequency,
@@ -78,6 +82,13 @@ export class Scheduler {
         await storage.triggers.delete(trigger.accountId);
         continue;
       }
+      // Made before its konnector became manual-only (a new version): never run, and off from now on.
+      if (this.ctx.registry.get(account.konnector)?.manifest.manualOnly) {
+        await storage.triggers.update(account.id, { frequency: 'off', nextRunAt: null });
+        result.skipped.push({ accountId: account.id, reason: 'MANUAL_ONLY' });
+        await publishAccount(this.ctx, account.id);
+        continue;
+      }
       const decision = decideScheduledRun(
         { pausedBy: account.pausedBy },
         { hasActiveJob: !!(await storage.jobs.active(account.id)) },
@@ -98,7 +109,29 @@ export class Scheduler {
         result.skipped.push({ accountId: account.id, reason });
       }
     }
+    await this.#renewals(now, result);
     return result;
+  }
+
+  /**
+   * The renewals people planned before a session lapses: a manual run at the time they chose (they
+   * said they would be there, so it may ask a code). Taken with a guarded update, so started once.
+   */
+  async #renewals(now: number, result: TickResult): Promise<void> {
+    const { storage, logger } = this.ctx;
+    for (const due of await storage.notifications.dueRenewals(iso(now), DUE_PAGE)) {
+      if (this.jobs.closing) break;
+      if (!(await storage.notifications.takeRenewal(due.accountId, due.renewAt))) continue;
+      try {
+        const job = await this.jobs.start(due.accountId, 'manual');
+        result.started.push({ accountId: due.accountId, jobId: job.id });
+        logger.info({ accountId: due.accountId, jobId: job.id }, 'planned renewal started');
+      } catch (error) {
+        const reason = error instanceof StackError ? error.code : 'error';
+        result.skipped.push({ accountId: due.accountId, reason: `RENEWAL_${reason.toUpperCase()}` });
+      }
+      await publishAccount(this.ctx, due.accountId);
+    }
   }
 
   async get(accountId: string): Promise<Trigger> {
@@ -114,6 +147,8 @@ export class Scheduler {
   async set(accountId: string, input: { frequency: Trigger['frequency']; time?: string }): Promise<Trigger> {
     const { storage, clock } = this.ctx;
     const trigger = await this.#ensure(accountId);
+    if (input.frequency !== 'off' && (await this.#manualOnly(accountId)))
+      throw new StackError('invalid', MANUAL_ONLY_SENTENCE, { path: 'frequency' });
     if (input.time !== undefined && !isValidTime(input.time))
       throw new StackError('invalid', `time must be HH:MM: ${input.time}`, { path: 'time' });
     const updated = { ...trigger, frequency: input.frequency, time: input.time ?? trigger.time };
@@ -122,6 +157,11 @@ export class Scheduler {
     await storage.triggers.upsert(updated);
     await publishAccount(this.ctx, accountId);
     return triggerView(updated);
+  }
+
+  async #manualOnly(accountId: string): Promise<boolean> {
+    const account = await this.ctx.storage.accounts.get(accountId);
+    return !!(account && this.ctx.registry.get(account.konnector)?.manifest.manualOnly);
   }
 
   async #ensure(accountId: string): Promise<TriggerRecord> {
@@ -134,7 +174,7 @@ export class Scheduler {
     const { time, weekday } = spreadTime(accountId, manifest?.time_interval ?? [0, 5]);
     const trigger: TriggerRecord = {
       accountId,
-      frequency: manifest?.frequency ?? 'daily',
+      frequency: manifest?.manualOnly ? 'off' : (manifest?.frequency ?? 'daily'),
       time,
       weekday,
       nextRunAt: null,

@@ -8,7 +8,7 @@ import {
   UnreadableSecretError,
   type UnreadableReason,
 } from './keyring.js';
-import { accountAad } from './sealed.js';
+import { accountAad, channelAad } from './sealed.js';
 
 /** A sealed account value that does not open (left as it is: a key restored later may open it). */
 export type UnreadableSecret = {
@@ -29,6 +29,11 @@ export async function sealedKeyIds(storage: Storage): Promise<Map<string, number
       const id = Keyring.keyIdOf(sealed);
       ids.set(id, (ids.get(id) ?? 0) + 1);
     }
+  }
+  for (const channel of await storage.notifications.listChannels()) {
+    if (channel.secret === null) continue;
+    const id = Keyring.keyIdOf(channel.secret);
+    ids.set(id, (ids.get(id) ?? 0) + 1);
   }
   return ids;
 }
@@ -63,6 +68,19 @@ export async function resealAll(storage: Storage, keyring: Keyring): Promise<Rot
         resealed++;
       }
       if (Object.keys(patch).length) await tx.accounts.update(account.id, patch);
+    }
+    // The notification channels' secrets too; one that does not open is left (its test button says so).
+    for (const channel of await tx.notifications.listChannels()) {
+      if (channel.secret === null || Keyring.keyIdOf(channel.secret) === keyring.currentId) continue;
+      let plain: string;
+      try {
+        plain = keyring.open(channel.secret, channelAad(channel.id));
+      } catch (error) {
+        if (!(error instanceof UnreadableSecretError)) throw error;
+        continue;
+      }
+      await tx.notifications.updateChannel(channel.id, { secret: keyring.seal(plain, channelAad(channel.id)) });
+      resealed++;
     }
   });
   return { keyId: keyring.currentId, accounts: accounts.length, resealed, unreadable };

@@ -2,3 +2,8 @@
 export function accountAad(accountId: string, column: 'credentials' | 'session' | 'data'): string {
   return `account:${accountId}:${column}`;
 }
+
+/** Where a notification channel's secret (SMTP password, webhook secret, ntfy token) lives. */
+export function channelAad(channelId: string): string {
+  return `notification-channel:${channelId}:secret`;
+}

@@ -16,6 +16,7 @@ import type {
   FilesTable,
   JobsTable,
   KeptAccountsTable,
+  NotificationChannelsTable,
   PromptsTable,
   TriggersTable,
   WorkersTable,
@@ -33,6 +34,9 @@ import type {
   KeptAccountRecord,
   KeptAccountStore,
   LogStore,
+  NotificationCause,
+  NotificationChannelRecord,
+  NotificationStore,
   PromptMessageStore,
   PromptRecord,
   PromptStore,
@@ -61,6 +65,7 @@ export function kyselyStores(db: Kysely<Database>, dialect: 'sqlite' | 'postgres
     workers: workerStore(db),
     kept: keptStore(db),
     promptMessages: promptMessageStore(db),
+    notifications: notificationStore(db),
   };
 }
 
@@ -406,6 +411,17 @@ function promptStore(db: Kysely<Database>): PromptStore {
         .limit(1)
         .executeTakeFirst();
       return row && toPrompt(row);
+    },
+    async listByAccountSince(accountId, since) {
+      const rows = await db
+        .selectFrom('prompts')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('created_at', '>=', since)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toPrompt);
     },
     async listWaiting() {
       const rows = await db.selectFrom('prompts').selectAll().where('status', '=', 'waiting').execute();
@@ -799,6 +815,168 @@ function promptMessageStore(db: Kysely<Database>): PromptMessageStore {
     async prune(before) {
       const result = await db.deleteFrom('prompt_messages').where('at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows ?? 0n);
+    },
+  };
+}
+
+const toChannel = (row: Selectable<NotificationChannelsTable>): NotificationChannelRecord => ({
+  id: row.id,
+  kind: row.kind as NotificationChannelRecord['kind'],
+  name: row.name,
+  enabled: Number(row.enabled) === 1,
+  settings: JSON.parse(row.settings) as Record<string, unknown>,
+  secret: row.secret,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+function notificationStore(db: Kysely<Database>): NotificationStore {
+  return {
+    async insertChannel(c) {
+      await db
+        .insertInto('notification_channels')
+        .values({
+          id: c.id,
+          kind: c.kind,
+          name: storedText(c.name),
+          enabled: c.enabled ? 1 : 0,
+          settings: JSON.stringify(c.settings),
+          secret: c.secret,
+          created_at: c.createdAt,
+          updated_at: c.updatedAt,
+        })
+        .execute();
+    },
+    async getChannel(id) {
+      const row = await db.selectFrom('notification_channels').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toChannel(row);
+    },
+    async listChannels() {
+      const rows = await db
+        .selectFrom('notification_channels')
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toChannel);
+    },
+    async updateChannel(id, p) {
+      const values: Partial<NotificationChannelsTable> = {};
+      if (p.name !== undefined) values.name = storedText(p.name);
+      if (p.enabled !== undefined) values.enabled = p.enabled ? 1 : 0;
+      if (p.settings !== undefined) values.settings = JSON.stringify(p.settings);
+      if (p.secret !== undefined) values.secret = p.secret;
+      if (p.updatedAt !== undefined) values.updated_at = p.updatedAt;
+      if (Object.keys(values).length === 0) return (await this.getChannel(id)) !== undefined;
+      return changed(await db.updateTable('notification_channels').set(values).where('id', '=', id).executeTakeFirst());
+    },
+    async deleteChannel(id) {
+      return changed(await db.deleteFrom('notification_channels').where('id', '=', id).executeTakeFirst());
+    },
+    async claimCause(accountId, cause, at) {
+      // ON CONFLICT DO NOTHING: both dialects; the row that went in is the one claim.
+      const result = await db
+        .insertInto('notified_causes')
+        .values({ account_id: accountId, cause, raised_at: at })
+        .onConflict((oc) => oc.columns(['account_id', 'cause']).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    },
+    async resolveCauses(accountId, causes) {
+      if (causes.length === 0) return [];
+      const rows = await db
+        .deleteFrom('notified_causes')
+        .where('account_id', '=', accountId)
+        .where('cause', 'in', causes)
+        .returning('cause')
+        .execute();
+      return rows.map((row) => row.cause as NotificationCause);
+    },
+    async openCauses(accountId) {
+      const rows = await db
+        .selectFrom('notified_causes')
+        .select('cause')
+        .where('account_id', '=', accountId)
+        .orderBy('cause')
+        .execute();
+      return rows.map((row) => row.cause as NotificationCause);
+    },
+    async setSessionHealth(accountId, p) {
+      const values = {
+        ...(p.sessionExpiresAt !== undefined ? { session_expires_at: p.sessionExpiresAt } : {}),
+        ...(p.deviceExpiresAt !== undefined ? { device_expires_at: p.deviceExpiresAt } : {}),
+        updated_at: p.updatedAt,
+      };
+      await db
+        .insertInto('session_health')
+        .values({ account_id: accountId, session_expires_at: null, device_expires_at: null, renew_at: null, ...values })
+        .onConflict((oc) => oc.column('account_id').doUpdateSet(values))
+        .execute();
+    },
+    async getSessionHealth(accountId) {
+      const row = await db
+        .selectFrom('session_health')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
+      return (
+        row && {
+          accountId: row.account_id,
+          sessionExpiresAt: row.session_expires_at,
+          deviceExpiresAt: row.device_expires_at,
+          renewAt: row.renew_at,
+          updatedAt: row.updated_at,
+        }
+      );
+    },
+    async listSessionHealth() {
+      const rows = await db.selectFrom('session_health').selectAll().orderBy('account_id').execute();
+      return rows.map((row) => ({
+        accountId: row.account_id,
+        sessionExpiresAt: row.session_expires_at,
+        deviceExpiresAt: row.device_expires_at,
+        renewAt: row.renew_at,
+        updatedAt: row.updated_at,
+      }));
+    },
+    async setRenewAt(accountId, at, updatedAt) {
+      await db
+        .insertInto('session_health')
+        .values({
+          account_id: accountId,
+          session_expires_at: null,
+          device_expires_at: null,
+          renew_at: at,
+          updated_at: updatedAt,
+        })
+        .onConflict((oc) => oc.column('account_id').doUpdateSet({ renew_at: at, updated_at: updatedAt }))
+        .execute();
+    },
+    async dueRenewals(now, limit) {
+      const rows = await db
+        .selectFrom('session_health')
+        .select(['account_id', 'renew_at'])
+        .where('renew_at', 'is not', null)
+        .where('renew_at', '<=', now)
+        .orderBy('renew_at')
+        .orderBy('account_id')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({ accountId: row.account_id, renewAt: row.renew_at! }));
+    },
+    async takeRenewal(accountId, expected) {
+      return changed(
+        await db
+          .updateTable('session_health')
+          .set({ renew_at: null })
+          .where('account_id', '=', accountId)
+          .where('renew_at', '=', expected)
+          .executeTakeFirst(),
+      );
+    },
+    async deleteForAccount(accountId) {
+      await db.deleteFrom('notified_causes').where('account_id', '=', accountId).execute();
+      await db.deleteFrom('session_health').where('account_id', '=', accountId).execute();
     },
   };
 }

@@ -227,6 +227,40 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_notifications': {
+      // Where the admin wants to be told (SMTP, webhook, ntfy; the secret of each sealed), the causes
+      // already told (one row per account and cause until it is resolved: the row's insert is the claim
+      // that makes one node, once, send), and when each account's session and remembered device lapse.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('notification_channels')
+          .addColumn('id', text, (c) => c.primaryKey())
+          .addColumn('kind', text, (c) => c.notNull())
+          .addColumn('name', text, (c) => c.notNull())
+          .addColumn('enabled', 'integer', (c) => c.notNull())
+          .addColumn('settings', text, (c) => c.notNull())
+          .addColumn('secret', text)
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('updated_at', text, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('notified_causes')
+          .addColumn('account_id', text, (c) => c.notNull())
+          .addColumn('cause', text, (c) => c.notNull())
+          .addColumn('raised_at', text, (c) => c.notNull())
+          .addPrimaryKeyConstraint('notified_causes_pk', ['account_id', 'cause'])
+          .execute();
+        await db.schema
+          .createTable('session_health')
+          .addColumn('account_id', text, (c) => c.primaryKey())
+          .addColumn('session_expires_at', text)
+          .addColumn('device_expires_at', text)
+          // A manual run the person planned before the session lapses ("renew before it lapses").
+          .addColumn('renew_at', text)
+          .addColumn('updated_at', text, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

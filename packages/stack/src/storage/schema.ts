@@ -20,6 +20,37 @@ export interface Database {
   auth_sessions: AuthSessionsTable;
   auth_tokens: AuthTokensTable;
   login_failures: LoginFailuresTable;
+  notification_channels: NotificationChannelsTable;
+  notified_causes: NotifiedCausesTable;
+  session_health: SessionHealthTable;
+}
+
+export interface NotificationChannelsTable {
+  id: string;
+  /** 'email' | 'webhook' | 'ntfy'. */
+  kind: string;
+  name: string;
+  enabled: number;
+  /** JSON of the non-secret settings (host, URL, topic, addresses). */
+  settings: string;
+  /** The sealed secret (SMTP password, webhook secret, ntfy token), or null. */
+  secret: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NotifiedCausesTable {
+  account_id: string;
+  cause: string;
+  raised_at: string;
+}
+
+export interface SessionHealthTable {
+  account_id: string;
+  session_expires_at: string | null;
+  device_expires_at: string | null;
+  renew_at: string | null;
+  updated_at: string;
 }
 
 export interface KeptAccountsTable {

@@ -137,6 +137,8 @@ export interface PromptStore {
   /** The waiting prompt of an account, if any. */
   waitingFor(accountId: string): Promise<PromptRecord | undefined>;
   listWaiting(): Promise<PromptRecord[]>;
+  /** The account's prompts made at or after `since` (ISO), oldest first: what the budget of codes counts. */
+  listByAccountSince(accountId: string, since: string): Promise<PromptRecord[]>;
   /**
    * Counts one submission, atomically: only while the prompt is waiting, not expired at `now`, and
    * under `maxAttempts`. With `answer`, the same statement marks it answered, so that of two
@@ -262,6 +264,60 @@ export interface KeptAccountStore {
   delete(accountId: string): Promise<boolean>;
 }
 
+export type NotificationChannelRecord = {
+  id: string;
+  kind: 'email' | 'webhook' | 'ntfy';
+  name: string;
+  enabled: boolean;
+  /** The non-secret settings (host, port, addresses, URL, topic). */
+  settings: Record<string, unknown>;
+  /** Sealed (SMTP password, webhook secret, ntfy token), or null. */
+  secret: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** Why the person was told something about an account; one notification per cause until it is resolved. */
+export type NotificationCause = 'needs_person' | 'code_unanswered' | 'failed_nights' | 'session_lapses' | 'device_lapses';
+
+export type SessionHealthRecord = {
+  accountId: string;
+  sessionExpiresAt: string | null;
+  deviceExpiresAt: string | null;
+  /** A manual run planned by the person before the session lapses, or null. */
+  renewAt: string | null;
+  updatedAt: string;
+};
+
+export interface NotificationStore {
+  insertChannel(channel: NotificationChannelRecord): Promise<void>;
+  getChannel(id: string): Promise<NotificationChannelRecord | undefined>;
+  /** Oldest first. */
+  listChannels(): Promise<NotificationChannelRecord[]>;
+  updateChannel(id: string, patch: Partial<Omit<NotificationChannelRecord, 'id' | 'kind' | 'createdAt'>>): Promise<boolean>;
+  deleteChannel(id: string): Promise<boolean>;
+  /**
+   * Takes the right to tell this cause for this account, atomically: true for the one caller (of any
+   * node) whose row went in; false while the cause is already told and not resolved.
+   */
+  claimCause(accountId: string, cause: NotificationCause, at: string): Promise<boolean>;
+  /** Resolves causes (they may be told again); returns those that were open. */
+  resolveCauses(accountId: string, causes: NotificationCause[]): Promise<NotificationCause[]>;
+  openCauses(accountId: string): Promise<NotificationCause[]>;
+  /** Sets what is known (a field left undefined is kept). */
+  setSessionHealth(accountId: string, patch: { sessionExpiresAt?: string | null; deviceExpiresAt?: string | null; updatedAt: string }): Promise<void>;
+  getSessionHealth(accountId: string): Promise<SessionHealthRecord | undefined>;
+  listSessionHealth(): Promise<SessionHealthRecord[]>;
+  /** Plans (or, with null, cancels) the account's renewal run. */
+  setRenewAt(accountId: string, at: string | null, updatedAt: string): Promise<void>;
+  /** Accounts whose planned renewal is due at `now`, oldest first. */
+  dueRenewals(now: string, limit: number): Promise<Array<{ accountId: string; renewAt: string }>>;
+  /** Takes a due renewal only if it is still `expected` (two schedulers never both start it). */
+  takeRenewal(accountId: string, expected: string): Promise<boolean>;
+  /** Causes and session health of a deleted account. */
+  deleteForAccount(accountId: string): Promise<void>;
+}
+
 export interface Stores {
   accounts: AccountStore;
   jobs: JobStore;
@@ -274,6 +330,7 @@ export interface Stores {
   workers: WorkerStore;
   kept: KeptAccountStore;
   promptMessages: PromptMessageStore;
+  notifications: NotificationStore;
 }
 
 /** A storage adapter: the stores, transactions, and its lifecycle. */

@@ -76,6 +76,7 @@ export function recordingHandlers(options: { fields?: Record<string, string>; co
     },
     twoFaResent: async () => ({ code: options.code ? await options.code() : '424242' }),
     twoFaApproved: async () => ({}),
+    sessionHealth: async () => ({}),
     listFiles: async () => ({ files: [] }),
     saveFile: async () => {
       throw new Error('SAVE_FILE_FAILED');
