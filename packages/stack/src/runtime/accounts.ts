@@ -131,6 +131,7 @@ export class AccountService {
     const kept = await storage.transaction(async (tx) => {
       await tx.logs.deleteForJobsOf(id);
       await tx.prompts.deleteForAccount(id);
+      await tx.codeSources.deleteForAccount(id);
       // Kept documents stay where they are (their records and their folder), under the account's name.
       const keep = keepFiles && (await tx.files.list(id)).length > 0;
       if (keep)
