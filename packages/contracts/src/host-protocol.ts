@@ -59,6 +59,12 @@ export const RunContext = z.strictObject({
    * log, never posted by a background run to a site that asks for a code). Absent from older hosts.
    */
   secretFields: z.array(z.string()).optional(),
+  /**
+   * The kinds of code the account's code sources give with nobody there (a stored authenticator
+   * secret, a mailbox, an SMS forwarder): a background run may post the credentials to a site that
+   * asks only these, and wait for such a code. Absent from older hosts (none).
+   */
+  silentTwoFa: z.array(TwoFaType).optional(),
 });
 export type RunContext = z.infer<typeof RunContext>;
 

@@ -225,6 +225,11 @@ export class BaseKonnector {
     const kinds = this.context.siteTwoFa;
     if (kinds.length === 0) return;
     if (!Object.values(values).some((value) => this.#credentials.has(value))) return;
+    const silent = this.context.silentTwoFa ?? [];
+    if (kinds.every((kind) => silent.includes(kind))) {
+      log('info', `${what} carries the credentials; the account's code sources answer ${kinds.join(', ')} with nobody there`);
+      return;
+    }
     if (await this.loginIsSilent()) {
       log('info', `${what} carries the credentials; the konnector says this login asks nothing of a person`);
       return;
@@ -259,7 +264,9 @@ export class BaseKonnector {
       );
     }
     const details = twoFaDetails(options);
-    if (!this.canWaitForTwoFaCode()) {
+    // A code source (a stored authenticator secret, the mailbox, forwarded SMS) answers with nobody there.
+    const answeredBySource = type !== undefined && (this.context.silentTwoFa ?? []).includes(type);
+    if (!this.canWaitForTwoFaCode() && !answeredBySource) {
       log('warn', 'a code is needed but this is a background run: nobody is there to type it');
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }

@@ -32,6 +32,7 @@ import { BWRAP_PATH, checkSandbox, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } 
 import { EventHub } from './runtime/events.js';
 import { InProcessPromptBus, PgPromptBus, type PromptBus } from './runtime/prompt-bus.js';
 import { PromptService } from './runtime/prompts.js';
+import { CodeSourceService } from './code-sources/service.js';
 import { JobService } from './runtime/jobs.js';
 import { recoverInterrupted, type RecoveryResult } from './runtime/recovery.js';
 import { InProcessQueue, type JobQueue } from './runtime/job-queue.js';
@@ -371,6 +372,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   const jobs = new JobService(ctx, jobQueue, runner);
   const accounts = new AccountService(ctx, jobs);
   const prompts = new PromptService(ctx);
+  const codeSources = new CodeSourceService(ctx);
   const scheduler = new Scheduler(ctx, jobs);
   await jobQueue.start();
   if (postgres) workers.start();
@@ -470,6 +472,14 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       answer: (promptId, code, options) => prompts.answer(promptId, code, options),
       resend: (promptId, method) => prompts.resend(promptId, method),
       cancel: (promptId) => prompts.cancel(promptId),
+    },
+    codeSources: {
+      list: (accountId) => codeSources.list(accountId),
+      setAuthenticator: (accountId, secret) => codeSources.setAuthenticator(accountId, secret),
+      setSmsWebhook: (accountId) => codeSources.setSmsWebhook(accountId),
+      test: (accountId, kind) => codeSources.test(accountId, kind),
+      remove: (accountId, kind) => codeSources.remove(accountId, kind),
+      receiveSms: (hookId, request) => codeSources.receiveSms(hookId, request),
     },
     triggers: {
       get: (accountId) => scheduler.get(accountId),

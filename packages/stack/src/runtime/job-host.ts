@@ -12,15 +12,16 @@ import {
   type TwoFaReply,
 } from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
+import { CodeSourceService, SOURCE_SENTENCE } from '../code-sources/service.js';
 import { diskFaultKind, diskFaultSentence } from '../disk-faults.js';
 import type { InstalledKonnector } from '../registry/registry.js';
 import { logSecrets } from '../logger.js';
 import { MAX_LINE_CHARS } from '../runner/spawn-konnector.js';
 import { UnreadableSecretError } from '../secrets/keyring.js';
 import { accountAad } from '../secrets/sealed.js';
-import type { FileRecord, JobRecord } from '../storage/stores.js';
+import type { CodeSourceKind, FileRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
-import { MIN_RESEND_COOLDOWN_MS } from './prompts.js';
+import { MIN_RESEND_COOLDOWN_MS, PromptService } from './prompts.js';
 import { mkdirPrivate, openStagedFile, StagedFileRefused, takeStagedFile } from './staged-file.js';
 import {
   fileView,
@@ -81,6 +82,11 @@ export function createJobHost(
   /** The same values, out of the stack's own log too while the job runs. */
   const loggedSecrets: Array<() => void> = [];
   const waiters = new Set<Waiter>();
+  const codeSources = new CodeSourceService(ctx);
+  /** The kinds the account's code sources answer with nobody there, read when the run starts. */
+  let silentKinds: CodeSourceKind[] = [];
+  /** Codes a source already gave in this run: one the site refused is not given again. */
+  const sourceCodes = new Set<string>();
   let logSeq = 0;
   let logChain: Promise<void> = Promise.resolve();
   let truncated = false;
@@ -155,7 +161,9 @@ export function createJobHost(
   let resending: Waiter | null = null;
 
   const waitForCode = async (params: Parameters<HostHandlers['waitForTwoFaCode']>[0]): Promise<TwoFaReply> => {
-    if (job.mode === 'background') throw fail('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+    // A background run waits only for a code one of the account's sources gives with nobody there.
+    const bySource = params.type !== undefined && (silentKinds as string[]).includes(params.type);
+    if (job.mode === 'background' && !bySource) throw fail('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     const earlier = await storage.prompts.listByJob(job.id);
     if (earlier.length >= config.maxPromptsPerJob) throw fail('LOGIN_FAILED.TOO_MANY_ATTEMPTS');
     for (const waiter of [...waiters]) await waiter.close('cancelled');
@@ -200,15 +208,40 @@ export function createJobHost(
       clearTimeout(expiry);
       clearTimeout(lateTimer);
       stopListening();
+      stopSources();
       waiters.delete(waiter);
       hand(outcome);
     };
+    let sourceTimer: NodeJS.Timeout | undefined;
+    const stopSources = () => clearTimeout(sourceTimer);
+    /**
+     * The stored authenticator secret answers an app_code prompt at once; when its current code is
+     * one the site already refused in this run, it answers with the next one, when that begins.
+     */
+    const answerFromAuthenticator = async (): Promise<void> => {
+      if (settled) return;
+      const at = ctx.clock.now();
+      const current = await codeSources.authenticatorCode(accountId, at);
+      if (!current || settled) return;
+      if (current.given || sourceCodes.has(current.code)) {
+        sourceTimer = setTimeout(() => void answerFromAuthenticator().catch(sourceFailed), current.nextInMs + 50);
+        return;
+      }
+      sourceCodes.add(current.code);
+      secrets.add(current.code);
+      // Marked given before it is sent: the site may take it before this records anything.
+      await storage.codeSources.touch(accountId, 'app_code', { lastCodeAt: iso(at) });
+      const outcome = await new PromptService(ctx).answer(promptId, current.code, { source: 'app_code' });
+      if (outcome !== 'accepted') log('warn', `the stored authenticator secret's code was not taken (${outcome})`, iso(ctx.clock.now()));
+    };
+    const sourceFailed = (error: unknown) => logger.warn({ err: error, jobId: job.id }, 'a code source failed');
     // Listen before the prompt exists: an answer can only come after it is stored.
     const stopListening = ctx.promptBus.listen(promptId, (message) => {
       if (message.kind === 'code') {
         const code = message.code.reveal();
         secrets.add(code);
         loggedSecrets.push(logSecrets.add(code));
+        if (message.source) log('info', SOURCE_SENTENCE[message.source], iso(ctx.clock.now()));
         finish({
           reply: {
             code,
@@ -334,6 +367,8 @@ export function createJobHost(
     hooks.onAccountState(twoFaState(type, params.retry));
     await publishPrompt(ctx, promptId);
     await publishAccount(ctx, accountId);
+    // The sources, in their order: the authenticator secret first (the person stays free to type one).
+    if (type === 'app_code' && silentKinds.includes('app_code')) void answerFromAuthenticator().catch(sourceFailed);
     return reply;
   };
 
@@ -352,10 +387,12 @@ export function createJobHost(
       }
       await mkdir(staging, { recursive: true, mode: 0o700 });
       // What the site may ask for decides whether a background run may post the credentials.
-      const [asked, everLoggedIn] = await Promise.all([
+      const [asked, everLoggedIn, silent] = await Promise.all([
         storage.prompts.typesAsked(accountId),
         storage.jobs.everLoggedIn(accountId),
+        codeSources.silentKinds(accountId),
       ]);
+      silentKinds = silent;
       return {
         jobId: job.id,
         accountId,
@@ -367,6 +404,7 @@ export function createJobHost(
         twoFaTimeoutCapMs: config.twoFaTimeoutCapMs,
         siteTwoFa: siteTwoFa({ asked, everLoggedIn, manifest: konnector.manifest.twofa }),
         secretFields: secretFieldNames(konnector.manifest.fields),
+        silentTwoFa: silentKinds,
       };
     },
 
