@@ -244,5 +244,93 @@ describe('code sources under the real stack: the fake GitHub and Amazon, over HT
     assert.equal(after.error, 'USER_ACTION_NEEDED.TWOFA_EXPIRED');
   });
 
+  it('a forwarded SMS answers the waiting SMS prompt; a bad signature is 401 and changes nothing; a message older than the prompt is ignored', async () => {
+    const alice = AMAZON_USERS.alice;
+    const account = await createAccount('amazon', alice);
+    const made = await call(`/api/accounts/${account.id}/code-sources/sms`, { method: 'PUT', keep: false });
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const { secret, source } = made.body as { secret: string; source: { webhookPath: string } };
+    secrets.push(secret);
+    assert.match(source.webhookPath, /^\/api\/hooks\/sms\/[\w-]{20,}$/);
+    const listed = (await call(`/api/accounts/${account.id}/code-sources`)).body as { webhookPath?: string }[];
+    assert.equal(listed[0]?.webhookPath, source.webhookPath, 'the URL is shown again; the secret is not');
+
+    const forward = async (payload: Record<string, unknown>, sign: (raw: string) => Record<string, string>) => {
+      const raw = JSON.stringify(payload);
+      const response = await fetch(`${server.url}${source.webhookPath}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...sign(raw) },
+        body: raw,
+      });
+      const text = await response.text();
+      bodies.push(text);
+      return { status: response.status, body: JSON.parse(text) as { answered?: string } };
+    };
+    const signed = (raw: string) => ({ 'x-gleaner-signature': signWebhookBody(secret, raw) });
+
+    const job = await start(account.id, 'manual');
+    const prompt = await waitingPrompt(job.id);
+    assert.equal(prompt.type, 'sms');
+    const sms = sites.controls.amazon.outbox(alice.login)[0];
+    assert.ok(sms && sms.channel === 'sms', 'Amazon sent an SMS');
+
+    // Sent before this prompt began: the code of an earlier sign-in, never this one's.
+    const stale = await forward(
+      { from: 'Amazon', text: `Your amazon verification code is 000000.`, receivedStamp: Date.parse(prompt.createdAt) - 60_000 },
+      signed,
+    );
+    assert.deepEqual([stale.status, stale.body.answered], [200, 'older_than_prompt']);
+    // A wrong signature and a wrong bearer: 401, the prompt as it was.
+    const forged = await forward({ from: 'Amazon', text: sms.text }, (raw) => ({
+      'x-gleaner-signature': signWebhookBody('not-the-secret', raw),
+    }));
+    assert.equal(forged.status, 401);
+    assert.equal((await forward({ from: 'Amazon', text: sms.text }, () => ({ authorization: 'Bearer nope' }))).status, 401);
+    const unknown = await fetch(`${server.url}/api/hooks/sms/not-a-webhook-id`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+      body: JSON.stringify({ text: sms.text }),
+    });
+    assert.equal(unknown.status, 401, 'another webhook id with this secret is refused too');
+    const still = (await promptsOf(job.id))[0];
+    assert.deepEqual([still?.status, still?.attempts], ['waiting', 0], 'nothing changed');
+
+    // The forwarder's real message, as a form this time: it answers.
+    const form = new URLSearchParams({ from: sms.to, text: sms.text, receivedStamp: String(Date.now()) }).toString();
+    const taken = await fetch(`${server.url}${source.webhookPath}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${secret}` },
+      body: form,
+    });
+    const takenText = await taken.text();
+    bodies.push(takenText);
+    assert.deepEqual([taken.status, JSON.parse(takenText)], [200, { received: true, answered: 'accepted' }]);
+    const done = await ended(job.id);
+    assert.equal(done.status, 'done', `the job ended ${done.error}`);
+    assert.deepEqual((await promptsOf(job.id)).map((p) => [p.status, p.answeredBy]), [['answered', 'sms']]);
+    assert.match(await logsOf(job.id), /code read from a forwarded SMS/);
+    const shown = ((await call(`/api/accounts/${account.id}/code-sources`)).body as { lastMessageAt: string | null; lastCodeAt: string | null }[])[0];
+    assert.ok(shown?.lastMessageAt && shown.lastCodeAt, 'the last message and code are shown');
+  });
+
+  it('the canary: authenticator and webhook secrets appear nowhere in clear (database, logs, API bodies, event stream)', async () => {
+    assert.ok(secrets.length >= 2, 'both sources were set up by the tests above');
+    const database = readdirSync(dataDir)
+      .filter((name) => name.startsWith('gleaner.db'))
+      .map((name) => readFileSync(join(dataDir, name)).toString('latin1'))
+      .join('\n');
+    assert.ok(database.length > 0, 'the database was read');
+    const streamed = JSON.stringify(events.events);
+    for (const secret of secrets) {
+      for (const [where, text] of [
+        ['the database', database],
+        ['the stack log', log.text],
+        ['an API body', bodies.join('\n')],
+        ['the event stream', streamed],
+      ] as const)
+        assert.ok(!text.includes(secret), `a secret is in ${where}`);
+    }
+  });
+
   const promptsOf = (jobId: string) => (server.stack as GleanerStack).storage.prompts.listByJob(jobId);
 });
