@@ -299,3 +299,17 @@ export const SmsWebhookResult = z.strictObject({ source: CodeSource, secret: z.s
 
 /** What testing a source found: `code` is the authenticator's current code. */
 export const CodeSourceTest = z.strictObject({ ok: z.boolean(), message: z.string(), code: z.string().optional() });
+
+/** The person's mailbox over IMAP: an app password (sealed, never shown again) and the folder to watch. */
+export const SetMailboxBody = z.strictObject({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535).default(993),
+  /** TLS from the first byte (port 993); false only for a mailbox on this machine. */
+  tls: z.boolean().default(true),
+  user: z.string().min(1).max(320),
+  password: z.string().min(1).max(1024),
+  folder: z.string().min(1).max(255).default('INBOX'),
+});
+
+/** The stored mailbox, and when its newest message matching the site arrived (null: none in 30 days). */
+export const SetMailboxResult = z.strictObject({ source: CodeSource, lastMatchAt: z.string().nullable() });

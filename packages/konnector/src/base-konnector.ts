@@ -197,9 +197,13 @@ export class BaseKonnector {
   /** Called after a successful `fetch`; CookieKonnector saves the session here. */
   async end(): Promise<void> {}
 
-  /** True when a person is there to type a code: ask before making a site send one. */
-  canWaitForTwoFaCode(): boolean {
-    return this.context.mode === 'manual';
+  /**
+   * True when a code can be waited for: a person is there (a manual run), or, given the `type` of
+   * code, one of the account's code sources gives it with nobody there (`context.silentTwoFa`). Ask
+   * before making a site send one.
+   */
+  canWaitForTwoFaCode(type?: TwoFaType): boolean {
+    return this.context.mode === 'manual' || (type !== undefined && (this.context.silentTwoFa ?? []).includes(type));
   }
 
   /**
@@ -265,8 +269,7 @@ export class BaseKonnector {
     }
     const details = twoFaDetails(options);
     // A code source (a stored authenticator secret, the mailbox, forwarded SMS) answers with nobody there.
-    const answeredBySource = type !== undefined && (this.context.silentTwoFa ?? []).includes(type);
-    if (!this.canWaitForTwoFaCode() && !answeredBySource) {
+    if (!this.canWaitForTwoFaCode(type)) {
       log('warn', 'a code is needed but this is a background run: nobody is there to type it');
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }

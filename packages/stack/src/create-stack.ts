@@ -476,6 +476,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
     codeSources: {
       list: (accountId) => codeSources.list(accountId),
       setAuthenticator: (accountId, secret) => codeSources.setAuthenticator(accountId, secret),
+      setMailbox: (accountId, input) => codeSources.setMailbox(accountId, input),
       setSmsWebhook: (accountId) => codeSources.setSmsWebhook(accountId),
       test: (accountId, kind) => codeSources.test(accountId, kind),
       remove: (accountId, kind) => codeSources.remove(accountId, kind),

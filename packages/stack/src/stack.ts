@@ -75,6 +75,11 @@ export interface Stack {
     list(accountId: string): Promise<CodeSource[]>;
     /** Stores the authenticator secret (otpauth:// URI or base32); `StackError('invalid')` names what is wrong. */
     setAuthenticator(accountId: string, secret: string): Promise<{ source: CodeSource; code: string; validForMs: number }>;
+    /** Stores the mailbox after connecting to it; `StackError('invalid')` says what the mailbox refused. */
+    setMailbox(
+      accountId: string,
+      input: { host: string; port: number; tls: boolean; user: string; password: string; folder: string },
+    ): Promise<{ source: CodeSource; lastMatchAt: string | null }>;
     /** A new SMS webhook (URL and secret); the secret is returned this once. */
     setSmsWebhook(accountId: string): Promise<{ source: CodeSource; secret: string }>;
     test(accountId: string, kind: CodeSourceKind): Promise<{ ok: boolean; message: string; code?: string }>;

@@ -6,6 +6,7 @@ import { publishAccount, type StackContext } from '../runtime/context.js';
 import { PromptService } from '../runtime/prompts.js';
 import { UnreadableSecretError } from '../secrets/keyring.js';
 import type { CodeSourceKind, CodeSourceRecord } from '../storage/stores.js';
+import { MailboxError, testMailbox, watchMailbox, type MailboxSettings } from './mailbox.js';
 import { DEFAULT_CODE_PATTERN, extractCode, type CodeMatcher } from './matching.js';
 import { parseForwardedSms, SmsPayloadError, webhookAuthorized } from './sms-webhook.js';
 import { parseTotpInput, TotpInputError, totpCodeAt, totpRemainingMs, type TotpSpec } from './totp.js';
@@ -114,6 +115,79 @@ export class CodeSourceService {
     return { source: sourceView(record), secret };
   }
 
+  /** Stores the person's mailbox (the app password sealed) and checks that it opens; the error names what failed. */
+  async setMailbox(
+    accountId: string,
+    input: MailboxSettings & { password: string },
+  ): Promise<{ source: CodeSourceView; lastMatchAt: string | null }> {
+    await this.#account(accountId);
+    const { password, ...settings } = input;
+    const found = await this.#testMailbox(accountId, settings, password);
+    const record = await this.#put(accountId, 'email', {
+      settings: { ...settings },
+      secret: JSON.stringify({ password }),
+      hookId: null,
+    });
+    return { source: sourceView(record), lastMatchAt: found };
+  }
+
+  async #testMailbox(accountId: string, settings: MailboxSettings, password: string): Promise<string | null> {
+    try {
+      const { lastMatchAt } = await testMailbox(settings, password, await this.#matcher(accountId, 'email'));
+      return lastMatchAt === null ? null : iso(lastMatchAt);
+    } catch (error) {
+      if (error instanceof MailboxError) throw new StackError('invalid', error.message, { path: error.kind === 'folder' ? 'folder' : error.kind === 'auth' ? 'password' : 'host' });
+      throw error;
+    }
+  }
+
+  /**
+   * Watches the account's mailbox while an e-mail prompt waits (the node whose worker runs the job
+   * does, so a message answers once): `onCode` with the first matching, unused code received since
+   * `since`; `onError` (also recorded on the source, shown in Home) when the mailbox cannot be read.
+   * Returns the stop function, or null without a readable mailbox.
+   */
+  async watchMailbox(
+    accountId: string,
+    watch: { since: number; used: ReadonlySet<string>; onCode(code: string): void; onError(message: string): void },
+  ): Promise<(() => void) | null> {
+    const record = await this.ctx.storage.codeSources.get(accountId, 'email');
+    if (!record) return null;
+    const password = this.#openSecret<{ password: string }>(record)?.password;
+    if (password === undefined) {
+      watch.onError('the stored mailbox password cannot be read: enter it again');
+      return null;
+    }
+    const matcher = await this.#matcher(accountId, 'email');
+    return watchMailbox({
+      settings: record.settings as unknown as MailboxSettings,
+      password,
+      matcher,
+      since: watch.since,
+      used: watch.used,
+      onCode: (code) => {
+        void this.ctx.storage.codeSources
+          .touch(accountId, 'email', { lastCodeAt: iso(this.ctx.clock.now()), lastMessageAt: iso(this.ctx.clock.now()), lastError: null })
+          .catch(() => undefined);
+        watch.onCode(code);
+      },
+      onError: (error) => {
+        void this.ctx.storage.codeSources.touch(accountId, 'email', { lastError: error.message }).catch(() => undefined);
+        watch.onError(error.message);
+      },
+    });
+  }
+
+  #openSecret<T>(record: CodeSourceRecord): T | null {
+    try {
+      return JSON.parse(this.ctx.keyring.open(record.sealed, codeSourceAad(record.accountId, record.kind))) as T;
+    } catch (error) {
+      if (!(error instanceof UnreadableSecretError)) throw error;
+      this.ctx.logger.warn({ accountId: record.accountId, kind: record.kind, reason: error.reason }, 'a code source secret does not open');
+      return null;
+    }
+  }
+
   async remove(accountId: string, kind: CodeSourceKind): Promise<void> {
     await this.#account(accountId);
     if (!(await this.ctx.storage.codeSources.remove(accountId, kind)))
@@ -141,7 +215,20 @@ export class CodeSourceService {
           ? `the last forwarded message arrived at ${record.lastMessageAt}`
           : 'no forwarded message has arrived yet',
       };
-    return { ok: false, message: `testing a ${kind} source is not supported yet` };
+    const password = this.#openSecret<{ password: string }>(record)?.password;
+    if (password === undefined) return { ok: false, message: 'the stored mailbox password cannot be read: enter it again' };
+    try {
+      const last = await this.#testMailbox(accountId, record.settings as unknown as MailboxSettings, password);
+      await this.ctx.storage.codeSources.touch(accountId, 'email', { lastError: null });
+      return {
+        ok: true,
+        message: last ? `connected; the last matching message arrived at ${last}` : 'connected; no matching message in the last 30 days',
+      };
+    } catch (error) {
+      if (!(error instanceof StackError)) throw error;
+      await this.ctx.storage.codeSources.touch(accountId, 'email', { lastError: error.message });
+      return { ok: false, message: error.message };
+    }
   }
 
   /**
@@ -200,9 +287,9 @@ export class CodeSourceService {
     await storage.codeSources.touch(record.accountId, 'sms', { lastMessageAt: iso(now) });
     const prompt = await storage.prompts.waitingFor(record.accountId);
     if (!prompt || prompt.type !== 'sms') return { outcome: 'received', answered: 'no_prompt' };
-    // A code sent before this prompt began answers an earlier one (perhaps refused): never this one.
+    // A code received before this wait began belongs to an earlier one (perhaps refused): never this one.
     const receivedAt = Math.min(sms.receivedAt ?? now, now);
-    if (receivedAt < Date.parse(prompt.createdAt)) return { outcome: 'received', answered: 'older_than_prompt' };
+    if (receivedAt < (await this.waitBegan(prompt.jobId, prompt.id))) return { outcome: 'received', answered: 'older_than_prompt' };
     const matcher = await this.#matcher(record.accountId, 'sms');
     if (matcher.from && !sms.from.toLowerCase().includes(matcher.from.toLowerCase()))
       return { outcome: 'received', answered: 'not_from_site' };
@@ -211,6 +298,21 @@ export class CodeSourceService {
     const answered = await this.#prompts.answer(prompt.id, code, { source: 'sms' });
     if (answered === 'accepted') await storage.codeSources.touch(record.accountId, 'sms', { lastCodeAt: iso(now) });
     return { outcome: 'received', answered };
+  }
+
+  /**
+   * When the wait for this prompt's code began, for the "not older than the prompt" rule: the
+   * site sends its code while the konnector is still reading its page, a moment before the prompt
+   * exists, so the bound is the previous prompt of the job (a code that one was given or refused) or,
+   * for the first, the job's start.
+   */
+  async waitBegan(jobId: string, promptId: string): Promise<number> {
+    const prompts = await this.ctx.storage.prompts.listByJob(jobId);
+    const index = prompts.findIndex((p) => p.id === promptId);
+    const previous = index > 0 ? prompts[index - 1] : undefined;
+    if (previous) return Date.parse(previous.createdAt);
+    const job = await this.ctx.storage.jobs.get(jobId);
+    return Date.parse(job?.startedAt ?? job?.createdAt ?? prompts[index]?.createdAt ?? new Date(0).toISOString());
   }
 
   /** The site's matcher for `kind` from its konnector's manifest (a default pattern when it names none). */

@@ -87,6 +87,8 @@ export function createJobHost(
   let silentKinds: CodeSourceKind[] = [];
   /** Codes a source already gave in this run: one the site refused is not given again. */
   const sourceCodes = new Set<string>();
+  /** A code received before the run began is an earlier run's. */
+  const runStartedAt = ctx.clock.now();
   let logSeq = 0;
   let logChain: Promise<void> = Promise.resolve();
   let truncated = false;
@@ -213,7 +215,43 @@ export function createJobHost(
       hand(outcome);
     };
     let sourceTimer: NodeJS.Timeout | undefined;
-    const stopSources = () => clearTimeout(sourceTimer);
+    let stopMailbox: (() => void) | null = null;
+    const stopSources = () => {
+      clearTimeout(sourceTimer);
+      stopMailbox?.();
+    };
+    /** Watches the person's mailbox for the site's e-mail; one that cannot be read leaves the code to the person. */
+    const watchMailbox = async (): Promise<void> => {
+      const previous = earlier.at(-1);
+      const stop = await codeSources.watchMailbox(accountId, {
+        since: previous ? Date.parse(previous.createdAt) : runStartedAt,
+        used: sourceCodes,
+        onCode: (code) => {
+          sourceCodes.add(code);
+          secrets.add(code);
+          void new PromptService(ctx)
+            .answer(promptId, code, { source: 'email' })
+            .then((outcome) => {
+              if (outcome !== 'accepted') log('warn', `the code read from the mailbox was not taken (${outcome})`, iso(ctx.clock.now()));
+            })
+            .catch(sourceFailed);
+        },
+        onError: (message) => {
+          if (settled) return;
+          log(
+            'warn',
+            job.mode === 'background'
+              ? `${message}: nobody is there to type the code; fix the mailbox in the account's Codes`
+              : `${message}: type the code instead; fix the mailbox in the account's Codes`,
+            iso(ctx.clock.now()),
+          );
+          void publishAccount(ctx, accountId).catch(sourceFailed);
+          if (job.mode === 'background') void waiter.close('expired').catch(sourceFailed);
+        },
+      });
+      if (stop && settled) stop();
+      else stopMailbox = stop;
+    };
     /**
      * The stored authenticator secret answers an app_code prompt at once; when its current code is
      * one the site already refused in this run, it answers with the next one, when that begins.
@@ -369,6 +407,7 @@ export function createJobHost(
     await publishAccount(ctx, accountId);
     // The sources, in their order: the authenticator secret first (the person stays free to type one).
     if (type === 'app_code' && silentKinds.includes('app_code')) void answerFromAuthenticator().catch(sourceFailed);
+    if (type === 'email' && silentKinds.includes('email')) void watchMailbox().catch(sourceFailed);
     return reply;
   };
 

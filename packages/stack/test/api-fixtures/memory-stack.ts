@@ -318,6 +318,9 @@ export class MemoryStack implements Stack {
     setAuthenticator: async () => {
       throw new StackError('invalid', 'the memory stack keeps no code sources');
     },
+    setMailbox: async () => {
+      throw new StackError('invalid', 'the memory stack keeps no code sources');
+    },
     setSmsWebhook: async () => {
       throw new StackError('invalid', 'the memory stack keeps no code sources');
     },

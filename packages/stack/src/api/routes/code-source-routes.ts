@@ -6,6 +6,8 @@ import {
   CodeSourceTest,
   SetAuthenticatorBody,
   SetAuthenticatorResult,
+  SetMailboxBody,
+  SetMailboxResult,
   SmsWebhookResult,
 } from '@gleaner/contracts';
 import type { Stack } from '../../stack.js';
@@ -38,6 +40,20 @@ export function codeSourceRoutes(routes: RouteTable, stack: Stack): void {
       422: { description: 'Not an otpauth://totp URI nor a base32 secret (the message says why)' },
     },
     handler: async ({ params, body }) => stack.codeSources.setAuthenticator(params.id, body.secret),
+  });
+  routes.add({
+    method: 'PUT',
+    url: '/api/accounts/:id/code-sources/email',
+    summary: 'Stores the person’s mailbox (IMAP; the app password sealed) after connecting to it once',
+    tag: 'code sources',
+    params: IdParams,
+    body: SetMailboxBody,
+    responses: {
+      200: { description: 'Stored, with the time of the newest matching message', schema: SetMailboxResult },
+      404: { description: 'No such account' },
+      422: { description: 'The mailbox refused the password, is unreachable, or has no such folder (the message says which)' },
+    },
+    handler: async ({ params, body }) => stack.codeSources.setMailbox(params.id, body),
   });
   routes.add({
     method: 'PUT',
