@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Job, StackEvent } from '@gleaner/contracts';
 import { AMAZON_USERS, GITHUB_USERS, startSites, type RunningSites } from '@gleaner/sites';
 import type { GleanerStack } from '../src/create-stack.js';
+import { createLogger } from '../src/logger.js';
+import { LogCapture } from './api-fixtures/http.js';
 import { EventRecorder, FIXTURES, isJobEnded, openStack, tmpDataDir } from './helpers/stack-harness.js';
 import { startImapServer, startMailRelay, type ImapServer } from './helpers/imap-server.js';
 
@@ -26,12 +29,19 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
   let sites: RunningSites;
   let stack: GleanerStack;
   let recorder: EventRecorder;
+  let dataDir: string;
+  const log = new LogCapture();
 
   before(async () => {
     imap = await startImapServer(MAILBOX_PASSWORDS);
     relay = await startMailRelay(imap);
     sites = await startSites({ smtp: { host: '127.0.0.1', port: relay.port } });
-    stack = await openStack(tmpDataDir(), { konnectorDirs: KONNECTORS, concurrency: 4 });
+    dataDir = tmpDataDir();
+    stack = await openStack(dataDir, {
+      konnectorDirs: KONNECTORS,
+      concurrency: 4,
+      logger: createLogger({ level: 'debug', destination: log }),
+    });
     recorder = new EventRecorder(stack);
   });
   after(async () => {
@@ -139,5 +149,29 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
     } finally {
       await imap.setPassword(BOB.email, MAILBOX_PASSWORDS[BOB.email]!);
     }
+  });
+  it('the canary: mailbox passwords and message bodies appear nowhere in clear (database, logs, job logs, event stream)', async () => {
+    const database = readdirSync(dataDir)
+      .filter((name) => name.startsWith('gleaner.db'))
+      .map((name) => readFileSync(join(dataDir, name)).toString('latin1'))
+      .join('\n');
+    assert.ok(database.length > 0);
+    const accounts = await stack.accounts.list();
+    const jobLogs: string[] = [];
+    for (const account of accounts)
+      for (const job of await stack.jobs.list({ accountId: account.id }))
+        jobLogs.push(...(await stack.jobs.logs(job.id)).map((line) => line.message));
+    const streamed = JSON.stringify(recorder.events);
+    const sources = JSON.stringify(await Promise.all(accounts.map((a) => stack.codeSources.list(a.id))));
+    const needles = [...Object.values(MAILBOX_PASSWORDS), 'changed-by-bob', 'It expires in', 'verification code is'];
+    for (const needle of needles)
+      for (const [where, text] of [
+        ['the database', database],
+        ['the stack log', log.text],
+        ['a job log', jobLogs.join('\n')],
+        ['the event stream', streamed],
+        ['the code sources API', sources],
+      ] as const)
+        assert.ok(!text.includes(needle), `${JSON.stringify(needle)} is in ${where}`);
   });
 });

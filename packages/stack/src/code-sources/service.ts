@@ -5,16 +5,14 @@ import { iso } from '../runtime/clock.js';
 import { publishAccount, type StackContext } from '../runtime/context.js';
 import { PromptService } from '../runtime/prompts.js';
 import { UnreadableSecretError } from '../secrets/keyring.js';
+import { codeSourceAad } from '../secrets/sealed.js';
 import type { CodeSourceKind, CodeSourceRecord } from '../storage/stores.js';
 import { MailboxError, testMailbox, watchMailbox, type MailboxSettings } from './mailbox.js';
 import { DEFAULT_CODE_PATTERN, extractCode, type CodeMatcher } from './matching.js';
 import { parseForwardedSms, SmsPayloadError, webhookAuthorized } from './sms-webhook.js';
 import { parseTotpInput, TotpInputError, totpCodeAt, totpRemainingMs, type TotpSpec } from './totp.js';
 
-/** Where a code source's secrets live: bound into their ciphertext, so they open for this account and kind only. */
-export function codeSourceAad(accountId: string, kind: CodeSourceKind): string {
-  return `codesource:${accountId}:${kind}`;
-}
+export { codeSourceAad };
 
 /** What the API shows of a code source: never its secret. */
 export type CodeSourceView = {
