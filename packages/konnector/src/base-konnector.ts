@@ -231,7 +231,10 @@ export class BaseKonnector {
     if (!Object.values(values).some((value) => this.#credentials.has(value))) return;
     const silent = this.context.silentTwoFa ?? [];
     if (kinds.every((kind) => silent.includes(kind))) {
-      log('info', `${what} carries the credentials; the account's code sources answer ${kinds.join(', ')} with nobody there`);
+      log(
+        'info',
+        `${what} carries the credentials; the account's code sources answer ${kinds.join(', ')} with nobody there`,
+      );
       return;
     }
     if (await this.loginIsSilent()) {

@@ -84,7 +84,13 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
     );
     const set = await stack.codeSources.setMailbox(account.id, mailbox(BOB.email));
     assert.ok(set.lastMatchAt, 'the test found the old matching message');
-    assert.deepEqual(set.source.settings, { host: imap.host, port: imap.port, tls: false, user: BOB.email, folder: 'INBOX' });
+    assert.deepEqual(set.source.settings, {
+      host: imap.host,
+      port: imap.port,
+      tls: false,
+      user: BOB.email,
+      folder: 'INBOX',
+    });
 
     const manual = await run(account.id, 'manual');
     assert.equal(manual.status, 'done', `manual: ${manual.error}\n${await logsOf(manual.id)}`);
@@ -99,7 +105,10 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
     await stack.accounts.resetSession(account.id);
     const background = await run(account.id, 'background');
     assert.equal(background.status, 'done', `background: ${background.error}\n${await logsOf(background.id)}`);
-    assert.deepEqual((await stack.storage.prompts.listByJob(background.id)).map((p) => p.answeredBy), ['email']);
+    assert.deepEqual(
+      (await stack.storage.prompts.listByJob(background.id)).map((p) => p.answeredBy),
+      ['email'],
+    );
     assert.ok((await stack.files.list(account.id)).length > 0);
   });
 
@@ -115,7 +124,10 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
     await stack.accounts.resetSession(account.id);
     const background = await run(account.id, 'background');
     assert.equal(background.status, 'done', `background: ${background.error}\n${await logsOf(background.id)}`);
-    assert.deepEqual((await stack.storage.prompts.listByJob(background.id)).map((p) => p.answeredBy), ['email']);
+    assert.deepEqual(
+      (await stack.storage.prompts.listByJob(background.id)).map((p) => p.answeredBy),
+      ['email'],
+    );
   });
 
   it('a mailbox that refuses its password: a clear warning on the account and the job, and the person types the code', async () => {
@@ -134,7 +146,10 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
       );
       const warned = async () => (await logsOf(job.id)).includes('refused the user name or app password');
       for (let i = 0; i < 300 && !(await warned()); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.match(await logsOf(job.id), /the mailbox bob@example\.test@127\.0\.0\.1:\d+ refused the user name or app password: type the code instead/);
+      assert.match(
+        await logsOf(job.id),
+        /the mailbox bob@example\.test@127\.0\.0\.1:\d+ refused the user name or app password: type the code instead/,
+      );
       const [source] = await stack.codeSources.list(account.id);
       assert.match(source?.lastError ?? '', /refused the user name or app password/);
       const code = sites.controls.amazon.lastCode(BOB.login);
@@ -142,7 +157,10 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
       assert.equal(await stack.prompts.answer(waiting.prompt.id, code), 'accepted');
       const ended = (await recorder.waitFor(isJobEnded(job.id), 'the job', 60_000)).job;
       assert.equal(ended.status, 'done', `${ended.error}`);
-      assert.deepEqual((await stack.storage.prompts.listByJob(job.id)).map((p) => p.answeredBy), ['person']);
+      assert.deepEqual(
+        (await stack.storage.prompts.listByJob(job.id)).map((p) => p.answeredBy),
+        ['person'],
+      );
       const test = await stack.codeSources.test(account.id, 'email');
       assert.equal(test.ok, false);
       assert.match(test.message, /refused/);

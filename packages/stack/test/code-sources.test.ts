@@ -64,7 +64,12 @@ describe('RFC 6238 and what a person pastes', () => {
       label: 'octocat',
     });
     const spaced = GITHUB_OCTOCAT_TOTP_SECRET.toLowerCase().replace(/(.{4})/g, '$1 ');
-    assert.deepEqual(parseTotpInput(spaced), { secret: GITHUB_OCTOCAT_TOTP_SECRET, algorithm: 'SHA1', digits: 6, period: 30 });
+    assert.deepEqual(parseTotpInput(spaced), {
+      secret: GITHUB_OCTOCAT_TOTP_SECRET,
+      algorithm: 'SHA1',
+      digits: 6,
+      period: 30,
+    });
     for (const [input, message] of [
       ['', /empty/],
       ['not a secret!', /not base32/],
@@ -72,12 +77,15 @@ describe('RFC 6238 and what a person pastes', () => {
       [`otpauth://hotp/X?secret=${GITHUB_OCTOCAT_TOTP_SECRET}&counter=1`, /HOTP/],
       ['otpauth://totp/X', /does not parse/],
     ] as const) {
-      assert.throws(() => parseTotpInput(input), (error: Error) => {
-        assert.ok(error instanceof TotpInputError);
-        assert.match(error.message, message);
-        assert.ok(input === '' || !error.message.includes(input), 'the message never repeats the input');
-        return true;
-      });
+      assert.throws(
+        () => parseTotpInput(input),
+        (error: Error) => {
+          assert.ok(error instanceof TotpInputError);
+          assert.match(error.message, message);
+          assert.ok(input === '' || !error.message.includes(input), 'the message never repeats the input');
+          return true;
+        },
+      );
     }
   });
 
@@ -92,12 +100,18 @@ describe('RFC 6238 and what a person pastes', () => {
       text: 'x',
       receivedAt: Date.parse('2030-01-01T00:00:00Z'),
     });
-    assert.equal(parseForwardedSms({ from: 'a', content: 'y', sentStamp: 1_700_000_000 }).receivedAt, 1_700_000_000_000);
+    assert.equal(
+      parseForwardedSms({ from: 'a', content: 'y', sentStamp: 1_700_000_000 }).receivedAt,
+      1_700_000_000_000,
+    );
     assert.throws(() => parseForwardedSms({ from: 'a' }), /no message text/);
     const body = '{"text":"hi"}';
     assert.equal(webhookAuthorized('s3cret', { signature: signWebhookBody('s3cret', body), rawBody: body }), true);
     assert.equal(webhookAuthorized('s3cret', { signature: signWebhookBody('other', body), rawBody: body }), false);
-    assert.equal(webhookAuthorized('s3cret', { signature: signWebhookBody('s3cret', body), rawBody: `${body} ` }), false);
+    assert.equal(
+      webhookAuthorized('s3cret', { signature: signWebhookBody('s3cret', body), rawBody: `${body} ` }),
+      false,
+    );
     assert.equal(webhookAuthorized('s3cret', { authorization: 'Bearer s3cret', rawBody: '' }), true);
     assert.equal(webhookAuthorized('s3cret', { authorization: 'Bearer s3cre', rawBody: '' }), false);
     assert.equal(webhookAuthorized('s3cret', { rawBody: '' }), false);
@@ -134,7 +148,10 @@ describe('code sources under the real stack: the fake GitHub and Amazon, over HT
     });
     const text = await response.text();
     if (init.keep !== false) bodies.push(text);
-    return { status: response.status, body: text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+    return {
+      status: response.status,
+      body: text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
+    };
   };
 
   before(async () => {
@@ -202,28 +219,50 @@ describe('code sources under the real stack: the fake GitHub and Amazon, over HT
   it('a stored authenticator secret: the code shown once matches, a manual and then a background run log in by themselves', async () => {
     const octocat = GITHUB_USERS.octocat;
     const account = await createAccount('github', octocat);
-    const bad = await call(`/api/accounts/${account.id}/code-sources/app_code`, { method: 'PUT', json: { secret: 'abc!' } });
+    const bad = await call(`/api/accounts/${account.id}/code-sources/app_code`, {
+      method: 'PUT',
+      json: { secret: 'abc!' },
+    });
     assert.equal(bad.status, 422);
     assert.match(JSON.stringify(bad.body), /not base32/);
 
     const uri = `otpauth://totp/GitHub:${octocat.login}?secret=${GITHUB_OCTOCAT_TOTP_SECRET}&issuer=GitHub`;
-    const set = await call(`/api/accounts/${account.id}/code-sources/app_code`, { method: 'PUT', json: { secret: uri } });
+    const set = await call(`/api/accounts/${account.id}/code-sources/app_code`, {
+      method: 'PUT',
+      json: { secret: uri },
+    });
     assert.equal(set.status, 200, JSON.stringify(set.body));
-    const shown = set.body as { code: string; validForMs: number; source: { kind: string; settings: Record<string, unknown> } };
+    const shown = set.body as {
+      code: string;
+      validForMs: number;
+      source: { kind: string; settings: Record<string, unknown> };
+    };
     const current = sites.controls.github.currentTotp(octocat.login);
     assert.equal(shown.code, current, 'the code shown is the one the app shows');
-    assert.deepEqual(shown.source.settings, { algorithm: 'SHA1', digits: 6, period: 30, issuer: 'GitHub', label: octocat.login });
+    assert.deepEqual(shown.source.settings, {
+      algorithm: 'SHA1',
+      digits: 6,
+      period: 30,
+      issuer: 'GitHub',
+      label: octocat.login,
+    });
     const test = await call(`/api/accounts/${account.id}/code-sources/app_code/test`, { method: 'POST' });
     assert.equal((test.body as { code: string }).code, sites.controls.github.currentTotp(octocat.login));
     const listed = (await call(`/api/accounts/${account.id}/code-sources`)).body as { kind: string }[];
-    assert.deepEqual(listed.map((s) => s.kind), ['app_code']);
+    assert.deepEqual(
+      listed.map((s) => s.kind),
+      ['app_code'],
+    );
 
     // Connect: nobody types anything, the stored secret answers.
     const manual = await start(account.id, 'manual');
     const manualEnd = await ended(manual.id);
     assert.equal(manualEnd.status, 'done', `manual run: ${manualEnd.error}`);
     const answered = await promptsOf(manual.id);
-    assert.deepEqual(answered.map((p) => [p.type, p.status, p.answeredBy]), [['app_code', 'answered', 'app_code']]);
+    assert.deepEqual(
+      answered.map((p) => [p.type, p.status, p.answeredBy]),
+      [['app_code', 'answered', 'app_code']],
+    );
     assert.match(await logsOf(manual.id), /code computed from the stored authenticator secret/);
 
     // The session lapses; the nightly run logs in again with the secret (within the same 30 s
@@ -231,9 +270,16 @@ describe('code sources under the real stack: the fake GitHub and Amazon, over HT
     await call(`/api/accounts/${account.id}/reset-session`, { method: 'POST' });
     const background = await start(account.id, 'background');
     const backgroundEnd = await ended(background.id, 90_000);
-    assert.equal(backgroundEnd.status, 'done', `background run: ${backgroundEnd.error}\n${await logsOf(background.id)}`);
+    assert.equal(
+      backgroundEnd.status,
+      'done',
+      `background run: ${backgroundEnd.error}\n${await logsOf(background.id)}`,
+    );
     assert.equal(backgroundEnd.loginStatus, 'succeeded');
-    assert.deepEqual((await promptsOf(background.id)).map((p) => p.answeredBy), ['app_code']);
+    assert.deepEqual(
+      (await promptsOf(background.id)).map((p) => p.answeredBy),
+      ['app_code'],
+    );
     assert.ok((await call(`/api/accounts/${account.id}/files`)).body instanceof Array);
 
     // Removed: the next background run stops before the password, as without a source.
@@ -276,7 +322,11 @@ describe('code sources under the real stack: the fake GitHub and Amazon, over HT
 
     // Sent before this prompt began: the code of an earlier sign-in, never this one's.
     const stale = await forward(
-      { from: 'Amazon', text: `Your amazon verification code is 000000.`, receivedStamp: Date.parse(prompt.createdAt) - 60_000 },
+      {
+        from: 'Amazon',
+        text: `Your amazon verification code is 000000.`,
+        receivedStamp: Date.parse(prompt.createdAt) - 60_000,
+      },
       signed,
     );
     assert.deepEqual([stale.status, stale.body.answered], [200, 'older_than_prompt']);
@@ -285,7 +335,10 @@ describe('code sources under the real stack: the fake GitHub and Amazon, over HT
       'x-gleaner-signature': signWebhookBody('not-the-secret', raw),
     }));
     assert.equal(forged.status, 401);
-    assert.equal((await forward({ from: 'Amazon', text: sms.text }, () => ({ authorization: 'Bearer nope' }))).status, 401);
+    assert.equal(
+      (await forward({ from: 'Amazon', text: sms.text }, () => ({ authorization: 'Bearer nope' }))).status,
+      401,
+    );
     const unknown = await fetch(`${server.url}/api/hooks/sms/not-a-webhook-id`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
@@ -307,9 +360,17 @@ describe('code sources under the real stack: the fake GitHub and Amazon, over HT
     assert.deepEqual([taken.status, JSON.parse(takenText)], [200, { received: true, answered: 'accepted' }]);
     const done = await ended(job.id);
     assert.equal(done.status, 'done', `the job ended ${done.error}`);
-    assert.deepEqual((await promptsOf(job.id)).map((p) => [p.status, p.answeredBy]), [['answered', 'sms']]);
+    assert.deepEqual(
+      (await promptsOf(job.id)).map((p) => [p.status, p.answeredBy]),
+      [['answered', 'sms']],
+    );
     assert.match(await logsOf(job.id), /code read from a forwarded SMS/);
-    const shown = ((await call(`/api/accounts/${account.id}/code-sources`)).body as { lastMessageAt: string | null; lastCodeAt: string | null }[])[0];
+    const shown = (
+      (await call(`/api/accounts/${account.id}/code-sources`)).body as {
+        lastMessageAt: string | null;
+        lastCodeAt: string | null;
+      }[]
+    )[0];
     assert.ok(shown?.lastMessageAt && shown.lastCodeAt, 'the last message and code are shown');
   });
 

@@ -194,7 +194,10 @@ export class ApiClient {
   codeSources(accountId: string): Promise<CodeSource[]> {
     return this.request('GET', `/api/accounts/${enc(accountId)}/code-sources`);
   }
-  setAuthenticator(accountId: string, secret: string): Promise<{ source: CodeSource; code: string; validForMs: number }> {
+  setAuthenticator(
+    accountId: string,
+    secret: string,
+  ): Promise<{ source: CodeSource; code: string; validForMs: number }> {
     return this.request('PUT', `/api/accounts/${enc(accountId)}/code-sources/app_code`, { secret });
   }
   setMailbox(
@@ -206,7 +209,10 @@ export class ApiClient {
   makeSmsWebhook(accountId: string): Promise<{ source: CodeSource; secret: string }> {
     return this.request('PUT', `/api/accounts/${enc(accountId)}/code-sources/sms`, {});
   }
-  testCodeSource(accountId: string, kind: CodeSource['kind']): Promise<{ ok: boolean; message: string; code?: string }> {
+  testCodeSource(
+    accountId: string,
+    kind: CodeSource['kind'],
+  ): Promise<{ ok: boolean; message: string; code?: string }> {
     return this.request('POST', `/api/accounts/${enc(accountId)}/code-sources/${kind}/test`, {});
   }
   removeCodeSource(accountId: string, kind: CodeSource['kind']): Promise<void> {

@@ -51,7 +51,9 @@ export function CodeSources({ accountId }: { accountId: string }) {
   const saveMailbox = useAction(async () => {
     const { lastMatchAt } = await api.setMailbox(accountId, { ...mailbox, port: Number(mailbox.port) });
     setMailbox((m) => ({ ...m, password: '' }));
-    setNotice(lastMatchAt ? `Connected. The last code e-mail arrived ${new Date(lastMatchAt).toLocaleString()}.` : 'Connected.');
+    setNotice(
+      lastMatchAt ? `Connected. The last code e-mail arrived ${new Date(lastMatchAt).toLocaleString()}.` : 'Connected.',
+    );
     await reload();
   });
   const makeWebhook = useAction(async () => {
@@ -89,8 +91,8 @@ export function CodeSources({ accountId }: { accountId: string }) {
   return (
     <div className="card pad code-sources" data-testid="code-sources">
       <p className="hint">
-        Tried in this order when the site asks for a code, before asking you. With one set up, scheduled runs can
-        log in by themselves.
+        Tried in this order when the site asks for a code, before asking you. With one set up, scheduled runs can log in
+        by themselves.
       </p>
       {sources.length === 0 ? (
         <p className="empty">No code source yet: codes are asked of you.</p>
@@ -99,20 +101,38 @@ export function CodeSources({ accountId }: { accountId: string }) {
           {sources.map((source) => (
             <li key={source.kind} data-kind={source.kind}>
               <strong>{KIND_TITLES[source.kind]}</strong>{' '}
-              {source.kind === 'email' && <span>{String(source.settings.user)} on {String(source.settings.host)}</span>}
-              {source.kind === 'app_code' && source.settings.issuer !== undefined && <span>{String(source.settings.issuer)}</span>}
+              {source.kind === 'email' && (
+                <span>
+                  {String(source.settings.user)} on {String(source.settings.host)}
+                </span>
+              )}
+              {source.kind === 'app_code' && source.settings.issuer !== undefined && (
+                <span>{String(source.settings.issuer)}</span>
+              )}
               {source.kind === 'sms' && source.webhookPath && <code>{`${location.origin}${source.webhookPath}`}</code>}
-              {source.lastMessageAt && <span className="hint"> · last message {new Date(source.lastMessageAt).toLocaleString()}</span>}
+              {source.lastMessageAt && (
+                <span className="hint"> · last message {new Date(source.lastMessageAt).toLocaleString()}</span>
+              )}
               {source.lastError && (
                 <span className="inline-error" role="alert">
                   {' '}
                   {source.lastError}
                 </span>
               )}{' '}
-              <button type="button" className="button secondary" onClick={() => void test.run(source.kind)} disabled={test.busy}>
+              <button
+                type="button"
+                className="button secondary"
+                onClick={() => void test.run(source.kind)}
+                disabled={test.busy}
+              >
                 Test
               </button>{' '}
-              <button type="button" className="button secondary" onClick={() => void remove.run(source.kind)} disabled={remove.busy}>
+              <button
+                type="button"
+                className="button secondary"
+                onClick={() => void remove.run(source.kind)}
+                disabled={remove.busy}
+              >
                 Remove
               </button>
             </li>
@@ -128,7 +148,13 @@ export function CodeSources({ accountId }: { accountId: string }) {
       >
         <div className="field">
           <label htmlFor={`${id}-totp`}>Authenticator secret (otpauth:// link or the secret the site shows)</label>
-          <input id={`${id}-totp`} type="password" autoComplete="off" value={secret} onChange={(e) => setSecret(e.target.value)} />
+          <input
+            id={`${id}-totp`}
+            type="password"
+            autoComplete="off"
+            value={secret}
+            onChange={(e) => setSecret(e.target.value)}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-qr`}>…or the QR code image</label>
@@ -160,7 +186,12 @@ export function CodeSources({ accountId }: { accountId: string }) {
         ))}
         <div className="field">
           <label>
-            <input type="checkbox" checked={mailbox.tls} onChange={(e) => setMailbox((m) => ({ ...m, tls: e.target.checked }))} /> TLS
+            <input
+              type="checkbox"
+              checked={mailbox.tls}
+              onChange={(e) => setMailbox((m) => ({ ...m, tls: e.target.checked }))}
+            />{' '}
+            TLS
           </label>
         </div>
         <button type="submit" className="button" disabled={saveMailbox.busy}>
@@ -174,8 +205,8 @@ export function CodeSources({ accountId }: { accountId: string }) {
         </button>
         {webhook && (
           <p data-testid="sms-webhook">
-            Point your SMS forwarder at <code>{webhook.url}</code> with the header <code>Authorization: Bearer {webhook.secret}</code>.
-            This secret is shown only now.
+            Point your SMS forwarder at <code>{webhook.url}</code> with the header{' '}
+            <code>Authorization: Bearer {webhook.secret}</code>. This secret is shown only now.
           </p>
         )}
       </div>

@@ -26,13 +26,18 @@ void test('Codes: the authenticator secret pasted in Home shows the code the app
   await codes.getByText('No code source yet').waitFor();
 
   const before = await sites<{ code: string }>(demo.sitesUrl, '/github/_control/totp/octocat');
-  await codes.getByLabel(/Authenticator secret/).fill(`otpauth://totp/GitHub:octocat?secret=${OCTOCAT_SECRET}&issuer=GitHub`);
+  await codes
+    .getByLabel(/Authenticator secret/)
+    .fill(`otpauth://totp/GitHub:octocat?secret=${OCTOCAT_SECRET}&issuer=GitHub`);
   await codes.getByRole('button', { name: 'Save the authenticator secret' }).click();
   const status = codes.getByRole('status');
   await status.getByText(/Your authenticator app should show \d{6} now/).waitFor();
   const after = await sites<{ code: string }>(demo.sitesUrl, '/github/_control/totp/octocat');
   const shown = /show (\d{6}) now/.exec((await status.textContent()) ?? '')?.[1];
-  assert.ok(shown === before.code || shown === after.code, `Home shows ${shown}, the app ${before.code} or ${after.code}`);
+  assert.ok(
+    shown === before.code || shown === after.code,
+    `Home shows ${shown}, the app ${before.code} or ${after.code}`,
+  );
   assert.equal(await codes.getByLabel(/Authenticator secret/).inputValue(), '', 'the secret is not kept in the form');
   await codes.locator('li[data-kind="app_code"]').getByText('GitHub').waitFor();
   await shots.shot('authenticator-set');

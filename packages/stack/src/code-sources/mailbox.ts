@@ -69,7 +69,10 @@ async function open(settings: MailboxSettings, password: string, idle: boolean):
     await Promise.race([
       imap.connect(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+          CONNECT_TIMEOUT_MS,
+        );
       }),
     ]);
   } catch (error) {
@@ -88,7 +91,11 @@ async function open(settings: MailboxSettings, password: string, idle: boolean):
 }
 
 /** The codes of matching messages received at or after `since`, oldest first, with when each was received. */
-async function matchingCodes(imap: ImapFlow, matcher: CodeMatcher, since: number): Promise<{ code: string; at: number }[]> {
+async function matchingCodes(
+  imap: ImapFlow,
+  matcher: CodeMatcher,
+  since: number,
+): Promise<{ code: string; at: number }[]> {
   const floor = Math.floor(since / 1000) * 1000;
   // SEARCH SINCE takes a date, not a time: a day back, then each message's own INTERNALDATE decides.
   const uids = await imap.search({ since: new Date(floor - 86_400_000) }, { uid: true });
@@ -156,7 +163,9 @@ export function watchMailbox(watch: Watch): () => void {
       return;
     }
     imap.on('exists', () => void check().catch(failed));
-    imap.on('close', () => failed(new MailboxError(`the mailbox ${watch.settings.host} closed the connection`, 'connect')));
+    imap.on('close', () =>
+      failed(new MailboxError(`the mailbox ${watch.settings.host} closed the connection`, 'connect')),
+    );
     timer = setInterval(() => void check().catch(failed), watch.pollMs ?? MAILBOX_POLL_MS);
     await check();
   })().catch(failed);

@@ -76,7 +76,10 @@ export class CodeSourceService {
    * Stores the account's authenticator secret (an otpauth:// URI or base32) and returns the code it
    * gives now, for the person to check against their app (shown this once).
    */
-  async setAuthenticator(accountId: string, input: string): Promise<{ source: CodeSourceView; code: string; validForMs: number }> {
+  async setAuthenticator(
+    accountId: string,
+    input: string,
+  ): Promise<{ source: CodeSourceView; code: string; validForMs: number }> {
     await this.#account(accountId);
     let spec: TotpSpec;
     try {
@@ -134,7 +137,10 @@ export class CodeSourceService {
       const { lastMatchAt } = await testMailbox(settings, password, await this.#matcher(accountId, 'email'));
       return lastMatchAt === null ? null : iso(lastMatchAt);
     } catch (error) {
-      if (error instanceof MailboxError) throw new StackError('invalid', error.message, { path: error.kind === 'folder' ? 'folder' : error.kind === 'auth' ? 'password' : 'host' });
+      if (error instanceof MailboxError)
+        throw new StackError('invalid', error.message, {
+          path: error.kind === 'folder' ? 'folder' : error.kind === 'auth' ? 'password' : 'host',
+        });
       throw error;
     }
   }
@@ -165,12 +171,18 @@ export class CodeSourceService {
       used: watch.used,
       onCode: (code) => {
         void this.ctx.storage.codeSources
-          .touch(accountId, 'email', { lastCodeAt: iso(this.ctx.clock.now()), lastMessageAt: iso(this.ctx.clock.now()), lastError: null })
+          .touch(accountId, 'email', {
+            lastCodeAt: iso(this.ctx.clock.now()),
+            lastMessageAt: iso(this.ctx.clock.now()),
+            lastError: null,
+          })
           .catch(() => undefined);
         watch.onCode(code);
       },
       onError: (error) => {
-        void this.ctx.storage.codeSources.touch(accountId, 'email', { lastError: error.message }).catch(() => undefined);
+        void this.ctx.storage.codeSources
+          .touch(accountId, 'email', { lastError: error.message })
+          .catch(() => undefined);
         watch.onError(error.message);
       },
     });
@@ -181,7 +193,10 @@ export class CodeSourceService {
       return JSON.parse(this.ctx.keyring.open(record.sealed, codeSourceAad(record.accountId, record.kind))) as T;
     } catch (error) {
       if (!(error instanceof UnreadableSecretError)) throw error;
-      this.ctx.logger.warn({ accountId: record.accountId, kind: record.kind, reason: error.reason }, 'a code source secret does not open');
+      this.ctx.logger.warn(
+        { accountId: record.accountId, kind: record.kind, reason: error.reason },
+        'a code source secret does not open',
+      );
       return null;
     }
   }
@@ -204,7 +219,11 @@ export class CodeSourceService {
     if (kind === 'app_code') {
       const spec = this.#openTotp(record);
       if (!spec) return { ok: false, message: 'the stored authenticator secret cannot be read: enter it again' };
-      return { ok: true, message: 'the code your authenticator app shows now', code: totpCodeAt(spec, this.ctx.clock.now()) };
+      return {
+        ok: true,
+        message: 'the code your authenticator app shows now',
+        code: totpCodeAt(spec, this.ctx.clock.now()),
+      };
     }
     if (kind === 'sms')
       return {
@@ -214,13 +233,16 @@ export class CodeSourceService {
           : 'no forwarded message has arrived yet',
       };
     const password = this.#openSecret<{ password: string }>(record)?.password;
-    if (password === undefined) return { ok: false, message: 'the stored mailbox password cannot be read: enter it again' };
+    if (password === undefined)
+      return { ok: false, message: 'the stored mailbox password cannot be read: enter it again' };
     try {
       const last = await this.#testMailbox(accountId, record.settings as unknown as MailboxSettings, password);
       await this.ctx.storage.codeSources.touch(accountId, 'email', { lastError: null });
       return {
         ok: true,
-        message: last ? `connected; the last matching message arrived at ${last}` : 'connected; no matching message in the last 30 days',
+        message: last
+          ? `connected; the last matching message arrived at ${last}`
+          : 'connected; no matching message in the last 30 days',
       };
     } catch (error) {
       if (!(error instanceof StackError)) throw error;
@@ -257,16 +279,14 @@ export class CodeSourceService {
    * `twofa_sources.sms`, and, when the account has an SMS prompt waiting that began before the
    * message was received, submitted as its code.
    */
-  async receiveSms(
-    hookId: string,
-    request: SmsRequest,
-  ): Promise<SmsReceipt> {
+  async receiveSms(hookId: string, request: SmsRequest): Promise<SmsReceipt> {
     const { storage, clock, keyring, logger } = this.ctx;
     const record = await storage.codeSources.byHook(hookId);
     if (!record || record.kind !== 'sms') return { outcome: 'unauthorized' };
     let secret: string;
     try {
-      secret = (JSON.parse(keyring.open(record.sealed, codeSourceAad(record.accountId, 'sms'))) as { secret: string }).secret;
+      secret = (JSON.parse(keyring.open(record.sealed, codeSourceAad(record.accountId, 'sms'))) as { secret: string })
+        .secret;
     } catch (error) {
       if (!(error instanceof UnreadableSecretError)) throw error;
       logger.warn({ accountId: record.accountId, reason: error.reason }, 'an SMS webhook secret does not open');
@@ -287,7 +307,8 @@ export class CodeSourceService {
     if (!prompt || prompt.type !== 'sms') return { outcome: 'received', answered: 'no_prompt' };
     // A code received before this wait began belongs to an earlier one (perhaps refused): never this one.
     const receivedAt = Math.min(sms.receivedAt ?? now, now);
-    if (receivedAt < (await this.waitBegan(prompt.jobId, prompt.id))) return { outcome: 'received', answered: 'older_than_prompt' };
+    if (receivedAt < (await this.waitBegan(prompt.jobId, prompt.id)))
+      return { outcome: 'received', answered: 'older_than_prompt' };
     const matcher = await this.#matcher(record.accountId, 'sms');
     if (matcher.from && !sms.from.toLowerCase().includes(matcher.from.toLowerCase()))
       return { outcome: 'received', answered: 'not_from_site' };
@@ -341,7 +362,10 @@ export class CodeSourceService {
       return JSON.parse(this.ctx.keyring.open(record.sealed, codeSourceAad(record.accountId, 'app_code'))) as TotpSpec;
     } catch (error) {
       if (!(error instanceof UnreadableSecretError)) throw error;
-      this.ctx.logger.warn({ accountId: record.accountId, reason: error.reason }, 'an authenticator secret does not open');
+      this.ctx.logger.warn(
+        { accountId: record.accountId, reason: error.reason },
+        'an authenticator secret does not open',
+      );
       return null;
     }
   }

@@ -5,7 +5,17 @@ export type ForwardedSms = { from: string; text: string; receivedAt: number | nu
 
 const FROM_KEYS = ['from', 'sender', 'phone', 'number', 'phoneNumber', 'address', 'msisdn'];
 const TEXT_KEYS = ['text', 'message', 'body', 'content', 'msg', 'sms'];
-const TIME_KEYS = ['receivedAt', 'received_at', 'receivedStamp', 'received', 'timestamp', 'sentStamp', 'sent_at', 'time', 'date'];
+const TIME_KEYS = [
+  'receivedAt',
+  'received_at',
+  'receivedStamp',
+  'received',
+  'timestamp',
+  'sentStamp',
+  'sent_at',
+  'time',
+  'date',
+];
 
 /** The payload is not a forwarded SMS; the message names what is missing. */
 export class SmsPayloadError extends Error {}
@@ -16,7 +26,8 @@ export class SmsPayloadError extends Error {}
  * A time is ISO 8601 or epoch seconds/milliseconds; without one the message counts as received now.
  */
 export function parseForwardedSms(body: unknown): ForwardedSms {
-  const data: Record<string, unknown> = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const data: Record<string, unknown> =
+    typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const payload =
     typeof data.payload === 'object' && data.payload !== null ? (data.payload as Record<string, unknown>) : data;
   const pick = (keys: string[]) => {

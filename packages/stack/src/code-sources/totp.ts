@@ -34,7 +34,9 @@ export function parseTotpInput(input: string): TotpSpec {
       throw new TotpInputError('the otpauth:// URI does not parse (expected otpauth://totp/Label?secret=BASE32…)');
     }
     if (!(parsed instanceof TOTP))
-      throw new TotpInputError('the otpauth:// URI is a counter-based (HOTP) one; only time-based (totp) codes are supported');
+      throw new TotpInputError(
+        'the otpauth:// URI is a counter-based (HOTP) one; only time-based (totp) codes are supported',
+      );
     if (!ALGORITHMS.has(parsed.algorithm))
       throw new TotpInputError(`the otpauth:// URI's algorithm ${parsed.algorithm} is not SHA1, SHA256 or SHA512`);
     return checked({
@@ -48,13 +50,16 @@ export function parseTotpInput(input: string): TotpSpec {
   }
   const base32 = text.replace(/[\s-]/g, '').toUpperCase().replace(/=+$/, '');
   if (!/^[A-Z2-7]+$/.test(base32))
-    throw new TotpInputError('the authenticator secret is not base32 (letters A–Z and digits 2–7) nor an otpauth:// URI');
+    throw new TotpInputError(
+      'the authenticator secret is not base32 (letters A–Z and digits 2–7) nor an otpauth:// URI',
+    );
   return checked({ secret: base32, algorithm: 'SHA1', digits: 6, period: 30 });
 }
 
 function checked(spec: TotpSpec): TotpSpec {
   // 80 bits is RFC 4226's floor; shorter is a typo, not a secret.
-  if (spec.secret.length < 16) throw new TotpInputError('the authenticator secret is too short (at least 16 base32 characters)');
+  if (spec.secret.length < 16)
+    throw new TotpInputError('the authenticator secret is too short (at least 16 base32 characters)');
   if (!Number.isInteger(spec.digits) || spec.digits < 6 || spec.digits > 10)
     throw new TotpInputError(`the code length ${spec.digits} is not between 6 and 10 digits`);
   if (!Number.isInteger(spec.period) || spec.period < 10 || spec.period > 300)

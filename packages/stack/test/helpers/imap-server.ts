@@ -26,7 +26,9 @@ const freePort = () =>
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 
@@ -123,7 +125,13 @@ service stats {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`dovecot exited ${child.exitCode}: ${stderr}`);
     const ok = await new Promise<boolean>((resolveOk) => {
-      const probe = new ImapFlow({ host: '127.0.0.1', port, secure: false, logger: false, auth: { user: 'probe', pass: 'x' } });
+      const probe = new ImapFlow({
+        host: '127.0.0.1',
+        port,
+        secure: false,
+        logger: false,
+        auth: { user: 'probe', pass: 'x' },
+      });
       probe.on('error', () => undefined);
       probe.connect().then(
         () => resolveOk(true),
@@ -140,7 +148,13 @@ service stats {
     async deliver(user, raw, at) {
       const password = users[user];
       if (password === undefined) throw new Error(`no mailbox for ${user}`);
-      const imap = new ImapFlow({ host: '127.0.0.1', port, secure: false, logger: false, auth: { user, pass: password } });
+      const imap = new ImapFlow({
+        host: '127.0.0.1',
+        port,
+        secure: false,
+        logger: false,
+        auth: { user, pass: password },
+      });
       imap.on('error', () => undefined);
       await imap.connect();
       try {

@@ -24,7 +24,10 @@ export function codeSourceRoutes(routes: RouteTable, stack: Stack): void {
     summary: "Lists the account's code sources, in the order they are tried (secrets never shown)",
     tag: 'code sources',
     params: IdParams,
-    responses: { 200: { description: 'The sources', schema: z.array(CodeSource) }, 404: { description: 'No such account' } },
+    responses: {
+      200: { description: 'The sources', schema: z.array(CodeSource) },
+      404: { description: 'No such account' },
+    },
     handler: async ({ params }) => stack.codeSources.list(params.id),
   });
   routes.add({
@@ -51,17 +54,23 @@ export function codeSourceRoutes(routes: RouteTable, stack: Stack): void {
     responses: {
       200: { description: 'Stored, with the time of the newest matching message', schema: SetMailboxResult },
       404: { description: 'No such account' },
-      422: { description: 'The mailbox refused the password, is unreachable, or has no such folder (the message says which)' },
+      422: {
+        description: 'The mailbox refused the password, is unreachable, or has no such folder (the message says which)',
+      },
     },
     handler: async ({ params, body }) => stack.codeSources.setMailbox(params.id, body),
   });
   routes.add({
     method: 'PUT',
     url: '/api/accounts/:id/code-sources/sms',
-    summary: 'Makes the account’s SMS webhook (a new URL and secret: the old ones stop working); the secret is shown once',
+    summary:
+      'Makes the account’s SMS webhook (a new URL and secret: the old ones stop working); the secret is shown once',
     tag: 'code sources',
     params: IdParams,
-    responses: { 200: { description: 'The webhook', schema: SmsWebhookResult }, 404: { description: 'No such account' } },
+    responses: {
+      200: { description: 'The webhook', schema: SmsWebhookResult },
+      404: { description: 'No such account' },
+    },
     handler: async ({ params }) => stack.codeSources.setSmsWebhook(params.id),
   });
   routes.add({
@@ -70,7 +79,10 @@ export function codeSourceRoutes(routes: RouteTable, stack: Stack): void {
     summary: 'Tries a code source: the authenticator’s current code, the webhook’s last message',
     tag: 'code sources',
     params: KindParams,
-    responses: { 200: { description: 'What it found', schema: CodeSourceTest }, 404: { description: 'No such source' } },
+    responses: {
+      200: { description: 'What it found', schema: CodeSourceTest },
+      404: { description: 'No such source' },
+    },
     handler: async ({ params }) => stack.codeSources.test(params.id, params.kind),
   });
   routes.add({
@@ -112,7 +124,8 @@ export async function smsWebhookRoute(app: FastifyInstance, routes: RouteTable, 
   const spec = {
     method: 'POST' as const,
     url: '/api/hooks/sms/:hookId',
-    summary: 'Receives a forwarded SMS (JSON of common forwarder apps, a form, or text): Authorization: Bearer <secret> or X-Gleaner-Signature: sha256=<HMAC of the body>',
+    summary:
+      'Receives a forwarded SMS (JSON of common forwarder apps, a form, or text): Authorization: Bearer <secret> or X-Gleaner-Signature: sha256=<HMAC of the body>',
     tag: 'code sources',
     access: 'public' as const,
     params: HookParams,
@@ -128,7 +141,9 @@ export async function smsWebhookRoute(app: FastifyInstance, routes: RouteTable, 
   routes.routes.push(spec);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: SMS_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: SMS_BODY_LIMIT }, (_request, body, done) =>
+      done(null, body),
+    );
     scope.route({
       method: 'POST',
       url: spec.url,
@@ -150,7 +165,9 @@ export async function smsWebhookRoute(app: FastifyInstance, routes: RouteTable, 
             })
           : ({ outcome: 'unauthorized' } as const);
         if (receipt.outcome === 'unauthorized')
-          return reply.code(401).send({ error: 'unauthorized', message: 'unknown webhook, or a wrong secret or signature' });
+          return reply
+            .code(401)
+            .send({ error: 'unauthorized', message: 'unknown webhook, or a wrong secret or signature' });
         if (receipt.outcome === 'rate_limited')
           return reply.code(429).send({ error: 'too_many', message: 'too many messages this minute: try again later' });
         if (receipt.outcome === 'bad_payload')
