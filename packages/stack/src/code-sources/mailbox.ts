@@ -5,6 +5,9 @@ import { extractCode, type CodeMatcher } from './matching.js';
 /** A mailbox as the person authorised it: shown in clear except the password (sealed). */
 export type MailboxSettings = { host: string; port: number; tls: boolean; user: string; folder: string };
 
+/** Where a message sits in its folder: its UID, valid while the folder's UIDVALIDITY stays. */
+export type MailboxCursor = { uidValidity: string; uid: number };
+
 /** Why a mailbox could not be read, in words a person can act on (never the password). */
 export class MailboxError extends Error {
   constructor(
@@ -29,7 +32,9 @@ type Watch = {
   since: number;
   /** Codes already given in this run: never given again. */
   used: ReadonlySet<string>;
-  onCode(code: string): void;
+  /** The last message a code was taken from (any run): it and those before it are spent. */
+  after?: MailboxCursor | undefined;
+  onCode(code: string, from: MailboxCursor): void;
   onError(error: MailboxError): void;
   pollMs?: number;
   /** false: search on a timer only, no IDLE (the bench compares both). */
@@ -46,6 +51,8 @@ const client = (settings: MailboxSettings, password: string, idle: boolean) =>
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     disableAutoIdle: !idle,
+    // IDLE again right after each search: imapflow's default waits 15 s, longer than the poll.
+    autoIdleDelay: 250,
     // A mailbox on this machine may speak plain IMAP; elsewhere `tls` says TLS from the first byte.
     ...(settings.tls ? {} : { doSTARTTLS: false }),
   });
@@ -95,19 +102,22 @@ async function matchingCodes(
   imap: ImapFlow,
   matcher: CodeMatcher,
   since: number,
-): Promise<{ code: string; at: number }[]> {
+  after?: MailboxCursor,
+): Promise<{ code: string; at: number; cursor: MailboxCursor }[]> {
   const floor = Math.floor(since / 1000) * 1000;
   // SEARCH SINCE takes a date, not a time: a day back, then each message's own INTERNALDATE decides.
   const uids = await imap.search({ since: new Date(floor - 86_400_000) }, { uid: true });
   if (!uids || uids.length === 0) return [];
-  const found: { code: string; at: number }[] = [];
+  const uidValidity = imap.mailbox ? String(imap.mailbox.uidValidity) : '';
+  const spent = after && after.uidValidity === uidValidity ? after.uid : 0;
+  const found: { code: string; at: number; cursor: MailboxCursor }[] = [];
   for await (const message of imap.fetch(uids, { uid: true, internalDate: true, source: true }, { uid: true })) {
     const at = message.internalDate ? new Date(message.internalDate).getTime() : 0;
-    if (at < floor || !message.source) continue;
+    if (at < floor || message.uid <= spent || !message.source) continue;
     const mail = await simpleParser(message.source);
     const text = mail.text ?? (typeof mail.html === 'string' ? mail.html.replace(/<[^>]+>/g, ' ') : '');
     const code = extractCode({ from: mail.from?.text ?? '', subject: mail.subject ?? '', text }, matcher);
-    if (code !== null) found.push({ code, at });
+    if (code !== null) found.push({ code, at, cursor: { uidValidity, uid: message.uid } });
   }
   return found.sort((a, b) => a.at - b.at);
 }
@@ -138,11 +148,11 @@ export function watchMailbox(watch: Watch): () => void {
       do {
         again = false;
         if (stopped || !imap) return;
-        const codes = await matchingCodes(imap, watch.matcher, watch.since);
+        const codes = await matchingCodes(imap, watch.matcher, watch.since, watch.after);
         const first = codes.find((candidate) => !watch.used.has(candidate.code));
         if (first && !stopped) {
           stop();
-          watch.onCode(first.code);
+          watch.onCode(first.code, first.cursor);
           return;
         }
       } while (again && !stopped);

@@ -163,22 +163,29 @@ export class CodeSourceService {
       return null;
     }
     const matcher = await this.#matcher(accountId, 'email');
+    const { lastUidValidity, lastUid, ...settings } = record.settings;
     return watchMailbox({
-      settings: record.settings as unknown as MailboxSettings,
+      settings: settings as unknown as MailboxSettings,
       password,
       matcher,
       since: watch.since,
       used: watch.used,
-      onCode: (code) => {
+      // The message an earlier run took its code from is spent, even one received in the same second.
+      ...(typeof lastUid === 'number' ? { after: { uidValidity: String(lastUidValidity), uid: lastUid } } : {}),
+      onCode: (code, cursor) => {
+        const now = iso(this.ctx.clock.now());
         void this.ctx.storage.codeSources
-          .touch(accountId, 'email', {
-            lastCodeAt: iso(this.ctx.clock.now()),
-            lastMessageAt: iso(this.ctx.clock.now()),
+          .put({
+            ...record,
+            settings: { ...settings, lastUidValidity: cursor.uidValidity, lastUid: cursor.uid },
+            lastCodeAt: now,
+            lastMessageAt: now,
             lastError: null,
           })
           .catch(() => undefined);
         watch.onCode(code);
       },
+
       onError: (error) => {
         void this.ctx.storage.codeSources
           .touch(accountId, 'email', { lastError: error.message })
@@ -236,7 +243,8 @@ export class CodeSourceService {
     if (password === undefined)
       return { ok: false, message: 'the stored mailbox password cannot be read: enter it again' };
     try {
-      const last = await this.#testMailbox(accountId, record.settings as unknown as MailboxSettings, password);
+      const { lastUidValidity: _validity, lastUid: _uid, ...settings } = record.settings;
+      const last = await this.#testMailbox(accountId, settings as unknown as MailboxSettings, password);
       await this.ctx.storage.codeSources.touch(accountId, 'email', { lastError: null });
       return {
         ok: true,
@@ -397,9 +405,11 @@ export class CodeSourceService {
 }
 
 function sourceView(record: CodeSourceRecord): CodeSourceView {
+  // Where the mailbox's last code came from is the watcher's bookkeeping, not a setting.
+  const { lastUidValidity: _validity, lastUid: _uid, ...settings } = record.settings;
   return {
     kind: record.kind,
-    settings: record.settings,
+    settings,
     createdAt: record.createdAt,
     lastCodeAt: record.lastCodeAt,
     lastMessageAt: record.lastMessageAt,
