@@ -9,6 +9,7 @@ import * as wholeRun from './figures/whole-run.mjs';
 import * as manyWaiting from './figures/many-waiting.mjs';
 import * as sandbox from './figures/sandbox.mjs';
 import * as cluster from './figures/cluster.mjs';
+import * as mailboxDelivery from './figures/mailbox-delivery.mjs';
 import { rssMethod } from './lib/measure.mjs';
 import { progress } from './lib/progress.mjs';
 import { writeResults } from './lib/results.mjs';
@@ -16,7 +17,7 @@ import { RESULTS_FILE } from './lib/paths.mjs';
 import { renderTable } from './lib/table.mjs';
 import { removeWorkdirs } from './lib/workdir.mjs';
 
-const FIGURES = [coldStart, fetchParse, codeDelivery, codeDeliveryCluster, wholeRun, manyWaiting, sandbox, cluster];
+const FIGURES = [coldStart, fetchParse, codeDelivery, codeDeliveryCluster, wholeRun, manyWaiting, sandbox, cluster, mailboxDelivery];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((n) => !FIGURES.some((f) => f.name === n));

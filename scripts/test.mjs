@@ -40,6 +40,18 @@ function ensureBubblewrap() {
   run('apt-get', ['install', '-y', '-q', 'bubblewrap'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
+// The mailbox code source's tests start a throwaway Debian dovecot (IMAP) on 127.0.0.1.
+function ensureDovecot() {
+  if (existsSync('/usr/sbin/dovecot')) return;
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('missing: dovecot (/usr/sbin/dovecot). Install it: sudo apt-get install -y dovecot-imapd\n');
+    process.exit(1);
+  }
+  step('installing dovecot-imapd (apt-get)');
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-q', 'dovecot-imapd'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
 // The PostgreSQL adapter's tests start a throwaway Debian PostgreSQL 15 cluster (initdb, pg_ctl).
 const POSTGRES_INITDB = '/usr/lib/postgresql/15/bin/initdb';
 function ensurePostgres() {
@@ -88,6 +100,7 @@ if (!process.env.GLEANER_SKIP_PROVISION) {
   ensureBubblewrap();
   ensurePostgres();
   ensureIproute2();
+  ensureDovecot();
 }
 if (!process.env.GLEANER_SKIP_BUILD) {
   step('build');

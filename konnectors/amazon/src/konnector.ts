@@ -119,7 +119,7 @@ export class AmazonKonnector extends CookieKonnector {
     if (wanted && !preferred) log('warn', `Amazon does not offer to send the code by ${wanted} for this account`);
     const choice = (preferred ?? offered.find((option) => option.checked) ?? offered[0])?.value ?? 'sms';
 
-    if (!this.canWaitForTwoFaCode()) {
+    if (!this.canWaitForTwoFaCode(choice)) {
       log('warn', `Amazon would send a code by ${choice} and nobody is there to type it: a manual run is needed`);
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }

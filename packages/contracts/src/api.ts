@@ -354,3 +354,52 @@ export const ApiError = z.object({
   accounts: z.number().int().optional(),
 });
 export type ApiError = z.infer<typeof ApiError>;
+
+/** The kinds of code source, in the order they are tried when a prompt opens (docs/code-sources.md). */
+export const CodeSourceKind = z.enum(['app_code', 'email', 'sms']);
+export type CodeSourceKind = z.infer<typeof CodeSourceKind>;
+
+/** A code source of an account as the API shows it: never its secret. */
+export const CodeSource = z.strictObject({
+  kind: CodeSourceKind,
+  /** What may be shown: an authenticator's issuer, digits and period; a mailbox's host and user. */
+  settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  createdAt: z.string(),
+  lastCodeAt: z.string().nullable(),
+  lastMessageAt: z.string().nullable(),
+  /** Why it last failed (e.g. the mailbox refused the password); null once it works. */
+  lastError: z.string().nullable(),
+  /** The SMS webhook's path on this stack (sms only). */
+  webhookPath: z.string().optional(),
+});
+export type CodeSource = z.infer<typeof CodeSource>;
+
+/** An authenticator secret: the `otpauth://totp/…` URI (as a QR code holds it) or the base32 secret. */
+export const SetAuthenticatorBody = z.strictObject({ secret: z.string().min(1).max(2048) });
+
+/** The stored authenticator, and the code it gives now: shown once, for the person to compare with their app. */
+export const SetAuthenticatorResult = z.strictObject({
+  source: CodeSource,
+  code: z.string(),
+  validForMs: z.number().int().nonnegative(),
+});
+
+/** The SMS webhook made: its path, and its secret (a bearer token or HMAC key), shown this once. */
+export const SmsWebhookResult = z.strictObject({ source: CodeSource, secret: z.string() });
+
+/** What testing a source found: `code` is the authenticator's current code. */
+export const CodeSourceTest = z.strictObject({ ok: z.boolean(), message: z.string(), code: z.string().optional() });
+
+/** The person's mailbox over IMAP: an app password (sealed, never shown again) and the folder to watch. */
+export const SetMailboxBody = z.strictObject({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535).default(993),
+  /** TLS from the first byte (port 993); false only for a mailbox on this machine. */
+  tls: z.boolean().default(true),
+  user: z.string().min(1).max(320),
+  password: z.string().min(1).max(1024),
+  folder: z.string().min(1).max(255).default('INBOX'),
+});
+
+/** The stored mailbox, and when its newest message matching the site arrived (null: none in 30 days). */
+export const SetMailboxResult = z.strictObject({ source: CodeSource, lastMatchAt: z.string().nullable() });

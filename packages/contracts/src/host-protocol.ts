@@ -65,6 +65,12 @@ export const RunContext = z.strictObject({
    * `TWOFA_BUDGET_EXCEEDED` before the site sends one (in any mode). Absent from older hosts.
    */
   codeBudgetRefused: z.string().max(400).optional(),
+  /**
+   * The kinds of code the account's code sources give with nobody there (a stored authenticator
+   * secret, a mailbox, an SMS forwarder): a background run may post the credentials to a site that
+   * asks only these, and wait for such a code. Absent from older hosts (none).
+   */
+  silentTwoFa: z.array(TwoFaType).optional(),
 });
 export type RunContext = z.infer<typeof RunContext>;
 

@@ -13,6 +13,8 @@ const MANIFEST_DESCRIPTIONS: Record<string, string> = {
   vendor_link: "The website's address, shown in Home.",
   main: 'The entry file, relative to the konnector folder (in a package: index.mjs).',
   twofa: 'The kinds of second factor the konnector may ask for; shown in the catalogue.',
+  twofa_sources:
+    "How the stack finds this site's codes without a person: in the person's mailbox (email: from, subject, pattern) and in forwarded SMS (sms: from, pattern); pattern's first group is the code.",
   icon: 'A .svg or .png file inside the konnector folder, at most 256 KiB.',
   fields: 'What Home asks for when an account is added: field name → field. At least one, at most 64.',
   time_interval: 'Scheduled runs start at a time spread over this window of hours [from, to), local time.',

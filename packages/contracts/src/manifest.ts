@@ -21,6 +21,20 @@ export const ManifestField = z.strictObject({
 export type ManifestField = z.infer<typeof ManifestField>;
 
 /** `manifest.konnector`: what the registry, Home and `gleaner run` know of a konnector. */
+/** A regular expression (JavaScript, `u` flag) whose first group, or whole match, is the code. */
+const CodePattern = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((pattern) => {
+    try {
+      new RegExp(pattern, 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'a valid regular expression');
+
 export const Manifest = z.strictObject({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lowercase letters, digits and dashes'),
   name: z.string().min(1),
@@ -35,6 +49,19 @@ export const Manifest = z.strictObject({
   main: z.string().min(1),
   /** The kinds of second factor this konnector may ask for; shown in the catalogue. */
   twofa: z.array(z.enum(['email', 'sms', 'app_code', 'app'])).default([]),
+  /**
+   * How the stack finds this site's codes without a person (docs/code-sources.md): in the person's
+   * mailbox (`email`: the sender, a subject, and a pattern whose first group is the code) and in SMS
+   * forwarded to the account's webhook (`sms`).
+   */
+  twofa_sources: z
+    .strictObject({
+      email: z
+        .strictObject({ from: z.string().min(1), subject: z.string().min(1).optional(), pattern: CodePattern.optional() })
+        .optional(),
+      sms: z.strictObject({ from: z.string().min(1).optional(), pattern: CodePattern.optional() }).optional(),
+    })
+    .optional(),
   /** The icon, a file inside the konnector's folder (`.svg` or `.png`, at most 256 KiB). */
   icon: z
     .string()

@@ -197,9 +197,13 @@ export class BaseKonnector {
   /** Called after a successful `fetch`; CookieKonnector saves the session here. */
   async end(): Promise<void> {}
 
-  /** True when a person is there to type a code: ask before making a site send one. */
-  canWaitForTwoFaCode(): boolean {
-    return this.context.mode === 'manual';
+  /**
+   * True when a code can be waited for: a person is there (a manual run), or, given the `type` of
+   * code, one of the account's code sources gives it with nobody there (`context.silentTwoFa`). Ask
+   * before making a site send one.
+   */
+  canWaitForTwoFaCode(type?: TwoFaType): boolean {
+    return this.context.mode === 'manual' || (type !== undefined && (this.context.silentTwoFa ?? []).includes(type));
   }
 
   /**
@@ -225,10 +229,17 @@ export class BaseKonnector {
     const kinds = this.context.siteTwoFa;
     if (kinds.length === 0) return;
     if (!Object.values(values).some((value) => this.#credentials.has(value))) return;
-    if (this.canWaitForTwoFaCode()) {
-      // The account's budget of codes is spent: even a person there must not make the site send one more.
+    const silent = this.context.silentTwoFa ?? [];
+    const sourcesAnswer = kinds.every((kind) => silent.includes(kind));
+    if (this.canWaitForTwoFaCode() || sourcesAnswer) {
+      // The account's budget of codes is spent: even a person (or a code source) there must not make
+      // the site send one more.
       const refused = this.context.codeBudgetRefused;
-      if (refused === undefined || (await this.loginIsSilent())) return;
+      if (refused === undefined || (await this.loginIsSilent())) {
+        if (!this.canWaitForTwoFaCode())
+          log('info', `${what} carries the credentials; the account's code sources answer ${kinds.join(', ')} with nobody there`);
+        return;
+      }
       log('warn', `${what} would send the credentials, and the site would send a code: ${refused}`);
       throw new KonnectorError('TWOFA_BUDGET_EXCEEDED');
     }
@@ -266,7 +277,8 @@ export class BaseKonnector {
       );
     }
     const details = twoFaDetails(options);
-    if (!this.canWaitForTwoFaCode()) {
+    // A code source (a stored authenticator secret, the mailbox, forwarded SMS) answers with nobody there.
+    if (!this.canWaitForTwoFaCode(type)) {
       log('warn', 'a code is needed but this is a background run: nobody is there to type it');
       throw new KonnectorError('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     }

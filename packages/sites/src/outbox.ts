@@ -1,3 +1,4 @@
+import { createTransport, type Transporter } from 'nodemailer';
 import type { SiteClock } from './clock.js';
 import { esc, type Ctx } from './http-kit.js';
 import { totpCode, totpRemainingMs } from './totp.js';
@@ -55,11 +56,33 @@ export class Outbox {
   private readonly approvals: ApprovalRequest[] = [];
   private nextApproval = 1;
 
-  constructor(readonly clock: SiteClock) {}
+  readonly #mailer: Transporter | null;
+  /** E-mails handed to the SMTP server, for tests to wait on (a failed one rejects). */
+  readonly mailed: Promise<unknown>[] = [];
+
+  /** With `smtp`, every e-mail a site sends also goes out through that SMTP server (to the person's real mailbox). */
+  constructor(
+    readonly clock: SiteClock,
+    options: { smtp?: { host: string; port: number } } = {},
+  ) {
+    this.#mailer = options.smtp
+      ? createTransport({ host: options.smtp.host, port: options.smtp.port, secure: false, ignoreTLS: true })
+      : null;
+  }
 
   push(message: Omit<OutboxMessage, 'sentAt'>): OutboxMessage {
     const full = { ...message, sentAt: new Date(this.clock.now()).toISOString() };
     this.messages.push(full);
+    if (this.#mailer && full.channel === 'email') {
+      const sent = this.#mailer.sendMail({
+        from: `"${siteName(full.site)}" <account-security-noreply@${full.site}.example.test>`,
+        to: full.to,
+        subject: `Your ${siteName(full.site)} verification code`,
+        text: full.text,
+      });
+      sent.catch(() => undefined);
+      this.mailed.push(sent);
+    }
     return full;
   }
 
@@ -194,3 +217,5 @@ ${totp.length ? `<table><tr><th>site</th><th>login</th><th>code</th><th>changes 
 </section></body></html>`;
   }
 }
+
+const siteName = (site: string) => site.charAt(0).toUpperCase() + site.slice(1);

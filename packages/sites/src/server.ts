@@ -27,12 +27,14 @@ export interface StartSitesOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   host?: '127.0.0.1';
+  /** Where the sites' e-mails go out (SMTP, no TLS), besides the outbox: a test's mail server. */
+  smtp?: { host: string; port: number };
 }
 
 /** Starts all fake sites on one port, under /github, /amazon and /test, sharing one clock and one outbox at /outbox. */
 export async function startSites(opts: StartSitesOptions = {}): Promise<RunningSites> {
   const clock = createClock();
-  const outbox = new Outbox(clock);
+  const outbox = new Outbox(clock, opts.smtp ? { smtp: opts.smtp } : {});
   const apps: Record<'github' | 'amazon' | 'test', SiteApp> = {
     github: createGithubSite({ clock, outbox }),
     amazon: createAmazonSite({ clock, outbox }),

@@ -34,6 +34,7 @@ import { BWRAP_PATH, checkSandbox, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } 
 import { EventHub } from './runtime/events.js';
 import { InProcessPromptBus, PgPromptBus, type PromptBus } from './runtime/prompt-bus.js';
 import { PromptService } from './runtime/prompts.js';
+import { CodeSourceService } from './code-sources/service.js';
 import { JobService } from './runtime/jobs.js';
 import { recoverInterrupted, type RecoveryResult } from './runtime/recovery.js';
 import { InProcessQueue, type JobQueue } from './runtime/job-queue.js';
@@ -391,6 +392,7 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
   const jobs = new JobService(ctx, jobQueue, runner);
   const accounts = new AccountService(ctx, jobs);
   const prompts = new PromptService(ctx);
+  const codeSources = new CodeSourceService(ctx);
   const scheduler = new Scheduler(ctx, jobs);
   await jobQueue.start();
   if (postgres) workers.start();
@@ -498,6 +500,15 @@ async function openStack(options: CreateStackOptions): Promise<GleanerStack> {
       answer: (promptId, code, options) => prompts.answer(promptId, code, options),
       resend: (promptId, method) => prompts.resend(promptId, method),
       cancel: (promptId) => prompts.cancel(promptId),
+    },
+    codeSources: {
+      list: (accountId) => codeSources.list(accountId),
+      setAuthenticator: (accountId, secret) => codeSources.setAuthenticator(accountId, secret),
+      setMailbox: (accountId, input) => codeSources.setMailbox(accountId, input),
+      setSmsWebhook: (accountId) => codeSources.setSmsWebhook(accountId),
+      test: (accountId, kind) => codeSources.test(accountId, kind),
+      remove: (accountId, kind) => codeSources.remove(accountId, kind),
+      receiveSms: (hookId, request) => codeSources.receiveSms(hookId, request),
     },
     triggers: {
       get: (accountId) => scheduler.get(accountId),

@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import type {
   Account,
   AnswerOutcome,
+  CodeSource,
+  CodeSourceKind,
   FileInfo,
   Job,
   JobLogLine,
@@ -18,6 +20,7 @@ import type {
   StackEvent,
   Trigger,
 } from '@gleaner/contracts';
+import type { SmsReceipt, SmsRequest } from './code-sources/service.js';
 
 /**
  * The stack as a service: what the HTTP API (and tests, and the CLI) call. Storage, secrets,
@@ -70,6 +73,23 @@ export interface Stack {
     /** Asks the konnector for a new code (by one of the prompt's methods), once per cooldown. */
     resend(promptId: string, method?: string): Promise<{ outcome: ResendOutcome; availableAt: string | null }>;
     cancel(promptId: string): Promise<void>;
+  };
+  /** An account's code sources (docs/code-sources.md); their secrets are sealed and never returned. */
+  codeSources: {
+    list(accountId: string): Promise<CodeSource[]>;
+    /** Stores the authenticator secret (otpauth:// URI or base32); `StackError('invalid')` names what is wrong. */
+    setAuthenticator(accountId: string, secret: string): Promise<{ source: CodeSource; code: string; validForMs: number }>;
+    /** Stores the mailbox after connecting to it; `StackError('invalid')` says what the mailbox refused. */
+    setMailbox(
+      accountId: string,
+      input: { host: string; port: number; tls: boolean; user: string; password: string; folder: string },
+    ): Promise<{ source: CodeSource; lastMatchAt: string | null }>;
+    /** A new SMS webhook (URL and secret); the secret is returned this once. */
+    setSmsWebhook(accountId: string): Promise<{ source: CodeSource; secret: string }>;
+    test(accountId: string, kind: CodeSourceKind): Promise<{ ok: boolean; message: string; code?: string }>;
+    remove(accountId: string, kind: CodeSourceKind): Promise<void>;
+    /** A forwarded SMS posted to a webhook (see CodeSourceService.receiveSms). */
+    receiveSms(hookId: string, request: SmsRequest): Promise<SmsReceipt>;
   };
   triggers: {
     get(accountId: string): Promise<Trigger>;

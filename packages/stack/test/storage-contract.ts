@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it as caseOf } from 'node:test';
-import type { AccountRecord, JobRecord, PromptRecord, Storage } from '../src/storage/index.js';
+import type { AccountRecord, CodeSourceKind, CodeSourceRecord, JobRecord, PromptRecord, Storage } from '../src/storage/index.js';
 
 /**
  * What every storage adapter must do. Run it with a factory that gives a fresh, migrated storage:
@@ -439,6 +439,57 @@ export function storageContract(name: string, factory: () => Promise<Storage>): 
         (await s.kept.list()).map((k) => k.accountId),
         ['a2'],
       );
+    });
+
+    it('code sources: one per account and kind, listed in the order they are tried, found by webhook id, touched, removed; a prompt says who answered it', async (s) => {
+      const source = (accountId: string, kind: CodeSourceKind, patch: Partial<CodeSourceRecord> = {}): CodeSourceRecord => ({
+        accountId,
+        kind,
+        settings: kind === 'email' ? { host: '127.0.0.1', port: 993, tls: true, user: 'ada', folder: 'INBOX' } : {},
+        sealed: `sealed-${accountId}-${kind}`,
+        hookId: kind === 'sms' ? `hook-${accountId}` : null,
+        createdAt: t0,
+        lastCodeAt: null,
+        lastMessageAt: null,
+        lastError: null,
+        ...patch,
+      });
+      await s.codeSources.put(source('a1', 'sms'));
+      await s.codeSources.put(source('a1', 'email'));
+      await s.codeSources.put(source('a1', 'app_code'));
+      await s.codeSources.put(source('a2', 'sms'));
+      assert.deepEqual(
+        (await s.codeSources.list('a1')).map((c) => c.kind),
+        ['app_code', 'email', 'sms'],
+      );
+      assert.deepEqual(await s.codeSources.get('a1', 'email'), source('a1', 'email'));
+      await s.codeSources.put(source('a1', 'app_code', { sealed: 'replaced' }));
+      assert.equal((await s.codeSources.get('a1', 'app_code'))?.sealed, 'replaced', 'a new secret replaces the old one');
+      assert.equal((await s.codeSources.list('a1')).length, 3);
+      assert.equal((await s.codeSources.byHook('hook-a2'))?.accountId, 'a2');
+      assert.equal(await s.codeSources.byHook('nope'), undefined);
+      await assert.rejects(s.codeSources.put(source('a3', 'sms', { hookId: 'hook-a2' })), 'a webhook id is unique');
+      assert.equal(
+        await s.codeSources.touch('a1', 'email', { lastError: 'the mailbox refused the password', lastMessageAt: t0 }),
+        true,
+      );
+      const email = await s.codeSources.get('a1', 'email');
+      assert.deepEqual([email?.lastError, email?.lastMessageAt], ['the mailbox refused the password', t0]);
+      assert.equal(await s.codeSources.touch('a9', 'email', { lastError: null }), false);
+      assert.equal(await s.codeSources.remove('a1', 'sms'), true);
+      assert.equal(await s.codeSources.remove('a1', 'sms'), false);
+      await s.codeSources.deleteForAccount('a1');
+      assert.deepEqual(await s.codeSources.list('a1'), []);
+      assert.equal((await s.codeSources.list('a2')).length, 1);
+
+      await s.prompts.insert(prompt('s1'));
+      await s.prompts.insert(prompt('s2'));
+      assert.equal((await s.prompts.get('s1'))?.answeredBy, null, 'nobody answered yet');
+      const now = '2030-01-01T00:01:00.000Z';
+      assert.equal(await s.prompts.recordAttempt('s1', { now, maxAttempts: 5, answer: true, answeredBy: 'email' }), true);
+      assert.equal(await s.prompts.recordAttempt('s2', { now, maxAttempts: 5, answer: true }), true);
+      assert.equal((await s.prompts.get('s1'))?.answeredBy, 'email');
+      assert.equal((await s.prompts.get('s2'))?.answeredBy, 'person');
     });
 
     it('events: increasing ids, listed after an id, pruned to the newest', async (s) => {

@@ -1,6 +1,7 @@
 import type {
   Account,
   AnswerOutcome,
+  CodeSource,
   ResendOutcome,
   FileInfo,
   Job,
@@ -215,6 +216,35 @@ export class ApiClient {
   }
 
   // Schedule and files
+  // Code sources (docs/code-sources.md): secrets go in, never come back (but a webhook's, once).
+  codeSources(accountId: string): Promise<CodeSource[]> {
+    return this.request('GET', `/api/accounts/${enc(accountId)}/code-sources`);
+  }
+  setAuthenticator(
+    accountId: string,
+    secret: string,
+  ): Promise<{ source: CodeSource; code: string; validForMs: number }> {
+    return this.request('PUT', `/api/accounts/${enc(accountId)}/code-sources/app_code`, { secret });
+  }
+  setMailbox(
+    accountId: string,
+    body: { host: string; port: number; tls: boolean; user: string; password: string; folder: string },
+  ): Promise<{ source: CodeSource; lastMatchAt: string | null }> {
+    return this.request('PUT', `/api/accounts/${enc(accountId)}/code-sources/email`, body);
+  }
+  makeSmsWebhook(accountId: string): Promise<{ source: CodeSource; secret: string }> {
+    return this.request('PUT', `/api/accounts/${enc(accountId)}/code-sources/sms`, {});
+  }
+  testCodeSource(
+    accountId: string,
+    kind: CodeSource['kind'],
+  ): Promise<{ ok: boolean; message: string; code?: string }> {
+    return this.request('POST', `/api/accounts/${enc(accountId)}/code-sources/${kind}/test`, {});
+  }
+  removeCodeSource(accountId: string, kind: CodeSource['kind']): Promise<void> {
+    return this.request('DELETE', `/api/accounts/${enc(accountId)}/code-sources/${kind}`);
+  }
+
   trigger(accountId: string): Promise<Trigger> {
     return this.request('GET', `/api/accounts/${enc(accountId)}/trigger`);
   }

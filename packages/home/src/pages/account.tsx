@@ -8,6 +8,7 @@ import { errorMessage } from '../error-messages.js';
 import { FileList } from '../components/file-list.js';
 import { JobHistory } from '../components/job-history.js';
 import { KonnectorIcon, PageTitle } from '../components/layout.js';
+import { CodeSources } from '../components/code-sources.js';
 import { ScheduleForm } from '../components/schedule-form.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { useAction } from '../components/use-action.js';
@@ -202,6 +203,11 @@ export function AccountPage({ id }: { id: string }) {
             onChange={setTrigger}
           />
         </div>
+      </section>
+
+      <section className="section" aria-labelledby="codes-title">
+        <h2 id="codes-title">Codes</h2>
+        <CodeSources accountId={id} />
       </section>
 
       <section className="section" aria-labelledby="history-title">

@@ -15,6 +15,7 @@ import { MemoryLoginLimiter, type LoginLimiter } from './login-limiter.js';
 import { docsPage, openApiDocument } from './openapi.js';
 import { RequestValidationError, RouteTable } from './route.js';
 import { accountRoutes } from './routes/account-routes.js';
+import { codeSourceRoutes, smsWebhookRoute } from './routes/code-source-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { konnectorRoutes } from './routes/konnector-routes.js';
 import { notificationRoutes } from './routes/notification-routes.js';
@@ -142,6 +143,8 @@ export async function buildApi(stack: Stack, options: ApiOptions): Promise<Api> 
   });
   konnectorRoutes(routes, stack);
   accountRoutes(routes, stack);
+  codeSourceRoutes(routes, stack);
+  await smsWebhookRoute(app, routes, stack);
   jobRoutes(routes, stack, streams);
   if (stack.notifications) notificationRoutes(routes, stack.notifications);
 

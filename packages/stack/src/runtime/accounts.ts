@@ -133,6 +133,7 @@ export class AccountService {
       await tx.logs.deleteForJobsOf(id);
       await tx.prompts.deleteForAccount(id);
       await tx.notifications.deleteForAccount(id);
+      await tx.codeSources.deleteForAccount(id);
       // Kept documents stay where they are (their records and their folder), under the account's name.
       const keep = keepFiles && (await tx.files.list(id)).length > 0;
       if (keep)

@@ -13,15 +13,16 @@ import {
 } from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import { budgetPolicy, checkCodeBudget, type BudgetVerdict } from '../core/code-budget.js';
+import { CodeSourceService, SOURCE_SENTENCE } from '../code-sources/service.js';
 import { diskFaultKind, diskFaultSentence } from '../disk-faults.js';
 import type { InstalledKonnector } from '../registry/registry.js';
 import { logSecrets } from '../logger.js';
 import { MAX_LINE_CHARS } from '../runner/spawn-konnector.js';
 import { UnreadableSecretError } from '../secrets/keyring.js';
 import { accountAad } from '../secrets/sealed.js';
-import type { FileRecord, JobRecord } from '../storage/stores.js';
+import type { CodeSourceKind, FileRecord, JobRecord } from '../storage/stores.js';
 import { iso } from './clock.js';
-import { MIN_RESEND_COOLDOWN_MS } from './prompts.js';
+import { MIN_RESEND_COOLDOWN_MS, PromptService } from './prompts.js';
 import { mkdirPrivate, openStagedFile, StagedFileRefused, takeStagedFile } from './staged-file.js';
 import {
   fileView,
@@ -82,6 +83,13 @@ export function createJobHost(
   /** The same values, out of the stack's own log too while the job runs. */
   const loggedSecrets: Array<() => void> = [];
   const waiters = new Set<Waiter>();
+  const codeSources = new CodeSourceService(ctx);
+  /** The kinds the account's code sources answer with nobody there, read when the run starts. */
+  let silentKinds: CodeSourceKind[] = [];
+  /** Codes a source already gave in this run: one the site refused is not given again. */
+  const sourceCodes = new Set<string>();
+  /** A code received before the run began is an earlier run's. */
+  const runStartedAt = ctx.clock.now();
   let logSeq = 0;
   let logChain: Promise<void> = Promise.resolve();
   let truncated = false;
@@ -175,7 +183,9 @@ export function createJobHost(
   let resending: Waiter | null = null;
 
   const waitForCode = async (params: Parameters<HostHandlers['waitForTwoFaCode']>[0]): Promise<TwoFaReply> => {
-    if (job.mode === 'background') throw fail('USER_ACTION_NEEDED.TWOFA_EXPIRED');
+    // A background run waits only for a code one of the account's sources gives with nobody there.
+    const bySource = params.type !== undefined && (silentKinds as string[]).includes(params.type);
+    if (job.mode === 'background' && !bySource) throw fail('USER_ACTION_NEEDED.TWOFA_EXPIRED');
     const earlier = await storage.prompts.listByJob(job.id);
     if (earlier.length >= config.maxPromptsPerJob) throw fail('LOGIN_FAILED.TOO_MANY_ATTEMPTS');
     if (!params.retry) {
@@ -228,15 +238,76 @@ export function createJobHost(
       clearTimeout(expiry);
       clearTimeout(lateTimer);
       stopListening();
+      stopSources();
       waiters.delete(waiter);
       hand(outcome);
     };
+    let sourceTimer: NodeJS.Timeout | undefined;
+    let stopMailbox: (() => void) | null = null;
+    const stopSources = () => {
+      clearTimeout(sourceTimer);
+      stopMailbox?.();
+    };
+    /** Watches the person's mailbox for the site's e-mail; one that cannot be read leaves the code to the person. */
+    const watchMailbox = async (): Promise<void> => {
+      const previous = earlier.at(-1);
+      const stop = await codeSources.watchMailbox(accountId, {
+        since: previous ? Date.parse(previous.createdAt) : runStartedAt,
+        used: sourceCodes,
+        onCode: (code) => {
+          sourceCodes.add(code);
+          secrets.add(code);
+          void new PromptService(ctx)
+            .answer(promptId, code, { source: 'email' })
+            .then((outcome) => {
+              if (outcome !== 'accepted') log('warn', `the code read from the mailbox was not taken (${outcome})`, iso(ctx.clock.now()));
+            })
+            .catch(sourceFailed);
+        },
+        onError: (message) => {
+          if (settled) return;
+          log(
+            'warn',
+            job.mode === 'background'
+              ? `${message}: nobody is there to type the code; fix the mailbox in the account's Codes`
+              : `${message}: type the code instead; fix the mailbox in the account's Codes`,
+            iso(ctx.clock.now()),
+          );
+          void publishAccount(ctx, accountId).catch(sourceFailed);
+          if (job.mode === 'background') void waiter.close('expired').catch(sourceFailed);
+        },
+      });
+      if (stop && settled) stop();
+      else stopMailbox = stop;
+    };
+    /**
+     * The stored authenticator secret answers an app_code prompt at once; when its current code is
+     * one the site already refused in this run, it answers with the next one, when that begins.
+     */
+    const answerFromAuthenticator = async (): Promise<void> => {
+      if (settled) return;
+      const at = ctx.clock.now();
+      const current = await codeSources.authenticatorCode(accountId, at);
+      if (!current || settled) return;
+      if (current.given || sourceCodes.has(current.code)) {
+        sourceTimer = setTimeout(() => void answerFromAuthenticator().catch(sourceFailed), current.nextInMs + 50);
+        return;
+      }
+      sourceCodes.add(current.code);
+      secrets.add(current.code);
+      // Marked given before it is sent: the site may take it before this records anything.
+      await storage.codeSources.touch(accountId, 'app_code', { lastCodeAt: iso(at) });
+      const outcome = await new PromptService(ctx).answer(promptId, current.code, { source: 'app_code' });
+      if (outcome !== 'accepted') log('warn', `the stored authenticator secret's code was not taken (${outcome})`, iso(ctx.clock.now()));
+    };
+    const sourceFailed = (error: unknown) => logger.warn({ err: error, jobId: job.id }, 'a code source failed');
     // Listen before the prompt exists: an answer can only come after it is stored.
     const stopListening = ctx.promptBus.listen(promptId, (message) => {
       if (message.kind === 'code') {
         const code = message.code.reveal();
         secrets.add(code);
         loggedSecrets.push(logSecrets.add(code));
+        if (message.source) log('info', SOURCE_SENTENCE[message.source], iso(ctx.clock.now()));
         finish({
           reply: {
             code,
@@ -362,6 +433,9 @@ export function createJobHost(
     hooks.onAccountState(twoFaState(type, params.retry));
     await publishPrompt(ctx, promptId);
     await publishAccount(ctx, accountId);
+    // The sources, in their order: the authenticator secret first (the person stays free to type one).
+    if (type === 'app_code' && silentKinds.includes('app_code')) void answerFromAuthenticator().catch(sourceFailed);
+    if (type === 'email' && silentKinds.includes('email')) void watchMailbox().catch(sourceFailed);
     return reply;
   };
 
@@ -380,11 +454,13 @@ export function createJobHost(
       }
       await mkdir(staging, { recursive: true, mode: 0o700 });
       // What the site may ask for decides whether a background run may post the credentials.
-      const [asked, everLoggedIn, budget] = await Promise.all([
+      const [asked, everLoggedIn, budget, silent] = await Promise.all([
         storage.prompts.typesAsked(accountId),
         storage.jobs.everLoggedIn(accountId),
         codeBudget(),
+        codeSources.silentKinds(accountId),
       ]);
+      silentKinds = silent;
       if (!budget.ok) logger.info({ jobId: job.id, accountId, reason: budget.reason }, 'budget of codes spent');
       return {
         jobId: job.id,
@@ -398,6 +474,7 @@ export function createJobHost(
         siteTwoFa: siteTwoFa({ asked, everLoggedIn, manifest: konnector.manifest.twofa }),
         secretFields: secretFieldNames(konnector.manifest.fields),
         ...(budget.ok ? {} : { codeBudgetRefused: budget.sentence }),
+        silentTwoFa: silentKinds,
       };
     },
 

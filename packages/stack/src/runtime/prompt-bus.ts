@@ -2,14 +2,14 @@ import type { Logger } from 'pino';
 import { Secret } from '@gleaner/contracts';
 import type { Keyring } from '../secrets/keyring.js';
 import type { PgNotifier } from '../storage/pg-notify.js';
-import type { PromptMessageStore } from '../storage/stores.js';
+import type { CodeSourceKind, PromptMessageStore } from '../storage/stores.js';
 
 /**
  * What reaches the job waiting on a prompt: the accepted code (with the "trust this device" box),
- * the person's cancel, the lock after malformed codes, or a request for a new code (by `method`).
+ * and which code source gave it when no person did; the person's cancel, the lock after malformed codes, or a request for a new code (by `method`).
  */
 export type PromptMessage =
-  | { kind: 'code'; code: Secret<string>; trustDevice?: boolean }
+  | { kind: 'code'; code: Secret<string>; trustDevice?: boolean; source?: CodeSourceKind }
   | { kind: 'cancelled' }
   | { kind: 'locked' }
   | { kind: 'resend'; method?: string };
@@ -53,7 +53,7 @@ export function promptCodeAad(promptId: string): string {
 
 /** A PromptMessage as it is sealed into the mailbox (the code revealed only inside the sealed value). */
 type WireMessage =
-  | { kind: 'code'; code: string; trustDevice?: boolean }
+  | { kind: 'code'; code: string; trustDevice?: boolean; source?: CodeSourceKind }
   | { kind: 'cancelled' }
   | { kind: 'locked' }
   | { kind: 'resend'; method?: string };

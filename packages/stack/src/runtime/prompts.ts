@@ -1,6 +1,7 @@
 import { Secret, type AnswerOutcome, type Prompt, type ResendOutcome } from '@gleaner/contracts';
 import { reducePrompt } from '../core/prompt-lifecycle.js';
 import { StackError } from '../errors.js';
+import type { CodeSourceKind } from '../storage/stores.js';
 import { iso } from './clock.js';
 import { promptView, publishPrompt, type StackContext } from './context.js';
 
@@ -22,7 +23,12 @@ export class PromptService {
     return promptView(prompt);
   }
 
-  async answer(promptId: string, rawCode: string, options: { trustDevice?: boolean } = {}): Promise<AnswerOutcome> {
+  /** Submits a code: a person's (Home, the terminal), or one a code source found (`source`). */
+  async answer(
+    promptId: string,
+    rawCode: string,
+    options: { trustDevice?: boolean; source?: CodeSourceKind } = {},
+  ): Promise<AnswerOutcome> {
     const { storage, clock, config } = this.ctx;
     // A lost race means the row changed under us: decide again on what it became.
     for (let round = 0; round < 3; round++) {
@@ -48,6 +54,7 @@ export class PromptService {
         now: iso(now),
         maxAttempts: config.maxCodeAttempts,
         answer: outcome === 'accepted',
+        answeredBy: options.source ?? 'person',
       });
       if (!counted) continue;
       if (outcome === 'accepted') {
@@ -56,6 +63,7 @@ export class PromptService {
           await this.ctx.promptBus.send(promptId, {
             kind: 'code',
             code: new Secret(deliver.code),
+            ...(options.source ? { source: options.source } : {}),
             ...(prompt.trustDevice && options.trustDevice !== undefined ? { trustDevice: options.trustDevice } : {}),
           });
       } else if (step.effects.some((e) => e.type === 'reject')) {

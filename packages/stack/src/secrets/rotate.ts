@@ -8,7 +8,7 @@ import {
   UnreadableSecretError,
   type UnreadableReason,
 } from './keyring.js';
-import { accountAad, channelAad } from './sealed.js';
+import { accountAad, channelAad, codeSourceAad } from './sealed.js';
 
 /** A sealed account value that does not open (left as it is: a key restored later may open it). */
 export type UnreadableSecret = {
@@ -24,7 +24,8 @@ export type RotationResult = { keyId: string; accounts: number; resealed: number
 export async function sealedKeyIds(storage: Storage): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   for (const account of await storage.accounts.list()) {
-    for (const sealed of [account.credentials, account.session, account.data]) {
+    const sources = (await storage.codeSources.list(account.id)).map((source) => source.sealed);
+    for (const sealed of [account.credentials, account.session, account.data, ...sources]) {
       if (sealed === null || sealed === FORGOTTEN) continue;
       const id = Keyring.keyIdOf(sealed);
       ids.set(id, (ids.get(id) ?? 0) + 1);
@@ -68,6 +69,22 @@ export async function resealAll(storage: Storage, keyring: Keyring): Promise<Rot
         resealed++;
       }
       if (Object.keys(patch).length) await tx.accounts.update(account.id, patch);
+      // The account's code sources (authenticator secret, mailbox password, webhook secret) too.
+      for (const source of await tx.codeSources.list(account.id)) {
+        if (source.sealed === FORGOTTEN) continue;
+        const aad = codeSourceAad(account.id, source.kind);
+        let plain: string;
+        try {
+          plain = keyring.open(source.sealed, aad);
+        } catch (error) {
+          // Left as it is, like an unreadable credential; the source says so when it is used.
+          if (!(error instanceof UnreadableSecretError)) throw error;
+          continue;
+        }
+        if (Keyring.keyIdOf(source.sealed) === keyring.currentId) continue;
+        await tx.codeSources.put({ ...source, sealed: keyring.seal(plain, aad) });
+        resealed++;
+      }
     }
     // The notification channels' secrets too; one that does not open is left (its test button says so).
     for (const channel of await tx.notifications.listChannels()) {

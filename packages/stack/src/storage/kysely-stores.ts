@@ -12,6 +12,7 @@ import type {
 } from '@gleaner/contracts';
 import type {
   AccountsTable,
+  CodeSourcesTable,
   Database,
   FilesTable,
   JobsTable,
@@ -24,6 +25,10 @@ import type {
 import type {
   AccountRecord,
   AccountStore,
+  CodeAnswerer,
+  CodeSourceKind,
+  CodeSourceRecord,
+  CodeSourceStore,
   EventRecord,
   EventStore,
   FileRecord,
@@ -66,6 +71,7 @@ export function kyselyStores(db: Kysely<Database>, dialect: 'sqlite' | 'postgres
     kept: keptStore(db),
     promptMessages: promptMessageStore(db),
     notifications: notificationStore(db),
+    codeSources: codeSourceStore(db),
   };
 }
 
@@ -359,6 +365,7 @@ function toPrompt(row: Selectable<PromptsTable>): PromptRecord {
     method: row.method,
     trustDevice: row.trust_label === null ? null : { label: row.trust_label, checked: Number(row.trust_checked) === 1 },
     resendAvailableAt: row.resend_at,
+    answeredBy: row.answered_by as CodeAnswerer | null,
   };
 }
 
@@ -427,12 +434,12 @@ function promptStore(db: Kysely<Database>): PromptStore {
       const rows = await db.selectFrom('prompts').selectAll().where('status', '=', 'waiting').execute();
       return rows.map(toPrompt);
     },
-    async recordAttempt(id, { now, maxAttempts, answer }) {
+    async recordAttempt(id, { now, maxAttempts, answer, answeredBy }) {
       const result = await db
         .updateTable('prompts')
         .set((eb) => ({
           attempts: eb('attempts', '+', 1),
-          ...(answer ? { status: 'answered' } : {}),
+          ...(answer ? { status: 'answered', answered_by: answeredBy ?? 'person' } : {}),
         }))
         .where('id', '=', id)
         .where('status', '=', 'waiting')
@@ -977,6 +984,90 @@ function notificationStore(db: Kysely<Database>): NotificationStore {
     async deleteForAccount(accountId) {
       await db.deleteFrom('notified_causes').where('account_id', '=', accountId).execute();
       await db.deleteFrom('session_health').where('account_id', '=', accountId).execute();
+    },
+  };
+}
+
+function toCodeSource(row: Selectable<CodeSourcesTable>): CodeSourceRecord {
+  return {
+    accountId: row.account_id,
+    kind: row.kind as CodeSourceKind,
+    settings: JSON.parse(row.settings) as CodeSourceRecord['settings'],
+    sealed: row.sealed,
+    hookId: row.hook_id,
+    createdAt: row.created_at,
+    lastCodeAt: row.last_code_at,
+    lastMessageAt: row.last_message_at,
+    lastError: row.last_error,
+  };
+}
+
+const CODE_SOURCE_ORDER: Record<CodeSourceKind, number> = { app_code: 0, email: 1, sms: 2 };
+
+function codeSourceStore(db: Kysely<Database>): CodeSourceStore {
+  return {
+    async put(c) {
+      const values = {
+        settings: JSON.stringify(c.settings),
+        sealed: c.sealed,
+        hook_id: c.hookId,
+        created_at: c.createdAt,
+        last_code_at: c.lastCodeAt,
+        last_message_at: c.lastMessageAt,
+        last_error: c.lastError === null ? null : storedText(c.lastError),
+      };
+      await db
+        .insertInto('code_sources')
+        .values({ account_id: c.accountId, kind: c.kind, ...values })
+        .onConflict((oc) => oc.columns(['account_id', 'kind']).doUpdateSet(values))
+        .execute();
+    },
+    async get(accountId, kind) {
+      const row = await db
+        .selectFrom('code_sources')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('kind', '=', kind)
+        .executeTakeFirst();
+      return row && toCodeSource(row);
+    },
+    async byHook(hookId) {
+      const row = await db.selectFrom('code_sources').selectAll().where('hook_id', '=', hookId).executeTakeFirst();
+      return row && toCodeSource(row);
+    },
+    async list(accountId) {
+      const rows = await db.selectFrom('code_sources').selectAll().where('account_id', '=', accountId).execute();
+      return rows.map(toCodeSource).sort((a, b) => CODE_SOURCE_ORDER[a.kind] - CODE_SOURCE_ORDER[b.kind]);
+    },
+    async touch(accountId, kind, patch) {
+      const set = {
+        ...(patch.lastCodeAt !== undefined ? { last_code_at: patch.lastCodeAt } : {}),
+        ...(patch.lastMessageAt !== undefined ? { last_message_at: patch.lastMessageAt } : {}),
+        ...(patch.lastError !== undefined
+          ? { last_error: patch.lastError === null ? null : storedText(patch.lastError) }
+          : {}),
+      };
+      if (Object.keys(set).length === 0) return (await this.get(accountId, kind)) !== undefined;
+      return changed(
+        await db
+          .updateTable('code_sources')
+          .set(set)
+          .where('account_id', '=', accountId)
+          .where('kind', '=', kind)
+          .executeTakeFirst(),
+      );
+    },
+    async remove(accountId, kind) {
+      return changed(
+        await db
+          .deleteFrom('code_sources')
+          .where('account_id', '=', accountId)
+          .where('kind', '=', kind)
+          .executeTakeFirst(),
+      );
+    },
+    async deleteForAccount(accountId) {
+      await db.deleteFrom('code_sources').where('account_id', '=', accountId).execute();
     },
   };
 }

@@ -261,6 +261,27 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_code_sources': {
+      // Where codes come from without a person: per account and kind (app_code, email, sms), what
+      // may be shown (a mailbox's host and user, a webhook's id) in clear and its secrets sealed;
+      // and which source answered each prompt (shown in the job's history).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('code_sources')
+          .addColumn('account_id', text, (c) => c.notNull())
+          .addColumn('kind', text, (c) => c.notNull())
+          .addColumn('settings', text, (c) => c.notNull())
+          .addColumn('sealed', text, (c) => c.notNull())
+          .addColumn('hook_id', text, (c) => c.unique())
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('last_code_at', text)
+          .addColumn('last_message_at', text)
+          .addColumn('last_error', text)
+          .addPrimaryKeyConstraint('code_sources_pk', ['account_id', 'kind'])
+          .execute();
+        await db.schema.alterTable('prompts').addColumn('answered_by', text).execute();
+      },
+    },
   };
 }
 

@@ -23,6 +23,7 @@ export interface Database {
   notification_channels: NotificationChannelsTable;
   notified_causes: NotifiedCausesTable;
   session_health: SessionHealthTable;
+  code_sources: CodeSourcesTable;
 }
 
 export interface NotificationChannelsTable {
@@ -125,6 +126,8 @@ export interface PromptsTable {
   trust_checked: number | null;
   /** When a new code may be asked; null: the site offers none. */
   resend_at: string | null;
+  /** Who gave the accepted code: `person`, `app_code`, `email` or `sms`; null while none was. */
+  answered_by: string | null;
 }
 
 export interface FilesTable {
@@ -212,4 +215,24 @@ export interface LoginFailuresTable {
   client: string;
   /** Milliseconds since the epoch. */
   at: number;
+}
+
+/** A code source of an account: one per kind. */
+export interface CodeSourcesTable {
+  account_id: string;
+  /** `app_code` (a TOTP secret), `email` (an IMAP mailbox) or `sms` (a forwarder's webhook). */
+  kind: string;
+  /** JSON of what may be shown: a mailbox's host, port, user and folder; nothing secret. */
+  settings: string;
+  /** Sealed JSON of its secrets (the TOTP secret, the mailbox password, the webhook secret). */
+  sealed: string;
+  /** The webhook's id in its URL (sms only), unique across accounts. */
+  hook_id: string | null;
+  created_at: string;
+  /** When it last gave a code. */
+  last_code_at: string | null;
+  /** When it last received a message (webhook) or saw a matching one (mailbox). */
+  last_message_at: string | null;
+  /** Why it last failed (a mailbox refusing the password), never a secret; null once it works. */
+  last_error: string | null;
 }

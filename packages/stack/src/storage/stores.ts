@@ -123,7 +123,12 @@ export type PromptRecord = {
   trustDevice: { label: string; checked: boolean } | null;
   /** When a new code may be asked; null: the site offers none. */
   resendAvailableAt: string | null;
+  /** Who gave the accepted code (a person or one of the account's code sources); null while none was. */
+  answeredBy?: CodeAnswerer | null;
 };
+
+/** Who answered a prompt: the person, or one of the account's code sources. */
+export type CodeAnswerer = 'person' | CodeSourceKind;
 
 /** What a sent code changes on its waiting prompt. */
 export type PromptDetailsPatch = Partial<
@@ -142,9 +147,12 @@ export interface PromptStore {
   /**
    * Counts one submission, atomically: only while the prompt is waiting, not expired at `now`, and
    * under `maxAttempts`. With `answer`, the same statement marks it answered, so that of two
-   * concurrent submissions exactly one wins. Returns whether the row changed.
+   * concurrent submissions exactly one wins (`answeredBy` then says who gave it). Returns whether the row changed.
    */
-  recordAttempt(id: string, options: { now: string; maxAttempts: number; answer: boolean }): Promise<boolean>;
+  recordAttempt(
+    id: string,
+    options: { now: string; maxAttempts: number; answer: boolean; answeredBy?: CodeAnswerer },
+  ): Promise<boolean>;
   /**
    * Takes the right to ask for a new code, atomically: only while the prompt is waiting, unexpired at
    * `now`, offers a resend and its cooldown is over; the next one is then allowed from `nextAt`.
@@ -318,6 +326,40 @@ export interface NotificationStore {
   deleteForAccount(accountId: string): Promise<void>;
 }
 
+/** The kinds of code source, in the order they are tried when a prompt opens. */
+export const CODE_SOURCE_KINDS = ['app_code', 'email', 'sms'] as const;
+export type CodeSourceKind = (typeof CODE_SOURCE_KINDS)[number];
+
+/** A code source of an account: its shown settings in clear, its secrets sealed (bound to account and kind). */
+export type CodeSourceRecord = {
+  accountId: string;
+  kind: CodeSourceKind;
+  settings: Record<string, string | number | boolean>;
+  sealed: string;
+  /** The webhook's id in its URL (sms), unique; null for the other kinds. */
+  hookId: string | null;
+  createdAt: string;
+  lastCodeAt: string | null;
+  lastMessageAt: string | null;
+  lastError: string | null;
+};
+
+export type CodeSourcePatch = Partial<Pick<CodeSourceRecord, 'lastCodeAt' | 'lastMessageAt' | 'lastError'>>;
+
+export interface CodeSourceStore {
+  /** Sets the account's source of this kind, replacing the one it had. */
+  put(record: CodeSourceRecord): Promise<void>;
+  get(accountId: string, kind: CodeSourceKind): Promise<CodeSourceRecord | undefined>;
+  /** The source whose webhook URL carries `hookId`. */
+  byHook(hookId: string): Promise<CodeSourceRecord | undefined>;
+  /** The account's sources, in CODE_SOURCE_KINDS order. */
+  list(accountId: string): Promise<CodeSourceRecord[]>;
+  /** Records what happened to it; returns whether it exists. */
+  touch(accountId: string, kind: CodeSourceKind, patch: CodeSourcePatch): Promise<boolean>;
+  remove(accountId: string, kind: CodeSourceKind): Promise<boolean>;
+  deleteForAccount(accountId: string): Promise<void>;
+}
+
 export interface Stores {
   accounts: AccountStore;
   jobs: JobStore;
@@ -331,6 +373,7 @@ export interface Stores {
   kept: KeptAccountStore;
   promptMessages: PromptMessageStore;
   notifications: NotificationStore;
+  codeSources: CodeSourceStore;
 }
 
 /** A storage adapter: the stores, transactions, and its lifecycle. */

@@ -309,6 +309,30 @@ export class MemoryStack implements Stack {
     },
   };
 
+  /** Code sources are the real stack's (code-sources tests): here every account has none. */
+  codeSources: Stack['codeSources'] = {
+    list: async (accountId) => {
+      this.#account(accountId);
+      return [];
+    },
+    setAuthenticator: async () => {
+      throw new StackError('invalid', 'the memory stack keeps no code sources');
+    },
+    setMailbox: async () => {
+      throw new StackError('invalid', 'the memory stack keeps no code sources');
+    },
+    setSmsWebhook: async () => {
+      throw new StackError('invalid', 'the memory stack keeps no code sources');
+    },
+    test: async (accountId, kind) => {
+      throw new StackError('not_found', `account ${accountId} has no ${kind} code source`);
+    },
+    remove: async (accountId, kind) => {
+      throw new StackError('not_found', `account ${accountId} has no ${kind} code source`);
+    },
+    receiveSms: async () => ({ outcome: 'unauthorized' }),
+  };
+
   triggers = {
     get: async (accountId: string): Promise<Trigger> => {
       this.#account(accountId);
