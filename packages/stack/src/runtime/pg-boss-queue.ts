@@ -1,3 +1,4 @@
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { redactDatabaseUrl } from '../storage/postgres.js';
@@ -10,6 +11,9 @@ import type { JobRunner } from './job-runner.js';
 export const PG_BOSS_QUEUE = 'gleaner-jobs';
 /** Where pg-boss keeps its tables, apart from Gleaner's. */
 export const PG_BOSS_SCHEMA = 'pgboss';
+
+/** Held around pg-boss's start on a fresh database: two nodes making its schema at once deadlock. */
+const PG_BOSS_START_LOCK: [number, number] = [0x676c65, 5];
 
 /** How often an idle worker with a free slot asks for work (a `queued` notification wakes it sooner). */
 const POLL_MS = 1000;
@@ -63,7 +67,17 @@ export class PgBossQueue implements JobQueue {
     boss.on('error', (error: Error) =>
       options.logger.warn({ err: error.message, database: redactDatabaseUrl(options.database) }, 'pg-boss reported an error'),
     );
-    await boss.start();
+    // pg-boss makes its schema and our queue once, whichever node starts first; the others wait here.
+    const holder = new pg.Client({ connectionString: options.database });
+    holder.on('error', () => undefined); // a connection lost meanwhile only lets the lock go early
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1, $2)', PG_BOSS_START_LOCK);
+      await boss.start();
+    } catch (error) {
+      await holder.end().catch(() => undefined);
+      throw error;
+    }
     try {
       if (!(await boss.getQueue(PG_BOSS_QUEUE))) {
         // Two nodes starting at once: the second's create fails on the queue's name; the queue is there.
@@ -76,6 +90,8 @@ export class PgBossQueue implements JobQueue {
     } catch (error) {
       await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
       throw error;
+    } finally {
+      await holder.end().catch(() => undefined); // the lock goes with its connection
     }
     return new PgBossQueue(boss, options);
   }

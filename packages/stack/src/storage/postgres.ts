@@ -23,7 +23,7 @@ export type PostgresOptions = {
 /** The advisory lock stacks hold shared and `rotate-key` exclusive: ("gle", 1). */
 const STACK_LOCK: [number, number] = [0x676c65, 1];
 /** Held around migrations, so that two nodes starting at once migrate one after the other: ("gle", 2). */
-const MIGRATION_LOCK: [number, number] = [0x676c65, 2];
+const MIGRATION_LOCK: [number, number] = [0x676c65, 4];
 const EXCLUSIVE_WAIT_MS = 3000;
 
 /** Query parameters of a database URL whose values are secrets (a password, a key). */
