@@ -14,6 +14,20 @@ export const graceOption = {
   description: 'on SIGTERM/SIGINT, how long running jobs get before they end JOB_INTERRUPTED',
 } as const;
 
+/** Shared by serve and worker: konnector folders to run from their sources (development). */
+export const konnectorsOption = {
+  type: 'dir',
+  value: 'DIR',
+  multiple: true,
+  description: 'a konnector folder, or a folder of konnector folders, to run from its sources',
+} as const;
+
+/** Shared by serve and worker. */
+export const noSandboxOption = {
+  type: 'boolean',
+  description: 'run konnectors without the bwrap sandbox (only where bwrap cannot run)',
+} as const;
+
 export const portOption = (fallback: number, what: string) =>
   ({
     type: 'number',
@@ -53,17 +67,9 @@ export const serveCommand = defineCommand({
       description: 'the address Home and the API listen on (0.0.0.0: every interface; a node of a cluster: its own address)',
     },
     database: databaseOption,
-    konnectors: {
-      type: 'dir',
-      value: 'DIR',
-      multiple: true,
-      description: 'a konnector folder, or a folder of konnector folders, to run from its sources',
-    },
+    konnectors: konnectorsOption,
     grace: graceOption,
-    'no-sandbox': {
-      type: 'boolean',
-      description: 'run konnectors without the bwrap sandbox (only where bwrap cannot run)',
-    },
+    'no-sandbox': noSandboxOption,
     'scheduler-interval': {
       type: 'number',
       value: 'SECONDS',

@@ -3,7 +3,7 @@ import { defineCommand } from '../command.js';
 import { UsageError } from '../usage-error.js';
 import { untilSignal } from '../until-signal.js';
 import { dataOption, databaseFrom, databaseOption } from './data-option.js';
-import { graceOption } from './serve.js';
+import { graceOption, konnectorsOption, noSandboxOption } from './serve.js';
 
 export const workerCommand = defineCommand({
   name: 'worker',
@@ -30,17 +30,9 @@ export const workerCommand = defineCommand({
       default: '4',
       description: 'jobs this worker runs at once',
     },
-    konnectors: {
-      type: 'dir',
-      value: 'DIR',
-      multiple: true,
-      description: 'a konnector folder, or a folder of konnector folders, to run from its sources',
-    },
+    konnectors: konnectorsOption,
     grace: graceOption,
-    'no-sandbox': {
-      type: 'boolean',
-      description: 'run konnectors without the bwrap sandbox (only where bwrap cannot run)',
-    },
+    'no-sandbox': noSandboxOption,
   },
   async run({ options }) {
     const database = databaseFrom(options.database);
