@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { Job, JobLogLine } from '@gleaner/contracts';
 import { openSqliteStorage } from '@gleaner/stack';
 import { gleaner, repoRoot, type Session } from './support/cli.js';
-import { makeReadOnly, mountTmpfs } from './support/mounts.js';
+import { fillDisk, makeReadOnly, mountTmpfs } from './support/mounts.js';
 
 const PASSWORD = 'faults-cli-Pw-4410';
 const FAULTS_KONNECTOR = join(repoRoot, 'packages/stack/test/fixtures/faults-konnector');
@@ -203,7 +194,7 @@ describe('faults: starting on a bad folder', () => {
     try {
       const dataDir = join(tmpfs.dir, 'data');
       mkdirSync(dataDir);
-      fill(join(tmpfs.dir, 'filler'));
+      fillDisk(join(tmpfs.dir, 'filler'), 64 * 1024);
       const cli = gleaner(['serve', '--data', dataDir, '--port', '0', '--konnectors', FAULTS_KONNECTOR], { env });
       assert.equal(await cli.exit, 1);
       assert.equal(
@@ -235,7 +226,7 @@ describe('faults: starting on a bad folder', () => {
     try {
       const dataDir = join(tmpfs.dir, 'demo');
       mkdirSync(dataDir);
-      fill(join(tmpfs.dir, 'filler'));
+      fillDisk(join(tmpfs.dir, 'filler'), 64 * 1024);
       const failed = gleaner(['demo', '--data', dataDir, '--port', '0', '--sites-port', '0'], {
         env: { GLEANER_LOG_LEVEL: 'silent' },
       });
@@ -262,16 +253,3 @@ describe('faults: starting on a bad folder', () => {
     }
   });
 });
-
-/** Writes zeros into `file` until the disk says ENOSPC. */
-function fill(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
-  } finally {
-    closeSync(fd);
-  }
-}

@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import type { GleanerStack } from '../src/create-stack.js';
 import { startServer } from '../src/server.js';
 import { EventRecorder, FIXTURES, isJobEnded } from './helpers/stack-harness.js';
-import { mountTmpfs } from './helpers/mounts.js';
+import { fillDisk, mountTmpfs } from './helpers/mounts.js';
 
 const PASSWORD = 'faults-disk-Pw-8812';
 const FAULTS_KONNECTOR = join(FIXTURES, 'faults-konnector');
 
-/** Writes zeros into `file` until the disk says ENOSPC. */
-function fill(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(256 * 1024);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 test('disk full mid-run: the job ends DISK_QUOTA_EXCEEDED naming the folder; API writes answer 507 naming it, never 500; freed, it works again', async () => {
   const tmpfs = mountTmpfs('24m');
@@ -78,7 +66,7 @@ test('disk full mid-run: the job ends DISK_QUOTA_EXCEEDED naming the folder; API
         }),
       });
 
-    fill(join(tmpfs.dir, 'filler'));
+    fillDisk(join(tmpfs.dir, 'filler'));
     // SQLite may still reuse pages it holds: write until the disk refuses; no write may answer 500.
     let refused: { status: number; body: { error: string; message: string } } | null = null;
     for (let i = 0; i < 500 && !refused; i++) {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,4 +37,17 @@ export function makeReadOnly(dir: string): { undo(): void } {
     throw new Error(`could not remount ${dir} read-only (mount -o remount,ro,bind ${dir}): ${ro.stderr}`);
   }
   return { undo: () => void run(['umount', '-l', dir]) };
+}
+
+/** Writes zeros into `file`, `chunkBytes` at a time, until the disk says ENOSPC (and nothing else). */
+export function fillDisk(file: string, chunkBytes = 256 * 1024): void {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(chunkBytes);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
+  } finally {
+    closeSync(fd);
+  }
 }
