@@ -262,9 +262,11 @@ export async function startManualJob(stack, accountId) {
   return started.body;
 }
 
-/** A fresh 8-letter code: letters only, so it can never show inside the digits of a timestamp. */
-/** A fresh 8-digit code (SMS and authenticator codes are digits only). */
-export const newCode = () => Array.from(randomBytes(8), (b) => String(b % 10)).join('');
+/**
+ * A fresh 10-digit code (SMS codes are 4 to 10 digits). The stack scrubs a run's codes from its output,
+ * so the code must not show inside the report's timestamp: 10 random digits do so about once in 10^9.
+ */
+export const newCode = () => Array.from(randomBytes(10), (b) => String(b % 10)).join('');
 
 export const codeDigest = (code) => createHash('sha256').update(code).digest('hex').slice(0, 16);
 
