@@ -1,6 +1,6 @@
 // gleaner-test: long
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { connect, createServer as createTcpServer } from 'node:net';
@@ -9,6 +9,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import {
+  AMAZON_USERS,
+  GITHUB_OCTOCAT_TOTP_SECRET,
+  GITHUB_USERS,
+  startSites,
+  totpCode,
+  type RunningSites,
+} from '@gleaner/sites';
+import type * as ImapHelper from '../../stack/test/helpers/imap-server.js';
 import { until } from './support/admin-api.js';
 import { repoRoot } from './support/cli.js';
 import {
@@ -24,6 +33,7 @@ import {
   type ClusterWorker,
   type JobView,
 } from './support/cluster.js';
+import { forwardToLocal, type Forward } from './support/forward.js';
 import { CLUSTER_NETWORK, HOST_NAME, networkForFile } from './support/netns.js';
 import { postgresForFile } from './support/postgres.js';
 
@@ -33,6 +43,10 @@ import { postgresForFile } from './support/postgres.js';
 const network = await networkForFile(12);
 const server = await postgresForFile({ listenAddresses: network.hostAddresses, clientNetworks: [CLUSTER_NETWORK] });
 const KONNECTOR = join(repoRoot, 'packages/cli/test/fixtures/cluster-konnector');
+// The real konnectors, for the code sources' cases against the fake GitHub and Amazon.
+const SITE_KONNECTORS = [join(repoRoot, 'konnectors/github'), join(repoRoot, 'konnectors/amazon')];
+// The stack's dovecot harness, loaded from its build (as the PostgreSQL one).
+const imapHelper = (await import(join(repoRoot, 'packages/stack/dist/test/helpers/imap-server.js'))) as typeof ImapHelper;
 const BILL = Buffer.from('%PDF-1.4 cluster bill\n%%EOF\n');
 
 /**
@@ -169,7 +183,7 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
     config = {
       database,
       dataDir: mkdtempSync(join(tmpdir(), 'gleaner-cluster-')),
-      konnectorDirs: [KONNECTOR],
+      konnectorDirs: [KONNECTOR, ...SITE_KONNECTORS],
       adminPassword: `cluster-admin-${randomBytes(6).toString('hex')}`,
       keyEnv: { GLEANER_SECRET_KEY: randomBytes(32).toString('base64'), GLEANER_SECRET_KEY_ID: 'k1' },
       network,
@@ -273,6 +287,232 @@ describe('a cluster: one PostgreSQL, two `serve --no-worker` nodes, two `gleaner
     const again = await nodeA.api(`/api/prompts/${prompt.id}/answer`, { method: 'POST', json: { code: '480213' } });
     assert.equal(again.status, 409, 'used once, whichever node is asked');
   });
+
+  // Codes without a person (docs/code-sources.md) when the job runs on a worker and the person's
+  // side (the API, the webhook) is another node. The fake GitHub and Amazon, dovecot and its SMTP relay
+  // listen on 127.0.0.1 of the root namespace; forwarders on every host side carry each namespace
+  // there and note who connected. The three cases run at once: the authenticator's waits for its next
+  // 30-second step, the others use the other worker meanwhile.
+  describe(
+    'code sources across nodes: the webhook on an API node, the authenticator and the mailbox on the worker',
+    { concurrency: true },
+    () => {
+      const BOB = AMAZON_USERS.bob;
+      const MAILBOX_PASSWORD = `bob-mailbox-App-Pw-${randomBytes(4).toString('hex')}`;
+      let sites: RunningSites;
+      let imap: ImapHelper.ImapServer;
+      let relay: { port: number; close(): Promise<void> };
+      let siteForward: Forward;
+      let imapForward: Forward;
+      /** A site's URL as every namespace reaches it. */
+      const siteBase = (site: 'github' | 'amazon') => `http://${HOST_NAME}:${siteForward.port}/${site}`;
+      const workerOf = (job: JobView) => {
+        const worker = workers.find((w) => w.id === job.worker);
+        assert.ok(worker, `job ${job.id} ran on a gleaner worker process (${job.worker}), not on an API node`);
+        return worker;
+      };
+      const promptsOf = async (jobId: string) =>
+        (
+          await db.query<{ type: string; status: string; attempts: number; answered_by: string | null }>(
+            'select type, status, attempts, answered_by from prompts where job_id = $1 order by created_at',
+            [jobId],
+          )
+        ).rows.map((row) => [row.type, row.status, row.attempts, row.answered_by]);
+      const logsOf = async (jobId: string) =>
+        ((await nodeA.api(`/api/jobs/${jobId}/logs`)).body as { message: string }[])
+          .map((line) => line.message)
+          .join('\n');
+      /** Every node's and worker's output so far: secrets and codes must be nowhere in it. */
+      const everyOutput = () => [nodeA, nodeB, ...workers].map((p) => p.session.output()).join('\n');
+      const assertDone = async (job: JobView, what: string) =>
+        assert.equal(job.status, 'done', `${what} ended ${job.error}:\n${await logsOf(job.id)}`);
+
+      before(async () => {
+        imap = await imapHelper.startImapServer({ [BOB.email]: MAILBOX_PASSWORD });
+        relay = await imapHelper.startMailRelay(imap);
+        sites = await startSites({ smtp: { host: '127.0.0.1', port: relay.port } });
+        // A manual then a background sign-in follow at once: no wait before the site's next code here
+        // (the budget of codes respects the site's resend wait, 30 s by default).
+        for (const control of [sites.controls.amazon, sites.controls.github])
+          control.configure({ resendCooldownMs: 0 });
+        siteForward = await forwardToLocal(Number(new URL(sites.url).port), network.hostAddresses);
+        imapForward = await forwardToLocal(imap.port, network.hostAddresses);
+      });
+      after(async () => {
+        await siteForward?.close();
+        await imapForward?.close();
+        await sites?.close();
+        await relay?.close();
+        await imap?.close();
+        // The konnectors reached the sites from workers only: an API node never runs a konnector.
+        const workerAddresses = new Set(workers.map((w) => w.slot!.address));
+        for (const address of siteForward?.from() ?? [])
+          assert.ok(workerAddresses.has(address), `${address} reached the sites: not a worker`);
+      });
+
+      it('a forwarded SMS posted to node B answers the prompt of a job on a worker; a bad signature is 401 there and the prompt waits on; the rate limit is per node', async () => {
+        const alice = AMAZON_USERS.alice;
+        const account = await createAccount(nodeA, 'amazon', {
+          login: alice.login,
+          password: alice.password,
+          baseUrl: siteBase('amazon'),
+        });
+        const made = await nodeA.api(`/api/accounts/${account}/code-sources/sms`, { method: 'PUT' });
+        assert.equal(made.status, 200, JSON.stringify(made.body));
+        const { secret, source } = made.body as { secret: string; source: { webhookPath: string } };
+        const forward = async (node: ClusterNode, text: string, auth: (raw: string) => Record<string, string>) => {
+          const raw = JSON.stringify({ from: 'Amazon', text, receivedStamp: Date.now() });
+          const response = await fetch(`${node.url}${source.webhookPath}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...auth(raw) },
+            body: raw,
+          });
+          return { status: response.status, body: (await response.json()) as { answered?: string } };
+        };
+        const hmac = (key: string) => (raw: string) => ({
+          'x-gleaner-signature': `sha256=${createHmac('sha256', key).update(raw).digest('hex')}`,
+        });
+
+        const job = await startJob(nodeA, account);
+        await until('the SMS prompt', async () => {
+          const view = (await nodeB.api(`/api/accounts/${account}`)).body as {
+            prompt: { type: string; status: string } | null;
+          };
+          return view.prompt?.status === 'waiting' && view.prompt.type === 'sms' ? true : undefined;
+        });
+        const worker = workerOf(await running(job.id));
+        const sms = sites.controls.amazon.outbox(alice.login)[0];
+        assert.ok(sms?.channel === 'sms', 'Amazon sent an SMS');
+
+        // The site's real text, but not signed with the secret: refused on node B, nothing changes.
+        assert.equal((await forward(nodeB, sms.text, hmac('not-the-secret'))).status, 401);
+        assert.equal((await forward(nodeB, sms.text, () => ({ authorization: 'Bearer not-the-secret' }))).status, 401);
+        assert.deepEqual(
+          await promptsOf(job.id),
+          [['sms', 'waiting', 0, null]],
+          'the prompt waits on, no attempt counted',
+        );
+
+        const taken = await forward(nodeB, sms.text, hmac(secret));
+        assert.deepEqual([taken.status, taken.body], [200, { received: true, answered: 'accepted' }]);
+        const ended = await jobEnded(nodeA, job.id);
+        await assertDone(ended, 'the SMS job');
+        assert.equal(ended.worker, worker.id);
+        assert.deepEqual(await promptsOf(job.id), [['sms', 'answered', 1, 'sms']]);
+        assert.match(await logsOf(job.id), /code read from a forwarded SMS/, "the worker's job log names the source");
+
+        // 30 messages a minute per webhook, counted by each node in its memory: node B refuses the 31st
+        // it is given (the one taken above counts, the refused signatures do not); node A takes it.
+        for (let i = 1; i < 30; i++)
+          assert.deepEqual(await forward(nodeB, 'hello', hmac(secret)), {
+            status: 200,
+            body: { received: true, answered: 'no_prompt' },
+          });
+        assert.equal((await forward(nodeB, 'hello', hmac(secret))).status, 429);
+        assert.deepEqual(await forward(nodeA, 'hello', () => ({ authorization: `Bearer ${secret}` })), {
+          status: 200,
+          body: { received: true, answered: 'no_prompt' },
+        });
+        // The code alone is six digits that a timestamp may hold by chance: the SMS's text holds it.
+        const output = everyOutput();
+        for (const needle of [secret, sms.text])
+          assert.ok(!output.includes(needle), 'the webhook secret or the SMS is in a process output');
+      });
+
+      it('the authenticator secret set through node A: a manual and then a background run on a worker log in with no person', async () => {
+        const octocat = GITHUB_USERS.octocat;
+        const account = await createAccount(nodeB, 'github', {
+          login: octocat.login,
+          password: octocat.password,
+          baseUrl: siteBase('github'),
+        });
+        const sentAt = Date.now();
+        const set = await nodeA.api(`/api/accounts/${account}/code-sources/app_code`, {
+          method: 'PUT',
+          json: { secret: `otpauth://totp/GitHub:${octocat.login}?secret=${GITHUB_OCTOCAT_TOTP_SECRET}&issuer=GitHub` },
+        });
+        assert.equal(set.status, 200, JSON.stringify(set.body));
+        // The app's code at some moment of the call (a 30-second step may end while it runs).
+        assert.ok(
+          [totpCode(GITHUB_OCTOCAT_TOTP_SECRET, sentAt), totpCode(GITHUB_OCTOCAT_TOTP_SECRET, Date.now())].includes(
+            (set.body as { code: string }).code,
+          ),
+          "the code shown is the app's",
+        );
+
+        // The first run is a manual one (the site's kinds are not known yet); the secret answers it.
+        const manual = await jobEnded(nodeB, (await startJob(nodeB, account)).id);
+        await assertDone(manual, 'the manual run');
+        workerOf(manual);
+        assert.deepEqual(await promptsOf(manual.id), [['app_code', 'answered', 1, 'app_code']]);
+
+        // The session lapses; the scheduler's kind of run signs in again on a worker, nobody there (the
+        // secret waits for the next step's code: the site refuses one used twice).
+        assert.equal((await nodeA.api(`/api/accounts/${account}/reset-session`, { method: 'POST' })).status, 200);
+        const background = await jobEnded(nodeA, (await startJob(nodeA, account, 'background')).id, 90_000);
+        await assertDone(background, 'the background run');
+        assert.equal(background.mode, 'background');
+        assert.equal(background.loginStatus, 'succeeded');
+        workerOf(background);
+        assert.deepEqual(await promptsOf(background.id), [['app_code', 'answered', 1, 'app_code']]);
+        assert.match(await logsOf(background.id), /code computed from the stored authenticator secret/);
+        const files = (await nodeB.api(`/api/accounts/${account}/files`)).body as unknown[];
+        assert.ok(files.length > 0, 'the receipts were saved');
+        assert.ok(
+          !everyOutput().includes(GITHUB_OCTOCAT_TOTP_SECRET),
+          'the authenticator secret is in a process output',
+        );
+      });
+
+      it("the mailbox set through node B: the job's worker watches it, and a manual and a background run take their codes from it", async () => {
+        const account = await createAccount(nodeA, 'amazon', {
+          login: BOB.login,
+          password: BOB.password,
+          baseUrl: siteBase('amazon'),
+        });
+        const set = await nodeB.api(`/api/accounts/${account}/code-sources/email`, {
+          method: 'PUT',
+          json: {
+            host: HOST_NAME,
+            port: imapForward.port,
+            tls: false,
+            user: BOB.email,
+            password: MAILBOX_PASSWORD,
+            folder: 'INBOX',
+          },
+        });
+        assert.equal(set.status, 200, JSON.stringify(set.body));
+        assert.ok(
+          imapForward.from().includes(nodeB.slot!.address),
+          'node B connected to the mailbox before storing it',
+        );
+
+        for (const mode of ['manual', 'background'] as const) {
+          const before = imapForward.from().length;
+          const job = await jobEnded(nodeA, (await startJob(nodeB, account, mode)).id);
+          await assertDone(job, `the ${mode} run`);
+          const worker = workerOf(job);
+          assert.deepEqual(await promptsOf(job.id), [['email', 'answered', 1, 'email']]);
+          assert.match(await logsOf(job.id), /code read from your mailbox/);
+          // Only the job's node watched the mailbox: one answer, from one place.
+          const watchers = new Set(imapForward.from().slice(before));
+          assert.deepEqual(
+            [...watchers],
+            [worker.slot!.address],
+            `the ${mode} run's mailbox was read by its worker only`,
+          );
+          if (mode === 'manual')
+            assert.equal((await nodeA.api(`/api/accounts/${account}/reset-session`, { method: 'POST' })).status, 200);
+        }
+        const output = everyOutput();
+        for (const needle of [MAILBOX_PASSWORD, 'verification code is'])
+          assert.ok(
+            !output.includes(needle),
+            `${needle === MAILBOX_PASSWORD ? 'the mailbox password' : 'the e-mail'} is in a process output`,
+          );
+      });
+    },
+  );
 
   it('a worker SIGKILLed while its job downloads, another while its job waits for a code: both jobs end JOB_INTERRUPTED, none stays running or runs again', async () => {
     const download = await createAccount(nodeA, 'cluster-test', fields('dl', { scenario: 'download', bills: '40' }));

@@ -121,6 +121,7 @@ export type JobView = {
   worker: string | null;
   filesSaved: number;
   mode: string;
+  loginStatus: string;
 };
 
 /** Creates an account through a node's API; returns its id. */
@@ -130,9 +131,9 @@ export async function createAccount(node: ClusterNode, konnector: string, fields
   return (created.body as { id: string }).id;
 }
 
-/** Starts a manual job of the account through a node's API. */
-export async function startJob(node: ClusterNode, accountId: string): Promise<JobView> {
-  const started = await node.api(`/api/accounts/${accountId}/jobs`, { method: 'POST' });
+/** Starts a job of the account through a node's API: a manual one, or a background one (as the scheduler's). */
+export async function startJob(node: ClusterNode, accountId: string, mode?: 'manual' | 'background'): Promise<JobView> {
+  const started = await node.api(`/api/accounts/${accountId}/jobs`, { method: 'POST', ...(mode ? { json: { mode } } : {}) });
   assert.equal(started.status, 201, JSON.stringify(started.body));
   return started.body as JobView;
 }
