@@ -192,12 +192,12 @@ class EventStream {
 
 /**
  * Follows one account's manual job through the event stream: `waiting` resolves with the prompt once
- * the prompt is waiting AND the account is in TWOFA_NEEDED.SMS; `reported` with the konnector's
- * BENCH_CODE line; `ended` with the finished job.
+ * the prompt is waiting AND the account is in `state` (TWOFA_NEEDED.SMS unless told); `reported` with
+ * the konnector's BENCH_CODE line; `ended` with the finished job.
  */
-export function followAccount(events, accountId, ms = 120_000) {
+export function followAccount(events, accountId, ms = 120_000, { state = 'TWOFA_NEEDED.SMS' } = {}) {
   let prompt;
-  let smsState = false;
+  let inState = false;
   let jobId;
   let resolveWaiting;
   let resolveReported;
@@ -209,8 +209,8 @@ export function followAccount(events, accountId, ms = 120_000) {
     if (e.type === 'prompt.updated' && e.prompt.accountId === accountId && e.prompt.status === 'waiting') {
       prompt = e.prompt;
       jobId = e.prompt.jobId;
-    } else if (e.type === 'account.updated' && e.account.id === accountId && e.account.state === 'TWOFA_NEEDED.SMS') {
-      smsState = true;
+    } else if (e.type === 'account.updated' && e.account.id === accountId && e.account.state === state) {
+      inState = true;
     } else if (e.type === 'job.log' && jobId && e.line.jobId === jobId && e.line.message.startsWith('BENCH_CODE ')) {
       resolveReported(JSON.parse(e.line.message.slice('BENCH_CODE '.length)));
     } else if (
@@ -220,7 +220,7 @@ export function followAccount(events, accountId, ms = 120_000) {
     ) {
       resolveEnded(e.job);
     }
-    if (prompt && smsState) resolveWaiting(prompt);
+    if (prompt && inState) resolveWaiting(prompt);
   });
   const timers = [];
   const deadline = (promise, what) => {

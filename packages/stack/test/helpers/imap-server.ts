@@ -13,8 +13,11 @@ export const DOVECOT_INSTALL = 'sudo apt-get install -y dovecot-imapd';
 export type ImapServer = {
   host: string;
   port: number;
-  /** Puts a raw RFC 5322 message in the user's INBOX, as a delivery would (its INTERNALDATE `at`, default now). */
-  deliver(user: string, raw: string, at?: Date): Promise<void>;
+  /**
+   * Puts a raw RFC 5322 message in the user's INBOX, as a delivery would (its INTERNALDATE `at`, default now);
+   * resolves with the moment the APPEND completed (performance.timeOrigin + performance.now()), which the bench times from.
+   */
+  deliver(user: string, raw: string, at?: Date): Promise<number>;
   /** Changes a user's password; resolves once dovecot takes the new one (it reads its passwd file again within a second or so). */
   setPassword(user: string, password: string): Promise<void>;
   close(): Promise<void>;
@@ -47,9 +50,13 @@ async function logsIn(port: number, user: string, password: string): Promise<boo
 /**
  * A real IMAP server for the tests: Debian's dovecot on 127.0.0.1, plain IMAP, a throwaway
  * maildir per user (`users`: name → password), stopped with `close`. Fails with the install line
- * when dovecot is missing.
+ * when dovecot is missing. `capabilities` replaces what dovecot advertises after login (its
+ * `imap_capability`): the bench leaves IDLE out of it to measure a server without IDLE.
  */
-export async function startImapServer(users: Record<string, string>): Promise<ImapServer> {
+export async function startImapServer(
+  users: Record<string, string>,
+  options: { capabilities?: string } = {},
+): Promise<ImapServer> {
   if (!existsSync(DOVECOT)) throw new Error(`missing: dovecot (${DOVECOT}). Install it: ${DOVECOT_INSTALL}`);
   const root = mkdtempSync(join(tmpdir(), 'gleaner-imap-'));
   chmodSync(root, 0o755);
@@ -89,7 +96,7 @@ auth_mechanisms = plain login
 # A refused password answers at once, and refusals do not slow later logins (the tests make some).
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
-first_valid_uid = 1
+${options.capabilities === undefined ? '' : `imap_capability = ${options.capabilities}\n`}first_valid_uid = 1
 mail_location = maildir:${mail}/%u/Maildir
 passdb {
   driver = passwd-file
@@ -159,6 +166,7 @@ service stats {
       await imap.connect();
       try {
         await imap.append('INBOX', raw, [], at ?? new Date());
+        return performance.timeOrigin + performance.now();
       } finally {
         await imap.logout();
       }
