@@ -171,5 +171,10 @@ describe("the fake sites' mailbox: IMAP on the wire, SMTP delivery", () => {
       /Subject: Your Amazon verification code[\s\S]*Your code is 735911\./,
     );
     assert.equal(outbox.list()[0]?.code, '735911');
+    assert.match(
+      outbox.renderHtml(),
+      new RegExp(`data-smtp>Their e-mails also go to the SMTP server at 127\\.0\\.0\\.1:${mailbox.smtp.port} `),
+    );
+    assert.doesNotMatch(new Outbox(createClock()).renderHtml(), /data-smtp/);
   });
 });
