@@ -209,7 +209,8 @@ export function AccountPage({ id }: { id: string }) {
       <section className="section" aria-labelledby="codes-title">
         <h2 id="codes-title">Codes</h2>
         <CodeSources accountId={id} />
-        <BackgroundTry account={account} />
+        {/* A manual-only konnector has no scheduled run to try. */}
+        {!konnector?.manualOnly && <BackgroundTry account={account} />}
       </section>
 
       <section className="section" aria-labelledby="history-title">

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { JobLogLine } from '@gleaner/contracts';
 import { accountStatus } from '../../src/logic/account-status.js';
 import { backgroundTryView, codeSourceLine } from '../../src/logic/background-try.js';
+import { connectProgress } from '../../src/logic/progress.js';
 import { twoFaDialogView } from '../../src/logic/twofa-dialog.js';
 import { account, iso, job, prompt, T0 } from './fixtures.js';
 
@@ -65,6 +66,7 @@ test('the 2FA dialog stays closed for a background run’s prompt, and the badge
   const waiting = account({ state: 'TWOFA_NEEDED.EMAIL', prompt: prompt({ type: 'email' }), lastJob: background() });
   assert.deepEqual(twoFaDialogView(waiting, T0 + 10_000), { kind: 'closed', reason: 'background' });
   assert.deepEqual(accountStatus(waiting), { tone: 'running', label: 'Running' });
+  assert.equal(connectProgress(waiting, background(), false).headline, 'Waiting for a code from your code sources…');
   const manual = account({ state: 'TWOFA_NEEDED.EMAIL', prompt: prompt({ type: 'email' }), lastJob: job() });
   assert.equal(twoFaDialogView(manual, T0 + 10_000).kind, 'ask');
 });
