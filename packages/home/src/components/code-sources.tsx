@@ -44,6 +44,11 @@ async function readQr(file: File): Promise<QrReading> {
   return text ? { kind: 'text', text } : { kind: 'no-code' };
 }
 
+/** The stack's sentences give times as ISO 8601 (UTC); a person reads them in their own. */
+function localTimes(sentence: string): string {
+  return sentence.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, (at) => new Date(at).toLocaleString());
+}
+
 /**
  * The account's "Codes" section: where codes come from without a person (the authenticator secret,
  * the mailbox, an SMS forwarder), in the order they are tried; set, test and remove each.
@@ -74,7 +79,9 @@ export function CodeSources({ accountId }: { accountId: string }) {
     const { lastMatchAt } = await api.setMailbox(accountId, { ...mailbox, port: Number(mailbox.port) });
     setMailbox((m) => ({ ...m, password: '' }));
     setNotice(
-      lastMatchAt ? `Connected. The last code e-mail arrived ${new Date(lastMatchAt).toLocaleString()}.` : 'Connected.',
+      lastMatchAt
+        ? `Connected. The last code e-mail arrived ${new Date(lastMatchAt).toLocaleString()}.`
+        : 'Connected. No code e-mail from this site in the last 30 days.',
     );
     await reload();
   });
@@ -87,7 +94,7 @@ export function CodeSources({ accountId }: { accountId: string }) {
   const test = useAction(async (kind: CodeSource['kind']) => {
     setNotice(null);
     const result = await api.testCodeSource(accountId, kind);
-    setNotice(`${KIND_TITLES[kind]}: ${result.message}${result.code ? ` (${result.code})` : ''}`);
+    setNotice(`${KIND_TITLES[kind]}: ${localTimes(result.message)}${result.code ? ` (${result.code})` : ''}`);
     await reload();
   });
   const remove = useAction(async (kind: CodeSource['kind']) => {
