@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asDiskFault, createLogger, startServer } from '@gleaner/stack';
-import { startSites } from '@gleaner/sites';
+import { startMailbox, startSites } from '@gleaner/sites';
 import { homeDistDir } from './home-dir.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -14,6 +14,11 @@ export type DemoOptions = {
   port?: number;
   /** The fake sites (default 8080; 0 picks a free port): the konnectors' site address follows them. */
   sitesPort?: number;
+  /**
+   * The demo mailbox's IMAP port (unset or 0 picks a free one; `gleaner demo` asks 1143). The sites
+   * mail their codes into it, so that a code source can read them: its address is in the banner.
+   */
+  mailboxPort?: number;
   /** Default: GLEANER_ADMIN_PASSWORD, else the demo's own, kept in `<data>/demo-admin-password` (0600). */
   adminPassword?: string;
   /** The stack's cap on one 2FA wait. */
@@ -23,7 +28,7 @@ export type DemoOptions = {
   logLevel?: string;
 };
 
-/** The stack with Home, the fake sites, and the GitHub and Amazon konnectors installed. */
+/** The stack with Home, the fake sites, their mailbox, and the GitHub and Amazon konnectors installed. */
 export async function startDemo(options: DemoOptions = {}) {
   const dataDir = options.dataDir ?? join(repo, 'data', 'demo');
   // An empty GLEANER_ADMIN_PASSWORD counts as none, as in serve.
@@ -38,7 +43,15 @@ export async function startDemo(options: DemoOptions = {}) {
   }
   // An operator's own password is never echoed; the demo's is, since it exists to be typed in.
   const signIn = given ? 'the admin password you set (GLEANER_ADMIN_PASSWORD)' : `admin password ${adminPassword}`;
-  const sites = await startSites({ port: options.sitesPort ?? 8080 });
+  const mailbox = await startMailbox({ port: options.mailboxPort ?? 0 });
+  let sites: Awaited<ReturnType<typeof startSites>>;
+  try {
+    // The sites' e-mails go into the demo mailbox (over SMTP) as well as onto the outbox page.
+    sites = await startSites({ port: options.sitesPort ?? 8080, smtp: mailbox.smtp });
+  } catch (error) {
+    await mailbox.close();
+    throw error;
+  }
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
@@ -57,6 +70,7 @@ export async function startDemo(options: DemoOptions = {}) {
     });
   } catch (error) {
     await sites.close();
+    await mailbox.close();
     throw error;
   }
   return {
@@ -65,10 +79,13 @@ export async function startDemo(options: DemoOptions = {}) {
     signIn,
     sitesUrl: sites.url,
     outbox: sites.outbox,
+    /** The demo mailbox (plain IMAP, no TLS) and its users: address → app password (public demo values). */
+    mailbox: { host: mailbox.imap.host, port: mailbox.imap.port, users: mailbox.users },
     /** Running jobs get `graceMs` to finish, then end JOB_INTERRUPTED. */
     close: async (graceMs = 5000) => {
       await server.close(graceMs);
       await sites.close();
+      await mailbox.close();
     },
   };
 }

@@ -2,20 +2,35 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { gleaner } from './support/cli.js';
 
-test('gleaner demo, started outside the checkout: the banner gives Home, its password (the same at the next start), the outbox and demo users; the password signs in', async () => {
+/** The first line an IMAP server says on `port`. */
+const imapGreeting = (port: number) =>
+  new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('data', (chunk) => {
+      socket.destroy();
+      resolve(chunk.toString('utf8'));
+    });
+    socket.once('error', reject);
+  });
+
+test('gleaner demo, started outside the checkout: the banner gives Home, its password (the same at the next start), the outbox, the mailbox and demo users; the password signs in', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gleaner-demo-'));
   // Anywhere but the checkout: the demo finds its konnectors and Home from its own files.
   const cwd = mkdtempSync(join(tmpdir(), 'gleaner-demo-cwd-'));
   const banner = /Home:\s+(http:\/\/\S+)\s+\(sign in with admin password (\S+)\)[\s\S]*Outbox:\s+(http:\/\/\S+)/;
   const start = async () => {
-    const demo = gleaner(['demo', '--data', dataDir, '--port', '0', '--sites-port', '0', '--grace', '1'], {
-      env: { GLEANER_ADMIN_PASSWORD: '' },
-      cwd,
-    });
-    await demo.waitFor(/or as frank@example\.test/, 30_000);
+    const demo = gleaner(
+      ['demo', '--data', dataDir, '--port', '0', '--sites-port', '0', '--mailbox-port', '0', '--grace', '1'],
+      {
+        env: { GLEANER_ADMIN_PASSWORD: '' },
+        cwd,
+      },
+    );
+    await demo.waitFor(/code read from the mailbox/, 30_000);
     const [, url, password, outbox] = banner.exec(demo.output())!;
     return { demo, url: url!, password: password!, outbox: outbox! };
   };
@@ -24,6 +39,17 @@ test('gleaner demo, started outside the checkout: the banner gives Home, its pas
   try {
     assert.match(first.demo.output(), /octocat \/ octocat-password/);
     assert.match(first.demo.output(), /alice@example\.test \/ alice-amazon-password/);
+    // The mailbox line names a real IMAP server: it greets, and takes bob's app password.
+    const mailbox =
+      /Mailbox:\s+imap:\/\/127\.0\.0\.1:(\d+)\s+\(plain IMAP, no TLS; user bob@example\.test, app password bob-mail-password\)/.exec(
+        first.demo.output(),
+      );
+    assert.ok(mailbox, first.demo.output());
+    assert.match(
+      first.demo.output(),
+      /Amazon as bob@example\.test \/ bob-amazon-password[\s\S]*port \d+,\s+no TLS[\s\S]*"Try a background run"/,
+    );
+    assert.match(await imapGreeting(Number(mailbox[1])), /^\* OK /);
     assert.equal(statSync(join(dataDir, 'demo-admin-password')).mode & 0o777, 0o600);
     const login = await fetch(`${first.url}/api/auth/login`, {
       method: 'POST',

@@ -227,7 +227,7 @@ describe('faults: starting on a bad folder', () => {
       const dataDir = join(tmpfs.dir, 'demo');
       mkdirSync(dataDir);
       fillDisk(join(tmpfs.dir, 'filler'), 64 * 1024);
-      const failed = gleaner(['demo', '--data', dataDir, '--port', '0', '--sites-port', '0'], {
+      const failed = gleaner(['demo', '--data', dataDir, '--port', '0', '--sites-port', '0', '--mailbox-port', '0'], {
         env: { GLEANER_LOG_LEVEL: 'silent' },
       });
       assert.equal(await failed.exit, 1);
@@ -239,7 +239,7 @@ describe('faults: starting on a bad folder', () => {
     }
     const dataDir = tmp();
     writeFileSync(join(dataDir, 'demo-admin-password'), '', { mode: 0o600 });
-    const demo = gleaner(['demo', '--data', dataDir, '--port', '0', '--sites-port', '0'], {
+    const demo = gleaner(['demo', '--data', dataDir, '--port', '0', '--sites-port', '0', '--mailbox-port', '0'], {
       env: { GLEANER_LOG_LEVEL: 'silent' },
     });
     try {

@@ -48,3 +48,15 @@ export {
   AMAZON_USERS,
 } from './amazon-site.js';
 export { totpCode, totpRemainingMs } from './totp.js';
+export {
+  DEMO_MAILBOX_USERS,
+  MailStore,
+  startImapServer,
+  startMailbox,
+  startSmtpServer,
+  type RunningImapServer,
+  type RunningMailbox,
+  type RunningSmtpServer,
+  type StartMailboxOptions,
+  type StoredMessage,
+} from './mailbox/index.js';
