@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Account } from '@gleaner/contracts';
-import { api, launchBrowser, screenshots, signIn, startDemo } from './harness.js';
+import { api, launchBrowser, screenshots, signIn, sites, startDemo } from './harness.js';
 
 /** octocat's authenticator secret on the fake GitHub (public on purpose, like the account). */
 const OCTOCAT_URI = 'otpauth://totp/GitHub:octocat?secret=MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U&issuer=GitHub';
@@ -143,5 +143,70 @@ void describe('Home: "Try a background run" runs as the scheduled run does, on t
       ],
     );
     await shots.shot('person-needed');
+  });
+
+  void test('Amazon bob with the demo mailbox set through the Codes form: Test says what it finds; his session forgotten, a background run reads the code from the mailbox', async () => {
+    const { mailbox } = demo;
+    const bob = 'bob@example.test';
+    const appPassword = mailbox.users[bob];
+    assert.ok(appPassword, `the demo mailbox has ${bob}`);
+    // No wait before the fake Amazon's next code: a manual and a background sign-in follow at once here
+    // (the budget of codes respects the site's resend wait, 30 s by default).
+    await sites(demo.sitesUrl, '/amazon/_control/settings', { method: 'POST', body: { resendCooldownMs: 0 } });
+    const created = await api<Account>(page, 'POST', '/api/accounts', {
+      konnector: 'amazon',
+      fields: { login: bob, password: 'bob-amazon-password' },
+    });
+    assert.equal(created.status, 201);
+    const accountId = created.body.id;
+    await page.goto(`${demo.url}/accounts/${accountId}`);
+    const codes = page.getByTestId('code-sources');
+    await codes.getByText('No code source yet').waitFor();
+
+    // The demo's settings, typed as a person would (plain IMAP on 127.0.0.1: no TLS).
+    await codes.getByLabel('Mailbox host').fill(mailbox.host);
+    await codes.getByLabel('Mailbox port').fill(String(mailbox.port));
+    await codes.getByLabel('Mailbox user').fill(bob);
+    await codes.getByLabel('App password').fill(appPassword);
+    await codes.getByLabel('TLS').uncheck();
+    await codes.getByRole('button', { name: 'Connect the mailbox' }).click();
+    const status = codes.getByRole('status');
+    await status.getByText('Connected. No code e-mail from this site in the last 30 days.').waitFor();
+    assert.equal(await codes.getByLabel('App password').inputValue(), '', 'the app password is not kept in the form');
+    const item = codes.locator('li[data-kind="email"]');
+    await item.getByText(`${bob} on ${mailbox.host}`).waitFor();
+    await item.getByRole('button', { name: 'Test' }).click();
+    await status.getByText('Mailbox: connected; no matching message in the last 30 days').waitFor();
+
+    // The first run is a manual one (Run now): it learns what the site asks; the mailbox answers it.
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.getByText('All done.').waitFor({ timeout: 60_000 });
+    await page.goto(`${demo.url}/accounts/${accountId}`);
+    await item.getByRole('button', { name: 'Test' }).click();
+    await status.getByText(/^Mailbox: connected; the last matching message arrived at .+/).waitFor();
+    assert.doesNotMatch(
+      (await status.textContent()) ?? '',
+      /\d{4}-\d\d-\d\dT/,
+      'the time is shown as a person reads it',
+    );
+
+    await forgetSession();
+    const dialogOpened = await watchTwoFaDialog(page);
+    const outcome = await tryBackgroundRun(accountId);
+    assert.equal(await outcome.getAttribute('data-tone'), 'ok', (await outcome.textContent()) ?? '');
+    await outcome.getByText('Done: the background run signed in by itself.').waitFor();
+    await outcome.getByText(/^Code read from your mailbox\. \d+ new files?\.$/).waitFor();
+    assert.equal(await dialogOpened(), false, 'no 2FA dialog opened for the background run');
+    const newest = page.getByTestId('job-history').locator('li.job').first();
+    await newest
+      .locator('.job-meta')
+      .getByText(/^Background · /)
+      .waitFor();
+    await newest.locator('summary').click();
+    await newest
+      .getByLabel('Run log')
+      .getByText(/code read from your mailbox/)
+      .waitFor();
+    await shots.shot('mailbox-done');
   });
 });
