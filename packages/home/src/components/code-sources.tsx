@@ -1,6 +1,7 @@
 import { useEffect, useId, useState, type ChangeEvent, type FormEvent } from 'react';
 import type { CodeSource } from '@gleaner/contracts';
 import { api, describeError } from '../api/client.js';
+import { localTimes } from '../logic/format.js';
 import { useAction } from './use-action.js';
 
 const KIND_TITLES: Record<CodeSource['kind'], string> = {
@@ -42,11 +43,6 @@ async function readQr(file: File): Promise<QrReading> {
   const pixels = context.getImageData(0, 0, width, height);
   const text = jsQR(pixels.data, pixels.width, pixels.height)?.data;
   return text ? { kind: 'text', text } : { kind: 'no-code' };
-}
-
-/** The stack's sentences give times as ISO 8601 (UTC); a person reads them in their own. */
-function localTimes(sentence: string): string {
-  return sentence.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, (at) => new Date(at).toLocaleString());
 }
 
 /**

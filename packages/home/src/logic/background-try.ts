@@ -1,5 +1,6 @@
 import type { Account, Job, JobLogLine } from '@gleaner/contracts';
 import { errorMessage } from '../error-messages.js';
+import { localTimes } from './format.js';
 
 /** What "Try a background run" shows of the run it started: where it is, then how it ended. */
 export interface BackgroundTryView {
@@ -20,6 +21,17 @@ const SOURCE_LINE = /^code (?:computed|read) from /;
 export function codeSourceLine(lines: readonly JobLogLine[] | undefined): string | null {
   const found = (lines ?? []).filter((line) => SOURCE_LINE.test(line.message)).at(-1);
   return found ? found.message : null;
+}
+
+/** The stack's log line when the budget of codes refused a new one ("no new code asked: <which limit, until when>"). */
+const BUDGET_LINE = /^no new code asked: (.+)$/;
+
+function budgetLine(lines: readonly JobLogLine[] | undefined): string | null {
+  for (const line of [...(lines ?? [])].reverse()) {
+    const match = BUDGET_LINE.exec(line.message);
+    if (match?.[1]) return match[1];
+  }
+  return null;
 }
 
 const WAITING_FOR: Record<string, string> = {
@@ -67,7 +79,13 @@ export function backgroundTryView(
   if (job.error === 'JOB_CANCELLED')
     return { tone: 'error', headline: 'You cancelled the background run.', detail: null };
   const message = errorMessage(job.error, job.mode);
-  return { tone: 'error', headline: `The background run stopped: ${message.title}.`, detail: message.message };
+  // The budget's refusal says which limit and until when in the log: more use than "try again later".
+  const budget = job.error === 'TWOFA_BUDGET_EXCEEDED' ? budgetLine(lines) : null;
+  return {
+    tone: 'error',
+    headline: `The background run stopped: ${message.title}.`,
+    detail: budget ? `${message.message} Here: ${localTimes(budget)}.` : message.message,
+  };
 }
 
 /** Whether the account's waiting prompt belongs to a background run (nobody is asked; its sources answer). */

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { JobLogLine } from '@gleaner/contracts';
 import { accountStatus } from '../../src/logic/account-status.js';
 import { backgroundTryView, codeSourceLine } from '../../src/logic/background-try.js';
+import { localTimes } from '../../src/logic/format.js';
 import { connectProgress } from '../../src/logic/progress.js';
 import { twoFaDialogView } from '../../src/logic/twofa-dialog.js';
 import { account, iso, job, prompt, T0 } from './fixtures.js';
@@ -41,6 +42,19 @@ test('a background run that needed a person is told with the background wording,
     backgroundTryView(background({ status: 'errored', error: 'JOB_CANCELLED' }), account(), []).headline,
     'You cancelled the background run.',
   );
+});
+
+test('a background run the budget of codes stopped says which limit and until when, from its log, in local time', () => {
+  const view = backgroundTryView(background({ status: 'errored', error: 'TWOFA_BUDGET_EXCEEDED' }), account(), [
+    line(
+      1,
+      'no new code asked: the last code was sent at 2025-06-01T10:00:00.000Z: the site sends no new one before 2025-06-01T10:00:30.000Z',
+    ),
+  ]);
+  assert.equal(view.headline, 'The background run stopped: No more codes for now.');
+  assert.match(view.detail ?? '', /Here: the last code was sent at .+: the site sends no new one before .+\.$/);
+  assert.doesNotMatch(view.detail ?? '', /2025-06-01T/);
+  assert.equal(localTimes('before 2025-06-01T10:00:30.000Z', 'en-GB', 'UTC'), 'before 1 Jun 2025, 10:00:30');
 });
 
 test('while it runs: starting, signing in, waiting for a source (never for the person), signed in', () => {
