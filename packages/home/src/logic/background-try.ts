@@ -73,7 +73,7 @@ export function backgroundTryView(
   if (job.status === 'done')
     return {
       tone: 'ok',
-      headline: 'Done: the background run signed in by itself.',
+      headline: 'Done, with nobody asked.',
       detail: `${source ? `${capitalised(source)}.` : 'No code was needed.'} ${filesText(job.filesSaved)}`,
     };
   if (job.error === 'JOB_CANCELLED')

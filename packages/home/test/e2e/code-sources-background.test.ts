@@ -90,7 +90,7 @@ void describe('Home: "Try a background run" runs as the scheduled run does, on t
     const dialogOpened = await watchTwoFaDialog(page);
     const outcome = await tryBackgroundRun(accountId);
     assert.equal(await outcome.getAttribute('data-tone'), 'ok', (await outcome.textContent()) ?? '');
-    await outcome.getByText('Done: the background run signed in by itself.').waitFor();
+    await outcome.getByText('Done, with nobody asked.').waitFor();
     await outcome.getByText(/^Code computed from the stored authenticator secret\. \d+ new files?\.$/).waitFor();
     assert.equal(await dialogOpened(), false, 'no 2FA dialog opened for the background run');
     await page
@@ -194,7 +194,7 @@ void describe('Home: "Try a background run" runs as the scheduled run does, on t
     const dialogOpened = await watchTwoFaDialog(page);
     const outcome = await tryBackgroundRun(accountId);
     assert.equal(await outcome.getAttribute('data-tone'), 'ok', (await outcome.textContent()) ?? '');
-    await outcome.getByText('Done: the background run signed in by itself.').waitFor();
+    await outcome.getByText('Done, with nobody asked.').waitFor();
     await outcome.getByText(/^Code read from your mailbox\. \d+ new files?\.$/).waitFor();
     assert.equal(await dialogOpened(), false, 'no 2FA dialog opened for the background run');
     const newest = page.getByTestId('job-history').locator('li.job').first();

@@ -22,7 +22,7 @@ test('a background run ended done says how the code came, from its log, and the 
   assert.equal(codeSourceLine(lines), 'code read from your mailbox');
   assert.deepEqual(backgroundTryView(background({ status: 'done', filesSaved: 2 }), account(), lines), {
     tone: 'ok',
-    headline: 'Done: the background run signed in by itself.',
+    headline: 'Done, with nobody asked.',
     detail: 'Code read from your mailbox. 2 new files.',
   });
   const noCode = backgroundTryView(background({ status: 'done', filesSaved: 1 }), account(), [line(1, 'session ok')]);
