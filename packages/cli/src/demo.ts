@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { asDiskFault, createLogger, startServer } from '@gleaner/stack';
 import { startMailbox, startSites } from '@gleaner/sites';
 import { homeDistDir } from './home-dir.js';
+import { UsageError } from './usage-error.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -43,31 +44,37 @@ export async function startDemo(options: DemoOptions = {}) {
   }
   // An operator's own password is never echoed; the demo's is, since it exists to be typed in.
   const signIn = given ? 'the admin password you set (GLEANER_ADMIN_PASSWORD)' : `admin password ${adminPassword}`;
-  const mailbox = await startMailbox({ port: options.mailboxPort ?? 0 });
+  const mailbox = await onPort(options.mailboxPort ?? 0, 'the demo mailbox', '--mailbox-port', (port) =>
+    startMailbox({ port }),
+  );
   let sites: Awaited<ReturnType<typeof startSites>>;
   try {
     // The sites' e-mails go into the demo mailbox (over SMTP) as well as onto the outbox page.
-    sites = await startSites({ port: options.sitesPort ?? 8080, smtp: mailbox.smtp });
+    sites = await onPort(options.sitesPort ?? 8080, 'the fake sites', '--sites-port', (port) =>
+      startSites({ port, smtp: mailbox.smtp }),
+    );
   } catch (error) {
     await mailbox.close();
     throw error;
   }
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer({
-      dataDir,
-      port: options.port ?? 3000,
-      konnectorDirs: [join(repo, 'konnectors')],
-      homeDir: homeDistDir(),
-      adminPassword,
-      ...(options.print ? { print: options.print } : {}),
-      logger: createLogger({ level: options.logLevel ?? process.env.GLEANER_LOG_LEVEL ?? 'warn' }),
-      stackOptions: {
-        // The konnectors' manifests say :8080; the demo's sites may be elsewhere (--sites-port, tests).
-        fieldDefaults: { github: { baseUrl: sites.github }, amazon: { baseUrl: sites.amazon } },
-        ...(options.twoFaTimeoutMs ? { twoFaTimeoutCapMs: options.twoFaTimeoutMs } : {}),
-      },
-    });
+    server = await onPort(options.port ?? 3000, 'Home and the API', '--port', (port) =>
+      startServer({
+        dataDir,
+        port,
+        konnectorDirs: [join(repo, 'konnectors')],
+        homeDir: homeDistDir(),
+        adminPassword,
+        ...(options.print ? { print: options.print } : {}),
+        logger: createLogger({ level: options.logLevel ?? process.env.GLEANER_LOG_LEVEL ?? 'warn' }),
+        stackOptions: {
+          // The konnectors' manifests say :8080; the demo's sites may be elsewhere (--sites-port, tests).
+          fieldDefaults: { github: { baseUrl: sites.github }, amazon: { baseUrl: sites.amazon } },
+          ...(options.twoFaTimeoutMs ? { twoFaTimeoutCapMs: options.twoFaTimeoutMs } : {}),
+        },
+      }),
+    );
   } catch (error) {
     await sites.close();
     await mailbox.close();
@@ -88,6 +95,21 @@ export async function startDemo(options: DemoOptions = {}) {
       await mailbox.close();
     },
   };
+}
+
+/**
+ * Starts a server of the demo on `port`; a port already taken is told in one sentence that names the
+ * option, not as a stack trace (a second demo, or another program on the default port).
+ */
+export async function onPort<T>(port: number, what: string, option: string, start: (port: number) => Promise<T>) {
+  try {
+    return await start(port);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+    throw new UsageError(
+      `port ${port} for ${what} is in use (another demo running?): choose another with ${option}, or ${option} 0 for a free one`,
+    );
+  }
 }
 
 /**

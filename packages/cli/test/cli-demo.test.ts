@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { gleaner } from './support/cli.js';
 
@@ -71,5 +71,35 @@ test('gleaner demo, started outside the checkout: the banner gives Home, its pas
   } finally {
     second.demo.child.kill('SIGTERM');
     await second.demo.exit;
+  }
+});
+
+test('gleaner demo on a mailbox port already taken: one sentence naming --mailbox-port, no stack trace, and it ends (exit 2)', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    const demo = gleaner(
+      [
+        'demo',
+        '--data',
+        mkdtempSync(join(tmpdir(), 'gleaner-demo-')),
+        '--port',
+        '0',
+        '--sites-port',
+        '0',
+        '--mailbox-port',
+        String(port),
+      ],
+      { env: { GLEANER_ADMIN_PASSWORD: '' } },
+    );
+    assert.equal(await demo.exit, 2, demo.output());
+    assert.match(
+      demo.output(),
+      new RegExp(`gleaner demo: port ${port} for the demo mailbox is in use .*--mailbox-port 0 for a free one`),
+    );
+    assert.doesNotMatch(demo.output(), /\n\s+at /, 'no stack trace');
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
   }
 });

@@ -57,6 +57,7 @@ export class Outbox {
   private nextApproval = 1;
 
   readonly #mailer: Transporter | null;
+  readonly #smtp: { host: string; port: number } | null;
   /** E-mails handed to the SMTP server, for tests to wait on (a failed one rejects). */
   readonly mailed: Promise<unknown>[] = [];
 
@@ -65,6 +66,7 @@ export class Outbox {
     readonly clock: SiteClock,
     options: { smtp?: { host: string; port: number } } = {},
   ) {
+    this.#smtp = options.smtp ?? null;
     this.#mailer = options.smtp
       ? createTransport({ host: options.smtp.host, port: options.smtp.port, secure: false, ignoreTLS: true })
       : null;
@@ -199,6 +201,12 @@ export class Outbox {
 <body data-page="outbox"><h1>Outbox</h1>
 <p class="note">This page stands in for a person's phone, mailbox and authenticator app. The fake sites never
 send anything anywhere: the codes they "send" by SMS or e-mail appear here, newest first. Refreshes every 5 seconds.</p>
+${
+  this.#smtp
+    ? `<p class="note" data-smtp>Their e-mails also go to the SMTP server at ${esc(`${this.#smtp.host}:${this.#smtp.port}`)} on this machine
+(in the demo, its own mailbox, which a code source reads over IMAP).</p>`
+    : ''
+}
 ${section(
   'Phone (SMS)',
   this.list().filter((m) => m.channel === 'sms'),

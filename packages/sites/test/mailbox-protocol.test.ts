@@ -140,6 +140,19 @@ describe("the fake sites' mailbox: IMAP on the wire, SMTP delivery", () => {
     }
   });
 
+  it('outside IDLE, new mail is told at the next command (NOOP), not pushed: a polling client finds it by polling', async () => {
+    const wire = await Wire.open(mailbox.imap.port);
+    try {
+      await wire.command('d1', 'LOGIN frank@example.test frank-mail-password');
+      const count = Number(/^\* (\d+) EXISTS/m.exec(await wire.command('d2', 'EXAMINE INBOX'))?.[1]);
+      mailbox.store.deliver('frank@example.test', 'Subject: x\r\n\r\nYour code is 100200.\r\n');
+      await assert.rejects(wire.until(/EXISTS/, 300), /never said/);
+      assert.match(await wire.command('d3', 'NOOP'), new RegExp(`^\\* ${count + 1} EXISTS\r\n^d3 OK`, 'm'));
+    } finally {
+      wire.close();
+    }
+  });
+
   it('SMTP refuses a recipient with no mailbox here (550)', async () => {
     const smtp = createTransport({ host: mailbox.smtp.host, port: mailbox.smtp.port, secure: false, ignoreTLS: true });
     await assert.rejects(
@@ -171,5 +184,10 @@ describe("the fake sites' mailbox: IMAP on the wire, SMTP delivery", () => {
       /Subject: Your Amazon verification code[\s\S]*Your code is 735911\./,
     );
     assert.equal(outbox.list()[0]?.code, '735911');
+    assert.match(
+      outbox.renderHtml(),
+      new RegExp(`data-smtp>Their e-mails also go to the SMTP server at 127\\.0\\.0\\.1:${mailbox.smtp.port} `),
+    );
+    assert.doesNotMatch(new Outbox(createClock()).renderHtml(), /data-smtp/);
   });
 });

@@ -1,5 +1,6 @@
 import { startMailbox, startSites, type RunningMailbox } from '@gleaner/sites';
 import { defineCommand } from '../command.js';
+import { onPort } from '../demo.js';
 import { untilSignal } from '../until-signal.js';
 import { portOption } from './serve.js';
 
@@ -25,7 +26,10 @@ export const sitesCommand = defineCommand({
   },
   async run({ options }) {
     const wanted = options['mailbox-port'];
-    const mailbox: RunningMailbox | null = wanted === undefined ? null : await startMailbox({ port: wanted });
+    const mailbox: RunningMailbox | null =
+      wanted === undefined
+        ? null
+        : await onPort(wanted, 'the demo mailbox', '--mailbox-port', (port) => startMailbox({ port }));
     let sites;
     try {
       sites = await startSites({ port: options.port, ...(mailbox ? { smtp: mailbox.smtp } : {}) });

@@ -86,8 +86,9 @@ class Session {
     private readonly store: MailStore,
   ) {
     const unsubscribe = store.onDelivered((address) => {
-      // New mail is told at once (IMAP allows untagged data at any time): IDLE is for exactly this.
-      if (this.#selected && address === this.#user) this.#tellExists();
+      // New mail is pushed at once only to a client in IDLE; others learn it at their next command,
+      // as from dovecot, so that a client polling (NOOP, SEARCH) really finds it by polling.
+      if (this.#idleTag !== null && this.#selected && address === this.#user) this.#tellExists();
     });
     socket.on('close', unsubscribe);
     socket.on('error', () => undefined);
@@ -158,6 +159,7 @@ class Session {
     const ok = (what: string) => this.#send(`${tag} OK ${what}`);
     const bad = (why: string) => this.#send(`${tag} BAD ${why}`);
     const authenticated = this.#user !== null;
+    if (this.#selected) this.#tellExists();
     if (name === 'CAPABILITY') {
       this.#send(`* CAPABILITY ${CAPABILITIES}`);
       return ok('CAPABILITY completed');
