@@ -9,6 +9,7 @@ import type {
   KeptAccount,
   KonnectorInfo,
   KonnectorProblem,
+  RunMode,
   CreateNotificationChannelBody,
   NotificationChannel,
   NotificationTestResult,
@@ -196,7 +197,11 @@ export class ApiClient {
 
   // Jobs
   runNow(accountId: string): Promise<Job> {
-    return this.request<unknown>('POST', `/api/accounts/${enc(accountId)}/jobs`, { mode: 'manual' }).then((r) =>
+    return this.startJob(accountId, 'manual');
+  }
+  /** Starts a run: `manual` may ask the person for a code, `background` runs as the scheduled run does. */
+  startJob(accountId: string, mode: RunMode): Promise<Job> {
+    return this.request<unknown>('POST', `/api/accounts/${enc(accountId)}/jobs`, { mode }).then((r) =>
       pick<Job>(r, 'job'),
     );
   }

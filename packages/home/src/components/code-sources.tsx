@@ -1,6 +1,7 @@
 import { useEffect, useId, useState, type ChangeEvent, type FormEvent } from 'react';
 import type { CodeSource } from '@gleaner/contracts';
 import { api, describeError } from '../api/client.js';
+import { localTimes } from '../logic/format.js';
 import { useAction } from './use-action.js';
 
 const KIND_TITLES: Record<CodeSource['kind'], string> = {
@@ -9,19 +10,39 @@ const KIND_TITLES: Record<CodeSource['kind'], string> = {
   sms: 'Forwarded SMS',
 };
 
+/** What a chosen image holds: the text of its QR code, no QR code, or no image at all. */
+type QrReading = { kind: 'text'; text: string } | { kind: 'no-code' } | { kind: 'not-an-image' };
+
+/** The longest side an image is read at: jsQR takes seconds over a phone photo's millions of pixels. */
+const QR_MAX_SIDE = 1600;
+
 /** Reads the otpauth:// URI a QR code image holds, in the browser: the image never leaves it. */
-async function readQr(file: File): Promise<string | null> {
+async function readQr(file: File): Promise<QrReading> {
   // Loaded when a QR image is chosen: most visits never need the decoder.
   const { default: jsQR } = await import('jsqr');
-  const bitmap = await createImageBitmap(file);
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    return { kind: 'not-an-image' };
+  }
+  const scale = Math.min(1, QR_MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+  const width = Math.max(1, Math.round(bitmap.width * scale));
+  const height = Math.max(1, Math.round(bitmap.height * scale));
   const canvas = document.createElement('canvas');
-  canvas.width = bitmap.width;
-  canvas.height = bitmap.height;
-  const context = canvas.getContext('2d');
-  if (!context) return null;
-  context.drawImage(bitmap, 0, 0);
-  const pixels = context.getImageData(0, 0, bitmap.width, bitmap.height);
-  return jsQR(pixels.data, pixels.width, pixels.height)?.data ?? null;
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  if (!context) throw new Error('this browser gives no 2D canvas to read the image with');
+  // jsQR reads colours and ignores alpha: a QR code on a transparent background (as sites offer it to
+  // download) would be black on black. Painted on white, it reads as it looks.
+  context.fillStyle = '#ffffff';
+  context.fillRect(0, 0, width, height);
+  context.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close();
+  const pixels = context.getImageData(0, 0, width, height);
+  const text = jsQR(pixels.data, pixels.width, pixels.height)?.data;
+  return text ? { kind: 'text', text } : { kind: 'no-code' };
 }
 
 /**
@@ -43,30 +64,37 @@ export function CodeSources({ accountId }: { accountId: string }) {
   }, [accountId]);
 
   const saveSecret = useAction(async (value: string) => {
+    setNotice(null);
     const { code } = await api.setAuthenticator(accountId, value);
     setSecret('');
     setNotice(`Saved. Your authenticator app should show ${code} now.`);
     await reload();
   });
   const saveMailbox = useAction(async () => {
+    setNotice(null);
     const { lastMatchAt } = await api.setMailbox(accountId, { ...mailbox, port: Number(mailbox.port) });
     setMailbox((m) => ({ ...m, password: '' }));
     setNotice(
-      lastMatchAt ? `Connected. The last code e-mail arrived ${new Date(lastMatchAt).toLocaleString()}.` : 'Connected.',
+      lastMatchAt
+        ? `Connected. The last code e-mail arrived ${new Date(lastMatchAt).toLocaleString()}.`
+        : 'Connected. No code e-mail from this site in the last 30 days.',
     );
     await reload();
   });
   const makeWebhook = useAction(async () => {
+    setNotice(null);
     const { source, secret: made } = await api.makeSmsWebhook(accountId);
     setWebhook({ url: `${location.origin}${source.webhookPath ?? ''}`, secret: made });
     await reload();
   });
   const test = useAction(async (kind: CodeSource['kind']) => {
+    setNotice(null);
     const result = await api.testCodeSource(accountId, kind);
-    setNotice(`${KIND_TITLES[kind]}: ${result.message}${result.code ? ` (${result.code})` : ''}`);
+    setNotice(`${KIND_TITLES[kind]}: ${localTimes(result.message)}${result.code ? ` (${result.code})` : ''}`);
     await reload();
   });
   const remove = useAction(async (kind: CodeSource['kind']) => {
+    setNotice(null);
     await api.removeCodeSource(accountId, kind);
     if (kind === 'sms') setWebhook(null);
     setNotice(`${KIND_TITLES[kind]} removed.`);
@@ -77,17 +105,30 @@ export function CodeSources({ accountId }: { accountId: string }) {
     const file = event.target.files?.[0];
     event.target.value = '';
     if (!file) return;
-    const uri = await readQr(file).catch(() => null);
-    if (!uri) {
-      saveSecret.setError('No QR code could be read in this image.');
+    setNotice(null);
+    let reading: QrReading;
+    try {
+      reading = await readQr(file);
+    } catch (e) {
+      saveSecret.setError(`${file.name} could not be read: ${e instanceof Error ? e.message : String(e)}.`);
       return;
     }
-    await saveSecret.run(uri);
+    if (reading.kind === 'not-an-image') {
+      saveSecret.setError(`${file.name} could not be opened as an image. Choose a PNG or JPEG of the QR code.`);
+      return;
+    }
+    if (reading.kind === 'no-code') {
+      saveSecret.setError(
+        `No QR code was found in ${file.name}. Choose an image where the whole code shows, or type the secret the site shows.`,
+      );
+      return;
+    }
+    await saveSecret.run(reading.text);
   };
 
   if (loadError) return <p className="inline-error">{loadError}</p>;
   if (!sources) return <p className="empty">Loading…</p>;
-  const error = saveSecret.error ?? saveMailbox.error ?? makeWebhook.error ?? test.error ?? remove.error;
+  const error = saveMailbox.error ?? makeWebhook.error ?? test.error ?? remove.error;
   return (
     <div className="card pad code-sources" data-testid="code-sources">
       <p className="hint">
@@ -163,6 +204,11 @@ export function CodeSources({ accountId }: { accountId: string }) {
         <button type="submit" className="button" disabled={saveSecret.busy || secret.trim() === ''}>
           Save the authenticator secret
         </button>
+        {saveSecret.error && (
+          <p className="inline-error" role="alert">
+            {saveSecret.error}
+          </p>
+        )}
       </form>
 
       <form
@@ -185,7 +231,7 @@ export function CodeSources({ accountId }: { accountId: string }) {
           </div>
         ))}
         <div className="field">
-          <label>
+          <label className="checkbox">
             <input
               type="checkbox"
               checked={mailbox.tls}

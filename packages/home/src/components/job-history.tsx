@@ -76,7 +76,7 @@ function JobItem({ job }: { job: Job }) {
           <span className="job-when">{formatDateTime(job.startedAt ?? job.createdAt)}</span>
           <span className="job-what">{summary.text}</span>
           <span className="job-meta">
-            {job.mode === 'manual' ? 'Manual' : 'Scheduled'} · {formatDuration(job.startedAt, job.endedAt, now)}
+            {job.mode === 'manual' ? 'Manual' : 'Background'} · {formatDuration(job.startedAt, job.endedAt, now)}
             {job.konnectorVersion && ` · version ${job.konnectorVersion}`}
           </span>
         </summary>

@@ -1,5 +1,6 @@
 import { isTwoFaState, type Account, type Job } from '@gleaner/contracts';
 import { errorMessage, type ErrorMessage } from '../error-messages.js';
+import { promptOfBackgroundRun } from './background-try.js';
 
 export type StatusTone = 'ok' | 'running' | 'attention' | 'error' | 'idle';
 
@@ -16,7 +17,7 @@ export function isActive(job: Job | null | undefined): boolean {
 /** The one-line status of an account, as its badge shows it. */
 export function accountStatus(account: Account): AccountStatus {
   const job = account.lastJob;
-  if (isTwoFaState(account.state) && account.prompt?.status === 'waiting') {
+  if (isTwoFaState(account.state) && account.prompt?.status === 'waiting' && !promptOfBackgroundRun(account)) {
     return {
       tone: 'attention',
       label: account.prompt.type === 'app' ? 'Waiting for your approval' : 'Waiting for your code',

@@ -8,6 +8,17 @@ export function formatDateTime(iso: string | null | undefined, locale?: string, 
   return date.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short', ...(timeZone ? { timeZone } : {}) });
 }
 
+/** A sentence of the stack's (a job log line, a test's result) with its ISO 8601 times written as a person reads them. */
+export function localTimes(sentence: string, locale?: string, timeZone?: string): string {
+  return sentence.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, (at) =>
+    new Date(at).toLocaleString(locale, {
+      dateStyle: 'medium',
+      timeStyle: 'medium',
+      ...(timeZone ? { timeZone } : {}),
+    }),
+  );
+}
+
 export function formatDate(iso: string | null | undefined, locale?: string): string {
   if (!iso) return '—';
   const date = new Date(iso);

@@ -1,4 +1,5 @@
 import { isTwoFaState, type Account, type Job } from '@gleaner/contracts';
+import { promptOfBackgroundRun } from './background-try.js';
 
 export type StepStatus = 'pending' | 'active' | 'done' | 'skipped' | 'error';
 export type StepId = 'login' | 'code' | 'fetch' | 'done';
@@ -46,7 +47,11 @@ export function connectProgress(
   if (asking) {
     login = 'done';
     code = 'active';
-    headline = account.prompt?.type === 'app' ? 'Waiting for your approval…' : 'Waiting for your code…';
+    headline = promptOfBackgroundRun(account)
+      ? 'Waiting for a code from your code sources…'
+      : account.prompt?.type === 'app'
+        ? 'Waiting for your approval…'
+        : 'Waiting for your code…';
   } else if (codeSeen && !connected && !failed) {
     login = 'done';
     code = 'active';

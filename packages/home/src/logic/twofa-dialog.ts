@@ -1,4 +1,5 @@
 import { isTwoFaState, type Account, type Job, type Prompt } from '@gleaner/contracts';
+import { promptOfBackgroundRun } from './background-try.js';
 
 /**
  * What the 2FA dialog shows for one account, decided from the account (its `state`, `prompt`,
@@ -6,7 +7,7 @@ import { isTwoFaState, type Account, type Job, type Prompt } from '@gleaner/cont
  * are tested without a browser.
  */
 export type TwoFaDialogView =
-  | { kind: 'closed'; reason: 'idle' | 'success' | 'error' | 'expired' | 'dismissed' }
+  | { kind: 'closed'; reason: 'idle' | 'success' | 'error' | 'expired' | 'dismissed' | 'background' }
   | { kind: 'ask'; prompt: Prompt; retry: boolean }
   | { kind: 'checking'; promptId: string };
 
@@ -28,6 +29,9 @@ export function twoFaDialogView(account: Account, now: number, local: TwoFaLocal
   const job = account.lastJob;
   const loginDone = account.state === 'LOGIN_SUCCESS' || job?.loginStatus === 'succeeded';
 
+  // A background run asks nobody: its prompt waits for the code sources (a mailbox may take seconds).
+  if (prompt && prompt.status === 'waiting' && promptOfBackgroundRun(account))
+    return { kind: 'closed', reason: 'background' };
   if (prompt && prompt.status === 'waiting' && isTwoFaState(account.state) && !loginDone) {
     if (Date.parse(prompt.expiresAt) <= now) return { kind: 'closed', reason: 'expired' };
     if (local.answeredPromptId === prompt.id) return { kind: 'checking', promptId: prompt.id };

@@ -8,6 +8,7 @@ import { errorMessage } from '../error-messages.js';
 import { FileList } from '../components/file-list.js';
 import { JobHistory } from '../components/job-history.js';
 import { KonnectorIcon, PageTitle } from '../components/layout.js';
+import { BackgroundTry } from '../components/background-try.js';
 import { CodeSources } from '../components/code-sources.js';
 import { ScheduleForm } from '../components/schedule-form.js';
 import { StatusBadge } from '../components/status-badge.js';
@@ -208,6 +209,8 @@ export function AccountPage({ id }: { id: string }) {
       <section className="section" aria-labelledby="codes-title">
         <h2 id="codes-title">Codes</h2>
         <CodeSources accountId={id} />
+        {/* A manual-only konnector has no scheduled run to try. */}
+        {!konnector?.manualOnly && <BackgroundTry account={account} />}
       </section>
 
       <section className="section" aria-labelledby="history-title">

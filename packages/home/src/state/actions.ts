@@ -1,3 +1,4 @@
+import type { Job } from '@gleaner/contracts';
 import { api, ApiRequestError } from '../api/client.js';
 import { store } from './store.js';
 
@@ -37,6 +38,18 @@ export async function runNow(accountId: string): Promise<void> {
   if (job && typeof job === 'object' && 'id' in job)
     store.dispatch({ type: 'event', event: { id: 0, type: 'job.updated', at: job.createdAt, job } });
   store.dispatch({ type: 'answered', accountId, prompt: null });
+}
+
+/**
+ * "Try a background run": a run as the scheduler starts it (nobody is asked). Its log is followed
+ * live from the start, for the line that says how the code came.
+ */
+export async function tryBackgroundRun(accountId: string): Promise<Job> {
+  const job = await api.startJob(accountId, 'background');
+  store.dispatch({ type: 'event', event: { id: 0, type: 'job.updated', at: job.createdAt, job } });
+  store.dispatch({ type: 'logs', jobId: job.id, lines: [] });
+  void loadLogs(job.id).catch(() => {});
+  return job;
 }
 
 /** The stack's 409 for "this account already has an active job" (its details name the job). */

@@ -13,6 +13,8 @@ export const ADMIN_PASSWORD = 'e2e-admin-password';
 export interface Demo {
   url: string;
   sitesUrl: string;
+  /** The demo's own mailbox (plain IMAP on 127.0.0.1) and its users: address → app password. */
+  mailbox: { host: string; port: number; users: Record<string, string> };
   close(): Promise<void>;
 }
 

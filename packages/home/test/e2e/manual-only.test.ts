@@ -70,5 +70,7 @@ void test("a manual-only konnector's account has no schedule, and Home says to r
   );
   assert.match((await page.getByTestId('next-run').textContent()) ?? '', /Run it yourself when you want fresh data/);
   assert.equal(await page.getByLabel('Run automatically').count(), 0, 'no schedule to set');
+  await page.getByTestId('code-sources').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Try a background run' }).count(), 0, 'no scheduled run to try');
   publish(await shots.shot('account'), 'manual-only');
 });
