@@ -359,6 +359,19 @@ export type ApiError = z.infer<typeof ApiError>;
 export const CodeSourceKind = z.enum(['app_code', 'email', 'sms']);
 export type CodeSourceKind = z.infer<typeof CodeSourceKind>;
 
+/**
+ * The job log's line when a code source answered a prompt: the job's history says how the code
+ * came, and Home reads these exact lines to tell it again.
+ */
+export const CODE_SOURCE_LOG_LINE: Readonly<Record<CodeSourceKind, string>> = {
+  app_code: 'code computed from the stored authenticator secret',
+  email: 'code read from your mailbox',
+  sms: 'code read from a forwarded SMS',
+};
+
+/** How the job log's line begins when the budget of codes refused a new code; the budget's sentence follows. */
+export const BUDGET_LOG_PREFIX = 'no new code asked: ';
+
 /** A code source of an account as the API shows it: never its secret. */
 export const CodeSource = z.strictObject({
   kind: CodeSourceKind,

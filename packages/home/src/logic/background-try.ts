@@ -1,4 +1,4 @@
-import type { Account, Job, JobLogLine } from '@gleaner/contracts';
+import { BUDGET_LOG_PREFIX, CODE_SOURCE_LOG_LINE, type Account, type Job, type JobLogLine } from '@gleaner/contracts';
 import { errorMessage } from '../error-messages.js';
 import { localTimes } from './format.js';
 
@@ -11,27 +11,19 @@ export interface BackgroundTryView {
   detail: string | null;
 }
 
-/**
- * The stack's log line for a code no person typed ("code computed from the stored authenticator
- * secret", "code read from your mailbox", "code read from a forwarded SMS": docs/code-sources.md).
- */
-const SOURCE_LINE = /^code (?:computed|read) from /;
+/** The stack's log lines for a code no person typed (shared through the contracts, so they cannot drift apart). */
+const SOURCE_LINES: ReadonlySet<string> = new Set(Object.values(CODE_SOURCE_LOG_LINE));
 
 /** The log line that says where this run's code came from (the last one: a refused code is followed by another). */
 export function codeSourceLine(lines: readonly JobLogLine[] | undefined): string | null {
-  const found = (lines ?? []).filter((line) => SOURCE_LINE.test(line.message)).at(-1);
+  const found = (lines ?? []).filter((line) => SOURCE_LINES.has(line.message)).at(-1);
   return found ? found.message : null;
 }
 
-/** The stack's log line when the budget of codes refused a new one ("no new code asked: <which limit, until when>"). */
-const BUDGET_LINE = /^no new code asked: (.+)$/;
-
+/** The budget's sentence (which limit, until when) from the stack's log line when it refused a new code. */
 function budgetLine(lines: readonly JobLogLine[] | undefined): string | null {
-  for (const line of [...(lines ?? [])].reverse()) {
-    const match = BUDGET_LINE.exec(line.message);
-    if (match?.[1]) return match[1];
-  }
-  return null;
+  const found = [...(lines ?? [])].reverse().find((line) => line.message.startsWith(BUDGET_LOG_PREFIX));
+  return found ? found.message.slice(BUDGET_LOG_PREFIX.length) || null : null;
 }
 
 const WAITING_FOR: Record<string, string> = {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AnswerOutcome } from '@gleaner/contracts';
+import { CODE_SOURCE_LOG_LINE, type AnswerOutcome } from '@gleaner/contracts';
 import { StackError } from '../errors.js';
 import { iso } from '../runtime/clock.js';
 import { publishAccount, type StackContext } from '../runtime/context.js';
@@ -26,12 +26,8 @@ export type CodeSourceView = {
   webhookPath?: string;
 };
 
-/** What the job's history says of a code no person typed. */
-export const SOURCE_SENTENCE: Record<CodeSourceKind, string> = {
-  app_code: 'code computed from the stored authenticator secret',
-  email: 'code read from your mailbox',
-  sms: 'code read from a forwarded SMS',
-};
+/** What the job's history says of a code no person typed (shared with Home, which reads it back). */
+export const SOURCE_SENTENCE = CODE_SOURCE_LOG_LINE;
 
 /** The webhook's path: its id is unguessable, the secret (bearer or HMAC key) proves the sender. */
 export const smsWebhookPath = (hookId: string) => `/api/hooks/sms/${hookId}`;

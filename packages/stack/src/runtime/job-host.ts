@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
+  BUDGET_LOG_PREFIX,
   secretFieldNames,
   siteTwoFa,
   twoFaState,
@@ -192,7 +193,7 @@ export function createJobHost(
       // A konnector that asks before its site sends (a choice of where the code goes) stops here.
       const budget = await codeBudget();
       if (!budget.ok) {
-        log('warn', `no new code asked: ${budget.sentence}`, iso(ctx.clock.now()));
+        log('warn', `${BUDGET_LOG_PREFIX}${budget.sentence}`, iso(ctx.clock.now()));
         throw fail('TWOFA_BUDGET_EXCEEDED');
       }
     }
