@@ -23,6 +23,9 @@ const MAILBOX_PASSWORDS: Record<string, string> = {
   [MONALISA.email]: 'monalisa-mailbox-App-Pw-3c7a',
 };
 
+const codeMail = (code: string) =>
+  `From: "Amazon" <account-security-noreply@amazon.example.test>\r\nTo: ${BOB.email}\r\nSubject: Your Amazon verification code\r\n\r\nYour amazon verification code is ${code}. It expires in 10 minutes.\r\n`;
+
 describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites mailing through SMTP', () => {
   let imap: ImapServer;
   let relay: { port: number; close(): Promise<void> };
@@ -130,6 +133,24 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
     assert.deepEqual(
       (await stack.storage.prompts.listByJob(background.id)).map((p) => p.answeredBy),
       ['email'],
+    );
+  });
+
+  it('the codes already in the mailbox when it is set are spent, even one received in the second a run begins', async () => {
+    const account = await stack.accounts.create({
+      konnector: 'amazon',
+      fields: { login: BOB.login, password: BOB.password, baseUrl: sites.amazon },
+    });
+    // The code the person just typed, still in the mailbox, received (by the mailbox's clock) in the
+    // second the next run begins: by time alone it would count (IMAP dates have whole seconds).
+    await imap.deliver(BOB.email, codeMail('424242'), new Date(Date.now() + 1000));
+    await stack.codeSources.setMailbox(account.id, mailbox(BOB.email));
+    const manual = await run(account.id, 'manual');
+    assert.equal(manual.status, 'done', `manual: ${manual.error}\n${await logsOf(manual.id)}`);
+    assert.deepEqual(
+      (await stack.storage.prompts.listByJob(manual.id)).map((p) => [p.type, p.status, p.attempts, p.answeredBy]),
+      [['email', 'answered', 1, 'email']],
+      "one code tried, the site's new one: the spent one was not",
     );
   });
 

@@ -29,6 +29,8 @@ export class MailStore {
   readonly #events = new EventEmitter();
 
   constructor(users: Record<string, string> = {}) {
+    // One listener per open IMAP session: a demo with many tabs and runs is not a leak.
+    this.#events.setMaxListeners(0);
     for (const [address, password] of Object.entries(users)) this.addUser(address, password);
   }
 

@@ -182,16 +182,23 @@ export function watchMailbox(watch: Watch): () => void {
   return stop;
 }
 
-/** Connects once and finds the newest matching message's time (Home's "test" button). */
+/**
+ * Connects once and finds the newest matching message (Home's "test" button): when it was received,
+ * and where it sits (the stack spends it, and those before it, when the mailbox is set).
+ */
 export async function testMailbox(
   settings: MailboxSettings,
   password: string,
   matcher: CodeMatcher,
-): Promise<{ lastMatchAt: number | null }> {
+): Promise<{ lastMatchAt: number | null; lastMatch: MailboxCursor | null }> {
   const imap = await open(settings, password, false);
   try {
     const codes = await matchingCodes(imap, matcher, Date.now() - 30 * 86_400_000);
-    return { lastMatchAt: codes.at(-1)?.at ?? null };
+    const newest = codes.reduce<MailboxCursor | null>(
+      (max, { cursor }) => (max === null || cursor.uid > max.uid ? cursor : max),
+      null,
+    );
+    return { lastMatchAt: codes.at(-1)?.at ?? null, lastMatch: newest };
   } finally {
     await imap.logout().catch(() => undefined);
   }

@@ -7,7 +7,7 @@ import { PromptService } from '../runtime/prompts.js';
 import { UnreadableSecretError } from '../secrets/keyring.js';
 import { codeSourceAad } from '../secrets/sealed.js';
 import type { CodeSourceKind, CodeSourceRecord } from '../storage/stores.js';
-import { MailboxError, testMailbox, watchMailbox, type MailboxSettings } from './mailbox.js';
+import { MailboxError, testMailbox, watchMailbox, type MailboxCursor, type MailboxSettings } from './mailbox.js';
 import { DEFAULT_CODE_PATTERN, extractCode, type CodeMatcher } from './matching.js';
 import { parseForwardedSms, SmsPayloadError, webhookAuthorized } from './sms-webhook.js';
 import { parseTotpInput, TotpInputError, totpCodeAt, totpRemainingMs, type TotpSpec } from './totp.js';
@@ -121,17 +121,25 @@ export class CodeSourceService {
     const { password, ...settings } = input;
     const found = await this.#testMailbox(accountId, settings, password);
     const record = await this.#put(accountId, 'email', {
-      settings: { ...settings },
+      // The codes already in the mailbox are earlier sign-ins': spent, even one received in the
+      // second a run begins (IMAP dates have whole seconds), such as the code the person just typed.
+      settings: found.lastMatch
+        ? { ...settings, lastUidValidity: found.lastMatch.uidValidity, lastUid: found.lastMatch.uid }
+        : { ...settings },
       secret: JSON.stringify({ password }),
       hookId: null,
     });
-    return { source: sourceView(record), lastMatchAt: found };
+    return { source: sourceView(record), lastMatchAt: found.lastMatchAt };
   }
 
-  async #testMailbox(accountId: string, settings: MailboxSettings, password: string): Promise<string | null> {
+  async #testMailbox(
+    accountId: string,
+    settings: MailboxSettings,
+    password: string,
+  ): Promise<{ lastMatchAt: string | null; lastMatch: MailboxCursor | null }> {
     try {
-      const { lastMatchAt } = await testMailbox(settings, password, await this.#matcher(accountId, 'email'));
-      return lastMatchAt === null ? null : iso(lastMatchAt);
+      const { lastMatchAt, lastMatch } = await testMailbox(settings, password, await this.#matcher(accountId, 'email'));
+      return { lastMatchAt: lastMatchAt === null ? null : iso(lastMatchAt), lastMatch };
     } catch (error) {
       if (error instanceof MailboxError)
         throw new StackError('invalid', error.message, {
@@ -240,7 +248,11 @@ export class CodeSourceService {
       return { ok: false, message: 'the stored mailbox password cannot be read: enter it again' };
     try {
       const { lastUidValidity: _validity, lastUid: _uid, ...settings } = record.settings;
-      const last = await this.#testMailbox(accountId, settings as unknown as MailboxSettings, password);
+      const { lastMatchAt: last } = await this.#testMailbox(
+        accountId,
+        settings as unknown as MailboxSettings,
+        password,
+      );
       await this.ctx.storage.codeSources.touch(accountId, 'email', { lastError: null });
       return {
         ok: true,
