@@ -182,7 +182,9 @@ describe('a sandboxed konnector cannot hurt the stack', { concurrency: true }, (
     const timed = await openStack(tmpDataDir(), {
       konnectorDirs: [join(FIXTURES, 'attack-procs')],
       untrusted: ['attack-procs'],
-      jobTimeLimitMs: 2500,
+      // Room for a slow start on a loaded machine (all the suites at once): the limit must not hit
+      // before both processes are seen running.
+      jobTimeLimitMs: 6000,
       killGraceMs: 300,
     });
     const timedRecorder = new EventRecorder(timed);
@@ -196,7 +198,9 @@ describe('a sandboxed konnector cannot hurt the stack', { concurrency: true }, (
         (e) => e.type === 'job.log' && e.line.jobId === started.id && e.line.message.startsWith('READY'),
         'the konnector ready',
       );
-      await sleep(300);
+      // The grandchild and the busy loop, both running (the konnector busy-loops 300 ms after READY).
+      const deadline = Date.now() + 3000;
+      while (processesWith(marker).length < 2 && Date.now() < deadline) await sleep(50);
       assert.equal(processesWith(marker).length, 2, processesWith(marker).join('\n'));
       const ended = await timedRecorder.waitFor(isJobEnded(started.id), 'the timeout');
       assert.equal(ended.job.error, 'JOB_TIMEOUT');
