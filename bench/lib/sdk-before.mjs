@@ -22,7 +22,12 @@ export function sdkBefore(commit = BEFORE_COMMIT) {
   const dir = join(tmpdir(), `gleaner-bench-sdk-${commit.slice(0, 12)}`);
   const script = join(dir, 'bench', 'gleaner', 'whole-run.mjs');
   const done = join(dir, '.built');
-  if (existsSync(done)) return script;
+  if (existsSync(done)) {
+    // The build is cached; the links are made again, since this checkout's node_modules may have
+    // changed its layout since (a package hoisted or moved by an install).
+    linkModules(dir);
+    return script;
+  }
   progress(`[bench] building the SDK of ${commit.slice(0, 12)} into ${dir} (once)…`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -33,13 +38,7 @@ export function sdkBefore(commit = BEFORE_COMMIT) {
   );
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
 
-  const modules = join(dir, 'node_modules');
-  mkdirSync(join(modules, '@gleaner'), { recursive: true });
-  for (const name of readdirSync(join(REPO_DIR, 'node_modules'))) {
-    if (name === '@gleaner' || name === '.bin' || name.startsWith('.')) continue;
-    symlinkSync(join(REPO_DIR, 'node_modules', name), join(modules, name));
-  }
-  for (const pkg of ['contracts', 'konnector']) symlinkSync(join(dir, 'packages', pkg), join(modules, '@gleaner', pkg));
+  linkModules(dir);
 
   // The SDK's sources only: its tests import the fake sites, which a run does not need.
   for (const pkg of ['contracts', 'konnector']) {
@@ -58,4 +57,16 @@ export function sdkBefore(commit = BEFORE_COMMIT) {
   }
   writeFileSync(done, `${commit}\n`);
   return script;
+}
+
+/** This checkout's node_modules, linked beside the extracted packages, with `@gleaner/*` pointing at them. */
+function linkModules(dir) {
+  const modules = join(dir, 'node_modules');
+  rmSync(modules, { recursive: true, force: true });
+  mkdirSync(join(modules, '@gleaner'), { recursive: true });
+  for (const name of readdirSync(join(REPO_DIR, 'node_modules'))) {
+    if (name === '@gleaner' || name === '.bin' || name.startsWith('.')) continue;
+    symlinkSync(join(REPO_DIR, 'node_modules', name), join(modules, name));
+  }
+  for (const pkg of ['contracts', 'konnector']) symlinkSync(join(dir, 'packages', pkg), join(modules, '@gleaner', pkg));
 }
