@@ -85,8 +85,8 @@ export const notes = [
 const message = (code) =>
   `From: "Amazon" <account-security-noreply@amazon.example.test>\r\nTo: ${USER}\r\nSubject: Your Amazon verification code\r\n\r\nYour amazon verification code is ${code}. It expires in 10 minutes.\r\n`;
 
-/** What dovecot advertises after login, IDLE left out: the list for a second dovecot without IDLE. */
-async function capabilitiesWithoutIdle(imap) {
+/** Logs in to `imap` as the bench's user, hands `use` its capabilities, and logs out. */
+async function withCapabilities(imap, use) {
   const client = new ImapFlow({
     host: imap.host,
     port: imap.port,
@@ -97,34 +97,28 @@ async function capabilitiesWithoutIdle(imap) {
   client.on('error', () => undefined);
   await client.connect();
   try {
-    if (!client.capabilities.has('IDLE')) throw new Error('dovecot does not advertise IDLE by default');
-    return [...client.capabilities]
-      .filter(([capability]) => capability !== 'IDLE')
-      .map(([capability, value]) => (value === true ? capability : `${capability}=${value}`))
-      .join(' ');
+    return use(client.capabilities);
   } finally {
     await client.logout();
   }
 }
 
-/** Fails unless the server advertises IDLE exactly when `idle` says so (the polling row relies on it). */
-async function checkIdle(imap, idle) {
-  const client = new ImapFlow({
-    host: imap.host,
-    port: imap.port,
-    secure: false,
-    logger: false,
-    auth: { user: USER, pass: PASSWORD },
+/** What dovecot advertises after login, IDLE left out: the list for a second dovecot without IDLE. */
+const capabilitiesWithoutIdle = (imap) =>
+  withCapabilities(imap, (capabilities) => {
+    if (!capabilities.has('IDLE')) throw new Error('dovecot does not advertise IDLE by default');
+    return [...capabilities]
+      .filter(([capability]) => capability !== 'IDLE')
+      .map(([capability, value]) => (value === true ? capability : `${capability}=${value}`))
+      .join(' ');
   });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    if (client.capabilities.has('IDLE') !== idle)
+
+/** Fails unless the server advertises IDLE exactly when `idle` says so (the polling row relies on it). */
+const checkIdle = (imap, idle) =>
+  withCapabilities(imap, (capabilities) => {
+    if (capabilities.has('IDLE') !== idle)
       throw new Error(`dovecot ${idle ? 'does not advertise' : 'still advertises'} IDLE`);
-  } finally {
-    await client.logout();
-  }
-}
+  });
 
 /** An account of the bench konnector waiting for e-mail codes, with `imap`'s mailbox as its code source. */
 async function mailboxAccount(stack, imap) {
