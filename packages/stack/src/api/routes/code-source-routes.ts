@@ -16,7 +16,7 @@ import { IdParams } from './account-routes.js';
 
 const KindParams = z.strictObject({ id: z.string().min(1).max(200), kind: CodeSourceKind });
 
-/** An account's code sources: the authenticator secret, the SMS webhook (docs/code-sources.md). */
+/** An account's code sources: the authenticator secret, the mailbox, the SMS webhook (docs/code-sources.md). */
 export function codeSourceRoutes(routes: RouteTable, stack: Stack): void {
   routes.add({
     method: 'GET',
@@ -76,7 +76,8 @@ export function codeSourceRoutes(routes: RouteTable, stack: Stack): void {
   routes.add({
     method: 'POST',
     url: '/api/accounts/:id/code-sources/:kind/test',
-    summary: 'Tries a code source: the authenticator’s current code, the webhook’s last message',
+    summary:
+      'Tries a code source: the authenticator’s current code, the mailbox’s newest matching message, the webhook’s last message',
     tag: 'code sources',
     params: KindParams,
     responses: {
