@@ -71,6 +71,20 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
     return (await recorder.waitFor(isJobEnded(job.id), `the ${mode} job`, 60_000)).job;
   };
   const logsOf = async (jobId: string) => (await stack.jobs.logs(jobId)).map((line) => line.message).join('\n');
+  /** Each prompt of the job: its type, how it ended, the codes tried, and who gave the accepted one. */
+  const promptsOf = async (jobId: string) =>
+    (await stack.storage.prompts.listByJob(jobId)).map((p) => [p.type, p.status, p.attempts, p.answeredBy]);
+  /** With the site's session dropped, a background run completes on a code read from the mailbox. */
+  const backgroundFromMailbox = async (accountId: string): Promise<Job> => {
+    await stack.accounts.resetSession(accountId);
+    const background = await run(accountId, 'background');
+    assert.equal(background.status, 'done', `background: ${background.error}\n${await logsOf(background.id)}`);
+    assert.deepEqual(
+      (await stack.storage.prompts.listByJob(background.id)).map((p) => p.answeredBy),
+      ['email'],
+    );
+    return background;
+  };
 
   it('Amazon by e-mail: a stale message is ignored, the manual and then the background run take the code from the mailbox', async () => {
     const account = await stack.accounts.create({
@@ -100,21 +114,14 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
 
     const manual = await run(account.id, 'manual');
     assert.equal(manual.status, 'done', `manual: ${manual.error}\n${await logsOf(manual.id)}`);
-    const prompts = await stack.storage.prompts.listByJob(manual.id);
     assert.deepEqual(
-      prompts.map((p) => [p.type, p.status, p.attempts, p.answeredBy]),
+      await promptsOf(manual.id),
       [['email', 'answered', 1, 'email']],
       'one code tried, the fresh one: the stale message was ignored',
     );
     assert.match(await logsOf(manual.id), /code read from your mailbox/);
 
-    await stack.accounts.resetSession(account.id);
-    const background = await run(account.id, 'background');
-    assert.equal(background.status, 'done', `background: ${background.error}\n${await logsOf(background.id)}`);
-    assert.deepEqual(
-      (await stack.storage.prompts.listByJob(background.id)).map((p) => p.answeredBy),
-      ['email'],
-    );
+    await backgroundFromMailbox(account.id);
     assert.ok((await stack.files.list(account.id)).length > 0);
   });
 
@@ -127,13 +134,7 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
     const manual = await run(account.id, 'manual');
     assert.equal(manual.status, 'done', `manual: ${manual.error}\n${await logsOf(manual.id)}`);
     // The session and the remembered device both gone: GitHub mails a code again.
-    await stack.accounts.resetSession(account.id);
-    const background = await run(account.id, 'background');
-    assert.equal(background.status, 'done', `background: ${background.error}\n${await logsOf(background.id)}`);
-    assert.deepEqual(
-      (await stack.storage.prompts.listByJob(background.id)).map((p) => p.answeredBy),
-      ['email'],
-    );
+    await backgroundFromMailbox(account.id);
   });
 
   it('the codes already in the mailbox when it is set are spent, even one received in the second a run begins', async () => {
@@ -148,7 +149,7 @@ describe('codes read from the mailbox (IMAP: IDLE and polling), with the sites m
     const manual = await run(account.id, 'manual');
     assert.equal(manual.status, 'done', `manual: ${manual.error}\n${await logsOf(manual.id)}`);
     assert.deepEqual(
-      (await stack.storage.prompts.listByJob(manual.id)).map((p) => [p.type, p.status, p.attempts, p.answeredBy]),
+      await promptsOf(manual.id),
       [['email', 'answered', 1, 'email']],
       "one code tried, the site's new one: the spent one was not",
     );
