@@ -56,6 +56,7 @@ export {
   startSmtpServer,
   type RunningImapServer,
   type RunningMailbox,
+  type MailSink,
   type RunningSmtpServer,
   type StartMailboxOptions,
   type StoredMessage,

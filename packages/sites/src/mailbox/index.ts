@@ -6,7 +6,7 @@ import { MailStore } from './store.js';
 
 export { MailStore, type StoredMessage } from './store.js';
 export { startImapServer, type RunningImapServer } from './imap-server.js';
-export { startSmtpServer, type RunningSmtpServer } from './smtp-server.js';
+export { startSmtpServer, type MailSink, type RunningSmtpServer } from './smtp-server.js';
 
 /**
  * A mailbox for every demo user of the fake sites who has an e-mail address, each with a public app

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpServer } from '@gleaner/sites';
 
 export const DOVECOT = '/usr/sbin/dovecot';
 /** The line that installs what this harness needs (scripts/test.mjs runs it as root). */
@@ -193,27 +193,14 @@ service stats {
 
 /**
  * An SMTP server on 127.0.0.1 (port 0) that delivers what it receives into the IMAP server, each
- * recipient's INBOX: the fake sites send their e-mails through it, as through a provider's MX.
+ * recipient's INBOX: the fake sites send their e-mails through it, as through a provider's MX. It is
+ * the fake sites' own SMTP server, with dovecot as its sink (any recipient taken; dovecot refuses
+ * an unknown one at delivery).
  */
 export async function startMailRelay(imap: ImapServer): Promise<{ port: number; close(): Promise<void> }> {
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        Promise.all(session.envelope.rcptTo.map((to) => imap.deliver(to.address, raw))).then(
-          () => callback(),
-          (error: Error) => callback(error),
-        );
-      });
-    },
+  const smtp = await startSmtpServer({
+    has: () => true,
+    deliver: (address, raw) => imap.deliver(address, raw.toString('utf8')),
   });
-  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
-  const address = server.server.address();
-  if (typeof address !== 'object' || !address) throw new Error('the mail relay has no port');
-  return { port: address.port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { port: smtp.port, close: () => smtp.close() };
 }
