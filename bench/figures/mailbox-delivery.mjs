@@ -23,7 +23,8 @@ const POLL_SAMPLES = 10;
 const DELIVER_AFTER_MS = [500, 5500];
 const USER = 'bench@example.test';
 const PASSWORD = 'bench-mailbox-password';
-// What the job host logs when the mailbox's code reaches it (SOURCE_SENTENCE.email in the stack).
+// What the job host logs when the mailbox's code reaches it (CODE_SOURCE_LOG_LINE.email in the contracts;
+// a drift fails the figure: "no ... line").
 const STACK_HAS_CODE = 'code read from your mailbox';
 const GOAL_P99_MS = 1000;
 // dovecot's own delay before it pushes a new message to an IDLE client (src/lib-storage/mailbox-watch.c).

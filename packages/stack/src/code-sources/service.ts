@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CODE_SOURCE_LOG_LINE, type AnswerOutcome } from '@gleaner/contracts';
+import type { AnswerOutcome } from '@gleaner/contracts';
 import { StackError } from '../errors.js';
 import { iso } from '../runtime/clock.js';
 import { publishAccount, type StackContext } from '../runtime/context.js';
@@ -25,9 +25,6 @@ export type CodeSourceView = {
   /** The SMS webhook's path on this stack (sms only): POST forwarded messages there. */
   webhookPath?: string;
 };
-
-/** What the job's history says of a code no person typed (shared with Home, which reads it back). */
-export const SOURCE_SENTENCE = CODE_SOURCE_LOG_LINE;
 
 /** The webhook's path: its id is unguessable, the secret (bearer or HMAC key) proves the sender. */
 export const smsWebhookPath = (hookId: string) => `/api/hooks/sms/${hookId}`;

@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   BUDGET_LOG_PREFIX,
+  CODE_SOURCE_LOG_LINE,
   secretFieldNames,
   siteTwoFa,
   twoFaState,
@@ -14,7 +15,7 @@ import {
 } from '@gleaner/contracts';
 import { SecretScrubber, safeJoin, type HostHandlers } from '@gleaner/konnector/host';
 import { budgetPolicy, checkCodeBudget, type BudgetVerdict } from '../core/code-budget.js';
-import { CodeSourceService, SOURCE_SENTENCE } from '../code-sources/service.js';
+import { CodeSourceService } from '../code-sources/service.js';
 import { diskFaultKind, diskFaultSentence } from '../disk-faults.js';
 import type { InstalledKonnector } from '../registry/registry.js';
 import { logSecrets } from '../logger.js';
@@ -308,7 +309,7 @@ export function createJobHost(
         const code = message.code.reveal();
         secrets.add(code);
         loggedSecrets.push(logSecrets.add(code));
-        if (message.source) log('info', SOURCE_SENTENCE[message.source], iso(ctx.clock.now()));
+        if (message.source) log('info', CODE_SOURCE_LOG_LINE[message.source], iso(ctx.clock.now()));
         finish({
           reply: {
             code,
